@@ -1,0 +1,190 @@
+"""Wiring: settings -> database, engine, aiogram bot and dispatcher. The one factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from sqlalchemy.exc import DBAPIError
+
+from bot.aiogram_transport import RetryMiddleware, Send, build_router
+from bot.media import MediaStore
+from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings
+from conversations.context import Office
+from conversations.engine import COMMANDS, Engine
+from conversations.events import CallbackAnswer, Event, Outcome, Reply
+from locales import SUPPORTED, TELEGRAM_CODES, gettext_for
+from storage.db import Database
+from storage.repositories import Residents
+
+log = logging.getLogger("residesk")
+DB_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram: TelegramSettings
+    database: DatabaseSettings
+    office: OfficeSettings
+
+
+class ChatLocks:
+    """Updates of one chat are handled one at a time (an album's photos must not race)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, chat_id: int) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        self._users[chat_id] = self._users.get(chat_id, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[chat_id] -= 1
+            if not self._users[chat_id]:
+                del self._users[chat_id], self._locks[chat_id]
+
+
+class ResidentDesk:
+    def __init__(self, settings: Settings, *, database: Database | None = None) -> None:
+        self.settings = settings
+        office = settings.office
+        self.db = database or Database(settings.database.database_url)
+        self.engine = Engine(Office(
+            default_language=office.default_language,
+            emergency_phone=office.emergency_phone,
+            staff_chat_id=office.staff_chat_id,
+            timezone=ZoneInfo(office.office_timezone),
+        ))
+        api = TelegramAPIServer.from_base(settings.telegram.telegram_api_url)
+        session = AiohttpSession(api=api)
+        session.middleware(RetryMiddleware())
+        self.bot = Bot(settings.telegram.bot_token, session=session,
+                       default=DefaultBotProperties(link_preview_is_disabled=True))
+        self.media = MediaStore(self.bot, office.media_dir)
+        self.locks = ChatLocks()
+        self.dispatcher = Dispatcher()
+        self.dispatcher.include_router(build_router(self.handle, self.mark_unreachable))
+        self.dispatcher.startup.register(self._on_startup)
+        self.dispatcher.shutdown.register(self._on_shutdown)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self.handled: dict[int, str] = {}  # update_id -> result, for tests and the demo
+        self._handled_changed = asyncio.Condition()
+
+    # --- the unit of work of one update --------------------------------------------------
+    async def handle(self, event: Event, send: Send) -> None:
+        """Process one update and show the result; a shutdown waits for both to finish."""
+        task = asyncio.ensure_future(self._handle(event, send))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        await asyncio.shield(task)
+
+    async def _handle(self, event: Event, send: Send) -> None:
+        outcome = await self.process(event)
+        try:
+            await send(outcome)
+        finally:
+            await self._mark_handled(event.update_id, outcome.result)
+
+    async def process(self, event: Event) -> Outcome:
+        started = time.perf_counter()
+        if event.media is not None:  # network I/O before the transaction, never inside it
+            event = replace(event, media=await self.media.fetch(event.media))
+        outcome = Outcome(step="?", result="error")
+        try:
+            async with self.locks.hold(event.sender.chat_id):
+                outcome = await self._transaction(event)
+        except Exception:
+            log.exception("update %s failed", event.update_id)
+            _ = gettext_for(self.settings.office.default_language)
+            text = _("Sorry, something went wrong on our side. Please try again in a moment.")
+            outcome.replies = [Reply(text)]
+            if event.callback_id:
+                outcome.callback_answer = CallbackAnswer(text)
+        log.info("update=%s chat=%s step=%s outcome=%s duration_ms=%.1f", event.update_id,
+                 event.sender.chat_id, outcome.step, outcome.result,
+                 (time.perf_counter() - started) * 1000)
+        return outcome
+
+    async def _transaction(self, event: Event) -> Outcome:
+        for attempt in range(1, DB_ATTEMPTS + 1):
+            try:
+                async with self.db.transaction() as session:
+                    return await self.engine.handle(session, event)
+            except DBAPIError as error:  # locked database, serialization failure, lost link
+                if attempt == DB_ATTEMPTS or not (
+                    error.connection_invalidated or _transient(error)
+                ):
+                    raise
+                log.warning("update %s: database busy (%s), retrying", event.update_id, error)
+                await asyncio.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")
+
+    async def mark_unreachable(self, user_id: int) -> None:
+        async with self.db.transaction() as session:
+            resident = await Residents(session).by_user(user_id)
+            if resident is not None:
+                resident.reachable = False
+
+    # --- test and demo hooks -------------------------------------------------------------
+    async def _mark_handled(self, update_id: int, result: str) -> None:
+        async with self._handled_changed:
+            self.handled[update_id] = result
+            self._handled_changed.notify_all()
+
+    async def wait_handled(self, update_id: int, within: float = 10.0) -> str:
+        async with asyncio.timeout(within), self._handled_changed:
+            await self._handled_changed.wait_for(lambda: update_id in self.handled)
+            return self.handled[update_id]
+
+    # --- life cycle ----------------------------------------------------------------------
+    async def _on_startup(self) -> None:
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        for lang in SUPPORTED:
+            _ = gettext_for(lang)
+            commands = [BotCommand(command=c, description=_(d)) for c, d in COMMANDS]
+            await self.bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats(),
+                                           language_code=TELEGRAM_CODES[lang])
+            if lang == self.settings.office.default_language:
+                await self.bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
+
+    async def _on_shutdown(self) -> None:
+        if self._in_flight:
+            log.info("finishing %d update(s) in hand", len(self._in_flight))
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    async def prepare(self) -> None:
+        """Bring the database up to date (a new or older file alike)."""
+        await self.db.upgrade()
+
+    async def run(self, *, handle_signals: bool = True, polling_timeout: int = 25) -> None:
+        await self.prepare()
+        try:
+            await self.dispatcher.start_polling(
+                self.bot, handle_signals=handle_signals, polling_timeout=polling_timeout,
+                allowed_updates=["message", "callback_query"],
+            )
+        finally:
+            await self.db.dispose()
+
+    async def stop(self) -> None:
+        with contextlib.suppress(RuntimeError):  # not polling
+            await self.dispatcher.stop_polling()
+
+
+def _transient(error: DBAPIError) -> bool:
+    text = str(error.orig).lower()
+    return any(s in text for s in ("locked", "busy", "serializ", "deadlock", "unique"))

@@ -1,0 +1,101 @@
+"""A resident's side of a chat with the running bot: `send()` and `click()`, like a person.
+
+Each call queues an update at the emulator and returns once the bot has handled it and shown
+the result, so tests and the demo read like a conversation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot.emulator.server import BotAPIEmulator, EmulatedUser, SentMessage
+
+WaitHandled = Callable[[int], Awaitable[str]]
+
+
+class ChatClient:
+    def __init__(self, emulator: BotAPIEmulator, user: EmulatedUser, wait: WaitHandled) -> None:
+        self.emulator = emulator
+        self.user = user
+        self._wait = wait
+        self.last_result = ""
+
+    @property
+    def chat_id(self) -> int:
+        return self.user.id
+
+    @property
+    def messages(self) -> list[SentMessage]:
+        return self.emulator.messages(self.chat_id)
+
+    @property
+    def last(self) -> SentMessage:
+        return self.emulator.last_message(self.chat_id)
+
+    @property
+    def last_with_buttons(self) -> SentMessage:
+        for message in reversed(self.messages):
+            if message.inline_buttons:
+                return message
+        raise AssertionError("no message with buttons in this chat")
+
+    @property
+    def keyboard(self) -> list[str]:
+        """The reply keyboard in force (the last message that set or removed one)."""
+        for message in reversed(self.messages):
+            if message.keyboard_buttons:
+                return [b.text for row in message.keyboard_buttons for b in row]
+            if message.removes_keyboard:
+                return []
+        return []
+
+    async def _do(self, queue: Callable[[], int | list[int]]) -> list[SentMessage]:
+        before = {(m.message_id, m.text, m.edits) for m in self.messages}
+        queued = queue()
+        for update_id in queued if isinstance(queued, list) else [queued]:
+            self.last_result = await self._wait(update_id)
+        return [m for m in self.messages if (m.message_id, m.text, m.edits) not in before]
+
+    async def send(self, text: str) -> list[SentMessage]:
+        """Type a message; returns the bot's new or edited messages."""
+        return await self._do(lambda: self.emulator.send_text(self.user, text))
+
+    async def click(self, button: str, message: SentMessage | None = None) -> list[SentMessage]:
+        """Press an inline button (by its text or data) on `message`, default the last one."""
+        target = message or self.last_with_buttons
+        return await self._do(lambda: self.emulator.click(self.user, target, button))
+
+    async def press_key(self, text: str) -> list[SentMessage]:
+        """Press a reply-keyboard button, such as a menu entry."""
+        return await self.send(text)
+
+    async def forge(self, data: str, message_id: int | None = None) -> list[SentMessage]:
+        mid = message_id if message_id is not None else self.last.message_id
+        return await self._do(lambda: self.emulator.send_callback(self.user, mid, data))
+
+    async def share_contact(self, phone: str, *, own: bool = True) -> list[SentMessage]:
+        return await self._do(lambda: self.emulator.send_contact(self.user, phone, own=own))
+
+    async def send_photo(self, data: bytes) -> list[SentMessage]:
+        return await self._do(lambda: self.emulator.send_photo(self.user, data))
+
+    async def send_album(self, items: list[bytes]) -> list[SentMessage]:
+        return await self._do(lambda: self.emulator.send_album(self.user, items))
+
+    async def send_sticker(self) -> list[SentMessage]:
+        return await self._do(lambda: self.emulator.send_sticker(self.user))
+
+    async def send_document(self, data: bytes, name: str, mime: str,
+                            declared_size: int | None = None) -> list[SentMessage]:
+        return await self._do(lambda: self.emulator.send_document(
+            self.user, data, file_name=name, mime_type=mime, declared_size=declared_size))
+
+    async def send_voice(self, data: bytes) -> list[SentMessage]:
+        return await self._do(lambda: self.emulator.send_voice(self.user, data))
+
+    async def send_video(self, data: bytes, declared_size: int | None = None) -> list[SentMessage]:
+        return await self._do(lambda: self.emulator.send_video(
+            self.user, data, declared_size=declared_size))
+
+    async def callback_answer(self) -> dict[str, object]:
+        return self.emulator.callback_answers[-1]

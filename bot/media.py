@@ -1,0 +1,62 @@
+"""Fetching evidence: download a copy into MEDIA_DIR, with its sha256, after checking it."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import replace
+from io import BytesIO
+from pathlib import Path
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNetworkError
+
+from conversations.events import Media
+from tickets.evidence import check_content, check_size, sniff
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = {
+    "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
+    "video/mp4": ".mp4", "audio/ogg": ".ogg", "audio/mpeg": ".mp3",
+}
+
+
+class MediaStore:
+    def __init__(self, bot: Bot, media_dir: Path) -> None:
+        self.bot = bot
+        self.media_dir = media_dir
+
+    async def fetch(self, media: Media) -> Media:
+        """The same media with sha256 and local path filled in, or with `problem` set."""
+        if media.problem:
+            return media
+        if problem := check_size(media.size):
+            return replace(media, problem=problem)
+        buffer = BytesIO()
+        try:
+            await self.bot.download(media.file_id, destination=buffer, timeout=60)
+        except TelegramBadRequest as error:
+            too_big = "too big" in error.message.lower()
+            log.warning("getFile refused %s: %s", media.kind, error.message)
+            return replace(media, problem="too_big" if too_big else "unavailable")
+        except (TelegramAPIError, TelegramNetworkError, OSError) as error:
+            log.warning("could not download %s: %s", media.kind, error)
+            return replace(media, problem="unavailable")
+        data = buffer.getvalue()
+        if problem := check_size(len(data)) or check_content(media.kind, data[:64]):
+            return replace(media, problem=problem)
+        sha256, path = await asyncio.to_thread(self._store, media, data)
+        return replace(media, size=len(data), sha256=sha256, local_path=str(path))
+
+    def _store(self, media: Media, data: bytes) -> tuple[str, Path]:
+        sha256 = hashlib.sha256(data).hexdigest()
+        extension = EXTENSIONS.get(sniff(data[:64]) or "", ".bin")
+        path = self.media_dir / sha256[:2] / f"{sha256}{extension}"
+        if not path.exists():  # content-addressed: the same file twice is stored once
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(".part")
+            temporary.write_bytes(data)
+            temporary.replace(path)
+        return sha256, path

@@ -1,0 +1,93 @@
+"""Configuration from the environment or `.env`, split by concern."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from locales import SUPPORTED
+
+ENV = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+TOKEN_PATTERN = r"^\d{3,}:[A-Za-z0-9_-]{10,}$"
+
+
+def _strip_slash(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return url.rstrip("/")
+
+
+class TelegramSettings(BaseSettings):
+    model_config = ENV
+    bot_token: str = Field(pattern=TOKEN_PATTERN, repr=False)
+    telegram_api_url: Annotated[str, AfterValidator(_strip_slash)] = "https://api.telegram.org"
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = ENV
+    database_url: str = "sqlite+aiosqlite:///residesk.db"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, url: str) -> str:
+        if not url.startswith(("sqlite", "postgres")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return url
+
+
+class OfficeSettings(BaseSettings):
+    model_config = ENV
+    staff_chat_id: int | None = None
+    default_language: str = "en"
+    emergency_phone: str = ""
+    office_timezone: str = "Asia/Shanghai"
+    media_dir: Path = Path("media")
+
+    @field_validator("default_language")
+    @classmethod
+    def _supported(cls, lang: str) -> str:
+        if lang not in SUPPORTED:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED)}")
+        return lang
+
+    @field_validator("office_timezone")
+    @classmethod
+    def _timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError("unknown time zone") from error
+        return name
+
+    @field_validator("staff_chat_id", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+class ConfigError(Exception):
+    """One clear line naming the setting that is missing or wrong."""
+
+
+def explain(error: ValidationError) -> ConfigError:
+    first = error.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "?"
+    if first["type"] == "missing":
+        return ConfigError(f"{name} is not set (put it in the environment or in .env)")
+    if name == "BOT_TOKEN":  # never echo the token itself
+        return ConfigError("BOT_TOKEN is malformed (expected something like 123456:ABC-DEF…)")
+    return ConfigError(f"{name} is invalid: {first['msg']}")
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def load(kind: type[SettingsT], **overrides: object) -> SettingsT:
+    try:
+        return kind(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise explain(error) from None

@@ -1,0 +1,169 @@
+"""The conversation engine: one event in, one `Outcome` out, all within the caller's transaction.
+
+Routing order: redelivered updates, commands, language and ticket buttons, the menu, then the
+step of the flow the chat is in. Flows live in their own modules, each with a Mermaid diagram.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conversations import mytickets, registration, report
+from conversations.context import Context, Office
+from conversations.events import Event, EventKind, Outcome
+from conversations.keyboards import Callback, languages, main_menu, menu_action
+from locales import LANGUAGE_NAMES, N_, SUPPORTED, negotiate
+from storage.repositories import Conversations, Residents, UpdateLog
+
+# The bot's command menu, set per language at start-up.
+COMMANDS = (
+    ("report", N_("Report a problem")),
+    ("mytickets", N_("My tickets and their status")),
+    ("cancel", N_("Cancel what you are doing")),
+    ("language", N_("Change the language")),
+    ("help", N_("How this bot works")),
+    ("start", N_("Start or restart")),
+)
+
+FLOWS = {registration.FLOW: registration, report.FLOW: report, mytickets.FLOW: mytickets}
+
+
+class Engine:
+    def __init__(self, office: Office) -> None:
+        self.office = office
+
+    async def handle(self, session: AsyncSession, event: Event) -> Outcome:
+        sender = event.sender
+        if not await UpdateLog(session).claim(event.update_id, sender.chat_id):
+            return Outcome(step="-", result="duplicate")
+        if sender.chat_id != sender.user_id:
+            return Outcome(step="-", result="ignored")  # groups: the staff tools' business
+        state = await Conversations(session).load(sender.chat_id)
+        resident = await Residents(session).by_user(sender.user_id)
+        lang = (resident.language if resident else None) or state.data.get("lang") or negotiate(
+            sender.language_code, self.office.default_language
+        )
+        ctx = Context(event=event, state=state, session=session, office=self.office, lang=lang,
+                      resident=resident)
+        await route(ctx)
+        if event.kind == EventKind.BUTTON and ctx.out.callback_answer is None:
+            ctx.answer()
+        ctx.save()
+        ctx.out.step = f"{ctx.flow}:{ctx.step}" if ctx.flow else "menu"
+        return ctx.out
+
+
+async def route(ctx: Context) -> None:
+    event = ctx.event
+    if event.kind == EventKind.COMMAND:
+        await command(ctx, event.command or "")
+    elif event.kind == EventKind.BUTTON:
+        await press(ctx)
+    elif ctx.resident is not None and (action := menu_action(event.text)) is not None:
+        await command(ctx, action)
+    elif ctx.flow in FLOWS:
+        await FLOWS[ctx.flow].handle(ctx)
+    elif ctx.resident is None:
+        await registration.begin(ctx)
+    else:
+        _ = ctx._
+        ctx.say(_("To report a problem or see your tickets, use the menu below."),
+                keyboard=main_menu(_))
+
+
+async def command(ctx: Context, name: str) -> None:
+    _ = ctx._
+    if name == "help":
+        show_help(ctx)
+    elif name == "language":
+        ctx.say(_("Choose your language:"), languages())
+    elif name == "cancel":
+        cancel(ctx)
+    elif name == "start" and ctx.resident is None:
+        await registration.begin(ctx)
+    elif ctx.resident is None:
+        if ctx.flow == registration.FLOW:
+            ctx.say(_("Let's finish your registration first; send /cancel to stop."))
+            await registration.handle(ctx)
+        else:
+            await registration.begin(ctx)
+    elif name == "start":
+        ctx.reset()
+        ctx.say(_("Welcome back, %(name)s! How can we help?") % {"name": ctx.resident.name},
+                keyboard=main_menu(_))
+    elif name == "report":
+        await report.begin(ctx)
+    elif name == "mytickets":
+        await mytickets.show_list(ctx)
+    else:
+        ctx.say(_("Sorry, I don't know that command. Send /help to see what I can do."))
+
+
+def cancel(ctx: Context) -> None:
+    _ = ctx._
+    flow = ctx.flow
+    ctx.reset()
+    if flow == registration.FLOW:
+        ctx.say(_("Registration cancelled; nothing was saved. Send /start to begin again."),
+                remove_keyboard=True)
+    elif flow:
+        ctx.say(_("Cancelled. Nothing was saved."), keyboard=main_menu(_))
+    elif ctx.resident is not None:
+        ctx.say(_("There is nothing to cancel."), keyboard=main_menu(_))
+    else:
+        ctx.say(_("There is nothing to cancel. Send /start to register."))
+
+
+def show_help(ctx: Context) -> None:
+    _ = ctx._
+    text = _(
+        "This bot is the property management office's service desk.\n\n"
+        "/report — report a problem (noise, repairs, water, electricity…), with photos, "
+        "videos or voice notes\n"
+        "/mytickets — see your reports, their progress, add information or withdraw one\n"
+        "/language — change the language\n"
+        "/cancel — stop what you are doing; nothing half-finished is kept\n\n"
+        "Every report gets a number, and you get a message here whenever its status changes."
+    )
+    if ctx.office.emergency_phone:
+        text += "\n\n" + _("Emergencies (danger to people or property): call %(phone)s.") % {
+            "phone": ctx.office.emergency_phone}
+    if ctx.resident is not None:
+        ctx.say(text, keyboard=main_menu(_))
+    else:
+        ctx.say(text)
+
+
+async def press(ctx: Context) -> None:
+    _ = ctx._
+    callback = Callback.parse(ctx.event.callback_data)
+    if callback is None:
+        ctx.answer(_("This button is no longer active."))
+    elif callback.prefix == "lg":
+        set_language(ctx, callback.arg)
+    elif callback.prefix == mytickets.FLOW:
+        if ctx.flow == report.FLOW and callback.action == "add":
+            ctx.answer(_("Please finish or /cancel your report first."), alert=True)
+        else:
+            await mytickets.press(ctx, callback)
+    elif callback.prefix == ctx.flow:
+        await FLOWS[ctx.flow].handle(ctx)
+    elif callback.prefix == report.FLOW and callback.action == "confirm":
+        await report.already_sent(ctx)
+    else:
+        ctx.answer(_("This button is no longer active."))
+
+
+def set_language(ctx: Context, lang: str) -> None:
+    if lang not in SUPPORTED:
+        ctx.answer(ctx._("This button is no longer active."))
+        return
+    ctx.lang = lang
+    ctx.data["lang"] = lang
+    if ctx.resident is not None:
+        ctx.resident.language = lang
+    _ = ctx._
+    ctx.answer(LANGUAGE_NAMES[lang])
+    ctx.say(_("The language is now %(name)s.") % {"name": LANGUAGE_NAMES[lang]}, edit=True)
+    if ctx.resident is not None and not ctx.flow:
+        ctx.say(_("What would you like to do?"), keyboard=main_menu(_))

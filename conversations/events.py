@@ -1,0 +1,112 @@
+"""Neutral events and replies: what the transports translate Telegram updates to and from.
+
+Nothing here knows about aiogram or python-telegram-bot; both adapters produce `Event`s and
+render `Reply`s, so the dialogues behave the same whichever framework runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    COMMAND = "command"
+    TEXT = "text"
+    BUTTON = "button"
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    VIDEO = "video"
+    VOICE = "voice"
+    CONTACT = "contact"
+    LOCATION = "location"
+    OTHER = "other"  # stickers, polls, games…: things the bot never asks for
+
+
+MEDIA_KINDS = frozenset({EventKind.PHOTO, EventKind.DOCUMENT, EventKind.VIDEO, EventKind.VOICE})
+
+
+@dataclass(frozen=True)
+class Sender:
+    user_id: int
+    chat_id: int
+    display_name: str
+    language_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Media:
+    """A file the user sent, already fetched and checked by the shell (or refused)."""
+
+    kind: str  # photo | video | voice | document
+    file_id: str
+    file_unique_id: str
+    size: int
+    mime_type: str | None = None
+    sha256: str | None = None
+    local_path: str | None = None
+    problem: str | None = None  # "too_big" | "mismatch" | "unsupported" | "unavailable"
+
+
+@dataclass(frozen=True)
+class Event:
+    update_id: int
+    sender: Sender
+    kind: EventKind
+    text: str | None = None
+    command: str | None = None  # without the slash, lower case
+    command_args: str = ""
+    callback_data: str | None = None
+    callback_id: str | None = None
+    message_id: int | None = None  # the message carrying the pressed button
+    media: Media | None = None
+    album_id: str | None = None
+    phone: str | None = None
+    contact_user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    data: str
+
+
+@dataclass(frozen=True)
+class KeyboardButton:
+    text: str
+    request_contact: bool = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to show. `edit=True` edits the message whose button was pressed."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    keyboard: tuple[tuple[KeyboardButton, ...], ...] = ()
+    remove_keyboard: bool = False
+    edit: bool = False
+
+
+@dataclass(frozen=True)
+class CallbackAnswer:
+    text: str | None = None
+    alert: bool = False
+
+
+@dataclass
+class Outcome:
+    """What handling one event produced; `step` and `result` feed the per-update log line."""
+
+    replies: list[Reply] = field(default_factory=list)
+    callback_answer: CallbackAnswer | None = None
+    step: str = ""
+    result: str = "ok"
+
+    def say(self, reply: Reply) -> Outcome:
+        self.replies.append(reply)
+        return self
+
+
+def inline(*rows: list[Button] | tuple[Button, ...]) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(row) for row in rows if row)

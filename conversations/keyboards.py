@@ -1,0 +1,81 @@
+"""Callback data and keyboards. Callback data is `prefix:action[:arg]`, never over 64 bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from conversations.events import Button, KeyboardButton, inline
+from locales import LANGUAGE_NAMES, N_, SUPPORTED, gettext_for
+
+CALLBACK_LIMIT = 64  # bytes, Telegram's limit
+
+
+@dataclass(frozen=True)
+class Callback:
+    prefix: str
+    action: str
+    arg: str = ""
+
+    def pack(self) -> str:
+        data = ":".join(p for p in (self.prefix, self.action, self.arg) if p)
+        if len(data.encode()) > CALLBACK_LIMIT:
+            raise ValueError(f"callback data over {CALLBACK_LIMIT} bytes: {data!r}")
+        return data
+
+    @classmethod
+    def parse(cls, data: str | None) -> Callback | None:
+        if not data or len(data.encode()) > CALLBACK_LIMIT:
+            return None
+        parts = data.split(":", 2)
+        if len(parts) < 2 or not all(parts[:2]):
+            return None
+        return cls(parts[0], parts[1], parts[2] if len(parts) == 3 else "")
+
+    def int_arg(self) -> int | None:
+        return int(self.arg) if self.arg.isdigit() and len(self.arg) < 12 else None
+
+
+def button(text: str, prefix: str, action: str, arg: str | int = "") -> Button:
+    return Button(text, Callback(prefix, action, str(arg)).pack())
+
+
+def grid(buttons: Sequence[Button], columns: int = 2) -> tuple[tuple[Button, ...], ...]:
+    return inline(*(buttons[i : i + columns] for i in range(0, len(buttons), columns)))
+
+
+# --- main menu (a reply keyboard, so it stays under the input field) ---------------------
+
+MENU_REPORT = N_("📝 Report a problem")
+MENU_TICKETS = N_("📋 My tickets")
+MENU_HELP = N_("❓ Help")
+MENU_LANGUAGE = N_("🌐 Language")
+MENU_ACTIONS = {MENU_REPORT: "report", MENU_TICKETS: "mytickets", MENU_HELP: "help",
+                MENU_LANGUAGE: "language"}
+
+
+def main_menu(_: Callable[[str], str]) -> tuple[tuple[KeyboardButton, ...], ...]:
+    return (
+        (KeyboardButton(_(MENU_REPORT)), KeyboardButton(_(MENU_TICKETS))),
+        (KeyboardButton(_(MENU_HELP)), KeyboardButton(_(MENU_LANGUAGE))),
+    )
+
+
+def menu_action(text: str | None) -> str | None:
+    """Which menu button a text is, in any language (the resident may have just switched)."""
+    if not text:
+        return None
+    for lang in SUPPORTED:
+        _ = gettext_for(lang)
+        for label, action in MENU_ACTIONS.items():
+            if text == _(label):
+                return action
+    return None
+
+
+def share_phone(_: Callable[[str], str]) -> tuple[tuple[KeyboardButton, ...], ...]:
+    return ((KeyboardButton(_("📱 Share my phone number"), request_contact=True),),)
+
+
+def languages() -> tuple[tuple[Button, ...], ...]:
+    return grid([button(LANGUAGE_NAMES[lang], "lg", "set", lang) for lang in SUPPORTED], 3)

@@ -1,0 +1,198 @@
+"""A resident's tickets: list, detail with timeline, add information, withdraw.
+
+Diagram: mytickets.md. List and detail buttons carry the ticket id and work from any message;
+only "add information" holds a step, because the resident's next messages belong to it.
+"""
+
+from __future__ import annotations
+
+from conversations.context import Context
+from conversations.events import MEDIA_KINDS, EventKind, inline
+from conversations.keyboards import Callback, button, main_menu
+from conversations.report import category_title, media_record
+from storage.models import Ticket, TicketEvent
+from tickets.lifecycle import STATUS_LABELS, Status, accepts_information, can_transition
+from tickets.policy import INFO_MAX, PRIORITY_LABELS
+from tickets.service import TicketError
+
+FLOW = "mt"
+ADD_INFO = "add_info"
+STEPS = (ADD_INFO,)
+PER_PAGE = 5
+TIMELINE_MAX = 15
+
+
+def status_label(ctx: Context, status: str) -> str:
+    return ctx._(STATUS_LABELS[Status(status)])
+
+
+async def show_list(ctx: Context, page: int = 0, *, edit: bool = False) -> None:
+    _ = ctx._
+    if ctx.resident is None:
+        return
+    tickets, total = await ctx.tickets.page(ctx.resident, page, PER_PAGE)
+    if total == 0:
+        ctx.say(_("You have not reported anything yet. Press “Report a problem” to start."),
+                edit=edit)
+        return
+    pages = (total + PER_PAGE - 1) // PER_PAGE
+    if page >= pages:
+        page = pages - 1
+        tickets, total = await ctx.tickets.page(ctx.resident, page, PER_PAGE)
+    rows = [
+        [button(f"No. {t.number} · {category_title(ctx, t.category_code)} · "
+                f"{status_label(ctx, t.status)}", FLOW, "show", t.id)]
+        for t in tickets
+    ]
+    nav = []
+    if page > 0:
+        nav.append(button(_("« Newer"), FLOW, "page", page - 1))
+    if page + 1 < pages:
+        nav.append(button(_("Older »"), FLOW, "page", page + 1))
+    ctx.say(_("Your tickets (page %(page)d of %(pages)d). Choose one to see its details:")
+            % {"page": page + 1, "pages": pages}, inline(*rows, nav), edit=edit)
+
+
+def _event_line(ctx: Context, event: TicketEvent) -> str:
+    _ = ctx._
+    when = event.created_at.astimezone(ctx.office.timezone).strftime("%m-%d %H:%M")
+    if event.kind == "status" and event.to_status:
+        text = _("Status: %(status)s") % {"status": status_label(ctx, event.to_status)}
+        if event.note:
+            text += f" — {event.note}"
+    elif event.kind == "evidence":
+        text = _("You added a file")
+    else:
+        who = _("You") if event.actor_type == "resident" else _("Office")
+        note = event.note or ""
+        text = f"{who}: {note[:200]}{'…' if len(note) > 200 else ''}"
+    return f"{when}  {text}"
+
+
+async def show_detail(ctx: Context, ticket: Ticket, *, edit: bool = True) -> None:
+    _ = ctx._
+    created = ticket.created_at.astimezone(ctx.office.timezone).strftime("%Y-%m-%d %H:%M")
+    description = ticket.description
+    if len(description) > 600:
+        description = description[:600] + "…"
+    lines = [
+        _("Ticket No. %(number)s") % {"number": ticket.number},
+        _("Status: %(status)s") % {"status": status_label(ctx, ticket.status)},
+        _("Category: %(category)s") % {"category": category_title(ctx, ticket.category_code)},
+        _("Unit: %(unit)s") % {"unit": ticket.unit_text},
+        _("Urgency: %(urgency)s") % {"urgency": _(PRIORITY_LABELS.get(ticket.priority,
+                                                                      ticket.priority))},
+        _("Reported: %(when)s") % {"when": created},
+        _("Files attached: %(count)d") % {"count": len(ticket.attachments)},
+        "",
+        description,
+        "",
+        _("Timeline:"),
+    ]
+    events = list(ticket.events)
+    if len(events) > TIMELINE_MAX:
+        lines.append("…")
+    lines += [_event_line(ctx, e) for e in events[-TIMELINE_MAX:]]
+    actions = []
+    if accepts_information(ticket.status):
+        actions.append(button(_("➕ Add information"), FLOW, "add", ticket.id))
+    if can_transition(ticket.status, Status.WITHDRAWN):
+        actions.append(button(_("↩ Withdraw"), FLOW, "wd", ticket.id))
+    ctx.say("\n".join(lines), inline(actions, [button(_("« All my tickets"), FLOW, "page", 0)]),
+            edit=edit)
+
+
+async def press(ctx: Context, callback: Callback) -> None:
+    """Buttons of the list and the detail views."""
+    _ = ctx._
+    if ctx.resident is None:
+        ctx.answer(_("This button is no longer active."))
+        return
+    number = callback.int_arg()
+    if callback.action == "page" and number is not None:
+        ctx.answer()
+        await show_list(ctx, number, edit=True)
+        return
+    if callback.action == "done" and ctx.flow == FLOW:
+        ctx.answer()
+        ctx.reset()
+    ticket = await ctx.tickets.of_resident(ctx.resident, number) if number is not None else None
+    if ticket is None or callback.action not in ("show", "add", "wd", "wdyes", "done"):
+        # a forged id, someone else's ticket and a stale button all look the same from here
+        ctx.answer(_("Ticket not found."), alert=True)
+        return
+    if callback.action in ("show", "done"):
+        ctx.answer()
+        await show_detail(ctx, ticket)
+    elif callback.action == "add":
+        if not accepts_information(ticket.status):
+            ctx.answer(_("This ticket is closed; please report a new problem instead."),
+                       alert=True)
+            return
+        ctx.answer()
+        ctx.reset()
+        ctx.data["ticket_id"] = ticket.id
+        ctx.goto(FLOW, ADD_INFO)
+        ctx.say(_("Send your message, photos, videos or voice notes for ticket No. %(number)s. "
+                  "Each one is added as it arrives. Press Done when you have finished.")
+                % {"number": ticket.number},
+                inline([button(_("✅ Done"), FLOW, "done", ticket.id)]), edit=True)
+    elif callback.action == "wd":
+        if not can_transition(ticket.status, Status.WITHDRAWN):
+            ctx.answer(_("This ticket can no longer be withdrawn."), alert=True)
+            return
+        ctx.answer()
+        ctx.say(_("Withdraw ticket No. %(number)s? The office will stop working on it. "
+                  "This cannot be undone.") % {"number": ticket.number},
+                inline([button(_("Yes, withdraw it"), FLOW, "wdyes", ticket.id),
+                        button(_("No, keep it"), FLOW, "show", ticket.id)]), edit=True)
+    else:  # wdyes
+        try:
+            await ctx.tickets.withdraw(ctx.resident, ticket)
+        except TicketError:
+            ctx.answer(_("This ticket can no longer be withdrawn."), alert=True)
+            return
+        ctx.answer(_("Ticket withdrawn"))
+        await show_detail(ctx, ticket)
+
+
+async def handle(ctx: Context) -> None:
+    """Messages while adding information to a ticket."""
+    _ = ctx._
+    event = ctx.event
+    if ctx.resident is None:
+        ctx.reset()
+        return
+    ticket = await ctx.tickets.of_resident(ctx.resident, int(ctx.data.get("ticket_id", 0)))
+    if ticket is None or not accepts_information(ticket.status):
+        ctx.reset()
+        ctx.say(_("This ticket is closed; please report a new problem instead."),
+                keyboard=main_menu(_))
+        return
+    done = inline([button(_("✅ Done"), FLOW, "done", ticket.id)])
+    text = (event.text or "").strip()
+    if event.kind == EventKind.TEXT and text:
+        if len(text) > INFO_MAX:
+            ctx.say(_("That message is %(length)d characters long; the limit is %(max)d. "
+                      "Please split it into shorter messages.")
+                    % {"length": len(text), "max": INFO_MAX}, done)
+            return
+        await ctx.tickets.add_information(ctx.resident, ticket, text=text)
+    elif event.kind in MEDIA_KINDS:
+        record = media_record(ctx)
+        if record is None:
+            return
+        record.pop("album_id", None)
+        try:
+            await ctx.tickets.add_information(ctx.resident, ticket, media=record)
+        except TicketError:
+            ctx.say(_("This ticket already holds as many files as it can."), done)
+            return
+        if event.album_id and ctx.data.get("album_id") == event.album_id:
+            return  # one acknowledgement per album
+        ctx.data["album_id"] = event.album_id
+    else:
+        ctx.say(_("Please send text, a photo, a video or a voice note — or press Done."), done)
+        return
+    ctx.say(_("Added to ticket No. %(number)s. Send more, or press Done.")
+            % {"number": ticket.number}, done)

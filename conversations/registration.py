@@ -1,0 +1,209 @@
+"""Registration, once per resident: name, phone, building and unit. Diagram: registration.md."""
+
+from __future__ import annotations
+
+import re
+
+from conversations.context import Context
+from conversations.events import EventKind
+from conversations.keyboards import Callback, button, grid, main_menu, share_phone
+from storage.models import Resident
+from tickets.policy import NAME_MAX, UNIT_TEXT_MAX
+
+FLOW = "reg"
+NAME = "name"
+PHONE = "phone"
+BUILDING = "building"
+UNIT = "unit"
+STEPS = (NAME, PHONE, BUILDING, UNIT)
+
+_PHONE_CHARS = re.compile(r"^\+?[\d\s\-().]{7,24}$")
+
+
+def normalize_phone(text: str) -> str | None:
+    """A typed phone number as +digits, or None when it cannot be one (7 to 15 digits)."""
+    text = text.strip()
+    if not _PHONE_CHARS.match(text):
+        return None
+    digits = re.sub(r"\D", "", text)
+    if not 7 <= len(digits) <= 15:
+        return None
+    return ("+" if text.startswith("+") else "") + digits
+
+
+async def begin(ctx: Context) -> None:
+    """Start registration; a deep-link invite token (`/start <token>`) fixes the unit."""
+    _ = ctx._
+    ctx.reset()
+    token = ctx.event.command_args.strip()
+    if token:
+        invite = await ctx.units.invite(token[:64])
+        if invite is not None and invite.used_by_resident_id is None:
+            ctx.data["unit_id"] = invite.unit_id
+            ctx.data["invite"] = invite.token
+        else:
+            ctx.say(_("This invitation link is not valid any more; you can still register."))
+    ctx.goto(FLOW, NAME)
+    ctx.say(
+        _(
+            "Welcome to the residents' service desk! Here you can report problems to the "
+            "property management office and follow how they are handled.\n\n"
+            "First, a one-time registration. What is your name?"
+        ),
+        remove_keyboard=True,
+    )
+
+
+async def handle(ctx: Context) -> None:
+    _ = ctx._
+    event = ctx.event
+    if ctx.pressed:
+        callback = Callback.parse(event.callback_data)
+        action = callback.action if callback and callback.prefix == FLOW else None
+        if ctx.step == BUILDING and action == "bld":
+            await _choose_building(ctx, callback)
+        elif ctx.step == UNIT and action == "other":
+            ctx.answer()
+            await _ask_building(ctx, _("Which building do you live in?"))
+        else:
+            ctx.answer(_("This button is no longer active."))
+        return
+    if ctx.step == NAME:
+        name = " ".join((event.text or "").split())
+        if event.kind != EventKind.TEXT or not name:
+            ctx.say(_("Please type your name."))
+        elif len(name) > NAME_MAX:
+            ctx.say(_("That is too long for a name. Please use at most %(max)d characters.")
+                    % {"max": NAME_MAX})
+        else:
+            ctx.data["name"] = name
+            ctx.goto(FLOW, PHONE)
+            ctx.say(
+                _("Thank you, %(name)s. What phone number can the office reach you on? "
+                  "Press the button below to share it, or type it.") % {"name": name},
+                keyboard=share_phone(_),
+            )
+    elif ctx.step == PHONE:
+        await _phone(ctx)
+    elif ctx.step == UNIT:
+        await _unit(ctx)
+    else:  # BUILDING expects a button
+        await _ask_building(ctx, _("Please choose your building with the buttons."))
+
+
+async def _phone(ctx: Context) -> None:
+    _ = ctx._
+    event = ctx.event
+    if event.kind == EventKind.CONTACT:
+        if event.contact_user_id not in (None, event.sender.user_id):
+            ctx.say(_("Please share your own phone number, not someone else's contact."),
+                    keyboard=share_phone(_))
+            return
+        phone = normalize_phone(event.phone or "")
+    elif event.kind == EventKind.TEXT:
+        phone = normalize_phone(event.text or "")
+    else:
+        phone = None
+    if phone is None:
+        ctx.say(_("That does not look like a phone number. Please type it with digits only, "
+                  "for example +86 138 0013 8000, or press the button below."),
+                keyboard=share_phone(_))
+        return
+    ctx.data["phone"] = phone
+    if ctx.data.get("unit_id"):
+        await _finish(ctx)
+    elif await ctx.units.any_loaded():
+        await _ask_building(ctx, _("Thank you. Which building do you live in?"), new=True)
+    else:
+        ctx.goto(FLOW, UNIT)
+        ctx.say(_("Thank you. What is your building and flat number? For example: 3-1202"),
+                remove_keyboard=True)
+
+
+async def _ask_building(ctx: Context, text: str, *, new: bool = False) -> None:
+    buildings = await ctx.units.buildings()
+    if len(buildings) == 1:
+        ctx.data["building_id"] = buildings[0].id
+        ctx.goto(FLOW, UNIT)
+        ctx.say(ctx._("Thank you. What is your flat number in building %(building)s?")
+                % {"building": buildings[0].name}, remove_keyboard=True)
+        return
+    ctx.goto(FLOW, BUILDING)
+    if new:  # take the share-phone keyboard away before showing inline buttons
+        ctx.say(ctx._("Got it."), remove_keyboard=True)
+    ctx.say(text, grid([button(b.name, FLOW, "bld", b.id) for b in buildings], 3))
+
+
+async def _choose_building(ctx: Context, callback: Callback | None) -> None:
+    _ = ctx._
+    building_id = callback.int_arg() if callback else None
+    building = await ctx.units.building(building_id) if building_id else None
+    if building is None:
+        ctx.answer(_("This button is no longer active."))
+        return
+    ctx.answer()
+    ctx.data["building_id"] = building.id
+    ctx.goto(FLOW, UNIT)
+    ctx.say(_("Building %(building)s. What is your flat number?") % {"building": building.name},
+            edit=True)
+
+
+async def _unit(ctx: Context) -> None:
+    _ = ctx._
+    text = " ".join((ctx.event.text or "").split())
+    if ctx.event.kind != EventKind.TEXT or not text:
+        ctx.say(_("Please type your flat number."))
+        return
+    if len(text) > UNIT_TEXT_MAX:
+        ctx.say(_("That is too long for a flat number. Please use at most %(max)d characters.")
+                % {"max": UNIT_TEXT_MAX})
+        return
+    building_id = ctx.data.get("building_id")
+    if building_id:
+        unit = await ctx.units.find(int(building_id), text)
+        if unit is None:
+            building = await ctx.units.building(int(building_id))
+            ctx.say(
+                _("We could not find flat %(unit)s in building %(building)s. Please check the "
+                  "number and type it again.") % {"unit": text,
+                                                  "building": building.name if building else ""},
+                grid([button(_("Choose another building"), FLOW, "other")])
+                if len(await ctx.units.buildings()) > 1 else (),
+            )
+            return
+        ctx.data["unit_id"] = unit.id
+    else:
+        ctx.data["unit_text"] = text
+    await _finish(ctx)
+
+
+async def _finish(ctx: Context) -> None:
+    ev = ctx.event
+    resident = await ctx.residents.by_user(ev.sender.user_id)
+    if resident is None:
+        resident = Resident(telegram_user_id=ev.sender.user_id)
+        ctx.residents.add(resident)
+    resident.chat_id = ev.sender.chat_id
+    resident.name = ctx.data["name"]
+    resident.phone = ctx.data["phone"]
+    resident.language = ctx.lang
+    resident.reachable = True
+    unit_id = ctx.data.get("unit_id")
+    resident.unit_id = int(unit_id) if unit_id else None
+    resident.unit_text = None if unit_id else ctx.data.get("unit_text")
+    resident.unit_verified = bool(unit_id)
+    await ctx.session.flush()
+    if ctx.data.get("invite"):
+        invite = await ctx.units.invite(ctx.data["invite"])
+        if invite is not None:
+            invite.used_by_resident_id = resident.id
+    unit = await ctx.units.get(resident.unit_id) if resident.unit_id else None
+    ctx.resident = resident
+    ctx.reset()
+    _ = ctx._
+    ctx.say(
+        _("You are registered: %(name)s, %(unit)s. Thank you!\n\n"
+          "Press “Report a problem” whenever something needs the office's attention.")
+        % {"name": resident.name, "unit": unit.label if unit else resident.unit_text},
+        keyboard=main_menu(_),
+    )

@@ -1,0 +1,353 @@
+"""Reporting a problem: category, description, evidence, urgency, summary. Diagram: report.md."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from conversations.context import Context
+from conversations.events import MEDIA_KINDS, Button, EventKind, inline
+from conversations.keyboards import Callback, button, grid, main_menu
+from tickets.policy import (
+    CATEGORY_LABELS,
+    DESCRIPTION_MAX,
+    DESCRIPTION_MIN,
+    MAX_EVIDENCE,
+    PRIORITY_LABELS,
+)
+from tickets.service import Submission, TicketError
+
+FLOW = "rp"
+CATEGORY = "category"
+DESCRIPTION = "description"
+EVIDENCE = "evidence"
+URGENCY = "urgency"
+SUMMARY = "summary"
+EDIT = "edit"
+STEPS = (CATEGORY, DESCRIPTION, EVIDENCE, URGENCY, SUMMARY, EDIT)
+
+# The button actions each step accepts; anything else is a stale or forged button.
+STEP_ACTIONS = {
+    CATEGORY: {"cat", "cancel"},
+    EVIDENCE: {"done", "skip", "cancel"},
+    URGENCY: {"prio", "cancel"},
+    SUMMARY: {"confirm", "edit", "cancel"},
+    EDIT: {"goto", "back"},
+}
+
+
+def category_title(ctx: Context, code: str, titles: dict[str, Any] | None = None) -> str:
+    if titles and titles.get(ctx.lang):
+        return str(titles[ctx.lang])
+    label = CATEGORY_LABELS.get(code)
+    return ctx._(label) if label else code
+
+
+async def begin(ctx: Context) -> None:
+    ctx.reset()
+    ctx.data["draft"] = {"key": uuid.uuid4().hex, "evidence": []}
+    await ask_category(ctx)
+
+
+def _draft(ctx: Context) -> dict[str, Any]:
+    draft: dict[str, Any] = ctx.data.setdefault("draft", {"key": uuid.uuid4().hex, "evidence": []})
+    return draft
+
+
+def _cancel_button(ctx: Context) -> Button:
+    return button(ctx._("✖ Cancel"), FLOW, "cancel")
+
+
+async def ask_category(ctx: Context, *, edit: bool = False) -> None:
+    ctx.goto(FLOW, CATEGORY)
+    categories = await ctx.categories.active()
+    buttons = [button(category_title(ctx, c.code, c.titles), FLOW, "cat", c.code)
+               for c in categories]
+    ctx.say(ctx._("What is the problem about? Choose a category:"),
+            grid(buttons, 2) + inline([_cancel_button(ctx)]), edit=edit)
+
+
+def ask_description(ctx: Context, *, edit: bool = False) -> None:
+    ctx.goto(FLOW, DESCRIPTION)
+    ctx.say(ctx._("Please describe the problem: what happened, where exactly, and since when. "
+                  "(%(min)d–%(max)d characters)") % {"min": DESCRIPTION_MIN,
+                                                     "max": DESCRIPTION_MAX}, edit=edit)
+
+
+def _evidence_buttons(ctx: Context) -> tuple[tuple[Button, ...], ...]:
+    if _draft(ctx)["evidence"]:
+        return inline([button(ctx._("✅ Done"), FLOW, "done")])
+    return inline([button(ctx._("Skip"), FLOW, "skip")])
+
+
+def ask_evidence(ctx: Context, *, edit: bool = False) -> None:
+    ctx.goto(FLOW, EVIDENCE)
+    ctx.say(ctx._("Photos, videos or voice notes help us understand the problem. Send up to "
+                  "%(max)d files, then press Done — or press Skip.") % {"max": MAX_EVIDENCE},
+            _evidence_buttons(ctx), edit=edit)
+
+
+def ask_urgency(ctx: Context, *, edit: bool = False) -> None:
+    ctx.goto(FLOW, URGENCY)
+    ctx.say(
+        ctx._("How urgent is it? Urgent means danger to people or property, or a problem "
+              "that gets worse by the hour (a flood, no power, a broken lock)."),
+        inline([button(ctx._(PRIORITY_LABELS["normal"]), FLOW, "prio", "normal"),
+                button("🚨 " + ctx._(PRIORITY_LABELS["urgent"]), FLOW, "prio", "urgent")]),
+        edit=edit,
+    )
+
+
+async def show_summary(ctx: Context, *, edit: bool = False) -> None:
+    _ = ctx._
+    draft = _draft(ctx)
+    ctx.goto(FLOW, SUMMARY)
+    category = await ctx.categories.by_code(draft["category"])
+    titles = category.titles if category else None
+    unit = ctx.resident.unit_label if ctx.resident else ""
+    lines = [
+        _("Please check your report:"),
+        "",
+        _("Category: %(category)s") % {"category": category_title(ctx, draft["category"], titles)},
+        _("Unit: %(unit)s") % {"unit": unit},
+        _("Urgency: %(urgency)s") % {"urgency": _(PRIORITY_LABELS[draft["priority"]])},
+        _("Files attached: %(count)d") % {"count": len(draft["evidence"])},
+        "",
+        draft["description"],
+    ]
+    if draft["priority"] == "urgent" and ctx.office.emergency_phone:
+        lines += ["", _("🚨 If anyone is in danger, call the office's emergency line now: "
+                        "%(phone)s") % {"phone": ctx.office.emergency_phone}]
+    ctx.say(
+        "\n".join(lines),
+        inline(
+            [button(_("✅ Confirm"), FLOW, "confirm")],
+            [button(_("✏️ Edit"), FLOW, "edit"), _cancel_button(ctx)],
+        ),
+        edit=edit,
+    )
+
+
+def _show_edit_menu(ctx: Context) -> None:
+    _ = ctx._
+    ctx.goto(FLOW, EDIT)
+    ctx.say(_("What would you like to change?"), grid([
+        button(_("Category"), FLOW, "goto", CATEGORY),
+        button(_("Description"), FLOW, "goto", DESCRIPTION),
+        button(_("Files"), FLOW, "goto", EVIDENCE),
+        button(_("Urgency"), FLOW, "goto", URGENCY),
+        button(_("« Back to the summary"), FLOW, "back"),
+    ], 2), edit=True)
+
+
+async def _next_after(ctx: Context, step: str, *, edit: bool) -> None:
+    """Move on in the wizard; while editing, go back to the summary instead."""
+    if ctx.data.get("editing"):
+        await show_summary(ctx, edit=edit)
+    elif step == CATEGORY:
+        ask_description(ctx, edit=edit)
+    elif step == DESCRIPTION:
+        ask_evidence(ctx)
+    elif step == EVIDENCE:
+        ask_urgency(ctx, edit=edit)
+    else:
+        await show_summary(ctx, edit=edit)
+
+
+async def handle(ctx: Context) -> None:
+    if ctx.pressed:
+        await _press(ctx)
+    elif ctx.step == DESCRIPTION:
+        await _description(ctx)
+    elif ctx.step == EVIDENCE:
+        await _evidence(ctx)
+    else:
+        _ = ctx._
+        ctx.say(_("Please use the buttons of the last message, or send /cancel to stop."))
+
+
+async def _press(ctx: Context) -> None:
+    _ = ctx._
+    callback = Callback.parse(ctx.event.callback_data)
+    if (callback is None or callback.prefix != FLOW
+            or callback.action not in STEP_ACTIONS.get(ctx.step, set())):
+        ctx.answer(_("This button is no longer active."))
+        return
+    action, draft = callback.action, _draft(ctx)
+    if action == "cancel":
+        ctx.answer()
+        ctx.reset()
+        ctx.say(_("Report cancelled. Nothing was saved."), edit=True)
+        ctx.say(_("What would you like to do next?"), keyboard=main_menu(_))
+    elif action == "cat":
+        category = await ctx.categories.by_code(callback.arg)
+        if category is None or not category.active:
+            ctx.answer(_("This button is no longer active."))
+            return
+        ctx.answer()
+        draft["category"] = category.code
+        await _next_after(ctx, CATEGORY, edit=True)
+    elif action in ("done", "skip"):
+        ctx.answer()
+        await _next_after(ctx, EVIDENCE, edit=True)
+    elif action == "prio" and callback.arg in PRIORITY_LABELS:
+        ctx.answer()
+        draft["priority"] = callback.arg
+        await _next_after(ctx, URGENCY, edit=True)
+    elif action == "confirm":
+        await _confirm(ctx)
+    elif action == "edit":
+        ctx.answer()
+        ctx.data["editing"] = True
+        _show_edit_menu(ctx)
+    elif action == "back":
+        ctx.answer()
+        await show_summary(ctx, edit=True)
+    elif action == "goto" and callback.arg in (CATEGORY, DESCRIPTION, EVIDENCE, URGENCY):
+        ctx.answer()
+        if callback.arg == CATEGORY:
+            await ask_category(ctx, edit=True)
+        elif callback.arg == DESCRIPTION:
+            ask_description(ctx, edit=True)
+        elif callback.arg == EVIDENCE:
+            ask_evidence(ctx, edit=True)
+        else:
+            ask_urgency(ctx, edit=True)
+    else:
+        ctx.answer(_("This button is no longer active."))
+
+
+async def _description(ctx: Context) -> None:
+    _ = ctx._
+    event = ctx.event
+    if event.kind != EventKind.TEXT:
+        ctx.say(_("Please describe the problem in words first; you can send photos and "
+                  "videos in the next step."))
+        return
+    text = (event.text or "").strip()
+    if len(text) < DESCRIPTION_MIN:
+        ctx.say(_("Please describe the problem in a little more detail (at least %(min)d "
+                  "characters).") % {"min": DESCRIPTION_MIN})
+        return
+    if len(text) > DESCRIPTION_MAX:
+        ctx.say(_("That description is %(length)d characters long; the limit is %(max)d. "
+                  "Please shorten it — you can add more details to the ticket later.")
+                % {"length": len(text), "max": DESCRIPTION_MAX})
+        return
+    _draft(ctx)["description"] = text
+    await _next_after(ctx, DESCRIPTION, edit=False)
+
+
+def media_problem_text(ctx: Context, problem: str) -> str:
+    _ = ctx._
+    texts = {
+        "too_big": _("This file is larger than 20 MB, which is more than we can accept. "
+                     "Please send a smaller file or a photo instead."),
+        "mismatch": _("We could not accept this file: its content is not the photo, video or "
+                      "voice note it claims to be. Please send it again as a photo or video."),
+        "unsupported": _("We can accept photos, videos, voice notes and pictures sent as "
+                         "files. Please send one of those."),
+    }
+    return texts.get(problem, _("We could not receive this file. Please try sending it again."))
+
+
+def media_record(ctx: Context) -> dict[str, Any] | None:
+    """The file of the current event as stored in drafts, or None after telling what's wrong."""
+    event = ctx.event
+    if event.kind not in MEDIA_KINDS or event.media is None:
+        return None
+    media = event.media
+    if media.problem:
+        ctx.say(media_problem_text(ctx, media.problem))
+        return None
+    return {
+        "kind": media.kind, "file_id": media.file_id, "file_unique_id": media.file_unique_id,
+        "size": media.size, "mime_type": media.mime_type, "sha256": media.sha256,
+        "local_path": media.local_path, "album_id": event.album_id,
+    }
+
+
+async def _evidence(ctx: Context) -> None:
+    _ = ctx._
+    event, draft = ctx.event, _draft(ctx)
+    if event.kind not in MEDIA_KINDS:
+        if event.kind == EventKind.OTHER:
+            ctx.say(_("Stickers and similar messages can't be used as evidence. Please send a "
+                      "photo, a video or a voice note, or press Done."), _evidence_buttons(ctx))
+        else:
+            ctx.say(_("Please send a photo, a video or a voice note — or press Done to continue."),
+                    _evidence_buttons(ctx))
+        return
+    evidence: list[dict[str, Any]] = draft["evidence"]
+    if len(evidence) >= MAX_EVIDENCE:
+        if not (event.album_id and draft.get("full_album") == event.album_id):
+            draft["full_album"] = event.album_id  # one notice per album, not one per photo
+            ctx.say(_("You have already attached %(max)d files, the most a report can hold. "
+                      "Press Done to continue.") % {"max": MAX_EVIDENCE}, _evidence_buttons(ctx))
+        return
+    record = media_record(ctx)
+    if record is None:
+        return
+    if any(e["file_unique_id"] == record["file_unique_id"] for e in evidence):
+        ctx.say(_("This file is already attached."), _evidence_buttons(ctx))
+        return
+    same_album = bool(event.album_id) and any(e.get("album_id") == event.album_id
+                                              for e in evidence)
+    evidence.append(record)
+    if same_album:
+        return  # an album arrives as several updates; one acknowledgement is enough
+    ctx.say(ctx.ngettext("Received — %(count)d file attached. Send more, or press Done.",
+                         "Received — %(count)d files attached. Send more, or press Done.",
+                         len(evidence)) % {"count": len(evidence)}, _evidence_buttons(ctx))
+
+
+async def _confirm(ctx: Context) -> None:
+    _ = ctx._
+    draft = _draft(ctx)
+    if ctx.resident is None or not draft.get("description") or not draft.get("category"):
+        ctx.answer(_("This button is no longer active."))
+        return
+    submission = Submission(
+        key=draft["key"], category=draft["category"], description=draft["description"],
+        priority=draft.get("priority", "normal"),
+        evidence=[{k: v for k, v in e.items() if k != "album_id"} for e in draft["evidence"]],
+    )
+    try:
+        ticket, _created = await ctx.tickets.submit(ctx.resident, submission)
+    except TicketError:
+        ctx.answer(_("This category is no longer available; please choose another."), alert=True)
+        await ask_category(ctx, edit=True)
+        return
+    ctx.answer(_("Report sent"))
+    ctx.reset()
+    ctx.data["last_ticket"] = ticket.number
+    hours = max(1, round((ticket.ack_due_at - ticket.created_at).total_seconds() / 3600))
+    due = ticket.ack_due_at.astimezone(ctx.office.timezone)
+    text = _("Thank you! Your report is registered as No. %(number)s.") % {
+        "number": ticket.number}
+    text += "\n\n" + ctx.ngettext(
+        "We take every report seriously. The office will contact you within %(hours)d hour "
+        "(by %(due)s).",
+        "We take every report seriously. The office will contact you within %(hours)d hours "
+        "(by %(due)s).", hours) % {"hours": hours, "due": _when(due)}
+    text += " " + _("You will get a message here at every step, and you can follow the ticket "
+                    "under “My tickets”.")
+    if ticket.priority == "urgent" and ctx.office.emergency_phone:
+        text += "\n\n" + _("🚨 Urgent: if anyone is in danger, call the emergency line now: "
+                           "%(phone)s") % {"phone": ctx.office.emergency_phone}
+    ctx.say(text, edit=True)
+    ctx.say(_("Anything else? Use the menu below."), keyboard=main_menu(_))
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+async def already_sent(ctx: Context) -> None:
+    """A Confirm pressed again after the report was stored (double tap, old message)."""
+    number = ctx.data.get("last_ticket")
+    if number:
+        ctx.answer(ctx._("This report was already sent as No. %(number)s.") % {"number": number})
+    else:
+        ctx.answer(ctx._("This button is no longer active."))

@@ -1,0 +1,186 @@
+"""Repositories: every query the app runs lives here, over one session (one transaction)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Attachment,
+    Building,
+    Category,
+    ConversationState,
+    OutboxMessage,
+    ProcessedUpdate,
+    Resident,
+    Ticket,
+    TicketEvent,
+    Unit,
+    UnitInvite,
+)
+
+
+class Repository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+
+class UpdateLog(Repository):
+    async def claim(self, update_id: int, chat_id: int | None) -> bool:
+        """Record the update as handled; False when it was handled before (a redelivery)."""
+        table = ProcessedUpdate.__table__
+        values = {"update_id": update_id, "chat_id": chat_id}
+        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+            stmt = pg_insert(table).values(values).on_conflict_do_nothing()
+        else:
+            stmt = sqlite_insert(table).values(values).on_conflict_do_nothing()
+        result = await self.session.execute(stmt)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+class Conversations(Repository):
+    async def load(self, chat_id: int) -> ConversationState:
+        """The chat's state, locked for this transaction where the database can lock rows."""
+        state = await self.session.scalar(
+            select(ConversationState)
+            .where(ConversationState.chat_id == chat_id)
+            .with_for_update()
+        )
+        if state is None:
+            state = ConversationState(chat_id=chat_id, flow="", step="", data={}, version=0)
+            self.session.add(state)
+        return state
+
+
+class Residents(Repository):
+    async def by_user(self, telegram_user_id: int) -> Resident | None:
+        return await self.session.scalar(
+            select(Resident).where(Resident.telegram_user_id == telegram_user_id)
+        )
+
+    def add(self, resident: Resident) -> None:
+        self.session.add(resident)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    buildings: int
+    units: int
+    skipped: int
+
+
+class Units(Repository):
+    async def any_loaded(self) -> bool:
+        return bool(await self.session.scalar(select(func.count(Unit.id))))
+
+    async def buildings(self) -> Sequence[Building]:
+        return (await self.session.scalars(select(Building).order_by(Building.name))).all()
+
+    async def building(self, building_id: int) -> Building | None:
+        return await self.session.get(Building, building_id)
+
+    async def find(self, building_id: int, number: str) -> Unit | None:
+        return await self.session.scalar(
+            select(Unit).where(
+                Unit.building_id == building_id, func.upper(Unit.number) == number.upper()
+            )
+        )
+
+    async def get(self, unit_id: int) -> Unit | None:
+        return await self.session.get(Unit, unit_id)
+
+    async def invite(self, token: str) -> UnitInvite | None:
+        return await self.session.get(UnitInvite, token)
+
+    async def import_rows(self, rows: Iterable[dict[str, str]]) -> ImportResult:
+        """Add buildings and units from CSV rows (building,unit[,floor]); existing ones are kept."""
+        known = {b.name: b for b in await self.buildings()}
+        new_buildings = new_units = skipped = 0
+        seen: set[tuple[str, str]] = set()
+        for row in rows:
+            name = (row.get("building") or "").strip()
+            number = (row.get("unit") or "").strip()
+            if not name or not number or (name, number.upper()) in seen:
+                skipped += 1
+                continue
+            seen.add((name, number.upper()))
+            building = known.get(name)
+            if building is None:
+                building = known[name] = Building(name=name)
+                self.session.add(building)
+                await self.session.flush()
+                new_buildings += 1
+            if await self.find(building.id, number) is not None:
+                skipped += 1
+                continue
+            floor = (row.get("floor") or "").strip() or None
+            self.session.add(Unit(building_id=building.id, number=number, floor=floor))
+            new_units += 1
+        await self.session.flush()
+        return ImportResult(new_buildings, new_units, skipped)
+
+    async def import_csv(self, text: str) -> ImportResult:
+        reader = csv.DictReader(text.splitlines())
+        if not reader.fieldnames or not {"building", "unit"} <= {
+            f.strip().lower() for f in reader.fieldnames
+        }:
+            raise ValueError("the CSV needs a header row with the columns building,unit[,floor]")
+        rows = ({k.strip().lower(): v for k, v in r.items() if k} for r in reader)
+        return await self.import_rows(rows)
+
+
+class Categories(Repository):
+    async def active(self) -> Sequence[Category]:
+        return (
+            await self.session.scalars(
+                select(Category).where(Category.active.is_(True)).order_by(Category.sort_order)
+            )
+        ).all()
+
+    async def by_code(self, code: str) -> Category | None:
+        return await self.session.scalar(select(Category).where(Category.code == code))
+
+
+class Tickets(Repository):
+    def add(self, ticket: Ticket) -> None:
+        self.session.add(ticket)
+
+    async def by_submission(self, key: str) -> Ticket | None:
+        return await self.session.scalar(select(Ticket).where(Ticket.submission_key == key))
+
+    async def for_resident(self, resident_id: int, ticket_id: int) -> Ticket | None:
+        return await self.session.scalar(
+            select(Ticket).where(Ticket.id == ticket_id, Ticket.resident_id == resident_id)
+        )
+
+    async def page_for_resident(
+        self, resident_id: int, offset: int, limit: int
+    ) -> tuple[Sequence[Ticket], int]:
+        total = await self.session.scalar(
+            select(func.count(Ticket.id)).where(Ticket.resident_id == resident_id)
+        )
+        rows = await self.session.scalars(
+            select(Ticket)
+            .where(Ticket.resident_id == resident_id)
+            .order_by(Ticket.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return rows.all(), int(total or 0)
+
+    def add_event(self, event: TicketEvent) -> None:
+        self.session.add(event)
+
+    def add_attachment(self, attachment: Attachment) -> None:
+        self.session.add(attachment)
+
+
+class Outbox(Repository):
+    def enqueue(self, chat_id: int, payload: dict[str, object]) -> None:
+        self.session.add(OutboxMessage(chat_id=chat_id, payload=payload))

@@ -1,0 +1,56 @@
+"""Evidence checks: is a file within the limits, and are its bytes what it claims to be?"""
+
+from __future__ import annotations
+
+from tickets.policy import MAX_FILE_BYTES
+
+IMAGE_MIME = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/heic", "image/heif")
+
+
+def sniff(head: bytes) -> str | None:
+    """The real type of a file from its first bytes (a small subset of libmagic)."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        return "image/heic" if brand in (b"heic", b"heix", b"mif1") else "video/mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "video/webm"
+    if head.startswith(b"OggS"):
+        return "audio/ogg"
+    if head.startswith((b"ID3", b"\xff\xfb", b"\xff\xf3")):
+        return "audio/mpeg"
+    if head.startswith(b"%PDF"):
+        return "application/pdf"
+    return None
+
+
+# What each kind of message may really contain.
+ACCEPTED = {
+    "photo": ("image/",),
+    "video": ("video/",),
+    "voice": ("audio/",),
+    "document": ("image/",),  # documents are accepted as evidence when they are pictures
+}
+
+
+def accepts_document(mime_type: str | None) -> bool:
+    return bool(mime_type) and str(mime_type).startswith("image/")
+
+
+def check_size(size: int | None) -> str | None:
+    return "too_big" if size is not None and size > MAX_FILE_BYTES else None
+
+
+def check_content(kind: str, head: bytes) -> str | None:
+    """None when the bytes match the kind, else the problem code shown to the resident."""
+    real = sniff(head)
+    if real is None or not real.startswith(ACCEPTED.get(kind, ("-",))):
+        return "mismatch"
+    return None

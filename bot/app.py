@@ -81,7 +81,7 @@ class ResidentDesk:
         self.dispatcher.startup.register(self._on_startup)
         self.dispatcher.shutdown.register(self._on_shutdown)
         self._in_flight: set[asyncio.Task[None]] = set()
-        self.handled: dict[int, str] = {}  # update_id -> result, for tests and the demo
+        self.handled: dict[int, list[str]] = {}  # update_id -> results, for tests and the demo
         self._handled_changed = asyncio.Condition()
 
     # --- the unit of work of one update --------------------------------------------------
@@ -101,11 +101,11 @@ class ResidentDesk:
 
     async def process(self, event: Event) -> Outcome:
         started = time.perf_counter()
-        if event.media is not None:  # network I/O before the transaction, never inside it
-            event = replace(event, media=await self.media.fetch(event.media))
         outcome = Outcome(step="?", result="error")
         try:
-            async with self.locks.hold(event.sender.chat_id):
+            async with self.locks.hold(event.sender.chat_id):  # FIFO: an album stays in order
+                if event.media is not None:  # network I/O before the transaction, not inside
+                    event = replace(event, media=await self.media.fetch(event.media))
                 outcome = await self._transaction(event)
         except Exception:
             log.exception("update %s failed", event.update_id)
@@ -142,13 +142,15 @@ class ResidentDesk:
     # --- test and demo hooks -------------------------------------------------------------
     async def _mark_handled(self, update_id: int, result: str) -> None:
         async with self._handled_changed:
-            self.handled[update_id] = result
+            self.handled.setdefault(update_id, []).append(result)
             self._handled_changed.notify_all()
 
-    async def wait_handled(self, update_id: int, within: float = 10.0) -> str:
+    async def wait_handled(self, update_id: int, times: int = 1, within: float = 10.0) -> str:
+        """Wait until the update was handled `times` times (a redelivery counts again)."""
         async with asyncio.timeout(within), self._handled_changed:
-            await self._handled_changed.wait_for(lambda: update_id in self.handled)
-            return self.handled[update_id]
+            await self._handled_changed.wait_for(
+                lambda: len(self.handled.get(update_id, ())) >= times)
+            return self.handled[update_id][-1]
 
     # --- life cycle ----------------------------------------------------------------------
     async def _on_startup(self) -> None:

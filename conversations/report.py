@@ -297,6 +297,10 @@ async def _evidence(ctx: Context) -> None:
     evidence.append(record)
     if same_album:
         return  # an album arrives as several updates; one acknowledgement is enough
+    if event.album_id:
+        ctx.say(_("Received your photos; they are attached as they arrive. Send more, or press "
+                  "Done."), _evidence_buttons(ctx))
+        return
     ctx.say(ctx.ngettext("Received — %(count)d file attached. Send more, or press Done.",
                          "Received — %(count)d files attached. Send more, or press Done.",
                          len(evidence)) % {"count": len(evidence)}, _evidence_buttons(ctx))

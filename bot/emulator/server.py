@@ -599,11 +599,13 @@ class BotAPIEmulator:
         """Deliver an update again, same update_id, as Telegram does after a lost offset."""
         if update_id not in self._history:
             raise KeyError(f"no update {update_id} was ever queued")
+        if any(u["update_id"] == update_id for u in self._pending):
+            return  # not confirmed yet: Telegram sends it again anyway
         self._redelivered.append(_Redelivery(copy.deepcopy(self._history[update_id])))
         self._wake_pollers()
 
     def block(self, user: EmulatedUser | int) -> None:
-        """The user blocks the bot: sends to their chat answer 403 until they write again."""
+        """The user blocks the bot: sends to their chat answer 403 (until ``unblock``)."""
         self._blocked.add(user if isinstance(user, int) else user.id)
 
     def unblock(self, user: EmulatedUser | int) -> None:
@@ -717,8 +719,6 @@ class BotAPIEmulator:
     ) -> int:
         self._register_user(user)
         chat = self._chat_for(user, user.id if chat_id is None else chat_id)
-        if chat["id"] == user.id:
-            self._blocked.discard(user.id)  # writing to the bot unblocks it
         message: JSON = {
             "message_id": self._new_message_id(chat["id"]),
             "from": user.to_api(),
@@ -1293,8 +1293,6 @@ class BotAPIEmulator:
             "callback_query_id": query_id,
             "text": text,
             "show_alert": params.get_bool("show_alert"),
-            "url": params.get_str("url"),
-            "cache_time": params.get_int("cache_time"),
         })
         return True
 
@@ -1315,17 +1313,21 @@ class BotAPIEmulator:
         return True
 
     @staticmethod
-    def _commands_key(params: _Params) -> tuple[str, str]:
+    def _commands_keys(params: _Params) -> list[tuple[str, str]]:
+        """The keys of ``commands`` for a call: (scope type, language), and for scopes naming
+        a chat also ("chat:-100123" / "chat_member:-100123:7", language); the last is exact."""
         scope = params.get_json("scope", dict) or {"type": "default"}
         scope_type = scope.get("type")
         if not isinstance(scope_type, str):
             raise _bad("can't parse BotCommandScope JSON object")
-        key = scope_type
-        if "chat_id" in scope:  # chat scopes are kept apart: "chat:-100123", "chat_member:1:7"
-            key += f":{scope['chat_id']}"
+        language = params.get_str("language_code") or ""
+        keys = [(scope_type, language)]
+        if "chat_id" in scope:
+            exact = f"{scope_type}:{scope['chat_id']}"
             if "user_id" in scope:
-                key += f":{scope['user_id']}"
-        return key, params.get_str("language_code") or ""
+                exact += f":{scope['user_id']}"
+            keys.append((exact, language))
+        return keys
 
     async def _set_my_commands(self, params: _Params) -> bool:
         commands = params.get_json("commands", list)
@@ -1341,18 +1343,19 @@ class BotAPIEmulator:
             if not isinstance(description, str) or not 1 <= len(description) <= 256:
                 raise _bad("BOT_COMMAND_DESCRIPTION_INVALID")
             cleaned.append({"command": name, "description": description})
-        key = self._commands_key(params)
-        if cleaned:
-            self.commands[key] = cleaned
-        else:
-            self.commands.pop(key, None)
+        for key in self._commands_keys(params):
+            if cleaned:
+                self.commands[key] = copy.deepcopy(cleaned)
+            else:
+                self.commands.pop(key, None)
         return True
 
     async def _get_my_commands(self, params: _Params) -> list[JSON]:
-        return copy.deepcopy(self.commands.get(self._commands_key(params), []))
+        return copy.deepcopy(self.commands.get(self._commands_keys(params)[-1], []))
 
     async def _delete_my_commands(self, params: _Params) -> bool:
-        self.commands.pop(self._commands_key(params), None)
+        for key in self._commands_keys(params):
+            self.commands.pop(key, None)
         return True
 
     async def _set_chat_menu_button(self, params: _Params) -> bool:

@@ -1,0 +1,163 @@
+"""Fixtures: real databases (SQLite and PostgreSQL), the emulator and the real bot.
+
+PostgreSQL: 127.0.0.1:5432 with trust auth (override with RESIDESK_TEST_PG). Each test gets a
+database of its own, cloned from a migrated template, and dropped afterwards. Where no server
+answers, the PostgreSQL tests skip — except under CI=true, where they fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from bot.app import ResidentDesk, Settings
+from bot.emulator.chat import ChatClient
+from bot.emulator.server import BotAPIEmulator, EmulatedUser
+from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings
+from storage.db import Database, upgrade
+
+PG_ADMIN = os.environ.get("RESIDESK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+PG_BASE = PG_ADMIN.rsplit("/", 1)[0]
+TEMPLATE = f"residesk_tpl_{os.getpid()}"
+
+Backend = str  # "sqlite" | "postgresql"
+
+
+async def _pg_admin(sql: str) -> None:
+    connection = await asyncpg.connect(PG_ADMIN, timeout=5)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    try:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{TEMPLATE}"'))
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{TEMPLATE}"'))
+    except (OSError, asyncpg.PostgresError) as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is unreachable at {PG_ADMIN} under CI: {error}")
+        pytest.skip(f"PostgreSQL is unreachable at {PG_ADMIN}: {error}")
+    upgrade(f"{PG_BASE}/{TEMPLATE}")
+    yield TEMPLATE
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return str(request.param)
+
+
+@pytest.fixture
+async def database_url(
+    backend: Backend, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[str]:
+    """A migrated, empty database of this test's own."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "residesk.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    template_name = request.getfixturevalue("pg_template")
+    name = f"residesk_test_{uuid.uuid4().hex[:12]}"
+    await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
+    try:
+        yield f"{PG_BASE}/{name}"
+    finally:
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+# --- the real bot against the emulator ---------------------------------------------------
+
+
+class Harness:
+    """Runs the real bot (aiogram, HTTP) against the emulator; can restart it mid-test."""
+
+    def __init__(self, emulator: BotAPIEmulator, database_url: str, media_dir: Path,
+                 **office: Any) -> None:
+        self.emulator = emulator
+        self.settings = Settings(
+            TelegramSettings(bot_token=emulator.token, telegram_api_url=emulator.base_url),
+            DatabaseSettings(database_url=database_url),
+            OfficeSettings(media_dir=media_dir, emergency_phone="+86 10 8888 0000", **office),
+        )
+        self.desk: ResidentDesk | None = None
+        self._polling: asyncio.Task[None] | None = None
+
+    async def start(self) -> ResidentDesk:
+        self.desk = ResidentDesk(self.settings)
+        self._polling = asyncio.create_task(self.desk.run(handle_signals=False,
+                                                          polling_timeout=1))
+        await self.emulator.wait_for(lambda: any(m == "getUpdates"
+                                                 for m, _ in self.emulator.requests[-3:]))
+        return self.desk
+
+    async def stop(self) -> None:
+        if self.desk is not None and self._polling is not None:
+            await self.desk.stop()
+            await self._polling
+        self.desk, self._polling = None, None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    async def wait(self, update_id: int) -> str:
+        assert self.desk is not None, "the bot is not running"
+        return await self.desk.wait_handled(update_id)
+
+    def chat(self, user: EmulatedUser) -> ChatClient:
+        return ChatClient(self.emulator, user, self.wait)
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotAPIEmulator]:
+    async with BotAPIEmulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "e2e.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+async def harness(
+    emulator: BotAPIEmulator, sqlite_url: str, tmp_path: Path
+) -> AsyncIterator[Harness]:
+    h = Harness(emulator, sqlite_url, tmp_path / "media")
+    await h.start()
+    yield h
+    await h.stop()
+
+
+@pytest.fixture
+def resident(emulator: BotAPIEmulator, harness: Harness) -> ChatClient:
+    return harness.chat(emulator.user(1001, "Li Wei", language_code="en"))

@@ -1,0 +1,211 @@
+"""End to end: the real bot (aiogram over HTTP) against the emulator, on a real database."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bot.demo import tiny_png
+from bot.emulator.chat import ChatClient
+from bot.emulator.server import BotAPIEmulator
+from storage.db import Database
+from storage.models import Attachment, ConversationState, Resident, Ticket
+from tests.conftest import Harness
+
+DESCRIPTION = "The kitchen ceiling leaks since this morning, water drips on the floor."
+
+
+async def register(chat: ChatClient, name: str = "Li Wei", unit: str = "3-1202") -> None:
+    await chat.send("/start")
+    await chat.send(name)
+    await chat.share_contact("+8613800138000")
+    await chat.send(unit)
+    assert "registered" in chat.last.text
+
+
+async def tickets_in(database_url: str) -> list[Ticket]:
+    db = Database(database_url)
+    try:
+        async with db.transaction() as session:
+            return list((await session.scalars(select(Ticket).order_by(Ticket.id))).all())
+    finally:
+        await db.dispose()
+
+
+async def count(database_url: str, model: type) -> int:
+    db = Database(database_url)
+    try:
+        async with db.transaction() as session:
+            return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+    finally:
+        await db.dispose()
+
+
+async def test_full_report_with_an_album_of_three_photos(
+    resident: ChatClient, harness: Harness, tmp_path: Path
+) -> None:
+    await register(resident)
+    assert resident.keyboard[0] == "📝 Report a problem"
+
+    await resident.send("📝 Report a problem")
+    assert "Choose a category" in resident.last.text
+    await resident.click("Water & plumbing")
+    assert "describe the problem" in resident.last.text
+    await resident.send(DESCRIPTION)
+    photos = [tiny_png((i * 60, 10, 10)) for i in range(1, 4)]
+    replies = await resident.send_album(photos)
+    assert len(replies) == 1, "one acknowledgement for the whole album"
+    await resident.click("✅ Done")
+    await resident.click("Normal")
+    summary = resident.last.text
+    assert "Files attached: 3" in summary and DESCRIPTION in summary and "A" not in ""
+    assert "Water & plumbing" in summary and "3-1202" in summary
+
+    await resident.click("✅ Confirm")
+    confirmation = resident.messages[-2].text
+    assert "registered as No." in confirmation
+    assert "within 2 hours" in confirmation  # water: acknowledged within 2 hours
+    assert resident.last.keyboard_buttons  # the main menu is back
+
+    [ticket] = await tickets_in(harness.settings.database.database_url)
+    assert ticket.number and ticket.number in confirmation
+    assert ticket.status == "new" and ticket.category_code == "water"
+    assert ticket.description == DESCRIPTION and ticket.unit_text == "3-1202"
+    db = Database(harness.settings.database.database_url)
+    async with db.transaction() as session:
+        attachments = (await session.scalars(select(Attachment))).all()
+    await db.dispose()
+    assert len(attachments) == 3
+    for attachment, photo in zip(attachments, photos, strict=True):
+        assert attachment.sha256 == hashlib.sha256(photo).hexdigest()
+        assert attachment.size == len(photo) and attachment.file_unique_id
+        assert Path(attachment.local_path or "").read_bytes() == photo
+
+
+async def test_my_tickets_shows_the_timeline_and_allows_withdrawal(
+    resident: ChatClient, harness: Harness
+) -> None:
+    await register(resident)
+    await file_report(resident)
+    await resident.send("/mytickets")
+    listing = resident.last
+    assert "Your tickets" in listing.text and "received" in listing.inline_buttons[0][0].text
+    await resident.click(listing.inline_buttons[0][0].text)
+    detail = resident.last.text
+    assert "Timeline:" in detail and "Status: received" in detail and DESCRIPTION in detail
+    await resident.click("➕ Add information")
+    await resident.send("The water now also reaches the corridor.")
+    assert "Added to ticket" in resident.last.text
+    await resident.send_photo(tiny_png((1, 2, 3)))
+    await resident.click("✅ Done")
+    detail = resident.last.text
+    assert "You: The water now also reaches the corridor." in detail
+    assert "Files attached: 1" in detail and "You added a file" in detail
+
+    await resident.click("↩ Withdraw")
+    assert "cannot be undone" in resident.last.text
+    await resident.click("Yes, withdraw it")
+    assert "Status: withdrawn" in resident.last.text
+    [ticket] = await tickets_in(harness.settings.database.database_url)
+    assert ticket.status == "withdrawn" and ticket.closed_at is not None
+
+
+async def file_report(chat: ChatClient, description: str = DESCRIPTION) -> None:
+    await chat.send("/report")
+    await chat.click("Noise")
+    await chat.send(description)
+    await chat.click("Skip")
+    await chat.click("Normal")
+    await chat.click("✅ Confirm")
+
+
+async def test_restart_in_the_middle_keeps_the_draft(
+    resident: ChatClient, harness: Harness
+) -> None:
+    await register(resident)
+    await resident.send("/report")
+    await resident.click("Electricity")
+    await resident.send("The corridor lights on floor 12 are off.")
+    await harness.restart()
+    await resident.send_photo(tiny_png((5, 5, 5)))
+    assert "1 file attached" in resident.last.text
+    await resident.click("✅ Done")
+    await resident.click("Normal")
+    assert "The corridor lights on floor 12 are off." in resident.last.text
+    assert "Category: Electricity" in resident.last.text
+    await resident.click("✅ Confirm")
+    [ticket] = await tickets_in(harness.settings.database.database_url)
+    assert ticket.category_code == "electricity" and len(ticket.attachments) == 1
+
+
+async def test_a_redelivered_update_has_no_second_effect(
+    resident: ChatClient, harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    await register(resident)
+    await resident.send("/report")
+    await resident.click("Noise")
+    update_id = emulator.send_text(resident.user, DESCRIPTION)
+    await harness.wait(update_id)
+    sent = len(resident.messages)
+    emulator.redeliver(update_id)
+    assert harness.desk is not None
+    assert await harness.desk.wait_handled(update_id, times=2) == "duplicate"
+    assert len(resident.messages) == sent, "nothing was said twice"
+    await resident.click("Skip")
+    await resident.click("Normal")
+    assert resident.last.text.count(DESCRIPTION) == 1
+
+
+async def test_double_confirm_makes_one_ticket(
+    resident: ChatClient, harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    await register(resident)
+    await resident.send("/report")
+    await resident.click("Noise")
+    await resident.send(DESCRIPTION)
+    await resident.click("Skip")
+    await resident.click("Normal")
+    summary = resident.last_with_buttons
+    first = emulator.click(resident.user, summary, "✅ Confirm")
+    second = emulator.click(resident.user, summary, "✅ Confirm")  # the double tap
+    await harness.wait(first)
+    await harness.wait(second)
+    assert len(await tickets_in(harness.settings.database.database_url)) == 1
+    answers = [a.get("text") for a in emulator.callback_answers[-2:]]
+    assert any(a and "already sent" in a for a in answers)
+
+
+async def test_cancel_from_every_step_keeps_nothing(
+    resident: ChatClient, harness: Harness
+) -> None:
+    url = harness.settings.database.database_url
+    # registration steps
+    for answers in ([], ["Li Wei"], ["Li Wei", "+8613800138000"]):
+        await resident.send("/start")
+        for answer in answers:
+            await resident.send(answer)
+        await resident.send("/cancel")
+        assert "Registration cancelled" in resident.last.text
+        assert await count(url, Resident) == 0
+    await register(resident)
+    # report steps: category, description, evidence, urgency, summary, edit menu
+    steps = [[], ["Noise"], ["Noise", DESCRIPTION], ["Noise", DESCRIPTION, "Skip"],
+             ["Noise", DESCRIPTION, "Skip", "Normal"],
+             ["Noise", DESCRIPTION, "Skip", "Normal", "✏️ Edit"]]
+    for path in steps:
+        await resident.send("/report")
+        for action in path:
+            if action == DESCRIPTION:
+                await resident.send(action)
+            else:
+                await resident.click(action)
+        await resident.send("/cancel")
+        assert "Nothing was saved" in resident.last.text
+    assert await count(url, Ticket) == 0
+    db = Database(url)
+    async with db.transaction() as session:
+        state = await session.get(ConversationState, resident.chat_id)
+    await db.dispose()
+    assert state is not None and state.flow == "" and "draft" not in state.data

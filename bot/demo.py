@@ -8,7 +8,7 @@ import struct
 import sys
 import tempfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.app import ResidentDesk, Settings
@@ -38,6 +38,10 @@ def tiny_png(rgb: tuple[int, int, int], size: int = 8) -> bytes:
     header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
             + chunk(b"IDAT", zlib.compress(row * size)) + chunk(b"IEND", b""))
+
+
+def read_file(name: str) -> bytes:
+    return Path(name).expanduser().read_bytes()
 
 
 def show(messages: list[SentMessage], out: Callable[[str], None]) -> None:
@@ -85,11 +89,13 @@ class Demo:
                 await desk.stop()
                 await polling
 
-    async def step(self, said: str, action: Callable[[], object]) -> list[SentMessage]:
+    async def step(
+        self, said: str, action: Callable[[], Awaitable[list[SentMessage]]]
+    ) -> list[SentMessage]:
         self.out(f"\nyou: {said}")
-        messages = await action()  # type: ignore[misc]
+        messages = await action()
         show(messages, self.out)
-        return messages  # type: ignore[no-any-return]
+        return messages
 
     async def script(self, chat: ChatClient) -> int:
         """The whole journey: register, report with an album, see the ticket."""
@@ -148,7 +154,7 @@ class Demo:
         elif line == ":sticker":
             messages = await chat.send_sticker()
         elif line.startswith(":photo"):
-            files = [Path(p).expanduser().read_bytes() for p in shlex.split(line)[1:]]
+            files = [await asyncio.to_thread(read_file, name) for name in shlex.split(line)[1:]]
             files = files or [tiny_png((120, 120, 200))]
             messages = await (chat.send_album(files) if len(files) > 1
                               else chat.send_photo(files[0]))

@@ -41,7 +41,7 @@ def button(text: str, prefix: str, action: str, arg: str | int = "") -> Button:
 
 
 def grid(buttons: Sequence[Button], columns: int = 2) -> tuple[tuple[Button, ...], ...]:
-    return inline(*(buttons[i : i + columns] for i in range(0, len(buttons), columns)))
+    return inline(*(tuple(buttons[i : i + columns]) for i in range(0, len(buttons), columns)))
 
 
 # --- main menu (a reply keyboard, so it stays under the input field) ---------------------

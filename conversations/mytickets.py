@@ -40,8 +40,9 @@ async def show_list(ctx: Context, page: int = 0, *, edit: bool = False) -> None:
         page = pages - 1
         tickets, total = await ctx.tickets.page(ctx.resident, page, PER_PAGE)
     rows = [
-        [button(f"No. {t.number} · {category_title(ctx, t.category_code)} · "
-                f"{status_label(ctx, t.status)}", FLOW, "show", t.id)]
+        [button(_("No. %(number)s") % {"number": t.number} + " · "
+                + f"{category_title(ctx, t.category_code)} · {status_label(ctx, t.status)}",
+                FLOW, "show", t.id)]
         for t in tickets
     ]
     nav = []

@@ -34,12 +34,10 @@ class Repository:
 class UpdateLog(Repository):
     async def claim(self, update_id: int, chat_id: int | None) -> bool:
         """Record the update as handled; False when it was handled before (a redelivery)."""
-        table = ProcessedUpdate.__table__
         values = {"update_id": update_id, "chat_id": chat_id}
-        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
-            stmt = pg_insert(table).values(values).on_conflict_do_nothing()
-        else:
-            stmt = sqlite_insert(table).values(values).on_conflict_do_nothing()
+        postgres = self.session.bind is not None and self.session.bind.dialect.name == "postgresql"
+        insert = pg_insert if postgres else sqlite_insert
+        stmt = insert(ProcessedUpdate).values(values).on_conflict_do_nothing()
         result = await self.session.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 

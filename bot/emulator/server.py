@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 from aiohttp import web
 
@@ -835,7 +835,7 @@ class BotAPIEmulator:
             injection = self._take_injection(name)
             if injection is not None:
                 if injection.drop_connection:
-                    return self._drop_connection(request)
+                    self._drop_connection(request)
                 raise APIError(injection.status, injection.description,
                                retry_after=injection.retry_after)
             result = await handler(params)
@@ -886,7 +886,7 @@ class BotAPIEmulator:
         return None
 
     @staticmethod
-    def _drop_connection(request: web.Request) -> web.StreamResponse:
+    def _drop_connection(request: web.Request) -> NoReturn:
         if request.transport is not None:
             request.transport.abort()
         raise asyncio.CancelledError  # abandon the request: nothing is written back

@@ -11,7 +11,8 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,25 +40,35 @@ async def _pg_admin(sql: str) -> None:
         await connection.close()
 
 
+def in_thread(function: Callable[..., Any], *args: Any) -> Any:
+    """Run blocking set-up that may call asyncio.run() itself, even under a running loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(function, *args).result()
+
+
+def pg_admin_sync(sql: str) -> None:
+    in_thread(asyncio.run, _pg_admin(sql))
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
-    upgrade(f"sqlite+aiosqlite:///{path}")
+    in_thread(upgrade, f"sqlite+aiosqlite:///{path}")
     return path
 
 
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     try:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{TEMPLATE}"'))
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{TEMPLATE}"'))
+        pg_admin_sync(f'DROP DATABASE IF EXISTS "{TEMPLATE}"')
+        pg_admin_sync(f'CREATE DATABASE "{TEMPLATE}"')
     except (OSError, asyncpg.PostgresError) as error:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is unreachable at {PG_ADMIN} under CI: {error}")
         pytest.skip(f"PostgreSQL is unreachable at {PG_ADMIN}: {error}")
-    upgrade(f"{PG_BASE}/{TEMPLATE}")
+    in_thread(upgrade, f"{PG_BASE}/{TEMPLATE}")
     yield TEMPLATE
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)'))
+    pg_admin_sync(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,0 +1,415 @@
+"""Full-stack updates/s of one report step, against a bare aiogram echo bot, in one run.
+
+Both bots poll the same loopback Bot API emulator (real HTTP, real aiogram) in this process:
+
+* echo: a Dispatcher with one message handler that answers ``message.text``;
+* residesk: the real ``ResidentDesk`` on a fresh SQLite file, with R registered residents who
+  are each in the middle of a report, at the DESCRIPTION step.
+
+Both are measured in the same shape: K rounds, each of R concurrent text updates (one per
+user); a round is timed from queueing its R updates until all R have been answered, and
+updates/s is (K * R) / (sum of the round times).  For residesk the timed update is the
+"description" step: validate the text, store it in the draft (one transaction) and answer
+with the evidence prompt.  Between rounds, untimed, every resident is put back at the
+DESCRIPTION step with ``/report`` and a click on "Noise" (a fresh draft), so every timed
+update is the very same step.  Going back through Skip → Normal → Edit → Description would
+set the draft's ``editing`` flag, after which a description is answered with the summary
+instead of the evidence prompt — a different step.
+
+The phases run interleaved (echo, residesk, echo, residesk, …) because the machine may be
+shared and noisy; the verdict uses the ratio of the medians.  The script also counts the
+database transactions of the timed residesk updates (must be ≤ 1 per update) and the CPU time
+of the event-loop thread per update (the emulator runs on the same loop, for both bots).
+
+    .venv/bin/python bench/updates_per_second.py [--updates N] [--residents R] [--rounds K]
+
+It is a benchmark, not a test: it always exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import logging
+import math
+import platform
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import Message, Update
+from sqlalchemy import event
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a plain script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from bot.app import ResidentDesk, Settings  # noqa: E402
+from bot.emulator.server import BotAPIEmulator, EmulatedUser  # noqa: E402
+from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings  # noqa: E402
+
+TARGET = 0.80
+WAIT = 60.0  # seconds: generous, a loaded machine must not fail the benchmark
+EVIDENCE_PROMPT = "Photos, videos or voice notes"
+PROJECT_DIRS = tuple(str(ROOT / d) for d in ("bot", "conversations", "storage", "tickets",
+                                             "locales"))
+
+
+def description(round_no: int) -> str:
+    return f"Round {round_no}: loud music from the flat above after midnight, every night."
+
+
+@dataclass
+class Phase:
+    """The timed part of one measurement."""
+
+    name: str
+    rep: int
+    updates: int = 0
+    elapsed: float = 0.0  # the sum of the round times
+    loop_cpu: float = 0.0  # CPU time of the event-loop thread during the rounds
+    latencies: list[float] = field(default_factory=list)
+    failures: int = 0
+    transactions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def mean_ms(self) -> float:
+        return statistics.fmean(self.latencies) * 1000 if self.latencies else 0.0
+
+    @property
+    def p95_ms(self) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)] * 1000
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.loop_cpu / self.updates * 1000 if self.updates else 0.0
+
+
+@dataclass
+class Config:
+    residents: int
+    rounds: int
+    warmup: int
+    repeats: int
+    profile: bool
+
+
+async def started_polling(emu: BotAPIEmulator, since: int) -> None:
+    """Wait until a bot has made its first getUpdates call after request number `since`."""
+    await emu.wait_for(lambda: any(m == "getUpdates" for m, _ in emu.requests[since:]),
+                       timeout=WAIT)
+
+
+async def all_consumed(emu: BotAPIEmulator) -> None:
+    """Wait until the bot has confirmed every queued update (so the next bot gets none)."""
+    await emu.wait_for(lambda: emu.pending_updates() == 0, timeout=WAIT)
+
+
+async def run_round(
+    emu: BotAPIEmulator,
+    users: Sequence[EmulatedUser],
+    text: str,
+    wait: Callable[[int], Awaitable[tuple[str, float]]],
+    phase: Phase | None,
+) -> list[str]:
+    """Queue one text update per user at once; wait until all are answered; time it."""
+    cpu0, t0 = time.thread_time(), time.perf_counter()
+    ids = [emu.send_text(user, text) for user in users]
+    done = await asyncio.gather(*(wait(update_id) for update_id in ids))
+    t1, cpu1 = time.perf_counter(), time.thread_time()
+    if phase is not None:
+        phase.updates += len(ids)
+        phase.elapsed += t1 - t0
+        phase.loop_cpu += cpu1 - cpu0
+        phase.latencies.extend(at - t0 for _, at in done)
+    return [result for result, _ in done]
+
+
+# --- the baseline: a bare aiogram echo bot ----------------------------------------------
+
+
+async def measure_echo(emu: BotAPIEmulator, users: Sequence[EmulatedUser], cfg: Config,
+                       rep: int) -> Phase:
+    answered: dict[int, float] = {}
+    changed = asyncio.Condition()
+    router = Router(name="echo")
+
+    @router.message()
+    async def echo(message: Message, event_update: Update) -> None:
+        if message.text:
+            await message.answer(message.text)
+        async with changed:
+            answered[event_update.update_id] = time.perf_counter()
+            changed.notify_all()
+
+    async def wait(update_id: int) -> tuple[str, float]:
+        async with asyncio.timeout(WAIT), changed:
+            await changed.wait_for(lambda: update_id in answered)
+        return "ok", answered[update_id]
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    bot = Bot(emu.token, session=AiohttpSession(api=TelegramAPIServer.from_base(emu.base_url)))
+    since = len(emu.requests)
+    polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1))
+    phase = Phase("echo", rep)
+    try:
+        await started_polling(emu, since)
+        for n in range(cfg.warmup + cfg.rounds):
+            text = description(n)
+            await run_round(emu, users, text, wait, phase if n >= cfg.warmup else None)
+            if n >= cfg.warmup:
+                phase.failures += sum(emu.last_message(u).text != text for u in users)
+        await all_consumed(emu)
+    finally:
+        await dp.stop_polling()
+        await polling  # aiogram closes the bot's session
+    return phase
+
+
+# --- residesk ------------------------------------------------------------------------------
+
+
+class Residesk:
+    """The real bot, started like tests/conftest.py's Harness, on one SQLite file."""
+
+    def __init__(self, emu: BotAPIEmulator, workdir: Path) -> None:
+        self.emu = emu
+        self.settings = Settings(
+            TelegramSettings(bot_token=emu.token, telegram_api_url=emu.base_url),
+            DatabaseSettings(database_url=f"sqlite+aiosqlite:///{workdir / 'bench.db'}"),
+            OfficeSettings(media_dir=workdir / "media"),
+        )
+        self.desk: ResidentDesk | None = None
+        self._polling: asyncio.Task[None] | None = None
+        self.counting = False
+        self.transactions = {"begin": 0, "commit": 0, "rollback": 0}
+
+    async def start(self) -> ResidentDesk:
+        self.desk = desk = ResidentDesk(self.settings)
+        for name in self.transactions:
+            event.listen(desk.db.engine.sync_engine, name, self._counter(name))
+        since = len(self.emu.requests)
+        self._polling = asyncio.create_task(desk.run(handle_signals=False, polling_timeout=1))
+        await started_polling(self.emu, since)
+        return desk
+
+    def _counter(self, name: str) -> Callable[..., None]:
+        def count(*_args: Any) -> None:
+            if self.counting:
+                self.transactions[name] += 1
+        return count
+
+    async def stop(self) -> None:
+        if self.desk is not None and self._polling is not None:
+            await all_consumed(self.emu)
+            await self.desk.stop()
+            await self._polling
+        self.desk, self._polling = None, None
+
+    async def wait(self, update_id: int) -> tuple[str, float]:
+        assert self.desk is not None
+        result = await self.desk.wait_handled(update_id, within=WAIT)
+        return result, time.perf_counter()
+
+    async def all_do(self, actions: Sequence[Callable[[], int]]) -> list[str]:
+        """Queue one update per action at once; wait until all are handled."""
+        ids = [act() for act in actions]
+        return [r for r, _ in await asyncio.gather(*(self.wait(i) for i in ids))]
+
+    async def register(self, users: Sequence[EmulatedUser]) -> None:
+        emu = self.emu
+        await self.all_do([lambda u=u: emu.send_text(u, "/start") for u in users])
+        await self.all_do([lambda u=u: emu.send_text(u, u.first_name) for u in users])
+        await self.all_do([lambda u=u: emu.send_contact(u, f"+86138{u.id:08d}")
+                           for u in users])
+        await self.all_do([lambda u=u: emu.send_text(u, f"3-{u.id % 10_000:04d}")
+                           for u in users])
+        unregistered = [u.id for u in users if "registered" not in (emu.last_message(u).text
+                                                                     or "")]
+        if unregistered:
+            raise RuntimeError(f"registration failed for users {unregistered}")
+
+    async def to_description(self, users: Sequence[EmulatedUser]) -> None:
+        """Start a new report and pick "Noise": each resident is at the DESCRIPTION step."""
+        emu = self.emu
+        await self.all_do([lambda u=u: emu.send_text(u, "/report") for u in users])
+        results = await self.all_do([lambda u=u: emu.click(u, emu.last_message(u), "Noise")
+                                     for u in users])
+        if any(r != "ok" for r in results):
+            raise RuntimeError(f"could not reach the description step: {results}")
+
+    async def rounds(self, users: Sequence[EmulatedUser], cfg: Config, phase: Phase | None,
+                     count: int, first: int = 0) -> None:
+        for n in range(first, first + count):
+            timed = phase if n >= cfg.warmup else None
+            self.counting = timed is not None
+            results = await run_round(self.emu, users, description(n), self.wait, timed)
+            self.counting = False
+            if timed is not None:
+                timed.failures += sum(r != "ok" for r in results) + sum(
+                    EVIDENCE_PROMPT not in (self.emu.last_message(u).text or "") for u in users)
+            await self.to_description(users)
+
+
+async def measure_residesk(rd: Residesk, users: Sequence[EmulatedUser], cfg: Config,
+                           rep: int, *, prepare: bool) -> Phase:
+    await rd.start()
+    phase = Phase("residesk", rep)
+    try:
+        if prepare:  # not timed
+            await rd.register(users)
+            await rd.to_description(users)
+        rd.transactions = dict.fromkeys(rd.transactions, 0)
+        await rd.rounds(users, cfg, phase, cfg.warmup + cfg.rounds)
+        phase.transactions = dict(rd.transactions)
+    finally:
+        await rd.stop()
+    return phase
+
+
+async def profile_residesk(rd: Residesk, users: Sequence[EmulatedUser]) -> str:
+    """cProfile the event-loop thread over one timed residesk round (R description steps)."""
+    await rd.start()
+    try:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        await run_round(rd.emu, users, description(10_000), rd.wait, None)
+        profiler.disable()
+        await rd.to_description(users)
+    finally:
+        await rd.stop()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(15)
+    out.write("\n--- residesk's own code (bot/, conversations/, storage/, tickets/, "
+              "locales/), by cumulative time ---\n")
+    own = pstats.Stats(profiler, stream=out)
+    own.sort_stats("cumulative").print_stats("|".join(p.replace("\\", "\\\\")
+                                                      for p in PROJECT_DIRS), 25)
+    return out.getvalue()
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def table(phases: Sequence[Phase]) -> str:
+    head = (f"{'bot':<9} {'rep':>3} {'updates':>7} {'time s':>7} {'updates/s':>9} "
+            f"{'mean ms':>8} {'p95 ms':>7} {'loop CPU ms/upd':>15} {'tx/upd':>6} {'bad':>3}")
+    lines = [head, "-" * len(head)]
+    for p in phases:
+        tx = (f"{p.transactions['commit'] / p.updates:.2f}" if p.transactions and p.updates
+              else "-")
+        lines.append(f"{p.name:<9} {p.rep:>3} {p.updates:>7} {p.elapsed:>7.2f} {p.rate:>9.1f} "
+                     f"{p.mean_ms:>8.1f} {p.p95_ms:>7.1f} {p.cpu_ms:>15.2f} {tx:>6} "
+                     f"{p.failures:>3}")
+    return "\n".join(lines)
+
+
+def summary(phases: Sequence[Phase]) -> str:
+    echo = [p for p in phases if p.name == "echo"]
+    desk = [p for p in phases if p.name == "residesk"]
+    echo_rate = statistics.median(p.rate for p in echo)
+    desk_rate = statistics.median(p.rate for p in desk)
+    ratio = desk_rate / echo_rate if echo_rate else 0.0
+    pairs = ", ".join(f"{d.rate / e.rate:.2f}×" for e, d in zip(echo, desk, strict=False))
+    updates = sum(p.updates for p in desk)
+    tx = {k: sum(p.transactions.get(k, 0) for p in desk) for k in ("begin", "commit",
+                                                                     "rollback")}
+    per_update = max(tx["begin"], tx["commit"] + tx["rollback"]) / updates if updates else 0.0
+    lines = [
+        "",
+        f"baseline (echo) updates/s, median of {len(echo)}: {echo_rate:8.1f}"
+        f"   (mean latency {statistics.median(p.mean_ms for p in echo):.1f} ms, "
+        f"p95 {statistics.median(p.p95_ms for p in echo):.1f} ms)",
+        f"residesk        updates/s, median of {len(desk)}: {desk_rate:8.1f}"
+        f"   (mean latency {statistics.median(p.mean_ms for p in desk):.1f} ms, "
+        f"p95 {statistics.median(p.p95_ms for p in desk):.1f} ms)",
+        f"ratio residesk/echo (of the medians): {ratio:.2f}×   (per interleaved pair: {pairs})",
+        f"target ≥ {TARGET:.2f}×: {'met' if ratio >= TARGET else 'NOT met'}",
+        f"transactions per timed residesk update: {per_update:.2f} "
+        f"(begin={tx['begin']}, commit={tx['commit']}, rollback={tx['rollback']}, "
+        f"updates={updates}) — ≤ 1.0: {'yes' if per_update <= 1.0 else 'NO'}",
+    ]
+    bad = sum(p.failures for p in phases)
+    if bad:
+        lines.append(f"WARNING: {bad} update(s) were not answered as expected (column 'bad')")
+    return "\n".join(lines)
+
+
+async def main_async(cfg: Config) -> None:
+    phases: list[Phase] = []
+    with tempfile.TemporaryDirectory(prefix="residesk-bench-") as tmp:
+        async with BotAPIEmulator() as emu:
+            users = [emu.user(2001 + i, f"Resident {i + 1}", language_code="en")
+                     for i in range(cfg.residents)]
+            rd = Residesk(emu, Path(tmp))
+            for rep in range(1, cfg.repeats + 1):
+                phases.append(await measure_echo(emu, users, cfg, rep))
+                print(f"  echo     rep {rep}: {phases[-1].rate:8.1f} updates/s", flush=True)
+                phases.append(await measure_residesk(rd, users, cfg, rep, prepare=rep == 1))
+                print(f"  residesk rep {rep}: {phases[-1].rate:8.1f} updates/s", flush=True)
+            profile = await profile_residesk(rd, users) if cfg.profile else ""
+    print()
+    print(table(phases))
+    print(summary(phases))
+    if profile:
+        print("\n=== cProfile of one residesk round (event-loop thread only) ===")
+        print(profile)
+
+
+def parse(argv: Sequence[str] | None = None) -> Config:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--updates", type=int, default=600,
+                        help="timed updates per measurement (default 600); rounded up to "
+                             "whole rounds of R")
+    parser.add_argument("--residents", type=int, default=20,
+                        help="R: users, each sends one update per round (default 20)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="K: timed rounds per measurement (default: updates / R)")
+    parser.add_argument("--warmup", type=int, default=2,
+                        help="untimed rounds before each measurement (default 2)")
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="interleaved repetitions of echo, residesk (default 2)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also cProfile one residesk round and print the hotspots")
+    args = parser.parse_args(argv)
+    residents = max(1, args.residents)
+    rounds = args.rounds if args.rounds is not None else math.ceil(max(1, args.updates)
+                                                                   / residents)
+    return Config(residents=residents, rounds=max(1, rounds), warmup=max(0, args.warmup),
+                  repeats=max(1, args.repeats), profile=args.profile)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    cfg = parse(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    print(f"residesk bench: {cfg.residents} users x {cfg.rounds} timed rounds "
+          f"(+{cfg.warmup} warm-up) per measurement, {cfg.repeats} interleaved repetitions; "
+          f"Python {platform.python_version()}, SQLite, one process", flush=True)
+    started = time.perf_counter()
+    asyncio.run(main_async(cfg))
+    print(f"\n(total run time {time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

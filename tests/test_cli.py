@@ -1,0 +1,66 @@
+"""The `residesk` command as an operator uses it (real processes, real SQLite files)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def residesk(*args: str, cwd: Path, env: dict[str, str] | None = None,
+             timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("BOT_TOKEN", "DATABASE_URL", "TELEGRAM_API_URL")}
+    environment.update(env or {})
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=environment,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # the project root must be importable from the temporary working directory
+    root = str(Path(__file__).parent.parent)
+    monkeypatch.setenv("PYTHONPATH", root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return tmp_path
+
+
+def test_run_without_a_token_stops_with_one_clear_line(workdir: Path) -> None:
+    result = residesk("run", cwd=workdir)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "residesk: configuration error: BOT_TOKEN is not set (put it in the environment or in .env)"
+    ]
+
+
+def test_db_upgrade_then_units_import_and_invite(workdir: Path) -> None:
+    assert "up to date" in residesk("db", "upgrade", cwd=workdir).stdout
+    assert (workdir / "residesk.db").exists()
+    (workdir / "units.csv").write_text(
+        "building,unit,floor\n1,101,1\n1,102,1\n2,201,2\n1,101,1\n,,\n", encoding="utf-8")
+    result = residesk("units", "import", "units.csv", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "imported 3 unit(s) in 2 new building(s); 2 row(s) skipped" in result.stdout
+    again = residesk("units", "import", "units.csv", cwd=workdir)
+    assert "imported 0 unit(s)" in again.stdout
+    invite = residesk("units", "invite", "1", "102", cwd=workdir)
+    assert invite.returncode == 0 and "invite token:" in invite.stdout
+    missing = residesk("units", "invite", "9", "999", cwd=workdir)
+    assert missing.returncode == 2 and "no unit 999 in building 9" in missing.stderr
+
+
+def test_units_import_refuses_a_file_without_the_columns(workdir: Path) -> None:
+    (workdir / "bad.csv").write_text("name,flat\nA,1\n", encoding="utf-8")
+    result = residesk("units", "import", "bad.csv", cwd=workdir)
+    assert result.returncode == 1 and "building,unit" in result.stderr
+    result = residesk("units", "import", "absent.csv", cwd=workdir)
+    assert result.returncode == 1 and "absent.csv" in result.stderr
+
+
+def test_demo_script_runs_the_whole_journey(workdir: Path) -> None:
+    result = residesk("demo", "--script", cwd=workdir, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "registered as No." in result.stdout and "Files attached: 3" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr

@@ -1,0 +1,100 @@
+"""Project-wide checks: catalogs complete, diagrams true, settings explained, layers kept."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from bot.settings import ConfigError, OfficeSettings, TelegramSettings, load
+from conversations import mytickets, registration, report
+from locales import LOCALES_DIR, SUPPORTED
+
+ROOT = Path(__file__).parent.parent
+
+
+def source_messages() -> set[str]:
+    found: set[str] = set()
+    for folder in ("bot", "conversations", "tickets", "locales"):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            ROOT / folder, keywords={"_": None, "N_": None, "ngettext": (1, 2)}
+        ):
+            found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+@pytest.mark.parametrize("lang", SUPPORTED)
+def test_catalog_is_complete(lang: str) -> None:
+    with (LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as file:
+        catalog = read_po(file, locale=lang)
+    missing = source_messages() - {m.id[0] if isinstance(m.id, tuple) else m.id for m in catalog}
+    assert not missing, f"run ./dev i18n and translate: {sorted(missing)[:5]}"
+    for message in catalog:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert all(strings), f"{lang}: untranslated {message.id!r}"
+        assert "fuzzy" not in message.flags, f"{lang}: fuzzy {message.id!r}"
+        source = message.id[0] if isinstance(message.id, tuple) else message.id
+        wanted = set(re.findall(r"%\(\w+\)[sd]", source))
+        for string in strings:
+            assert set(re.findall(r"%\(\w+\)[sd]", string)) == wanted, (lang, source)
+
+
+@pytest.mark.parametrize("lang", SUPPORTED)
+def test_compiled_catalog_matches_the_po_file(lang: str) -> None:
+    po = LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po"
+    mo = po.with_suffix(".mo")
+    assert mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime - 1, "run pybabel compile"
+
+
+@pytest.mark.parametrize("flow", [registration, report, mytickets])
+def test_each_flow_has_a_true_state_diagram(flow: object) -> None:
+    module_file = Path(flow.__file__)  # type: ignore[attr-defined]
+    diagram = module_file.with_suffix(".md").read_text(encoding="utf-8")
+    states = set(re.findall(r"^\s*(\w+|\[\*\])\s*-->\s*(\w+|\[\*\])", diagram, re.M))
+    named = {s for pair in states for s in pair} - {"[*]"}
+    assert named == set(flow.STEPS), f"{module_file.name}: diagram {named} vs code"  # type: ignore[attr-defined]
+
+
+def test_framework_imports_stay_in_bot() -> None:
+    for folder in ("conversations", "tickets", "storage", "locales"):
+        for path in (ROOT / folder).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                for name in names:
+                    root = name.split(".")[0]
+                    assert root not in {"aiogram", "telegram", "aiohttp", "bot"}, (path, name)
+
+
+def test_missing_token_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BOT_TOKEN", raising=False)
+    monkeypatch.chdir(ROOT / "tests")  # no .env here
+    with pytest.raises(ConfigError, match=r"^BOT_TOKEN is not set"):
+        load(TelegramSettings)
+
+
+def test_malformed_settings_are_named_without_echoing_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "not-a-token-secret")
+    with pytest.raises(ConfigError) as error:
+        load(TelegramSettings)
+    assert "BOT_TOKEN is malformed" in str(error.value) and "secret" not in str(error.value)
+    monkeypatch.setenv("BOT_TOKEN", "123456:ABCDEFGHIJKLMNOP")
+    monkeypatch.setenv("TELEGRAM_API_URL", "ftp://nowhere")
+    with pytest.raises(ConfigError, match=r"^TELEGRAM_API_URL is invalid"):
+        load(TelegramSettings)
+    monkeypatch.setenv("DEFAULT_LANGUAGE", "fr")
+    with pytest.raises(ConfigError, match=r"^DEFAULT_LANGUAGE is invalid"):
+        load(OfficeSettings)
+    monkeypatch.setenv("DEFAULT_LANGUAGE", "ru")
+    monkeypatch.setenv("STAFF_CHAT_ID", "-100abc")
+    with pytest.raises(ConfigError, match=r"^STAFF_CHAT_ID is invalid"):
+        load(OfficeSettings)

@@ -1,0 +1,112 @@
+"""Storage and the ticket gate, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import Database
+from storage.models import Resident, Ticket
+from storage.repositories import Categories, Conversations, Units, UpdateLog
+from tickets.lifecycle import Status
+from tickets.service import Actor, Submission, TicketError, TicketService
+
+
+async def make_resident(db: Database, user_id: int = 1) -> int:
+    async with db.transaction() as session:
+        resident = Resident(telegram_user_id=user_id, chat_id=user_id, name="A", phone="+1234567",
+                            unit_text="1-1", language="en")
+        session.add(resident)
+        await session.flush()
+        return resident.id
+
+
+async def get(session: AsyncSession, resident_id: int) -> Resident:
+    resident = await session.get(Resident, resident_id)
+    assert resident is not None
+    return resident
+
+
+async def test_migrations_seed_the_default_categories(db: Database) -> None:
+    async with db.transaction() as session:
+        codes = [c.code for c in await Categories(session).active()]
+    assert codes[:3] == ["noise", "facility", "water"] and len(codes) == 10
+
+
+async def test_update_log_claims_an_update_once(db: Database) -> None:
+    async with db.transaction() as session:
+        assert await UpdateLog(session).claim(10**12, 5) is True
+    async with db.transaction() as session:
+        assert await UpdateLog(session).claim(10**12, 5) is False
+
+
+async def test_submit_is_idempotent_per_draft(db: Database) -> None:
+    resident_id = await make_resident(db)
+    submission = Submission(key="draft-1", category="water", description="Leak in the bathroom",
+                            evidence=[{"kind": "photo", "file_id": "f", "file_unique_id": "u",
+                                       "size": 3, "sha256": "ab"}])
+    async with db.transaction() as session:
+        first, created = await TicketService(session).submit(await get(session, resident_id),
+                                                             submission)
+        assert created and first.number
+    async with db.transaction() as session:
+        again, created = await TicketService(session).submit(await get(session, resident_id),
+                                                             submission)
+        assert not created and again.id == first.id
+        assert len((await session.scalars(select(Ticket))).all()) == 1
+
+
+async def test_the_lifecycle_is_enforced_and_audited(db: Database) -> None:
+    resident_id = await make_resident(db)
+    async with db.transaction() as session:
+        resident = await get(session, resident_id)
+        service = TicketService(session)
+        ticket, _ = await service.submit(resident, Submission("k", "noise", "Loud music at 2am"))
+        staff = Actor("staff", 7)
+        for target in (Status.ACKNOWLEDGED, Status.INVESTIGATING, Status.RESOLVING,
+                       Status.RESOLVED):
+            await service.transition(ticket, target, staff, note=f"to {target}")
+        with pytest.raises(TicketError):
+            await service.withdraw(resident, ticket)  # too late once resolved
+        with pytest.raises(TicketError):
+            await service.add_information(resident, ticket, text="more")
+        await service.transition(ticket, Status.REOPENED, Actor("resident", resident.id))
+        assert ticket.reopen_count == 1
+    async with db.transaction() as session:
+        stored = await session.get(Ticket, ticket.id)
+        assert stored is not None
+        assert [e.to_status for e in stored.events] == [
+            "new", "acknowledged", "investigating", "resolving", "resolved", "reopened"]
+        assert stored.acknowledged_at and stored.resolved_at
+        assert stored.events[1].actor_type == "staff" and stored.events[1].note
+
+
+async def test_tickets_of_others_are_not_found(db: Database) -> None:
+    owner_id = await make_resident(db, 1)
+    stranger_id = await make_resident(db, 2)
+    async with db.transaction() as session:
+        owner, stranger = await get(session, owner_id), await get(session, stranger_id)
+        service = TicketService(session)
+        ticket, _ = await service.submit(owner, Submission("k2", "noise", "Drilling at night"))
+        assert await service.of_resident(stranger, ticket.id) is None
+        with pytest.raises(TicketError):
+            await service.withdraw(stranger, ticket)
+
+
+async def test_units_import_skips_duplicates(db: Database) -> None:
+    async with db.transaction() as session:
+        result = await Units(session).import_csv(
+            "building,unit,floor\nA,101,1\nA,101,1\nB,7,\n,,\n")
+    assert (result.buildings, result.units, result.skipped) == (2, 2, 2)
+    async with db.transaction() as session:
+        with pytest.raises(ValueError, match="building,unit"):
+            await Units(session).import_csv("name\nx\n")
+
+
+async def test_conversation_state_is_created_on_first_load(db: Database) -> None:
+    async with db.transaction() as session:
+        state = await Conversations(session).load(42)
+        state.step = "x"
+    async with db.transaction() as session:
+        assert (await Conversations(session).load(42)).step == "x"

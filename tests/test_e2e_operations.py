@@ -1,0 +1,49 @@
+"""Operations: log lines, clean shutdown with an update in hand."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from bot.emulator.chat import ChatClient
+from bot.emulator.server import BotAPIEmulator
+from tests.conftest import Harness
+from tests.test_e2e_report import register
+
+
+async def test_logs_hold_no_token_phone_or_text(
+    resident: ChatClient, emulator: BotAPIEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    await register(resident)
+    await resident.send("/report")
+    await resident.click("Noise")
+    await resident.send("Secret description of the neighbour's party")
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert any("update=" in line and "step=rp:evidence" in line and "duration_ms=" in line
+               for line in lines)
+    for line in lines:
+        assert emulator.token not in line and emulator.token.split(":")[1] not in line
+        assert "8613800138000" not in line and "Secret description" not in line
+        assert "Li Wei" not in line
+
+
+async def test_shutdown_finishes_the_update_in_hand(
+    resident: ChatClient, harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    await register(resident)
+    desk = harness.desk
+    assert desk is not None
+    async with desk.locks.hold(resident.chat_id):  # the update will be in hand, waiting
+        update_id = emulator.send_text(resident.user, "/report")
+        await emulator.wait_until_consumed(update_id)
+        stopping = asyncio.create_task(harness.stop())
+        await asyncio.sleep(0.2)
+        assert not stopping.done(), "shutdown must wait for the update in hand"
+    await stopping
+    assert "Choose a category" in resident.last.text
+    await harness.start()
+    await resident.click("Noise")  # the state saved before shutdown is there after restart
+    assert "describe the problem" in resident.last.text

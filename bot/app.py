@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.aiogram_transport import RetryMiddleware, Send, build_router
 from bot.media import MediaStore
+from bot.notifier import Notifier
 from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings
 from conversations.context import Office
 from conversations.engine import COMMANDS, Engine
@@ -81,6 +82,9 @@ class ResidentDesk:
         self.dispatcher.startup.register(self._on_startup)
         self.dispatcher.shutdown.register(self._on_shutdown)
         self._in_flight: set[asyncio.Task[None]] = set()
+        self.notifier = Notifier(self.bot, self.db, office.default_language,
+                                 self.engine.office.timezone)
+        self._notifying: asyncio.Task[None] | None = None
         self.handled: dict[int, list[str]] = {}  # update_id -> results, for tests and the demo
         self._handled_changed = asyncio.Condition()
 
@@ -98,6 +102,8 @@ class ResidentDesk:
             await send(outcome)
         finally:
             await self._mark_handled(event.update_id, outcome.result)
+        if outcome.notify:
+            self.notifier.wake.set()
 
     async def process(self, event: Event) -> Outcome:
         started = time.perf_counter()
@@ -163,10 +169,17 @@ class ResidentDesk:
             if lang == self.settings.office.default_language:
                 await self.bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
 
+        if self.settings.office.staff_chat_id is not None:
+            self._notifying = asyncio.create_task(self.notifier.run())
+
     async def _on_shutdown(self) -> None:
         if self._in_flight:
             log.info("finishing %d update(s) in hand", len(self._in_flight))
             await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if self._notifying is not None:
+            self._notifying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._notifying
 
     async def prepare(self) -> None:
         """Bring the database up to date (a new or older file alike)."""

@@ -102,6 +102,7 @@ class Outcome:
     callback_answer: CallbackAnswer | None = None
     step: str = ""
     result: str = "ok"
+    notify: bool = False  # something was queued in the outbox: wake the notifier
 
     def say(self, reply: Reply) -> Outcome:
         self.replies.append(reply)

@@ -318,12 +318,13 @@ async def _confirm(ctx: Context) -> None:
         evidence=[{k: v for k, v in e.items() if k != "album_id"} for e in draft["evidence"]],
     )
     try:
-        ticket, _created = await ctx.tickets.submit(ctx.resident, submission)
+        ticket, created = await ctx.tickets.submit(ctx.resident, submission)
     except TicketError:
         ctx.answer(_("This category is no longer available; please choose another."), alert=True)
         await ask_category(ctx, edit=True)
         return
     ctx.answer(_("Report sent"))
+    ctx.out.notify = created
     ctx.reset()
     ctx.data["last_ticket"] = ticket.number
     hours = max(1, round((ticket.ack_due_at - ticket.created_at).total_seconds() / 3600))

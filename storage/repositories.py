@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -182,3 +183,20 @@ class Tickets(Repository):
 class Outbox(Repository):
     def enqueue(self, chat_id: int, payload: dict[str, object]) -> None:
         self.session.add(OutboxMessage(chat_id=chat_id, payload=payload))
+
+    async def due(self, now: datetime, limit: int = 20) -> Sequence[OutboxMessage]:
+        return (
+            await self.session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        return await self.session.get(OutboxMessage, message_id)
+
+    async def ticket(self, ticket_id: int) -> Ticket | None:
+        return await self.session.get(Ticket, ticket_id)

@@ -209,3 +209,26 @@ async def test_cancel_from_every_step_keeps_nothing(
         state = await session.get(ConversationState, resident.chat_id)
     await db.dispose()
     assert state is not None and state.flow == "" and "draft" not in state.data
+
+
+async def test_the_staff_group_gets_the_new_ticket_card(
+    emulator: BotAPIEmulator, sqlite_url: str, tmp_path: Path
+) -> None:
+    staff_chat = -100500
+    emulator.add_group(staff_chat, "Office staff")
+    harness = Harness(emulator, sqlite_url, tmp_path / "media", staff_chat_id=staff_chat)
+    await harness.start()
+    try:
+        chat = harness.chat(emulator.user(6006, "Chen Jing"))
+        await register(chat, "Chen Jing", "8-0808")
+        emulator.inject_error("sendMessage", 500)  # Telegram fails once: retried, not lost
+        await file_report(chat)
+        await emulator.wait_for(lambda: bool(emulator.messages(staff_chat)))
+        card = emulator.last_message(staff_chat).text or ""
+        [ticket] = await tickets_in(sqlite_url)
+        assert f"New ticket No. {ticket.number}" in card
+        assert "Chen Jing, +8613800138000" in card and "8-0808" in card
+        assert DESCRIPTION in card and "Category: Noise" in card
+        assert len(emulator.messages(staff_chat)) == 1
+    finally:
+        await harness.stop()

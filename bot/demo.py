@@ -20,8 +20,10 @@ from storage.repositories import Units
 DEMO_UNITS = [{"building": b, "unit": f"{floor}{n:02d}", "floor": str(floor)}
               for b in ("A", "B") for floor in range(1, 13) for n in (1, 2)]
 
+DEMO_PHONE = "+8613800138000"
 HELP = """Type as the resident would. Also:
-  1, 2, …          press a button of the last message that has buttons
+  1, 2, …          press a button under the bot's last message (#1, #2 … for older ones)
+  k1, k2, …        press a key of the keyboard below the input field (the menu)
   :contact         share your phone number (the "share my phone" button)
   :photo FILE…     send pictures (several files arrive as one album)
   :sticker         send a sticker
@@ -57,8 +59,8 @@ def show(messages: list[SentMessage], out: Callable[[str], None]) -> None:
                 cells.append(f"[{number}] {b.text}")
             out("       " + "   ".join(cells))
         if message.keyboard_buttons:
-            keys = " | ".join(b.text for row in message.keyboard_buttons for b in row)
-            out(f"       keyboard: {keys}")
+            keys = [b.text for row in message.keyboard_buttons for b in row]
+            out("       keyboard: " + "   ".join(f"k{i} {k}" for i, k in enumerate(keys, 1)))
 
 
 class Demo:
@@ -136,7 +138,7 @@ class Demo:
                 await self.interpret(chat, line)
             except SystemExit:
                 return 0
-            except (KeyError, AssertionError, OSError, ValueError) as error:
+            except (KeyError, IndexError, AssertionError, OSError, ValueError) as error:
                 self.out(f"(demo) {error}")
 
     async def interpret(self, chat: ChatClient, line: str) -> None:
@@ -145,12 +147,18 @@ class Demo:
         if line == ":help":
             self.out(HELP)
             return
-        if line.isdigit():
+        last = chat.messages[-1] if chat.messages else None
+        if line.startswith("#") or (line.isdigit() and last is not None and last.inline_buttons
+                                    and 1 <= int(line) <= sum(map(len, last.inline_buttons))):
             buttons = [b for row in chat.last_with_buttons.inline_buttons for b in row]
-            button = buttons[int(line) - 1]
+            button = buttons[int(line.lstrip("#")) - 1]
             messages = await chat.click(button.callback_data or button.text)
+        elif line[:1] == "k" and line[1:].isdigit():
+            key = chat.keyboard_buttons[int(line[1:]) - 1]
+            messages = await (chat.share_contact(DEMO_PHONE) if key.request_contact
+                              else chat.send(key.text))
         elif line == ":contact":
-            messages = await chat.share_contact("+8613800138000")
+            messages = await chat.share_contact(DEMO_PHONE)
         elif line == ":sticker":
             messages = await chat.send_sticker()
         elif line.startswith(":photo"):

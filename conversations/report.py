@@ -336,7 +336,7 @@ async def _confirm(ctx: Context) -> None:
         "(by %(due)s).",
         "We take every report seriously. The office will contact you within %(hours)d hours "
         "(by %(due)s).", hours) % {"hours": hours, "due": _when(due)}
-    text += " " + _("You will get a message here at every step, and you can follow the ticket "
+    text += "\n" + _("You will get a message here at every step, and you can follow the ticket "
                     "under “My tickets”.")
     if ticket.priority == "urgent" and ctx.office.emergency_phone:
         text += "\n\n" + _("🚨 Urgent: if anyone is in danger, call the emergency line now: "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.emulator.server import BotAPIEmulator, EmulatedUser, SentMessage
+from bot.emulator.server import BotAPIEmulator, Button, EmulatedUser, SentMessage
 
 WaitHandled = Callable[[int], Awaitable[str]]
 
@@ -40,14 +40,18 @@ class ChatClient:
         raise AssertionError("no message with buttons in this chat")
 
     @property
-    def keyboard(self) -> list[str]:
+    def keyboard_buttons(self) -> list[Button]:
         """The reply keyboard in force (the last message that set or removed one)."""
         for message in reversed(self.messages):
             if message.keyboard_buttons:
-                return [b.text for row in message.keyboard_buttons for b in row]
+                return [b for row in message.keyboard_buttons for b in row]
             if message.removes_keyboard:
                 return []
         return []
+
+    @property
+    def keyboard(self) -> list[str]:
+        return [b.text for b in self.keyboard_buttons]
 
     async def _do(self, queue: Callable[[], int | list[int]]) -> list[SentMessage]:
         before = {(m.message_id, m.text, m.edits) for m in self.messages}

@@ -64,3 +64,16 @@ def test_demo_script_runs_the_whole_journey(workdir: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "registered as No." in result.stdout and "Files attached: 3" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_interactive_demo_is_played_from_the_keyboard(workdir: Path) -> None:
+    typed = "\n".join(["Li Wei", "k1", "1", "1202", "k1", "99", "#99", ":sticker", ":quit"])
+    environment = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "demo"], cwd=workdir,
+                            env=environment, input=typed + "\n", capture_output=True, text=True,
+                            timeout=180, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "You are registered: Li Wei, A-1202" in result.stdout
+    assert "Choose a category" in result.stdout
+    assert "(demo) list index out of range" in result.stdout  # "#99": no such button, no crash
+    assert "Traceback" not in result.stdout + result.stderr

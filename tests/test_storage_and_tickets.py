@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -110,3 +112,23 @@ async def test_conversation_state_is_created_on_first_load(db: Database) -> None
         state.step = "x"
     async with db.transaction() as session:
         assert (await Conversations(session).load(42)).step == "x"
+
+
+async def test_migrations_match_the_models(db: Database) -> None:
+    """Alembic's autogenerate finds nothing to add: the migrations describe the models."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.models import Base
+
+    async with db.engine.connect() as connection:
+        differences = await connection.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata))
+    assert differences == []
+
+
+async def test_datetimes_come_back_aware_in_utc(db: Database) -> None:
+    resident_id = await make_resident(db)
+    async with db.transaction() as session:
+        stored = await get(session, resident_id)
+    assert stored.created_at.tzinfo is not None and stored.created_at.utcoffset() == timedelta(0)

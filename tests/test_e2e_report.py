@@ -112,13 +112,17 @@ async def test_my_tickets_shows_the_timeline_and_allows_withdrawal(
     assert ticket.status == "withdrawn" and ticket.closed_at is not None
 
 
-async def file_report(chat: ChatClient, description: str = DESCRIPTION) -> None:
+async def file_report(
+    chat: ChatClient, description: str = DESCRIPTION, *, confirm: bool = True
+) -> None:
+    """A noise report without files, up to the summary (and confirmed, by default)."""
     await chat.send("/report")
     await chat.click("Noise")
     await chat.send(description)
     await chat.click("Skip")
     await chat.click("Normal")
-    await chat.click("✅ Confirm")
+    if confirm:
+        await chat.click("✅ Confirm")
 
 
 async def test_restart_in_the_middle_keeps_the_draft(
@@ -162,11 +166,7 @@ async def test_double_confirm_makes_one_ticket(
     resident: ChatClient, harness: Harness, emulator: BotAPIEmulator
 ) -> None:
     await register(resident)
-    await resident.send("/report")
-    await resident.click("Noise")
-    await resident.send(DESCRIPTION)
-    await resident.click("Skip")
-    await resident.click("Normal")
+    await file_report(resident, confirm=False)
     summary = resident.last_with_buttons
     first = emulator.click(resident.user, summary, "✅ Confirm")
     second = emulator.click(resident.user, summary, "✅ Confirm")  # the double tap

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import Database
+from storage.db import Database, upgrade
 from storage.models import Resident, Ticket
 from storage.repositories import Categories, Conversations, Units, UpdateLog
 from tickets.lifecycle import Status
@@ -132,3 +134,17 @@ async def test_datetimes_come_back_aware_in_utc(db: Database) -> None:
     async with db.transaction() as session:
         stored = await get(session, resident_id)
     assert stored.created_at.tzinfo is not None and stored.created_at.utcoffset() == timedelta(0)
+
+
+async def test_an_older_database_is_brought_up_to_date(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    await asyncio.to_thread(upgrade, url, "0001")  # as an earlier release left it
+    database = Database(url)
+    try:
+        async with database.transaction() as session:
+            assert await Categories(session).active() == []
+        await database.upgrade()  # what `residesk run` and `demo` do at start
+        async with database.transaction() as session:
+            assert len(await Categories(session).active()) == 10
+    finally:
+        await database.dispose()

@@ -209,7 +209,10 @@ class RetryMiddleware(BaseRequestMiddleware):
 
 
 def build_router(handle: Handler, on_forbidden: Callable[[int], Awaitable[None]]) -> Router:
-    """One router: every private message and button press goes to the conversation engine."""
+    """Residents' router: private messages and button presses go to the conversation engine.
+
+    Groups (the staff chat) are for the staff tools; their files are never downloaded here.
+    """
     router = Router(name="residents")
 
     async def run(bot: Bot, event: Event) -> None:
@@ -224,7 +227,7 @@ def build_router(handle: Handler, on_forbidden: Callable[[int], Awaitable[None]]
 
         await handle(event, send)
 
-    @router.message(F.from_user)
+    @router.message(F.from_user, F.chat.type == "private")
     async def on_message(message: Message, bot: Bot, event_update: Any) -> None:
         await run(bot, event_from_message(message, event_update.update_id))
 

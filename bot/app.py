@@ -17,6 +17,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from sqlalchemy.exc import DBAPIError
 
+from bot import logs
 from bot.aiogram_transport import RetryMiddleware, Send, build_router
 from bot.media import MediaStore
 from bot.notifier import Notifier
@@ -24,12 +25,13 @@ from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings
 from conversations.context import Office
 from conversations.engine import COMMANDS, Engine
 from conversations.events import CallbackAnswer, Event, Outcome, Reply
-from locales import SUPPORTED, TELEGRAM_CODES, gettext_for
+from locales import SUPPORTED, TELEGRAM_CODES, gettext_for, negotiate
 from storage.db import Database
 from storage.repositories import Residents
 
 log = logging.getLogger("residesk")
 DB_ATTEMPTS = 3
+HANDLED_KEPT = 10_000
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class ResidentDesk:
             staff_chat_id=office.staff_chat_id,
             timezone=ZoneInfo(office.office_timezone),
         ))
+        logs.redact(settings.telegram.bot_token)
         api = TelegramAPIServer.from_base(settings.telegram.telegram_api_url)
         session = AiohttpSession(api=api)
         session.middleware(RetryMiddleware())
@@ -97,25 +100,32 @@ class ResidentDesk:
         await asyncio.shield(task)
 
     async def _handle(self, event: Event, send: Send) -> None:
-        outcome = await self.process(event)
-        try:
-            await send(outcome)
-        finally:
-            await self._mark_handled(event.update_id, outcome.result)
+        # The chat's lock spans delivery too, so replies never overtake each other (a 429 wait
+        # on one update must not let the next update's answer arrive first). FIFO: an album
+        # stays in order.
+        async with self.locks.hold(event.sender.chat_id):
+            outcome = await self.process(event)
+            try:
+                await send(outcome)
+            finally:
+                await self._mark_handled(event.update_id, outcome.result)
         if outcome.notify:
             self.notifier.wake.set()
 
     async def process(self, event: Event) -> Outcome:
+        """Fetch the event's file if any, then run the engine in one transaction."""
         started = time.perf_counter()
         outcome = Outcome(step="?", result="error")
         try:
-            async with self.locks.hold(event.sender.chat_id):  # FIFO: an album stays in order
-                if event.media is not None:  # network I/O before the transaction, not inside
-                    event = replace(event, media=await self.media.fetch(event.media))
-                outcome = await self._transaction(event)
-        except Exception:
-            log.exception("update %s failed", event.update_id)
-            _ = gettext_for(self.settings.office.default_language)
+            if event.media is not None:  # network I/O before the transaction, not inside
+                event = replace(event, media=await self.media.fetch(event.media))
+            outcome = await self._transaction(event)
+        except Exception as error:
+            # the class only: database errors quote SQL, download errors quote URLs
+            log.error("update %s failed: %s", event.update_id, type(error).__name__,
+                      exc_info=log.isEnabledFor(logging.DEBUG))
+            _ = gettext_for(negotiate(event.sender.language_code,
+                                      self.settings.office.default_language))
             text = _("Sorry, something went wrong on our side. Please try again in a moment.")
             outcome.replies = [Reply(text)]
             if event.callback_id:
@@ -149,6 +159,8 @@ class ResidentDesk:
     async def _mark_handled(self, update_id: int, result: str) -> None:
         async with self._handled_changed:
             self.handled.setdefault(update_id, []).append(result)
+            while len(self.handled) > HANDLED_KEPT:  # a window for waiters, not a history
+                del self.handled[next(iter(self.handled))]
             self._handled_changed.notify_all()
 
     async def wait_handled(self, update_id: int, times: int = 1, within: float = 10.0) -> str:

@@ -9,6 +9,7 @@ import secrets
 import sys
 from pathlib import Path
 
+from bot import logs
 from bot.settings import ConfigError, DatabaseSettings, OfficeSettings, TelegramSettings, load
 from storage.db import Database
 from storage.models import UnitInvite
@@ -74,15 +75,13 @@ async def run_bot() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # we log one line per update
+    logs.setup(logging.WARNING if args.command == "demo" else logging.INFO)  # demo: a clean chat
     try:
         if args.command == "run":
             asyncio.run(run_bot())
         elif args.command == "demo":
             from bot import demo
 
-            logging.getLogger().setLevel(logging.WARNING)  # keep the chat readable
             return demo.main(args.script, args.language)
         elif args.command == "db":
             asyncio.run(Database(load(DatabaseSettings).database_url).upgrade())

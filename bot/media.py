@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import tempfile
 from dataclasses import replace
 from io import BytesIO
 from pathlib import Path
 
+import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNetworkError
 
@@ -41,8 +43,10 @@ class MediaStore:
             too_big = "too big" in error.message.lower()
             log.warning("getFile refused %s: %s", media.kind, error.message)
             return replace(media, problem="too_big" if too_big else "unavailable")
-        except (TelegramAPIError, TelegramNetworkError, OSError) as error:
-            log.warning("could not download %s: %s", media.kind, error)
+        except (TelegramAPIError, TelegramNetworkError, aiohttp.ClientError, OSError,
+                TimeoutError) as error:
+            # the class only: download errors carry the file URL, which holds the bot token
+            log.warning("could not download %s: %s", media.kind, type(error).__name__)
             return replace(media, problem="unavailable")
         data = buffer.getvalue()
         if problem := check_size(len(data)) or check_content(media.kind, data[:64]):
@@ -56,7 +60,9 @@ class MediaStore:
         path = self.media_dir / sha256[:2] / f"{sha256}{extension}"
         if not path.exists():  # content-addressed: the same file twice is stored once
             path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".part")
-            temporary.write_bytes(data)
-            temporary.replace(path)
+            # a unique temporary name: two chats may send the same bytes at the same moment
+            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part",
+                                             delete=False) as temporary:
+                temporary.write(data)
+            Path(temporary.name).replace(path)
         return sha256, path

@@ -49,7 +49,9 @@ def _sqlite_begin(connection: object) -> None:
 
 def make_engine(url: str) -> AsyncEngine:
     url = normalize_url(url)
-    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    # hide_parameters: SQL errors are logged, and parameters hold phones and resident text
+    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"),
+                                 hide_parameters=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)

@@ -141,7 +141,7 @@ class Ticket(Base):
     submission_key: Mapped[str] = mapped_column(String(64), unique=True)  # one draft -> one ticket
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
-    unit_text: Mapped[str] = mapped_column(String(64), default="")
+    unit_text: Mapped[str] = mapped_column(String(128), default="")  # building + "-" + unit
     category_code: Mapped[str] = mapped_column(String(32))
     description: Mapped[str] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(16), default="telegram")

@@ -102,7 +102,7 @@ def upgrade() -> None:
     sa.Column('submission_key', sa.String(length=64), nullable=False),
     sa.Column('resident_id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=True),
-    sa.Column('unit_text', sa.String(length=64), nullable=False),
+    sa.Column('unit_text', sa.String(length=128), nullable=False),
     sa.Column('category_code', sa.String(length=32), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=False),

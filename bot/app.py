@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Dispatcher
@@ -27,11 +28,13 @@ from conversations.engine import COMMANDS, Engine
 from conversations.events import CallbackAnswer, Event, Outcome, Reply
 from locales import SUPPORTED, TELEGRAM_CODES, gettext_for, negotiate
 from storage.db import Database
-from storage.repositories import Residents
+from storage.models import utcnow
+from storage.repositories import Residents, UpdateLog
 
 log = logging.getLogger("residesk")
 DB_ATTEMPTS = 3
 HANDLED_KEPT = 10_000
+UPDATE_IDS_KEPT = timedelta(days=3)  # Telegram redelivers for a day at most
 
 
 @dataclass(frozen=True)
@@ -194,8 +197,10 @@ class ResidentDesk:
                 await self._notifying
 
     async def prepare(self) -> None:
-        """Bring the database up to date (a new or older file alike)."""
+        """Bring the database up to date (a new or older file alike); forget old update ids."""
         await self.db.upgrade()
+        async with self.db.transaction() as session:
+            await UpdateLog(session).prune(utcnow() - UPDATE_IDS_KEPT)
 
     async def run(self, *, handle_signals: bool = True, polling_timeout: int = 25) -> None:
         await self.prepare()

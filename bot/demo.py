@@ -115,7 +115,7 @@ class Demo:
         await self.step("(sends an album of 3 photos)", lambda: chat.send_album(photos))
         await self.step("(presses Done)", lambda: chat.click("rp:done"))
         await self.step("(presses Urgent)", lambda: chat.click("rp:prio:urgent"))
-        confirmed = await self.step("(presses Confirm)", lambda: chat.click("rp:confirm"))
+        confirmed = await self.step("(presses Confirm)", lambda: chat.click("✅ Confirm"))
         await self.step(chat.keyboard[1], lambda: chat.send(chat.keyboard[1]))
         await self.step("(opens the ticket)", lambda: chat.click(chat.last_with_buttons
                                                                  .inline_buttons[0][0].text))

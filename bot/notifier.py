@@ -16,7 +16,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 
 from conversations.events import Reply
-from conversations.staff import new_ticket_card
+from conversations.staff import new_ticket_card, resident_update
 from storage.db import Database
 from storage.models import OutboxMessage, utcnow
 from storage.repositories import Outbox
@@ -65,9 +65,13 @@ class Notifier:
 
     async def render(self, outbox: Outbox, message: OutboxMessage) -> Reply | None:
         payload = message.payload
-        if payload.get("kind") == "new_ticket":
+        if "ticket_id" in payload:
             ticket = await outbox.ticket(int(payload["ticket_id"]))
-            return new_ticket_card(ticket, self.lang, self.timezone) if ticket else None
+            if ticket is None:
+                return None
+            if payload.get("kind") == "new_ticket":
+                return new_ticket_card(ticket, self.lang, self.timezone)
+            return resident_update(ticket, str(payload.get("kind")), payload, self.lang)
         if "text" in payload:
             return Reply(str(payload["text"]))
         return None

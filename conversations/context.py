@@ -69,7 +69,7 @@ class Context:
     def goto(self, flow: str, step: str) -> None:
         self.flow, self.step = flow, step
 
-    def reset(self, keep: tuple[str, ...] = ("lang",)) -> None:
+    def reset(self, keep: tuple[str, ...] = ("lang", "sent")) -> None:
         """Leave any flow; the draft goes with it (nothing half-made is kept)."""
         self.flow, self.step = "", ""
         self.data = {k: v for k, v in self.data.items() if k in keep}

@@ -40,6 +40,8 @@ class Engine:
             return Outcome(step="-", result="ignored")  # groups: the staff tools' business
         state = await Conversations(session).load(sender.chat_id)
         resident = await Residents(session).by_user(sender.user_id)
+        if resident is not None and not resident.reachable:
+            resident.reachable = True  # they wrote to us, so they unblocked the bot
         lang = (resident.language if resident else None) or state.data.get("lang") or negotiate(
             sender.language_code, self.office.default_language
         )
@@ -87,6 +89,8 @@ async def command(ctx: Context, name: str) -> None:
             await registration.handle(ctx)
         else:
             await registration.begin(ctx)
+    elif name == "start" and ctx.flow == report.FLOW:
+        await report.begin(ctx)  # asks before discarding the unfinished report
     elif name == "start":
         ctx.reset()
         ctx.say(_("Welcome back, %(name)s! How can we help?") % {"name": ctx.resident.name},
@@ -106,6 +110,8 @@ def cancel(ctx: Context) -> None:
     if flow == registration.FLOW:
         ctx.say(_("Registration cancelled; nothing was saved. Send /start to begin again."),
                 remove_keyboard=True)
+    elif flow == mytickets.FLOW:
+        ctx.say(_("Done. What you sent has been added to the ticket."), keyboard=main_menu(_))
     elif flow:
         ctx.say(_("Cancelled. Nothing was saved."), keyboard=main_menu(_))
     elif ctx.resident is not None:
@@ -149,7 +155,7 @@ async def press(ctx: Context) -> None:
     elif callback.prefix == ctx.flow:
         await FLOWS[ctx.flow].handle(ctx)
     elif callback.prefix == report.FLOW and callback.action == "confirm":
-        await report.already_sent(ctx)
+        await report.already_sent(ctx, callback.arg)
     else:
         ctx.answer(_("This button is no longer active."))
 

@@ -185,7 +185,8 @@ async def handle(ctx: Context) -> None:
             return
         record.pop("album_id", None)
         try:
-            await ctx.tickets.add_information(ctx.resident, ticket, media=record)
+            await ctx.tickets.add_information(ctx.resident, ticket, media=record,
+                                              text=(event.text or "").strip()[:INFO_MAX] or None)
         except TicketError:
             ctx.say(_("This ticket already holds as many files as it can."), done)
             return

@@ -65,6 +65,9 @@ async def handle(ctx: Context) -> None:
         elif ctx.step == UNIT and action == "other":
             ctx.answer()
             await _ask_building(ctx, _("Which building do you live in?"))
+        elif ctx.step == UNIT and action == "unlisted" and ctx.data.get("unit_try"):
+            ctx.answer()
+            await _unlisted(ctx)
         else:
             ctx.answer(_("This button is no longer active."))
         return
@@ -163,17 +166,29 @@ async def _unit(ctx: Context) -> None:
         unit = await ctx.units.find(int(building_id), text)
         if unit is None:
             building = await ctx.units.building(int(building_id))
+            ctx.data["unit_try"] = text
+            choices = [button(_("My flat is not on the list"), FLOW, "unlisted")]
+            if len(await ctx.units.buildings()) > 1:
+                choices.insert(0, button(_("Choose another building"), FLOW, "other"))
             ctx.say(
                 _("We could not find flat %(unit)s in building %(building)s. Please check the "
                   "number and type it again.") % {"unit": text,
                                                   "building": building.name if building else ""},
-                grid([button(_("Choose another building"), FLOW, "other")])
-                if len(await ctx.units.buildings()) > 1 else (),
+                grid(choices, 1),
             )
             return
         ctx.data["unit_id"] = unit.id
     else:
         ctx.data["unit_text"] = text
+    await _finish(ctx)
+
+
+async def _unlisted(ctx: Context) -> None:
+    """A flat missing from the office's list: registered as typed, marked unverified."""
+    building = await ctx.units.building(int(ctx.data.get("building_id") or 0))
+    prefix = f"{building.name}-" if building else ""
+    ctx.data["unit_text"] = (prefix + str(ctx.data["unit_try"]))[:UNIT_TEXT_MAX * 2]
+    ctx.data.pop("building_id", None)
     await _finish(ctx)
 
 
@@ -193,10 +208,20 @@ async def _finish(ctx: Context) -> None:
     resident.unit_text = None if unit_id else ctx.data.get("unit_text")
     resident.unit_verified = bool(unit_id)
     await ctx.session.flush()
-    if ctx.data.get("invite"):
-        invite = await ctx.units.invite(ctx.data["invite"])
-        if invite is not None:
-            invite.used_by_resident_id = resident.id
+    if ctx.data.get("invite") and not await ctx.units.use_invite(ctx.data["invite"], resident.id):
+        # someone else finished registering with the same link first
+        resident.unit_id, resident.unit_verified = None, False
+        ctx.data.pop("invite"), ctx.data.pop("unit_id")
+        ctx.resident = resident
+        _ = ctx._
+        if await ctx.units.any_loaded():
+            await _ask_building(ctx, _("This invitation link has just been used by someone "
+                                       "else. Which building do you live in?"), new=True)
+        else:
+            ctx.goto(FLOW, UNIT)
+            ctx.say(_("This invitation link has just been used by someone else. What is your "
+                      "building and flat number?"), remove_keyboard=True)
+        return
     unit = await ctx.units.get(resident.unit_id) if resident.unit_id else None
     ctx.resident = resident
     ctx.reset()

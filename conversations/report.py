@@ -28,12 +28,14 @@ EDIT = "edit"
 STEPS = (CATEGORY, DESCRIPTION, EVIDENCE, URGENCY, SUMMARY, EDIT)
 
 # The button actions each step accepts; anything else is a stale or forged button.
+ANY_STEP = {"resume", "restart"}  # the "unfinished report" question
 STEP_ACTIONS = {
-    CATEGORY: {"cat", "cancel"},
-    EVIDENCE: {"done", "skip", "cancel"},
-    URGENCY: {"prio", "cancel"},
-    SUMMARY: {"confirm", "edit", "cancel"},
-    EDIT: {"goto", "back"},
+    CATEGORY: {"cat", "cancel"} | ANY_STEP,
+    DESCRIPTION: ANY_STEP,
+    EVIDENCE: {"done", "skip", "cancel"} | ANY_STEP,
+    URGENCY: {"prio", "cancel"} | ANY_STEP,
+    SUMMARY: {"confirm", "edit", "cancel"} | ANY_STEP,
+    EDIT: {"goto", "back"} | ANY_STEP,
 }
 
 
@@ -45,9 +47,38 @@ def category_title(ctx: Context, code: str, titles: dict[str, Any] | None = None
 
 
 async def begin(ctx: Context) -> None:
+    """Start a report; with an unfinished one in progress, ask before throwing it away."""
+    draft = ctx.data.get("draft") or {}
+    if ctx.flow == FLOW and (draft.get("category") or draft.get("evidence")):
+        _ = ctx._
+        ctx.say(_("You have an unfinished report. Continue it, or start a new one? "
+                  "(Starting anew discards the unfinished one.)"),
+                inline([button(_("Continue"), FLOW, "resume"),
+                        button(_("Start anew"), FLOW, "restart")]))
+        return
+    await _start(ctx)
+
+
+async def _start(ctx: Context, *, edit: bool = False) -> None:
     ctx.reset()
     ctx.data["draft"] = {"key": uuid.uuid4().hex, "evidence": []}
-    await ask_category(ctx)
+    await ask_category(ctx, edit=edit)
+
+
+async def ask_step(ctx: Context, step: str, *, edit: bool) -> None:
+    """Ask the question of `step` again (after an interruption, or to edit it)."""
+    if step == CATEGORY:
+        await ask_category(ctx, edit=edit)
+    elif step == DESCRIPTION:
+        ask_description(ctx, edit=edit)
+    elif step == EVIDENCE:
+        ask_evidence(ctx, edit=edit)
+    elif step == URGENCY:
+        ask_urgency(ctx, edit=edit)
+    elif step == EDIT:
+        _show_edit_menu(ctx)
+    else:
+        await show_summary(ctx, edit=edit)
 
 
 def _draft(ctx: Context) -> dict[str, Any]:
@@ -122,7 +153,7 @@ async def show_summary(ctx: Context, *, edit: bool = False) -> None:
     ctx.say(
         "\n".join(lines),
         inline(
-            [button(_("✅ Confirm"), FLOW, "confirm")],
+            [button(_("✅ Confirm"), FLOW, "confirm", draft["key"][:8])],
             [button(_("✏️ Edit"), FLOW, "edit"), _cancel_button(ctx)],
         ),
         edit=edit,
@@ -162,6 +193,10 @@ async def handle(ctx: Context) -> None:
         await _description(ctx)
     elif ctx.step == EVIDENCE:
         await _evidence(ctx)
+    elif ctx.event.kind in MEDIA_KINDS:
+        _ = ctx._
+        ctx.say(_("This file was not attached: files are added at the files step of the "
+                  "report. From the summary, use Edit → Files."))
     else:
         _ = ctx._
         ctx.say(_("Please use the buttons of the last message, or send /cancel to stop."))
@@ -196,7 +231,16 @@ async def _press(ctx: Context) -> None:
         draft["priority"] = callback.arg
         await _next_after(ctx, URGENCY, edit=True)
     elif action == "confirm":
-        await _confirm(ctx)
+        if callback.arg != draft.get("key", "")[:8]:
+            await already_sent(ctx, callback.arg)  # the Confirm of an earlier report
+        else:
+            await _confirm(ctx)
+    elif action == "resume":
+        ctx.answer()
+        await ask_step(ctx, ctx.step, edit=True)
+    elif action == "restart":
+        ctx.answer()
+        await _start(ctx, edit=True)
     elif action == "edit":
         ctx.answer()
         ctx.data["editing"] = True
@@ -206,14 +250,7 @@ async def _press(ctx: Context) -> None:
         await show_summary(ctx, edit=True)
     elif action == "goto" and callback.arg in (CATEGORY, DESCRIPTION, EVIDENCE, URGENCY):
         ctx.answer()
-        if callback.arg == CATEGORY:
-            await ask_category(ctx, edit=True)
-        elif callback.arg == DESCRIPTION:
-            ask_description(ctx, edit=True)
-        elif callback.arg == EVIDENCE:
-            ask_evidence(ctx, edit=True)
-        else:
-            ask_urgency(ctx, edit=True)
+        await ask_step(ctx, callback.arg, edit=True)
     else:
         ctx.answer(_("This button is no longer active."))
 
@@ -221,11 +258,12 @@ async def _press(ctx: Context) -> None:
 async def _description(ctx: Context) -> None:
     _ = ctx._
     event = ctx.event
-    if event.kind != EventKind.TEXT:
+    text = (event.text or "").strip()
+    captioned = event.kind in MEDIA_KINDS and bool(text) and not ctx.data.get("editing")
+    if event.kind != EventKind.TEXT and not captioned:
         ctx.say(_("Please describe the problem in words first; you can send photos and "
                   "videos in the next step."))
         return
-    text = (event.text or "").strip()
     if len(text) < DESCRIPTION_MIN:
         ctx.say(_("Please describe the problem in a little more detail (at least %(min)d "
                   "characters).") % {"min": DESCRIPTION_MIN})
@@ -236,6 +274,10 @@ async def _description(ctx: Context) -> None:
                 % {"length": len(text), "max": DESCRIPTION_MAX})
         return
     _draft(ctx)["description"] = text
+    if captioned:  # a photo with its caption: the caption describes, the photo is evidence
+        ctx.goto(FLOW, EVIDENCE)
+        await _evidence(ctx, caption_used=True)
+        return
     await _next_after(ctx, DESCRIPTION, edit=False)
 
 
@@ -268,7 +310,7 @@ def media_record(ctx: Context) -> dict[str, Any] | None:
     }
 
 
-async def _evidence(ctx: Context) -> None:
+async def _evidence(ctx: Context, *, caption_used: bool = False) -> None:
     _ = ctx._
     event, draft = ctx.event, _draft(ctx)
     if event.kind not in MEDIA_KINDS:
@@ -289,6 +331,10 @@ async def _evidence(ctx: Context) -> None:
     record = media_record(ctx)
     if record is None:
         return
+    caption = (event.text or "").strip()
+    if caption and not caption_used:  # keep what the resident wrote with the file
+        description = f"{draft.get('description', '')}\n{caption}".strip()
+        draft["description"] = description[:DESCRIPTION_MAX]
     if any(e["file_unique_id"] == record["file_unique_id"] for e in evidence):
         ctx.say(_("This file is already attached."), _evidence_buttons(ctx))
         return
@@ -326,7 +372,10 @@ async def _confirm(ctx: Context) -> None:
     ctx.answer(_("Report sent"))
     ctx.out.notify = created
     ctx.reset()
-    ctx.data["last_ticket"] = ticket.number
+    # remembered so a second tap on this Confirm can name the ticket (the last few reports)
+    sent = dict(list(ctx.data.get("sent", {}).items())[-4:])
+    sent[submission.key[:8]] = ticket.number
+    ctx.data["sent"] = sent
     hours = max(1, round((ticket.ack_due_at - ticket.created_at).total_seconds() / 3600))
     due = ticket.ack_due_at.astimezone(ctx.office.timezone)
     text = _("Thank you! Your report is registered as No. %(number)s.") % {
@@ -349,9 +398,9 @@ def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
-async def already_sent(ctx: Context) -> None:
+async def already_sent(ctx: Context, key: str) -> None:
     """A Confirm pressed again after the report was stored (double tap, old message)."""
-    number = ctx.data.get("last_ticket")
+    number = ctx.data.get("sent", {}).get(key)
     if number:
         ctx.answer(ctx._("This report was already sent as No. %(number)s.") % {"number": number})
     else:

@@ -32,3 +32,18 @@ def new_ticket_card(ticket: Ticket, lang: str, timezone: ZoneInfo) -> Reply:
         ticket.description,
     ]
     return Reply("\n".join(lines))
+
+
+def resident_update(ticket: Ticket, kind: str, details: dict[str, object], lang: str) -> Reply:
+    """The resident withdrew a ticket, or added information or a file to it."""
+    _ = gettext_for(lang)
+    head = _("Ticket No. %(number)s (%(unit)s)") % {"number": ticket.number,
+                                                  "unit": ticket.unit_text}
+    if kind == "withdrawn":
+        return Reply(f"↩ {head}\n" + _("The resident withdrew this ticket."))
+    lines = [f"➕ {head}", _("The resident added information:")]
+    if details.get("file"):
+        lines.append(_("a file (%(kind)s)") % {"kind": details["file"]})
+    if details.get("text"):
+        lines.append(str(details["text"]))
+    return Reply("\n".join(lines))

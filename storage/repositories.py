@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +33,12 @@ class Repository:
 
 
 class UpdateLog(Repository):
+    async def prune(self, before: datetime) -> int:
+        """Forget old update ids (Telegram may reuse ids after a week of silence)."""
+        result = await self.session.execute(
+            delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     async def claim(self, update_id: int, chat_id: int | None) -> bool:
         """Record the update as handled; False when it was handled before (a redelivery)."""
         values = {"update_id": update_id, "chat_id": chat_id}
@@ -96,6 +102,21 @@ class Units(Repository):
 
     async def invite(self, token: str) -> UnitInvite | None:
         return await self.session.get(UnitInvite, token)
+
+    async def use_invite(self, token: str, resident_id: int) -> bool:
+        """Mark the invite used by this resident; False when another resident has it already.
+
+        One conditional UPDATE, so two residents finishing at once cannot both get the unit.
+        """
+        result = await self.session.execute(
+            update(UnitInvite)
+            .where(UnitInvite.token == token)
+            .where(or_(UnitInvite.used_by_resident_id.is_(None),
+                       UnitInvite.used_by_resident_id == resident_id))
+            .values(used_by_resident_id=resident_id)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def import_rows(self, rows: Iterable[dict[str, str]]) -> ImportResult:
         """Add buildings and units from CSV rows (building,unit[,floor]); existing ones are kept."""

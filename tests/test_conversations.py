@@ -48,6 +48,11 @@ class Talk:
         return await self._event(kind=EventKind.BUTTON, callback_data=data, callback_id="q",
                                  message_id=5)
 
+    async def click(self, label: str) -> Outcome:
+        """Press the most recent button whose text contains `label`."""
+        found = next(b for b in reversed(self.buttons) if label in b.text)
+        return await self.press(found.data)
+
     async def contact(self, phone: str, owner: int | None = None) -> Outcome:
         return await self._event(kind=EventKind.CONTACT, phone=phone,
                                  contact_user_id=owner or self.sender.user_id)
@@ -79,7 +84,7 @@ async def test_report_flow_stores_a_ticket(db: Database) -> None:
     await talk.press("rp:done")
     summary = await talk.press("rp:prio:urgent")
     assert "110" in text_of(summary) and summary.replies[0].edit
-    confirmed = await talk.press("rp:confirm")
+    confirmed = await talk.click("Confirm")
     assert "registered as No." in text_of(confirmed)
     async with db.transaction() as session:
         ticket = await session.scalar(select(Ticket))
@@ -132,7 +137,7 @@ async def test_every_button_fits_telegrams_64_bytes(db: Database) -> None:
         await talk.press("rp:prio:normal")
         await talk.press("rp:edit")
         await talk.press("rp:back")
-        await talk.press("rp:confirm")
+        await talk.click("Confirm")
     listing = await talk.send("/mytickets")
     await talk.press(listing.replies[0].buttons[-1][-1].data)  # next page
     ticket_button = listing.replies[0].buttons[0][0].data
@@ -175,3 +180,73 @@ async def test_language_choice_is_kept(db: Database) -> None:
     async with db.transaction() as session:
         state = await session.get(ConversationState, talk.sender.chat_id)
         assert state is not None and state.data["lang"] == "ru"
+
+
+async def test_starting_again_asks_before_discarding_a_draft(db: Database) -> None:
+    talk = Talk(db)
+    await register(talk)
+    await talk.send("/report")
+    await talk.press("rp:cat:water")
+    await talk.send("The basement is flooding since noon today.")
+    await talk.photo("w1")
+    question = await talk.send("/report")
+    assert "unfinished report" in text_of(question)
+    resumed = await talk.click("Continue")
+    assert "Photos, videos" in text_of(resumed)  # back at the files step, draft intact
+    await talk.send("/start")
+    fresh = await talk.click("Start anew")
+    assert "Choose a category" in text_of(fresh)
+
+
+async def test_a_captioned_photo_describes_and_attaches(db: Database) -> None:
+    talk = Talk(db)
+    await register(talk)
+    await talk.send("/report")
+    await talk.press("rp:cat:facility")
+    media = Media("photo", "file-c", "c1", 1000, "image/png", "0" * 64, None)
+    outcome = await talk._event(kind=EventKind.PHOTO, media=media,
+                                text="The lift door does not close on floor 3.")
+    assert "1 file attached" in text_of(outcome)
+    await talk.press("rp:done")
+    summary = await talk.press("rp:prio:normal")
+    assert "The lift door does not close on floor 3." in text_of(summary)
+    assert "Files attached: 1" in text_of(summary)
+
+
+async def test_the_confirm_of_an_old_summary_does_not_submit_a_new_draft(db: Database) -> None:
+    talk = Talk(db)
+    await register(talk)
+    await talk.send("/report")
+    await talk.press("rp:cat:noise")
+    await talk.send("First report about the barking dog.")
+    await talk.press("rp:skip")
+    await talk.press("rp:prio:normal")
+    old_confirm = next(b for b in reversed(talk.buttons) if "Confirm" in b.text).data
+    await talk.press("rp:cancel")
+    await talk.send("/report")
+    await talk.press("rp:cat:noise")
+    await talk.send("Second report, different words.")
+    await talk.press("rp:skip")
+    await talk.press("rp:prio:normal")
+    stale = await talk.press(old_confirm)
+    assert stale.callback_answer is not None
+    assert stale.callback_answer.text == "This button is no longer active."
+    async with db.transaction() as session:
+        assert (await session.scalars(select(Ticket))).all() == []
+
+
+async def test_an_unlisted_flat_is_registered_unverified(db: Database) -> None:
+    async with db.transaction() as session:
+        await Units(session).import_rows([{"building": "5", "unit": "501"}])
+    talk = Talk(db)
+    await talk.send("/start")
+    await talk.send("Qian Qi")
+    await talk.contact("+8613500000000")
+    missing = await talk.send("599")
+    assert "could not find flat 599" in text_of(missing)
+    done = await talk.click("not on the list")
+    assert "5-599" in text_of(done)
+    async with db.transaction() as session:
+        resident = await session.scalar(select(Resident))
+        assert resident is not None and not resident.unit_verified
+        assert resident.unit_text == "5-599"

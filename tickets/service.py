@@ -103,10 +103,15 @@ class TicketService:
         self.tickets.add(ticket)
         await self.session.flush()
         ticket.number = f"{now:%y%m}-{ticket.id:04d}"
-        if self.staff_chat_id is not None:
-            self.outbox.enqueue(self.staff_chat_id, {"kind": "new_ticket", "ticket_id": ticket.id})
+        self._tell_staff("new_ticket", ticket)
         await self.session.flush()
         return ticket, True
+
+    def _tell_staff(self, kind: str, ticket: Ticket, **details: object) -> None:
+        """Queue a staff-group notice in this transaction (the notifier sends it later)."""
+        if self.staff_chat_id is not None:
+            self.outbox.enqueue(self.staff_chat_id,
+                                {"kind": kind, "ticket_id": ticket.id, **details})
 
     async def transition(
         self, ticket: Ticket, target: Status, actor: Actor, note: str | None = None
@@ -145,7 +150,9 @@ class TicketService:
     async def withdraw(self, resident: Resident, ticket: Ticket) -> Ticket:
         if ticket.resident_id != resident.id:
             raise TicketError("not_found")
-        return await self.transition(ticket, Status.WITHDRAWN, Actor("resident", resident.id))
+        await self.transition(ticket, Status.WITHDRAWN, Actor("resident", resident.id))
+        self._tell_staff("withdrawn", ticket)
+        return ticket
 
     async def add_information(
         self,
@@ -171,5 +178,7 @@ class TicketService:
                 note=text if media is None else (text or media["kind"]), created_at=now,
             )
         )
+        self._tell_staff("resident_added", ticket, text=(text or "")[:500],
+                         file=media["kind"] if media else None)
         await self.session.flush()
         return ticket

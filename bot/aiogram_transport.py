@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F, Router, methods
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import (
     TelegramBadRequest,
@@ -34,6 +34,16 @@ from aiogram.types import (
 from conversations.events import Event, EventKind, Media, Outcome, Reply, Sender
 
 log = logging.getLogger(__name__)
+
+# aiogram parses every answer with `Response[method.__returning__]`; pydantic caches such
+# generic classes only weakly, and rebuilds one (~10 ms) whenever the cache lost it. Holding
+# the ones we use keeps every request off that path.
+RESPONSE_TYPES = [
+    Response[method.__returning__]  # type: ignore[name-defined]
+    for method in (methods.SendMessage, methods.EditMessageText, methods.AnswerCallbackQuery,
+                   methods.GetUpdates, methods.GetFile, methods.SetMyCommands,
+                   methods.DeleteWebhook, methods.GetMe)
+]
 
 TEXT_LIMIT = 4096
 Send = Callable[[Outcome], Awaitable[None]]

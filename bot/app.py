@@ -8,7 +8,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Dispatcher
@@ -28,13 +27,11 @@ from conversations.engine import COMMANDS, Engine
 from conversations.events import CallbackAnswer, Event, Outcome, Reply
 from locales import SUPPORTED, TELEGRAM_CODES, gettext_for, negotiate
 from storage.db import Database
-from storage.models import utcnow
-from storage.repositories import Residents, UpdateLog
+from storage.repositories import Residents
 
 log = logging.getLogger("residesk")
 DB_ATTEMPTS = 3
 HANDLED_KEPT = 10_000
-UPDATE_IDS_KEPT = timedelta(days=3)  # Telegram redelivers for a day at most
 
 
 @dataclass(frozen=True)
@@ -197,10 +194,8 @@ class ResidentDesk:
                 await self._notifying
 
     async def prepare(self) -> None:
-        """Bring the database up to date (a new or older file alike); forget old update ids."""
+        """Bring the database up to date (a new or older file alike)."""
         await self.db.upgrade()
-        async with self.db.transaction() as session:
-            await UpdateLog(session).prune(utcnow() - UPDATE_IDS_KEPT)
 
     async def run(self, *, handle_signals: bool = True, polling_timeout: int = 25) -> None:
         await self.prepare()

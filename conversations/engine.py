@@ -13,7 +13,7 @@ from conversations.context import Context, Office
 from conversations.events import Event, EventKind, Outcome
 from conversations.keyboards import Callback, languages, main_menu, menu_action
 from locales import LANGUAGE_NAMES, N_, SUPPORTED, negotiate
-from storage.repositories import Conversations, Residents, UpdateLog
+from storage.repositories import Conversations
 
 # The bot's command menu, set per language at start-up.
 COMMANDS = (
@@ -34,12 +34,12 @@ class Engine:
 
     async def handle(self, session: AsyncSession, event: Event) -> Outcome:
         sender = event.sender
-        if not await UpdateLog(session).claim(event.update_id, sender.chat_id):
-            return Outcome(step="-", result="duplicate")
         if sender.chat_id != sender.user_id:
             return Outcome(step="-", result="ignored")  # groups: the staff tools' business
-        state = await Conversations(session).load(sender.chat_id)
-        resident = await Residents(session).by_user(sender.user_id)
+        state, resident = await Conversations(session).load_with_resident(
+            sender.chat_id, sender.user_id)
+        if not Conversations.claim(state, event.update_id):
+            return Outcome(step="-", result="duplicate")
         if resident is not None and not resident.reachable:
             resident.reachable = True  # they wrote to us, so they unblocked the bot
         lang = (resident.language if resident else None) or state.data.get("lang") or negotiate(

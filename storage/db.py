@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -63,6 +64,10 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time: queue here, in order, rather than in SQLite's busy
+        # handler, which sleeps and backs off while the lock sits free.
+        self._writer: contextlib.AbstractAsyncContextManager[object] = (
+            asyncio.Lock() if self.is_sqlite else contextlib.nullcontext())
 
     @property
     def is_sqlite(self) -> bool:
@@ -71,7 +76,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """Commit on success, roll back on any error: nothing is ever half-saved."""
-        async with self.sessions() as session, session.begin():
+        async with self._writer, self.sessions() as session, session.begin():
             yield session
 
     async def upgrade(self) -> None:

@@ -7,9 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -18,7 +16,6 @@ from storage.models import (
     Category,
     ConversationState,
     OutboxMessage,
-    ProcessedUpdate,
     Resident,
     Ticket,
     TicketEvent,
@@ -32,35 +29,43 @@ class Repository:
         self.session = session
 
 
-class UpdateLog(Repository):
-    async def prune(self, before: datetime) -> int:
-        """Forget old update ids (Telegram may reuse ids after a week of silence)."""
-        result = await self.session.execute(
-            delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before))
-        return int(result.rowcount)  # type: ignore[attr-defined]
-
-    async def claim(self, update_id: int, chat_id: int | None) -> bool:
-        """Record the update as handled; False when it was handled before (a redelivery)."""
-        values = {"update_id": update_id, "chat_id": chat_id}
-        postgres = self.session.bind is not None and self.session.bind.dialect.name == "postgresql"
-        insert = pg_insert if postgres else sqlite_insert
-        stmt = insert(ProcessedUpdate).values(values).on_conflict_do_nothing()
-        result = await self.session.execute(stmt)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+RECENT_UPDATES_KEPT = 50
 
 
 class Conversations(Repository):
     async def load(self, chat_id: int) -> ConversationState:
-        """The chat's state, locked for this transaction where the database can lock rows."""
-        state = await self.session.scalar(
-            select(ConversationState)
-            .where(ConversationState.chat_id == chat_id)
-            .with_for_update()
-        )
-        if state is None:
-            state = ConversationState(chat_id=chat_id, flow="", step="", data={}, version=0)
-            self.session.add(state)
+        state, _resident = await self.load_with_resident(chat_id, None)
         return state
+
+    async def load_with_resident(
+        self, chat_id: int, user_id: int | None
+    ) -> tuple[ConversationState, Resident | None]:
+        """The chat's state (locked where the database can lock rows) and the resident who
+        writes, in one query: this runs for every update."""
+        row = (
+            await self.session.execute(
+                select(ConversationState, Resident)
+                .outerjoin(Resident, Resident.telegram_user_id == user_id)
+                .where(ConversationState.chat_id == chat_id)
+                .with_for_update(of=ConversationState)
+            )
+        ).first()
+        if row is not None:
+            return row[0], row[1]
+        state = ConversationState(chat_id=chat_id, flow="", step="", data={}, version=0,
+                                  recent_updates=[])
+        self.session.add(state)
+        resident = await Residents(self.session).by_user(user_id) if user_id else None
+        return state, resident
+
+    @staticmethod
+    def claim(state: ConversationState, update_id: int) -> bool:
+        """Record the update as handled in the chat's state; False for a redelivery."""
+        recent = list(state.recent_updates or [])
+        if update_id in recent:
+            return False
+        state.recent_updates = [*recent[-(RECENT_UPDATES_KEPT - 1):], update_id]
+        return True
 
 
 class Residents(Repository):

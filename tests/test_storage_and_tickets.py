@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database, upgrade
 from storage.models import Resident, Ticket
-from storage.repositories import Categories, Conversations, Units, UpdateLog
+from storage.repositories import Categories, Conversations, Units
 from tickets.lifecycle import Status
 from tickets.service import Actor, Submission, TicketError, TicketService
 
@@ -38,11 +38,16 @@ async def test_migrations_seed_the_default_categories(db: Database) -> None:
     assert codes[:3] == ["noise", "facility", "water"] and len(codes) == 10
 
 
-async def test_update_log_claims_an_update_once(db: Database) -> None:
+async def test_an_update_is_claimed_once_per_chat(db: Database) -> None:
     async with db.transaction() as session:
-        assert await UpdateLog(session).claim(10**12, 5) is True
+        state = await Conversations(session).load(5)
+        assert Conversations.claim(state, 10**12) is True
     async with db.transaction() as session:
-        assert await UpdateLog(session).claim(10**12, 5) is False
+        state = await Conversations(session).load(5)
+        assert Conversations.claim(state, 10**12) is False
+        for update_id in range(100):  # only the chat's recent ids are kept
+            Conversations.claim(state, update_id)
+        assert len(state.recent_updates) == 50 and Conversations.claim(state, 10**12)
 
 
 async def test_submit_is_idempotent_per_draft(db: Database) -> None:

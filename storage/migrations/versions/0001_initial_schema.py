@@ -39,6 +39,7 @@ def upgrade() -> None:
     sa.Column('step', sa.String(length=32), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('recent_updates', sa.JSON(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('chat_id', name=op.f('pk_conversation_states'))
     )
@@ -56,12 +57,6 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_state'), ['state'], unique=False)
 
-    op.create_table('processed_updates',
-    sa.Column('update_id', sa.BigInteger(), autoincrement=False, nullable=False),
-    sa.Column('chat_id', sa.BigInteger(), nullable=True),
-    sa.Column('processed_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('update_id', name=op.f('pk_processed_updates'))
-    )
     op.create_table('staff',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('telegram_user_id', sa.BigInteger(), nullable=False),
@@ -198,7 +193,6 @@ def downgrade() -> None:
     op.drop_table('residents')
     op.drop_table('units')
     op.drop_table('staff')
-    op.drop_table('processed_updates')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_state'))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -14,7 +15,10 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiogram.methods import GetUpdates
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from aiogram.utils.backoff import Backoff, BackoffConfig
 from sqlalchemy.exc import DBAPIError
 
 from bot import logs
@@ -32,6 +36,7 @@ from storage.repositories import Residents
 log = logging.getLogger("residesk")
 DB_ATTEMPTS = 3
 HANDLED_KEPT = 10_000
+ALLOWED_UPDATES = ["message", "callback_query"]
 
 
 @dataclass(frozen=True)
@@ -84,10 +89,11 @@ class ResidentDesk:
         self.dispatcher.include_router(build_router(self.handle, self.mark_unreachable))
         self.dispatcher.startup.register(self._on_startup)
         self.dispatcher.shutdown.register(self._on_shutdown)
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._in_flight: dict[asyncio.Task[None], int] = {}  # task -> update id
         self.notifier = Notifier(self.bot, self.db, office.default_language,
                                  self.engine.office.timezone)
         self._notifying: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self.handled: dict[int, list[str]] = {}  # update_id -> results, for tests and the demo
         self._handled_changed = asyncio.Condition()
 
@@ -95,8 +101,8 @@ class ResidentDesk:
     async def handle(self, event: Event, send: Send) -> None:
         """Process one update and show the result; a shutdown waits for both to finish."""
         task = asyncio.ensure_future(self._handle(event, send))
-        self._in_flight.add(task)
-        task.add_done_callback(self._in_flight.discard)
+        self._in_flight[task] = event.update_id
+        task.add_done_callback(self._in_flight.pop)
         await asyncio.shield(task)
 
     async def _handle(self, event: Event, send: Send) -> None:
@@ -198,18 +204,73 @@ class ResidentDesk:
         await self.db.upgrade()
 
     async def run(self, *, handle_signals: bool = True, polling_timeout: int = 25) -> None:
+        """Long polling until stopped (SIGINT / SIGTERM or `stop()`)."""
         await self.prepare()
+        self._stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
+        for number in signals:
+            loop.add_signal_handler(number, self._stopping.set)
+        await self.dispatcher.emit_startup(bot=self.bot)
         try:
-            await self.dispatcher.start_polling(
-                self.bot, handle_signals=handle_signals, polling_timeout=polling_timeout,
-                allowed_updates=["message", "callback_query"],
-            )
+            await self._poll(polling_timeout)
         finally:
+            for number in signals:
+                loop.remove_signal_handler(number)
+            await self.dispatcher.emit_shutdown(bot=self.bot)
+            await self.bot.session.close()
             await self.db.dispose()
 
+    async def _poll(self, polling_timeout: int) -> None:
+        """Take a batch, handle it, and only then confirm it (the next call's offset).
+
+        aiogram's own polling confirms a batch as soon as it is taken; a crash then loses the
+        updates in hand. Here they come again after a restart, and the chat's recent update
+        ids make the second delivery harmless.
+        """
+        request = GetUpdates(timeout=polling_timeout, allowed_updates=ALLOWED_UPDATES)
+        request_timeout = int(self.bot.session.timeout + polling_timeout)
+        backoff = Backoff(BackoffConfig(min_delay=1.0, max_delay=30.0, factor=1.5, jitter=0.1))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            while not self._stopping.is_set():
+                fetch = asyncio.ensure_future(self.bot(request, request_timeout=request_timeout))
+                await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not fetch.done():  # stopped while waiting: nothing was taken
+                    fetch.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, TelegramAPIError,
+                                             TelegramNetworkError):
+                        await fetch
+                    break
+                try:
+                    updates = fetch.result()
+                except (TelegramAPIError, TelegramNetworkError) as error:
+                    delay = next(backoff)
+                    log.warning("getUpdates failed (%s); again in %.1fs",
+                                type(error).__name__, delay)
+                    await asyncio.sleep(delay)
+                    continue
+                backoff.reset()
+                if not updates:
+                    continue
+                # chats run concurrently; each chat's updates in order (ChatLocks is FIFO)
+                results = await asyncio.gather(
+                    *(self.dispatcher.feed_update(self.bot, update) for update in updates),
+                    return_exceptions=True)
+                for update, result in zip(updates, results, strict=True):
+                    if isinstance(result, Exception):
+                        log.error("update %s: %s", update.update_id, type(result).__name__)
+                request.offset = updates[-1].update_id + 1
+        finally:
+            stopping.cancel()
+
+    @property
+    def in_hand(self) -> set[int]:
+        """Ids of the updates being handled now (a shutdown waits for them)."""
+        return set(self._in_flight.values())
+
     async def stop(self) -> None:
-        with contextlib.suppress(RuntimeError):  # not polling
-            await self.dispatcher.stop_polling()
+        self._stopping.set()
 
 
 def _transient(error: DBAPIError) -> bool:

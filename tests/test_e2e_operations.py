@@ -38,7 +38,7 @@ async def test_shutdown_finishes_the_update_in_hand(
     assert desk is not None
     async with desk.locks.hold(resident.chat_id):  # the update will be in hand, waiting
         update_id = emulator.send_text(resident.user, "/report")
-        await emulator.wait_until_consumed(update_id)
+        await emulator.wait_for(lambda: update_id in desk.in_hand)
         stopping = asyncio.create_task(harness.stop())
         await asyncio.sleep(0.2)
         assert not stopping.done(), "shutdown must wait for the update in hand"

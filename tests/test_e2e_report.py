@@ -152,6 +152,7 @@ async def test_a_redelivered_update_has_no_second_effect(
     await resident.click("Noise")
     update_id = emulator.send_text(resident.user, DESCRIPTION)
     await harness.wait(update_id)
+    await emulator.wait_until_consumed(update_id)  # confirmed, then sent again by "Telegram"
     sent = len(resident.messages)
     emulator.redeliver(update_id)
     assert harness.desk is not None

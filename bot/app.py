@@ -95,7 +95,7 @@ class ResidentDesk:
         self._notifying: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self.handled: dict[int, list[str]] = {}  # update_id -> results, for tests and the demo
-        self._handled_changed = asyncio.Condition()
+        self._waiters: dict[int, list[asyncio.Future[None]]] = {}
 
     # --- the unit of work of one update --------------------------------------------------
     async def handle(self, event: Event, send: Send) -> None:
@@ -163,17 +163,20 @@ class ResidentDesk:
 
     # --- test and demo hooks -------------------------------------------------------------
     async def _mark_handled(self, update_id: int, result: str) -> None:
-        async with self._handled_changed:
-            self.handled.setdefault(update_id, []).append(result)
-            while len(self.handled) > HANDLED_KEPT:  # a window for waiters, not a history
-                del self.handled[next(iter(self.handled))]
-            self._handled_changed.notify_all()
+        self.handled.setdefault(update_id, []).append(result)
+        while len(self.handled) > HANDLED_KEPT:  # a window for waiters, not a history
+            del self.handled[next(iter(self.handled))]
+        for waiter in self._waiters.pop(update_id, []):  # wake only who waits for this one
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def wait_handled(self, update_id: int, times: int = 1, within: float = 10.0) -> str:
         """Wait until the update was handled `times` times (a redelivery counts again)."""
-        async with asyncio.timeout(within), self._handled_changed:
-            await self._handled_changed.wait_for(
-                lambda: len(self.handled.get(update_id, ())) >= times)
+        async with asyncio.timeout(within):
+            while len(self.handled.get(update_id, ())) < times:
+                waiter = asyncio.get_running_loop().create_future()
+                self._waiters.setdefault(update_id, []).append(waiter)
+                await waiter
             return self.handled[update_id][-1]
 
     # --- life cycle ----------------------------------------------------------------------

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from bot.demo import tiny_png
 from bot.emulator.chat import ChatClient
 from bot.emulator.server import BotAPIEmulator
 from tests.conftest import Harness
@@ -47,3 +48,26 @@ async def test_shutdown_finishes_the_update_in_hand(
     await harness.start()
     await resident.click("Noise")  # the state saved before shutdown is there after restart
     assert "describe the problem" in resident.last.text
+
+
+async def test_a_failed_download_is_explained_and_logs_no_secret(
+    resident: ChatClient, emulator: BotAPIEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)  # the requirement's level; our own tracebacks too:
+    for ours in ("residesk", "bot"):
+        caplog.set_level(logging.DEBUG, logger=ours)
+    await register(resident)
+    await resident.send("/report")
+    await resident.click("Noise")
+    await resident.send("Drilling every morning at six o'clock.")
+    emulator.inject_error("getFile", 500, times=4)  # every retry fails: no file for us
+    await resident.send_photo(tiny_png((9, 9, 9)))
+    assert "could not receive this file" in resident.last.text
+    emulator.inject_error("getFile", 502, drop_connection=True, times=4)
+    await resident.send_photo(tiny_png((8, 8, 8)))
+    assert "could not receive this file" in resident.last.text
+    await resident.send_photo(tiny_png((7, 7, 7)))  # Telegram is back
+    assert "1 file attached" in resident.last.text
+    logged = caplog.text  # formatted records, tracebacks included
+    assert emulator.token not in logged and emulator.token.split(":")[1] not in logged
+    assert "8613800138000" not in logged and "Drilling every morning" not in logged

@@ -12,6 +12,7 @@ from bot.emulator.chat import ChatClient
 from bot.emulator.server import BotAPIEmulator
 from storage.db import Database
 from storage.models import Attachment, ConversationState, Resident, Ticket
+from storage.repositories import Units
 from tests.conftest import Harness
 
 DESCRIPTION = "The kitchen ceiling leaks since this morning, water drips on the floor."
@@ -231,5 +232,38 @@ async def test_the_staff_group_gets_the_new_ticket_card(
         assert "Chen Jing, +8613800138000" in card and "8-0808" in card
         assert DESCRIPTION in card and "Category: Noise" in card
         assert len(emulator.messages(staff_chat)) == 1
+    finally:
+        await harness.stop()
+
+
+async def test_the_whole_journey_on_each_database(
+    emulator: BotAPIEmulator, database_url: str, tmp_path: Path
+) -> None:
+    """Register with the longest building and flat names, report with an album, confirm."""
+    building, flat = "B" * 64, "9" * 32  # the longest label a ticket must hold
+    harness = Harness(emulator, database_url, tmp_path / "media")
+    await harness.start()
+    try:
+        assert harness.desk is not None
+        async with harness.desk.db.transaction() as session:
+            await Units(session).import_rows([{"building": building, "unit": flat},
+                                              {"building": "2", "unit": "201"}])
+        chat = harness.chat(emulator.user(7007, "Sun Li", language_code="zh-hans"))
+        await chat.send("/start")
+        await chat.send("孙丽")
+        await chat.share_contact("+8613100000000")
+        await chat.click(building)
+        await chat.send(flat)
+        await chat.send("/report")
+        await chat.click("rp:cat:security")
+        await chat.send("单元门的门禁坏了，陌生人可以随意进出。")
+        await chat.send_album([tiny_png((7, 7, i)) for i in range(3)])
+        await chat.click("rp:done")
+        await chat.click("rp:prio:urgent")
+        await chat.click("✅")
+        [ticket] = await tickets_in(database_url)
+        assert ticket.unit_text == f"{building}-{flat}" and len(ticket.attachments) == 3
+        assert ticket.priority == "urgent" and ticket.number in chat.messages[-2].text
+        assert "工单" in chat.messages[-2].text  # answered in the resident's language
     finally:
         await harness.stop()

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -30,6 +30,13 @@ class Repository:
 
 
 RECENT_UPDATES_KEPT = 50
+# Built once: this query runs for every update, and building it costs more than running it.
+_STATE_WITH_RESIDENT = (
+    select(ConversationState, Resident)
+    .outerjoin(Resident, Resident.telegram_user_id == bindparam("user"))
+    .where(ConversationState.chat_id == bindparam("chat"))
+    .with_for_update(of=ConversationState)
+)
 
 
 class Conversations(Repository):
@@ -43,12 +50,7 @@ class Conversations(Repository):
         """The chat's state (locked where the database can lock rows) and the resident who
         writes, in one query: this runs for every update."""
         row = (
-            await self.session.execute(
-                select(ConversationState, Resident)
-                .outerjoin(Resident, Resident.telegram_user_id == user_id)
-                .where(ConversationState.chat_id == chat_id)
-                .with_for_update(of=ConversationState)
-            )
+            await self.session.execute(_STATE_WITH_RESIDENT, {"chat": chat_id, "user": user_id})
         ).first()
         if row is not None:
             return row[0], row[1]

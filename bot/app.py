@@ -215,6 +215,7 @@ class ResidentDesk:
         for number in signals:
             loop.add_signal_handler(number, self._stopping.set)
         await self.dispatcher.emit_startup(bot=self.bot)
+        log.info("polling %s", self.settings.telegram.telegram_api_url)
         try:
             await self._poll(polling_timeout)
         finally:
@@ -223,6 +224,7 @@ class ResidentDesk:
             await self.dispatcher.emit_shutdown(bot=self.bot)
             await self.bot.session.close()
             await self.db.dispose()
+            log.info("stopped")
 
     async def _poll(self, polling_timeout: int) -> None:
         """Take a batch, handle it, and only then confirm it (the next call's offset).

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -77,3 +79,32 @@ def test_interactive_demo_is_played_from_the_keyboard(workdir: Path) -> None:
     assert "Choose a category" in result.stdout
     assert "(demo) list index out of range" in result.stdout  # "#99": no such button, no crash
     assert "Traceback" not in result.stdout + result.stderr
+
+
+async def test_run_serves_residents_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    from bot.emulator.server import BotAPIEmulator
+
+    async with BotAPIEmulator() as emulator:
+        environment = {**os.environ, "BOT_TOKEN": emulator.token,
+                       "TELEGRAM_API_URL": emulator.base_url,
+                       "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+                       "PYTHONPATH": str(Path(__file__).parent.parent)}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=environment,
+            stderr=asyncio.subprocess.PIPE)
+        try:
+            user = emulator.user(1, "Ann")
+            emulator.send_text(user, "/start")
+            await emulator.wait_for(lambda: bool(emulator.messages(1)), timeout=60)
+            emulator.send_text(user, "Ann Lee")
+            await emulator.wait_for(lambda: len(emulator.messages(1)) >= 2, timeout=10)
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(process.wait(), 30) == 0
+        finally:
+            if process.returncode is None:
+                process.kill()
+        assert process.stderr is not None
+        log = (await process.stderr.read()).decode()
+    assert "phone number" in emulator.last_message(1).text  # the name was taken
+    assert "update=2 chat=1 step=reg:phone outcome=ok" in log and log.rstrip().endswith("stopped")
+    assert emulator.token not in log and "Ann Lee" not in log

@@ -209,7 +209,6 @@ class ResidentDesk:
     async def run(self, *, handle_signals: bool = True, polling_timeout: int = 25) -> None:
         """Long polling until stopped (SIGINT / SIGTERM or `stop()`)."""
         await self.prepare()
-        self._stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
         for number in signals:

@@ -11,14 +11,12 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
-    Attachment,
     Building,
     Category,
     ConversationState,
     OutboxMessage,
     Resident,
     Ticket,
-    TicketEvent,
     Unit,
     UnitInvite,
 )
@@ -200,12 +198,6 @@ class Tickets(Repository):
             .limit(limit)
         )
         return rows.all(), int(total or 0)
-
-    def add_event(self, event: TicketEvent) -> None:
-        self.session.add(event)
-
-    def add_attachment(self, attachment: Attachment) -> None:
-        self.session.add(attachment)
 
 
 class Outbox(Repository):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from tickets.policy import MAX_FILE_BYTES
 
-IMAGE_MIME = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/heic", "image/heif")
-
 
 def sniff(head: bytes) -> str | None:
     """The real type of a file from its first bytes (a small subset of libmagic)."""
@@ -38,10 +36,6 @@ ACCEPTED = {
     "voice": ("audio/",),
     "document": ("image/",),  # documents are accepted as evidence when they are pictures
 }
-
-
-def accepts_document(mime_type: str | None) -> bool:
-    return bool(mime_type) and str(mime_type).startswith("image/")
 
 
 def check_size(size: int | None) -> str | None:

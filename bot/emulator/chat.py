@@ -69,10 +69,6 @@ class ChatClient:
         target = message or self.last_with_buttons
         return await self._do(lambda: self.emulator.click(self.user, target, button))
 
-    async def press_key(self, text: str) -> list[SentMessage]:
-        """Press a reply-keyboard button, such as a menu entry."""
-        return await self.send(text)
-
     async def forge(self, data: str, message_id: int | None = None) -> list[SentMessage]:
         mid = message_id if message_id is not None else self.last.message_id
         return await self._do(lambda: self.emulator.send_callback(self.user, mid, data))
@@ -100,6 +96,3 @@ class ChatClient:
     async def send_video(self, data: bytes, declared_size: int | None = None) -> list[SentMessage]:
         return await self._do(lambda: self.emulator.send_video(
             self.user, data, declared_size=declared_size))
-
-    async def callback_answer(self) -> dict[str, object]:
-        return self.emulator.callback_answers[-1]

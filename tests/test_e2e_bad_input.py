@@ -30,25 +30,25 @@ async def test_registration_rejects_bad_names_phones_and_units(
 ) -> None:
     await resident.send("/start")
     await resident.send("   ")
-    assert "Please type your name" in resident.last.text
+    assert "Please type your name" in resident.last_text
     await resident.send("x" * 10_000)
-    assert "too long for a name" in resident.last.text
+    assert "too long for a name" in resident.last_text
     await resident.send_sticker()
-    assert "Please type your name" in resident.last.text
+    assert "Please type your name" in resident.last_text
     await resident.send("Li Wei")
     for bad in ("12", "call me maybe", "+1 (555) 0000000000000000", "x" * 10_000):
         await resident.send(bad)
-        assert "does not look like a phone number" in resident.last.text
+        assert "does not look like a phone number" in resident.last_text
         assert resident.keyboard == ["📱 Share my phone number"]
     await resident.share_contact("+8613900000000", own=False)
-    assert "your own phone number" in resident.last.text
+    assert "your own phone number" in resident.last_text
     await resident.send("+86 138-0013-8000")
     await resident.send("")
-    assert "Please type your flat number" in resident.last.text
+    assert "Please type your flat number" in resident.last_text
     await resident.send("9" * 10_000)
-    assert "too long for a flat number" in resident.last.text
+    assert "too long for a flat number" in resident.last_text
     await resident.send("5-501")
-    assert "registered: Li Wei, 5-501" in resident.last.text
+    assert "registered: Li Wei, 5-501" in resident.last_text
     no_crash(resident)
 
 
@@ -66,11 +66,11 @@ async def test_unknown_unit_when_the_property_list_is_loaded(
     await chat.send("13800138000")
     await chat.click("A")
     await chat.send("999")
-    assert "999" in chat.last.text and chat.last.inline_buttons  # "choose another building"
+    assert "999" in chat.last_text and chat.last.inline_buttons  # "choose another building"
     await chat.click(chat.last.inline_buttons[0][0].text)
     await chat.click("B")
     await chat.send("202")
-    assert "B-202" in chat.last.text
+    assert "B-202" in chat.last_text
     no_crash(chat)
 
 
@@ -78,37 +78,37 @@ async def test_report_steps_reject_bad_input(resident: ChatClient, harness: Harn
     await register(resident)
     await resident.send("/report")
     await resident.send("noise!")  # typed instead of a button
-    assert "use the buttons" in resident.last.text
+    assert "use the buttons" in resident.last_text
     await resident.click("Noise")
     await resident.send("loud")
-    assert "at least 10 characters" in resident.last.text
+    assert "at least 10 characters" in resident.last_text
     await resident.send("x" * 10_000)
-    assert "10000 characters long; the limit is 2000" in resident.last.text
+    assert "10000 characters long; the limit is 2000" in resident.last_text
     await resident.send_photo(tiny_png((1, 1, 1)))
-    assert "in words first" in resident.last.text
+    assert "in words first" in resident.last_text
     await resident.send(DESCRIPTION)
 
     await resident.send_sticker()
-    assert "Stickers" in resident.last.text
+    assert "Stickers" in resident.last_text
     await resident.send("here is a photo")
-    assert "Please send a photo" in resident.last.text
+    assert "Please send a photo" in resident.last_text
     await resident.send_document(b"MZ\x90\x00 not a picture", "virus.exe", "application/x-msdos")
-    assert "photos, videos, voice notes and pictures" in resident.last.text
+    assert "photos, videos, voice notes and pictures" in resident.last_text
     await resident.send_document(b"plain text pretending", "fake.jpg", "image/jpeg")
-    assert "its content is not" in resident.last.text
+    assert "its content is not" in resident.last_text
     await resident.send_video(b"\x00" * 64, declared_size=25 * 1024 * 1024)
-    assert "larger than 20 MB" in resident.last.text
+    assert "larger than 20 MB" in resident.last_text
     await resident.send_voice(b"not ogg at all")
-    assert "its content is not" in resident.last.text
+    assert "its content is not" in resident.last_text
 
     photos = [tiny_png((i, i, i)) for i in range(10)]
     await resident.send_album(photos)
     await resident.send_photo(tiny_png((99, 99, 99)))  # the 11th
-    assert "at most 10" in resident.last.text or "the most a report can hold" in resident.last.text
+    assert "at most 10" in resident.last_text or "the most a report can hold" in resident.last_text
     await resident.click("✅ Done")
     await resident.click("🚨 Urgent")
-    assert "Files attached: 10" in resident.last.text
-    assert "+86 10 8888 0000" in resident.last.text  # urgent shows the emergency number
+    assert "Files attached: 10" in resident.last_text
+    assert "+86 10 8888 0000" in resident.last_text  # urgent shows the emergency number
     await resident.click("✅ Confirm")
     [ticket] = await tickets_in(harness.settings.database.database_url)
     assert len(ticket.attachments) == 10 and ticket.priority == "urgent"
@@ -203,7 +203,7 @@ async def test_telegram_errors_are_retried(
     emulator.inject_error("sendMessage", 429, retry_after=1)
     emulator.inject_error("sendMessage", 500)
     await resident.send("/start")
-    assert "What is your name?" in resident.last.text
+    assert "What is your name?" in resident.last_text
     emulator.inject_error("sendMessage", 502, drop_connection=True)
     await resident.send("Li Wei")
-    assert "phone number" in resident.last.text
+    assert "phone number" in resident.last_text

@@ -44,10 +44,10 @@ async def test_shutdown_finishes_the_update_in_hand(
         await asyncio.sleep(0.2)
         assert not stopping.done(), "shutdown must wait for the update in hand"
     await stopping
-    assert "Choose a category" in resident.last.text
+    assert "Choose a category" in resident.last_text
     await harness.start()
     await resident.click("Noise")  # the state saved before shutdown is there after restart
-    assert "describe the problem" in resident.last.text
+    assert "describe the problem" in resident.last_text
 
 
 async def test_a_failed_download_is_explained_and_logs_no_secret(
@@ -62,12 +62,12 @@ async def test_a_failed_download_is_explained_and_logs_no_secret(
     await resident.send("Drilling every morning at six o'clock.")
     emulator.inject_error("getFile", 500, times=4)  # every retry fails: no file for us
     await resident.send_photo(tiny_png((9, 9, 9)))
-    assert "could not receive this file" in resident.last.text
+    assert "could not receive this file" in resident.last_text
     emulator.inject_error("getFile", 502, drop_connection=True, times=4)
     await resident.send_photo(tiny_png((8, 8, 8)))
-    assert "could not receive this file" in resident.last.text
+    assert "could not receive this file" in resident.last_text
     await resident.send_photo(tiny_png((7, 7, 7)))  # Telegram is back
-    assert "1 file attached" in resident.last.text
+    assert "1 file attached" in resident.last_text
     logged = caplog.text  # formatted records, tracebacks included
     assert emulator.token not in logged and emulator.token.split(":")[1] not in logged
     assert "8613800138000" not in logged and "Drilling every morning" not in logged

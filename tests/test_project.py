@@ -39,10 +39,10 @@ def test_catalog_is_complete(lang: str) -> None:
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         assert all(strings), f"{lang}: untranslated {message.id!r}"
         assert "fuzzy" not in message.flags, f"{lang}: fuzzy {message.id!r}"
-        source = message.id[0] if isinstance(message.id, tuple) else message.id
+        source = str(message.id[0] if isinstance(message.id, tuple) else message.id)
         wanted = set(re.findall(r"%\(\w+\)[sd]", source))
         for string in strings:
-            assert set(re.findall(r"%\(\w+\)[sd]", string)) == wanted, (lang, source)
+            assert set(re.findall(r"%\(\w+\)[sd]", str(string))) == wanted, (lang, source)
 
 
 @pytest.mark.parametrize("lang", SUPPORTED)

@@ -33,6 +33,11 @@ class ChatClient:
         return self.emulator.last_message(self.chat_id)
 
     @property
+    def last_text(self) -> str:
+        """The text (or caption) of the bot's last message in this chat."""
+        return self.last.text or ""
+
+    @property
     def last_with_buttons(self) -> SentMessage:
         for message in reversed(self.messages):
             if message.inline_buttons:

@@ -7,13 +7,20 @@ import asyncio
 import logging
 import secrets
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import logs
 from bot.settings import ConfigError, DatabaseSettings, OfficeSettings, TelegramSettings, load
+from locales import SUPPORTED
 from storage.db import Database
 from storage.models import UnitInvite
-from storage.repositories import Units
+from storage.repositories import Categories, Units
+
+T = TypeVar("T")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -33,37 +40,75 @@ def parser() -> argparse.ArgumentParser:
     invite = units.add_parser("invite", help="make a /start link that registers one unit")
     invite.add_argument("building")
     invite.add_argument("unit")
+    categories = commands.add_parser("categories", help="complaint categories").add_subparsers(
+        dest="categories_command", required=True)
+    categories.add_parser("list", help="show the categories and their response times")
+    setter = categories.add_parser("set", help="add or change a category")
+    setter.add_argument("code", help="a short code, e.g. lift")
+    setter.add_argument("--title", action="append", default=[], metavar="LANG=TEXT",
+                        help="its name in a language (en, zh_Hans, ru); repeat per language")
+    setter.add_argument("--ack-hours", type=int, help="hours to acknowledge")
+    setter.add_argument("--resolve-hours", type=int, help="hours to resolve")
+    setter.add_argument("--disable", action="store_true", help="hide it from new reports")
+    setter.add_argument("--enable", action="store_true", help="offer it again")
     return root
+
+
+async def in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Open the configured database, bring it up to date, and run `work` in one transaction."""
+    database = Database(load(DatabaseSettings).database_url)
+    try:
+        await database.upgrade()
+        async with database.transaction() as session:
+            return await work(session)
+    finally:
+        await database.dispose()
 
 
 async def import_units(path: Path) -> str:
     text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
-    database = Database(load(DatabaseSettings).database_url)
-    try:
-        await database.upgrade()
-        async with database.transaction() as session:
-            result = await Units(session).import_csv(text)
-    finally:
-        await database.dispose()
+    result = await in_transaction(lambda session: Units(session).import_csv(text))
     return (f"imported {result.units} unit(s) in {result.buildings} new building(s); "
             f"{result.skipped} row(s) skipped (duplicates or empty)")
 
 
-async def make_invite(building_name: str, number: str) -> str:
-    database = Database(load(DatabaseSettings).database_url)
-    try:
-        await database.upgrade()
-        async with database.transaction() as session:
-            units = Units(session)
-            building = next((b for b in await units.buildings() if b.name == building_name), None)
-            unit = await units.find(building.id, number) if building else None
-            if unit is None:
-                raise ConfigError(f"no unit {number} in building {building_name}")
-            token = secrets.token_urlsafe(12)
-            session.add(UnitInvite(token=token, unit_id=unit.id))
-    finally:
-        await database.dispose()
+async def make_invite(session: AsyncSession, building_name: str, number: str) -> str:
+    units = Units(session)
+    building = next((b for b in await units.buildings() if b.name == building_name), None)
+    unit = await units.find(building.id, number) if building else None
+    if unit is None:
+        raise ConfigError(f"no unit {number} in building {building_name}")
+    token = secrets.token_urlsafe(12)
+    session.add(UnitInvite(token=token, unit_id=unit.id))
     return token
+
+
+async def list_categories(session: AsyncSession) -> str:
+    lines = []
+    for category in await Categories(session).all():
+        titles = ", ".join(f"{k}={v}" for k, v in sorted(category.titles.items())) or "built-in"
+        state = "active" if category.active else "disabled"
+        lines.append(f"{category.code:<12} {state:<8} acknowledge {category.ack_hours:>3} h  "
+                     f"resolve {category.resolve_hours:>3} h  titles: {titles}")
+    return "\n".join(lines)
+
+
+async def set_category(session: AsyncSession, args: argparse.Namespace) -> str:
+    titles = {}
+    for item in args.title:
+        lang, _, text = item.partition("=")
+        if lang not in SUPPORTED or not text.strip():
+            raise ValueError(f"--title takes LANG=TEXT with LANG one of {', '.join(SUPPORTED)}")
+        titles[lang] = text.strip()
+    if args.disable and args.enable:
+        raise ValueError("--disable and --enable exclude each other")
+    for hours in (args.ack_hours, args.resolve_hours):
+        if hours is not None and not 1 <= hours <= 24 * 90:
+            raise ValueError("hours must be between 1 and 2160")
+    category, created = await Categories(session).upsert(
+        args.code, titles=titles, ack_hours=args.ack_hours, resolve_hours=args.resolve_hours,
+        active=False if args.disable else True if args.enable else None)
+    return f"category {category.code} {'added' if created else 'updated'}"
 
 
 async def run_bot() -> None:
@@ -86,11 +131,16 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "db":
             asyncio.run(Database(load(DatabaseSettings).database_url).upgrade())
             print("database is up to date")
-        elif args.units_command == "import":
+        elif args.command == "units" and args.units_command == "import":
             print(asyncio.run(import_units(args.csv)))
-        else:
-            token = asyncio.run(make_invite(args.building, args.unit))
+        elif args.command == "units":
+            token = asyncio.run(in_transaction(
+                lambda session: make_invite(session, args.building, args.unit)))
             print(f"invite token: {token}  (link: https://t.me/<your_bot>?start={token})")
+        elif args.categories_command == "list":
+            print(asyncio.run(in_transaction(list_categories)))
+        else:
+            print(asyncio.run(in_transaction(lambda session: set_category(session, args))))
     except ConfigError as error:
         print(f"residesk: configuration error: {error}", file=sys.stderr)
         return 2

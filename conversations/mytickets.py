@@ -6,6 +6,8 @@ only "add information" holds a step, because the resident's next messages belong
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from conversations.context import Context
 from conversations.events import MEDIA_KINDS, EventKind, inline
 from conversations.keyboards import Callback, button, main_menu
@@ -20,6 +22,12 @@ ADD_INFO = "add_info"
 STEPS = (ADD_INFO,)
 PER_PAGE = 5
 TIMELINE_MAX = 15
+
+
+async def category_titles(ctx: Context) -> Callable[[str], str]:
+    """Category names as the resident sees them (the office may have renamed some)."""
+    stored = {c.code: c.titles for c in await ctx.categories.all()}
+    return lambda code: category_title(ctx, code, stored.get(code))
 
 
 def status_label(ctx: Context, status: str) -> str:
@@ -39,9 +47,10 @@ async def show_list(ctx: Context, page: int = 0, *, edit: bool = False) -> None:
     if page >= pages:
         page = pages - 1
         tickets, total = await ctx.tickets.page(ctx.resident, page, PER_PAGE)
+    titles = await category_titles(ctx)
     rows = [
         [button(_("No. %(number)s") % {"number": t.number} + " · "
-                + f"{category_title(ctx, t.category_code)} · {status_label(ctx, t.status)}",
+                + f"{titles(t.category_code)} · {status_label(ctx, t.status)}",
                 FLOW, "show", t.id)]
         for t in tickets
     ]
@@ -79,7 +88,8 @@ async def show_detail(ctx: Context, ticket: Ticket, *, edit: bool = True) -> Non
     lines = [
         _("Ticket No. %(number)s") % {"number": ticket.number},
         _("Status: %(status)s") % {"status": status_label(ctx, ticket.status)},
-        _("Category: %(category)s") % {"category": category_title(ctx, ticket.category_code)},
+        _("Category: %(category)s") % {"category": (await category_titles(ctx))(
+            ticket.category_code)},
         _("Unit: %(unit)s") % {"unit": ticket.unit_text},
         _("Urgency: %(urgency)s") % {"urgency": _(PRIORITY_LABELS.get(ticket.priority,
                                                                       ticket.priority))},

@@ -40,10 +40,12 @@ STEP_ACTIONS = {
 
 
 def category_title(ctx: Context, code: str, titles: dict[str, Any] | None = None) -> str:
-    if titles and titles.get(ctx.lang):
+    """The office's own name for the category, else the built-in translation, else English."""
+    titles = titles or {}
+    if titles.get(ctx.lang):
         return str(titles[ctx.lang])
     label = CATEGORY_LABELS.get(code)
-    return ctx._(label) if label else code
+    return ctx._(label) if label else str(titles.get("en") or code)
 
 
 async def begin(ctx: Context) -> None:

@@ -171,6 +171,40 @@ class Categories(Repository):
     async def by_code(self, code: str) -> Category | None:
         return await self.session.scalar(select(Category).where(Category.code == code))
 
+    async def all(self) -> Sequence[Category]:
+        return (await self.session.scalars(select(Category).order_by(Category.sort_order))).all()
+
+    async def upsert(
+        self,
+        code: str,
+        *,
+        titles: dict[str, str],
+        ack_hours: int | None = None,
+        resolve_hours: int | None = None,
+        active: bool | None = None,
+    ) -> tuple[Category, bool]:
+        """Add a category or change one; returns (category, created)."""
+        if not code.isascii() or not code.replace("_", "").isalnum() or len(code) > 24:
+            raise ValueError("a category code is up to 24 letters, digits or _")
+        category = await self.by_code(code)
+        created = category is None
+        if category is None:
+            if "en" not in titles:
+                raise ValueError("a new category needs at least --title en=…")
+            last = await self.session.scalar(select(func.max(Category.sort_order)))
+            category = Category(code=code, titles={}, sort_order=(last or 0) + 1,
+                                active=True, ack_hours=8, resolve_hours=120)
+            self.session.add(category)
+        category.titles = {**category.titles, **titles}
+        if ack_hours is not None:
+            category.ack_hours = ack_hours
+        if resolve_hours is not None:
+            category.resolve_hours = resolve_hours
+        if active is not None:
+            category.active = active
+        await self.session.flush()
+        return category, created
+
 
 class Tickets(Repository):
     def add(self, ticket: Ticket) -> None:

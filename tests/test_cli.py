@@ -108,3 +108,23 @@ async def test_run_serves_residents_and_stops_cleanly_on_sigterm(tmp_path: Path)
     assert "phone number" in (emulator.last_message(1).text or "")  # the name was taken
     assert "update=2 chat=1 step=reg:phone outcome=ok" in log and log.rstrip().endswith("stopped")
     assert emulator.token not in log and "Ann Lee" not in log
+
+
+def test_categories_can_be_listed_added_renamed_and_disabled(workdir: Path) -> None:
+    listing = residesk("categories", "list", cwd=workdir)
+    assert listing.returncode == 0 and listing.stdout.count("\n") == 10
+    assert "water" in listing.stdout and "acknowledge   2 h" in listing.stdout
+    added = residesk("categories", "set", "lift", "--title", "en=Lift / elevator",
+                     "--title", "zh_Hans=电梯", "--ack-hours", "1", cwd=workdir)
+    assert added.returncode == 0 and "category lift added" in added.stdout
+    renamed = residesk("categories", "set", "noise", "--title", "ru=Шум соседей", "--disable",
+                       cwd=workdir)
+    assert "category noise updated" in renamed.stdout
+    listing = residesk("categories", "list", cwd=workdir).stdout
+    assert "lift" in listing and "zh_Hans=电梯" in listing
+    noise = next(line for line in listing.splitlines() if line.startswith("noise"))
+    assert noise.split()[1] == "disabled"
+    bad = residesk("categories", "set", "pool", "--title", "zh_Hans=泳池", cwd=workdir)
+    assert bad.returncode == 1 and "needs at least --title en=" in bad.stderr
+    bad = residesk("categories", "set", "x y", "--title", "en=X", cwd=workdir)
+    assert bad.returncode == 1 and "category code" in bad.stderr

@@ -250,3 +250,24 @@ async def test_an_unlisted_flat_is_registered_unverified(db: Database) -> None:
         resident = await session.scalar(select(Resident))
         assert resident is not None and not resident.unit_verified
         assert resident.unit_text == "5-599"
+
+
+async def test_an_office_category_is_offered_with_its_own_name(db: Database) -> None:
+    from storage.repositories import Categories
+
+    async with db.transaction() as session:
+        await Categories(session).upsert("lift", titles={"en": "Lift", "zh_Hans": "电梯"})
+        await Categories(session).upsert("noise", titles={}, active=False)
+    talk = Talk(db)
+    await register(talk)
+    menu = await talk.send("/report")
+    labels = [b.text for row in menu.replies[0].buttons for b in row]
+    assert "Lift" in labels and "Noise" not in labels
+    await talk.press("rp:cat:lift")
+    await talk.send("The lift stops between floors 4 and 5.")
+    await talk.press("rp:skip")
+    summary = await talk.press("rp:prio:normal")
+    assert "Category: Lift" in text_of(summary)
+    await talk.click("Confirm")
+    listing = await talk.send("/mytickets")
+    assert "Lift" in listing.replies[0].buttons[0][0].text

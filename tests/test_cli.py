@@ -111,9 +111,9 @@ async def test_run_serves_residents_and_stops_cleanly_on_sigterm(tmp_path: Path)
 
 
 def test_categories_can_be_listed_added_renamed_and_disabled(workdir: Path) -> None:
-    listing = residesk("categories", "list", cwd=workdir)
-    assert listing.returncode == 0 and listing.stdout.count("\n") == 10
-    assert "water" in listing.stdout and "acknowledge   2 h" in listing.stdout
+    first = residesk("categories", "list", cwd=workdir)
+    assert first.returncode == 0 and first.stdout.count("\n") == 10
+    assert "water" in first.stdout and "acknowledge   2 h" in first.stdout
     added = residesk("categories", "set", "lift", "--title", "en=Lift / elevator",
                      "--title", "zh_Hans=电梯", "--ack-hours", "1", cwd=workdir)
     assert added.returncode == 0 and "category lift added" in added.stdout

@@ -79,9 +79,8 @@ def media_of(message: Message) -> Media | None:
                      audio.mime_type)
     if message.document:
         doc = message.document
-        problem = None if (doc.mime_type or "").startswith("image/") else "unsupported"
         return Media("document", doc.file_id, doc.file_unique_id, doc.file_size or 0,
-                     doc.mime_type, problem=problem)
+                     doc.mime_type)
     return None
 
 

@@ -15,7 +15,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNetworkError
 
 from conversations.events import Media
-from tickets.evidence import check_content, check_size, sniff
+from tickets.evidence import check_content, check_declared, check_size, sniff
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class MediaStore:
         """The same media with sha256 and local path filled in, or with `problem` set."""
         if media.problem:
             return media
-        if problem := check_size(media.size):
+        if problem := check_declared(media.kind, media.mime_type, media.size):
             return replace(media, problem=problem)
         buffer = BytesIO()
         try:

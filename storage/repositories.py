@@ -38,10 +38,6 @@ _STATE_WITH_RESIDENT = (
 
 
 class Conversations(Repository):
-    async def load(self, chat_id: int) -> ConversationState:
-        state, _resident = await self.load_with_resident(chat_id, None)
-        return state
-
     async def load_with_resident(
         self, chat_id: int, user_id: int | None
     ) -> tuple[ConversationState, Resident | None]:

@@ -57,9 +57,11 @@ class Talk:
         return await self._event(kind=EventKind.CONTACT, phone=phone,
                                  contact_user_id=owner or self.sender.user_id)
 
-    async def photo(self, unique: str, album: str | None = None) -> Outcome:
+    async def photo(self, unique: str, album: str | None = None,
+                    caption: str | None = None) -> Outcome:
         media = Media("photo", f"file-{unique}", unique, 1000, "image/png", "0" * 64, None)
-        return await self._event(kind=EventKind.PHOTO, media=media, album_id=album)
+        return await self._event(kind=EventKind.PHOTO, media=media, album_id=album,
+                                 text=caption)
 
 
 def text_of(outcome: Outcome) -> str:
@@ -203,9 +205,7 @@ async def test_a_captioned_photo_describes_and_attaches(db: Database) -> None:
     await register(talk)
     await talk.send("/report")
     await talk.press("rp:cat:facility")
-    media = Media("photo", "file-c", "c1", 1000, "image/png", "0" * 64, None)
-    outcome = await talk._event(kind=EventKind.PHOTO, media=media,
-                                text="The lift door does not close on floor 3.")
+    outcome = await talk.photo("c1", caption="The lift door does not close on floor 3.")
     assert "1 file attached" in text_of(outcome)
     await talk.press("rp:done")
     summary = await talk.press("rp:prio:normal")

@@ -40,10 +40,10 @@ async def test_migrations_seed_the_default_categories(db: Database) -> None:
 
 async def test_an_update_is_claimed_once_per_chat(db: Database) -> None:
     async with db.transaction() as session:
-        state = await Conversations(session).load(5)
+        state, _ = await Conversations(session).load_with_resident(5, None)
         assert Conversations.claim(state, 10**12) is True
     async with db.transaction() as session:
-        state = await Conversations(session).load(5)
+        state, _ = await Conversations(session).load_with_resident(5, None)
         assert Conversations.claim(state, 10**12) is False
         for update_id in range(100):  # only the chat's recent ids are kept
             Conversations.claim(state, update_id)
@@ -115,10 +115,11 @@ async def test_units_import_skips_duplicates(db: Database) -> None:
 
 async def test_conversation_state_is_created_on_first_load(db: Database) -> None:
     async with db.transaction() as session:
-        state = await Conversations(session).load(42)
+        state, _ = await Conversations(session).load_with_resident(42, None)
         state.step = "x"
     async with db.transaction() as session:
-        assert (await Conversations(session).load(42)).step == "x"
+        state, _ = await Conversations(session).load_with_resident(42, None)
+        assert state.step == "x"
 
 
 async def test_migrations_match_the_models(db: Database) -> None:

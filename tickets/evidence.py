@@ -38,6 +38,13 @@ ACCEPTED = {
 }
 
 
+def check_declared(kind: str, mime_type: str | None, size: int | None) -> str | None:
+    """What Telegram tells about a file is enough to refuse it before downloading."""
+    if kind == "document" and not (mime_type or "").startswith("image/"):
+        return "unsupported"  # documents are evidence only when they are pictures
+    return check_size(size)
+
+
 def check_size(size: int | None) -> str | None:
     return "too_big" if size is not None and size > MAX_FILE_BYTES else None
 

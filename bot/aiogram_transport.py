@@ -25,13 +25,16 @@ from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
+    InputMediaVideo,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
+    ReplyParameters,
 )
 
-from conversations.events import Event, EventKind, Media, Outcome, Reply, Sender
+from conversations.events import Event, EventKind, FileRef, Media, Outcome, Reply, Sender
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +45,12 @@ RESPONSE_TYPES = [
     Response[method.__returning__]  # type: ignore[name-defined]
     for method in (methods.SendMessage, methods.EditMessageText, methods.AnswerCallbackQuery,
                    methods.GetUpdates, methods.GetFile, methods.SetMyCommands,
-                   methods.DeleteWebhook, methods.GetMe)
+                   methods.DeleteWebhook, methods.GetMe, methods.SendPhoto,
+                   methods.SendMediaGroup, methods.SendVoice, methods.SendDocument)
 ]
 
 TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
 Send = Callable[[Outcome], Awaitable[None]]
 Handler = Callable[[Event, Send], Awaitable[None]]
 
@@ -88,7 +93,10 @@ def event_from_message(message: Message, update_id: int) -> Event:
     user = message.from_user
     assert user is not None
     sender = sender_of(message, user)
-    base: dict[str, Any] = {"update_id": update_id, "sender": sender}
+    replied = message.reply_to_message
+    base: dict[str, Any] = {"update_id": update_id, "sender": sender,
+                            "message_id": message.message_id,
+                            "reply_to_message_id": replied.message_id if replied else None}
     text = message.text
     if text is not None:
         if text.startswith("/"):
@@ -163,23 +171,60 @@ async def deliver(bot: Bot, event: Event, outcome: Outcome) -> None:
             )
         except TelegramBadRequest as error:  # too old: the resident has moved on anyway
             log.info("callback answer refused: %s", error.message)
-    chat_id = event.sender.chat_id
     for reply in outcome.replies:
-        markup = markup_of(reply)
-        if reply.edit and event.message_id is not None and not isinstance(
-            markup, ReplyKeyboardMarkup | ReplyKeyboardRemove
-        ):
-            try:
-                await bot.edit_message_text(
-                    text=fit(reply.text), chat_id=chat_id, message_id=event.message_id,
-                    reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
-                )
-                continue
-            except TelegramBadRequest as error:
-                if "not modified" in error.message:
-                    continue
-                log.info("edit failed, sending anew: %s", error.message)
-        await bot.send_message(chat_id, fit(reply.text), reply_markup=markup)
+        edit = event.message_id if reply.edit and event.kind == EventKind.BUTTON else None
+        await send_reply(bot, event.sender.chat_id, reply, edit=edit)
+
+
+async def send_reply(bot: Bot, chat_id: int, reply: Reply, *, edit: int | None = None
+                     ) -> list[int]:
+    """One neutral reply as Bot API calls; returns the ids of the messages it produced (an
+    edited message keeps its id). An edit that cannot be made is sent as a new message."""
+    markup = markup_of(reply)
+    edit = edit or reply.edit_message_id
+    reply_parameters = (ReplyParameters(message_id=reply.reply_to,
+                                        allow_sending_without_reply=True)
+                        if reply.reply_to else None)
+    if edit is not None and reply.file is None and not reply.album and not isinstance(
+        markup, ReplyKeyboardMarkup | ReplyKeyboardRemove
+    ):
+        try:
+            await bot.edit_message_text(
+                text=fit(reply.text), chat_id=chat_id, message_id=edit,
+                reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
+            )
+            return [edit]
+        except TelegramBadRequest as error:
+            if "not modified" in error.message:
+                return [edit]
+            log.info("edit failed, sending anew: %s", error.message)
+    if reply.album:
+        sent = await bot.send_media_group(chat_id, [_album_item(f) for f in reply.album],
+                                          reply_parameters=reply_parameters)
+        return [m.message_id for m in sent]
+    if reply.file is not None:
+        caption = fit(reply.text)[:CAPTION_LIMIT] or None
+        options: dict[str, Any] = {"caption": caption, "reply_markup": markup,
+                                   "reply_parameters": reply_parameters}
+        file_id = reply.file.file_id
+        if reply.file.kind == "photo":
+            message = await bot.send_photo(chat_id, file_id, **options)
+        elif reply.file.kind == "video":
+            message = await bot.send_video(chat_id, file_id, **options)
+        elif reply.file.kind == "voice":
+            message = await bot.send_voice(chat_id, file_id, **options)
+        else:
+            message = await bot.send_document(chat_id, file_id, **options)
+        return [message.message_id]
+    message = await bot.send_message(chat_id, fit(reply.text), reply_markup=markup,
+                                     reply_parameters=reply_parameters)
+    return [message.message_id]
+
+
+def _album_item(file: FileRef) -> InputMediaPhoto | InputMediaVideo:
+    if file.kind == "video":
+        return InputMediaVideo(media=file.file_id)
+    return InputMediaPhoto(media=file.file_id)
 
 
 # --- resilience ----------------------------------------------------------------------------
@@ -217,11 +262,10 @@ class RetryMiddleware(BaseRequestMiddleware):
         raise AssertionError("unreachable")
 
 
-def build_router(handle: Handler, on_forbidden: Callable[[int], Awaitable[None]]) -> Router:
-    """Residents' router: private messages and button presses go to the conversation engine.
-
-    Groups (the staff chat) are for the staff tools; their files are never downloaded here.
-    """
+def build_router(handle: Handler, on_forbidden: Callable[[int], Awaitable[None]],
+                 staff_chat_id: int | None = None) -> Router:
+    """Private messages, the staff group's messages and all button presses go to the
+    conversation engine; other groups are not listened to."""
     router = Router(name="residents")
 
     async def run(bot: Bot, event: Event) -> None:
@@ -239,6 +283,11 @@ def build_router(handle: Handler, on_forbidden: Callable[[int], Awaitable[None]]
     @router.message(F.from_user, F.chat.type == "private")
     async def on_message(message: Message, bot: Bot, event_update: Any) -> None:
         await run(bot, event_from_message(message, event_update.update_id))
+
+    if staff_chat_id is not None:
+        @router.message(F.from_user, F.chat.id == staff_chat_id)
+        async def on_staff_message(message: Message, bot: Bot, event_update: Any) -> None:
+            await run(bot, event_from_message(message, event_update.update_id))
 
     @router.callback_query()
     async def on_button(query: CallbackQuery, bot: Bot, event_update: Any) -> None:

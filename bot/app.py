@@ -9,6 +9,7 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Dispatcher
@@ -20,11 +21,13 @@ from aiogram.methods import GetUpdates
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot import logs
 from bot.aiogram_transport import RetryMiddleware, Send, build_router
 from bot.media import MediaStore
 from bot.notifier import Notifier
+from bot.scheduler import Scheduler
 from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings
 from conversations.context import Office
 from conversations.engine import COMMANDS, Engine
@@ -32,6 +35,7 @@ from conversations.events import CallbackAnswer, Event, Outcome, Reply
 from locales import SUPPORTED, TELEGRAM_CODES, gettext_for, negotiate
 from storage.db import Database
 from storage.repositories import Residents
+from tickets.policy import Timing
 
 log = logging.getLogger("residesk")
 DB_ATTEMPTS = 3
@@ -76,6 +80,8 @@ class ResidentDesk:
             emergency_phone=office.emergency_phone,
             staff_chat_id=office.staff_chat_id,
             timezone=ZoneInfo(office.office_timezone),
+            timing=Timing(survey_reminder_after=timedelta(hours=office.survey_reminder_hours),
+                          survey_close_after=timedelta(hours=office.survey_close_hours)),
         ))
         logs.redact(settings.telegram.bot_token)
         api = TelegramAPIServer.from_base(settings.telegram.telegram_api_url)
@@ -86,13 +92,15 @@ class ResidentDesk:
         self.media = MediaStore(self.bot, office.media_dir)
         self.locks = ChatLocks()
         self.dispatcher = Dispatcher()
-        self.dispatcher.include_router(build_router(self.handle, self.mark_unreachable))
+        self.dispatcher.include_router(build_router(self.handle, self.mark_unreachable,
+                                                    office.staff_chat_id))
         self.dispatcher.startup.register(self._on_startup)
         self.dispatcher.shutdown.register(self._on_shutdown)
         self._in_flight: dict[asyncio.Task[None], int] = {}  # task -> update id
         self.notifier = Notifier(self.bot, self.db, office.default_language,
-                                 self.engine.office.timezone)
-        self._notifying: asyncio.Task[None] | None = None
+                                 self.engine.office.timezone, office.staff_chat_id)
+        self.scheduler = Scheduler(self.db, self.engine.office, self.notifier.wake.set)
+        self._workers: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         self.handled: dict[int, list[str]] = {}  # update_id -> results, for tests and the demo
         self._waiters: dict[int, list[asyncio.Future[None]]] = {}
@@ -123,7 +131,8 @@ class ResidentDesk:
         started = time.perf_counter()
         outcome = Outcome(step="?", result="error")
         try:
-            if event.media is not None:  # network I/O before the transaction, not inside
+            if event.media is not None and not event.in_group:
+                # network I/O before the transaction, not inside; staff files are only relayed
                 event = replace(event, media=await self.media.fetch(event.media))
             outcome = await self._transaction(event)
         except Exception as error:
@@ -146,6 +155,10 @@ class ResidentDesk:
             try:
                 async with self.db.transaction() as session:
                     return await self.engine.handle(session, event)
+            except StaleDataError:  # someone changed the ticket at the same moment: look again
+                if attempt == DB_ATTEMPTS:
+                    raise
+                continue
             except DBAPIError as error:  # locked database, serialization failure, lost link
                 if attempt == DB_ATTEMPTS or not (
                     error.connection_invalidated or _transient(error)
@@ -190,17 +203,18 @@ class ResidentDesk:
             if lang == self.settings.office.default_language:
                 await self.bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
 
-        if self.settings.office.staff_chat_id is not None:
-            self._notifying = asyncio.create_task(self.notifier.run())
+        self._workers = [asyncio.create_task(self.notifier.run()),
+                         asyncio.create_task(self.scheduler.run())]
 
     async def _on_shutdown(self) -> None:
         if self._in_flight:
             log.info("finishing %d update(s) in hand", len(self._in_flight))
             await asyncio.gather(*self._in_flight, return_exceptions=True)
-        if self._notifying is not None:
-            self._notifying.cancel()
+        for worker in self._workers:
+            worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._notifying
+                await worker
+        self._workers = []
 
     async def prepare(self) -> None:
         """Bring the database up to date (a new or older file alike)."""

@@ -17,8 +17,8 @@ from bot import logs
 from bot.settings import ConfigError, DatabaseSettings, OfficeSettings, TelegramSettings, load
 from locales import SUPPORTED
 from storage.db import Database
-from storage.models import UnitInvite
-from storage.repositories import Categories, Units
+from storage.models import Staff, UnitInvite
+from storage.repositories import Categories, StaffMembers, Units
 
 T = TypeVar("T")
 
@@ -51,7 +51,44 @@ def parser() -> argparse.ArgumentParser:
     setter.add_argument("--resolve-hours", type=int, help="hours to resolve")
     setter.add_argument("--disable", action="store_true", help="hide it from new reports")
     setter.add_argument("--enable", action="store_true", help="offer it again")
+    staff = commands.add_parser("staff", help="who works the staff group").add_subparsers(
+        dest="staff_command", required=True)
+    adder = staff.add_parser("add", help="authorise a person (by Telegram user id)")
+    adder.add_argument("user_id", type=int, help="their Telegram user id (a number)")
+    adder.add_argument("--name", required=True, help="as shown on cards")
+    adder.add_argument("--role", choices=("agent", "manager"), default="agent")
+    staff.add_parser("list", help="show the staff")
+    remover = staff.add_parser("remove", help="withdraw a person's authorisation")
+    remover.add_argument("user_id", type=int)
     return root
+
+
+async def add_staff(session: AsyncSession, user_id: int, name: str, role: str) -> str:
+    name = name.strip()
+    if user_id <= 0 or not name or len(name) > 128:
+        raise ValueError("give a positive Telegram user id and a name of 1 to 128 characters")
+    members = StaffMembers(session)
+    staff = await members.by_user(user_id)
+    if staff is None:
+        members.add(Staff(telegram_user_id=user_id, name=name, role=role, active=True))
+        return f"staff member {name} ({role}) added"
+    staff.name, staff.role, staff.active = name, role, True
+    return f"staff member {name} ({role}) updated"
+
+
+async def list_staff(session: AsyncSession) -> str:
+    lines = [f"{s.telegram_user_id:>12}  {s.role:<8} {'active' if s.active else 'removed':<8} "
+             f"{s.name}" for s in await StaffMembers(session).everyone()]
+    return "\n".join(lines) or "no staff yet: residesk staff add USER_ID --name NAME"
+
+
+async def remove_staff(session: AsyncSession, user_id: int) -> str:
+    """Kept for the audit trail, but no longer authorised: their old buttons stop working."""
+    staff = await StaffMembers(session).by_user(user_id)
+    if staff is None:
+        raise ValueError(f"no staff member with user id {user_id}")
+    staff.active, staff.dialog = False, None
+    return f"staff member {staff.name} removed"
 
 
 async def in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -137,10 +174,17 @@ def main(argv: list[str] | None = None) -> int:
             token = asyncio.run(in_transaction(
                 lambda session: make_invite(session, args.building, args.unit)))
             print(f"invite token: {token}  (link: https://t.me/<your_bot>?start={token})")
-        elif args.categories_command == "list":
+        elif args.command == "categories" and args.categories_command == "list":
             print(asyncio.run(in_transaction(list_categories)))
-        else:
+        elif args.command == "categories":
             print(asyncio.run(in_transaction(lambda session: set_category(session, args))))
+        elif args.staff_command == "add":
+            print(asyncio.run(in_transaction(
+                lambda session: add_staff(session, args.user_id, args.name, args.role))))
+        elif args.staff_command == "list":
+            print(asyncio.run(in_transaction(list_staff)))
+        else:
+            print(asyncio.run(in_transaction(lambda session: remove_staff(session, args.user_id))))
     except ConfigError as error:
         print(f"residesk: configuration error: {error}", file=sys.stderr)
         return 2

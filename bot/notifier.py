@@ -1,97 +1,242 @@
-"""Drains the outbox into Telegram, with retries: notifications survive crashes and outages.
+"""Drains the outbox into Telegram within Telegram's limits: notifications survive crashes and
+outages, and go out in order per chat.
 
-Delivery is at least once: a crash between sending and marking may send a message twice,
-never zero times.
+Limits (Telegram's, for bots): about 30 messages a second overall, one a second per private
+chat, 20 a minute per group. A 429 is waited out (retry_after); a 403 means the resident blocked
+the bot: no more tries, the resident is marked unreachable and the card shows it; 5xx, timeouts
+and dropped connections are retried with backoff; after the last attempt the row is kept as
+failed and the staff group is told. Delivery is at least once: a crash between sending and
+marking may send a message twice, never zero times.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
+import time
+from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations.events import Reply
-from conversations.staff import new_ticket_card, resident_update
+from bot.aiogram_transport import send_reply
+from conversations.notices import Notice, render
 from storage.db import Database
-from storage.models import OutboxMessage, utcnow
-from storage.repositories import Outbox
+from storage.models import utcnow
+from storage.repositories import MessageLinks, Outbox, Residents
+from tickets.service import TicketService
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
+BATCH = 100
+
+
+class RateLimits:
+    """Client-side pacing, so Telegram never has to answer 429."""
+
+    GLOBAL_PER_SECOND = 29  # one below Telegram's 30: clocks and networks jitter
+    PRIVATE_INTERVAL = 1.02  # seconds between two messages to one private chat
+    GROUP_PER_MINUTE = 19
+
+    def __init__(self) -> None:
+        self._global: collections.deque[float] = collections.deque()
+        self._chats: dict[int, collections.deque[float]] = {}
+
+    def ready_at(self, chat_id: int, now: float) -> float:
+        """The monotonic time at which a message to this chat may go (`now` if free)."""
+        sent = self._chats.get(chat_id)
+        if not sent:
+            return now
+        if chat_id > 0:
+            return max(now, sent[-1] + self.PRIVATE_INTERVAL)
+        window = [t for t in sent if t > now - 60.5]
+        if len(window) < self.GROUP_PER_MINUTE:
+            return now
+        return window[-self.GROUP_PER_MINUTE] + 60.5
+
+    async def take(self, chat_id: int) -> None:
+        """Wait for a slot in the overall budget and record the send."""
+        while True:
+            now = time.monotonic()
+            while self._global and self._global[0] <= now - 1.0:
+                self._global.popleft()
+            if len(self._global) < self.GLOBAL_PER_SECOND:
+                break
+            await asyncio.sleep(self._global[0] + 1.0 - now + 0.001)
+        self._global.append(now)
+        sent = self._chats.setdefault(chat_id, collections.deque(maxlen=self.GROUP_PER_MINUTE))
+        sent.append(now)
+
+    def hold(self, chat_id: int, seconds: float) -> None:
+        """Telegram said wait: no message to this chat before then."""
+        sent = self._chats.setdefault(chat_id, collections.deque(maxlen=self.GROUP_PER_MINUTE))
+        until = time.monotonic() + seconds
+        for _ in range(sent.maxlen or 1):
+            sent.append(until)
+
+
+@dataclass
+class Due:
+    row_id: int
+    chat_id: int
+    notice: Notice | None
+    edits_card: bool
 
 
 class Notifier:
     def __init__(self, bot: Bot, db: Database, lang: str, timezone: ZoneInfo,
-                 interval: float = 1.0) -> None:
+                 staff_chat_id: int | None = None, interval: float = 1.0) -> None:
         self.bot, self.db, self.lang, self.timezone = bot, db, lang, timezone
+        self.staff_chat_id = staff_chat_id
         self.interval = interval
         self.wake = asyncio.Event()
+        self.limits = RateLimits()
+        self.sent = 0
 
     async def run(self) -> None:
         while True:
             try:
-                await self.drain()
+                busy = await self.drain()
             except Exception:  # keep draining whatever one bad row or outage does
                 log.exception("outbox drain failed")
+                busy = 0
+            if busy:
+                continue
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), self.interval)
 
     async def drain(self) -> int:
-        """Send what is due; returns how many were sent."""
+        """Send what is due and allowed now; returns how many rows were handled."""
+        batch = await self._due()
+        if not batch:
+            return 0
+        now = time.monotonic()
+        ready = [d for d in batch if self.limits.ready_at(d.chat_id, now) <= now]
+        if not ready:  # every chat in the batch must wait a little
+            wait = min(self.limits.ready_at(d.chat_id, now) for d in batch) - now
+            await asyncio.sleep(max(wait, 0.01))
+            return 1
+        tasks = []
+        for due in ready:
+            if due.notice is not None:
+                await self.limits.take(due.chat_id)
+            tasks.append(asyncio.create_task(self._deliver(due)))
+        await asyncio.gather(*tasks)
+        return len(ready)
+
+    async def _due(self) -> list[Due]:
         async with self.db.transaction() as session:
             outbox = Outbox(session)
-            batch = [(m.id, m.chat_id, await self.render(outbox, m))
-                     for m in await outbox.due(utcnow())]
-        sent = 0
-        for message_id, chat_id, reply in batch:
-            error: str | None = None
-            delay = 0.0
-            if reply is not None:
-                try:
-                    await self.bot.send_message(chat_id, reply.text)
-                except TelegramRetryAfter as exc:
-                    error, delay = exc.message, float(exc.retry_after)
-                except TelegramAPIError as exc:
-                    error = exc.message
-            await self.settle(message_id, error, delay, skipped=reply is None)
-            sent += error is None and reply is not None
-        return sent
+            found = []
+            for row in await outbox.due(utcnow(), BATCH):
+                ticket = await outbox.ticket(int(row.payload.get("ticket_id") or 0))
+                notice = None
+                if ticket is not None:
+                    resident_lang = ticket.resident.language if ticket.resident else self.lang
+                    notice = render(ticket, row.payload, resident_lang=resident_lang,
+                                    staff_lang=self.lang, timezone=self.timezone)
+                found.append(Due(row.id, row.chat_id, notice,
+                                 notice is not None and notice.reply.edit_message_id is not None))
+            return found
 
-    async def render(self, outbox: Outbox, message: OutboxMessage) -> Reply | None:
-        payload = message.payload
-        if "ticket_id" in payload:
-            ticket = await outbox.ticket(int(payload["ticket_id"]))
-            if ticket is None:
-                return None
-            if payload.get("kind") == "new_ticket":
-                return new_ticket_card(ticket, self.lang, self.timezone)
-            return resident_update(ticket, str(payload.get("kind")), payload, self.lang)
-        if "text" in payload:
-            return Reply(str(payload["text"]))
-        return None
+    async def _deliver(self, due: Due) -> None:
+        if due.notice is None:
+            await self._settle(due, None, "nothing to send")
+            return
+        try:
+            ids = await send_reply(self.bot, due.chat_id, due.notice.reply)
+        except TelegramForbiddenError as error:
+            await self._unreachable(due, error.message)
+        except TelegramRetryAfter as error:
+            self.limits.hold(due.chat_id, error.retry_after)
+            await self._retry(due, error.message, float(error.retry_after), counts=False)
+        except TelegramBadRequest as error:  # will not get better by trying again
+            await self._settle(due, None, error.message, failed=True)
+        except (TelegramAPIError, TelegramNetworkError, TimeoutError, OSError) as error:
+            await self._retry(due, str(error) or type(error).__name__, 0.0)
+        else:
+            self.sent += 1
+            await self._settle(due, ids, None)
 
-    async def settle(self, message_id: int, error: str | None, delay: float,
-                     *, skipped: bool) -> None:
+    async def _settle(self, due: Due, ids: list[int] | None, error: str | None,
+                      *, failed: bool = False) -> None:
         async with self.db.transaction() as session:
-            message = await Outbox(session).get(message_id)
-            if message is None:
+            outbox = Outbox(session)
+            row = await outbox.get(due.row_id)
+            if row is None:
                 return
-            message.attempts += 1
-            if skipped:
-                message.state, message.last_error = "failed", "nothing to send"
-            elif error is None:
-                message.state = "sent"
-            else:
-                message.last_error = error[:500]
-                if message.attempts >= MAX_ATTEMPTS:
-                    message.state = "failed"
-                    log.error("outbox %s failed for good: %s", message_id, error)
-                else:
-                    backoff = max(delay, 2.0 ** message.attempts)
-                    message.next_attempt_at = utcnow() + timedelta(seconds=backoff)
+            row.attempts += 1
+            if ids is not None:
+                row.state, row.sent_at = "sent", utcnow()
+                await self._remember(session, due, ids)
+                return
+            row.state, row.last_error = "failed", (error or "")[:500]
+            if failed:
+                log.error("outbox %s failed: %s", due.row_id, error)
+                await self._alert(session, due, error or "")
+
+    async def _remember(self, session: AsyncSession, due: Due, ids: list[int]) -> None:
+        """Link what was sent to its ticket: replies to it find their way back."""
+        assert due.notice is not None
+        notice = due.notice
+        links = MessageLinks(session)
+        for message_id in ids:
+            await links.link(due.chat_id, message_id, notice.ticket_id, notice.survey_id)
+        if notice.is_card:
+            ticket = await Outbox(session).ticket(notice.ticket_id)
+            if ticket is not None and ticket.card_message_id != ids[0]:
+                ticket.card_message_id = ids[0]
+
+    async def _retry(self, due: Due, error: str, delay: float, *, counts: bool = True) -> None:
+        async with self.db.transaction() as session:
+            row = await Outbox(session).get(due.row_id)
+            if row is None:
+                return
+            row.last_error = error[:500]
+            if counts:
+                row.attempts += 1
+            if row.attempts >= MAX_ATTEMPTS:
+                row.state = "failed"
+                log.error("outbox %s failed for good: %s", due.row_id, error)
+                await self._alert(session, due, error)
+                return
+            backoff = delay if not counts else max(delay, 2.0 ** row.attempts)
+            row.next_attempt_at = utcnow() + timedelta(seconds=backoff)
+            log.warning("outbox %s: %s; again in %.0fs", due.row_id, error, backoff)
+
+    async def _unreachable(self, due: Due, error: str) -> None:
+        async with self.db.transaction() as session:
+            outbox = Outbox(session)
+            row = await outbox.get(due.row_id)
+            if row is not None:
+                row.attempts += 1
+                row.state, row.last_error = "unreachable", error[:500]
+            await outbox.give_up_on_chat(due.chat_id, error[:500])
+            resident = await Residents(session).by_chat(due.chat_id)
+            if resident is not None and resident.reachable:
+                resident.reachable = False
+                if due.notice is not None:  # the card shows it
+                    ticket = await outbox.ticket(due.notice.ticket_id)
+                    if ticket is not None:
+                        TicketService(session, staff_chat_id=self.staff_chat_id).refresh_card(
+                            ticket)
+        log.info("chat %s blocked the bot; its notifications stop", due.chat_id)
+
+    async def _alert(self, session: AsyncSession, due: Due, error: str) -> None:
+        """Tell the staff group that a resident's notification could not go out."""
+        if self.staff_chat_id is None or due.chat_id == self.staff_chat_id or due.notice is None:
+            return
+        Outbox(session).enqueue(self.staff_chat_id, {
+            "kind": "delivery_failed", "ticket_id": due.notice.ticket_id, "error": error[:200]})

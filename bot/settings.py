@@ -46,6 +46,9 @@ class OfficeSettings(BaseSettings):
     emergency_phone: str = ""
     office_timezone: str = "Asia/Shanghai"
     media_dir: Path = Path("media")
+    # the satisfaction survey: one reminder after this many hours, then closed after as many more
+    survey_reminder_hours: Annotated[float, Field(gt=0)] = 48.0
+    survey_close_hours: Annotated[float, Field(gt=0)] = 72.0
 
     @field_validator("default_language")
     @classmethod

@@ -20,7 +20,8 @@ from conversations.events import (
 )
 from locales import gettext_for, ngettext_for
 from storage.models import ConversationState, Resident
-from storage.repositories import Categories, Residents, Units
+from storage.repositories import Categories, MessageLinks, Residents, Surveys, Units
+from tickets.policy import Timing
 from tickets.service import TicketService
 
 
@@ -33,6 +34,7 @@ class Office:
     office_phone: str = ""
     staff_chat_id: int | None = None
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    timing: Timing = field(default_factory=Timing)
 
 
 @dataclass
@@ -52,10 +54,13 @@ class Context:
         # a deep copy: drafts are nested, and changes must show as changes when saving
         self.flow, self.step = self.state.flow, self.state.step
         self.data = copy.deepcopy(self.state.data or {})
-        self.tickets = TicketService(self.session, staff_chat_id=self.office.staff_chat_id)
+        self.tickets = TicketService(self.session, staff_chat_id=self.office.staff_chat_id,
+                                     timing=self.office.timing, timezone=self.office.timezone)
         self.residents = Residents(self.session)
         self.units = Units(self.session)
         self.categories = Categories(self.session)
+        self.links = MessageLinks(self.session)
+        self.surveys = Surveys(self.session)
 
     # --- translation ---------------------------------------------------------------------
     @property
@@ -89,6 +94,7 @@ class Context:
         keyboard: tuple[tuple[KeyboardButton, ...], ...] = (),
         remove_keyboard: bool = False,
         edit: bool = False,
+        reply_to: int | None = None,
     ) -> None:
         self.out.say(
             Reply(
@@ -96,7 +102,8 @@ class Context:
                 buttons=buttons,
                 keyboard=keyboard,
                 remove_keyboard=remove_keyboard,
-                edit=edit and self.event.message_id is not None,
+                edit=edit and self.pressed and self.event.message_id is not None,
+                reply_to=reply_to,
             )
         )
 

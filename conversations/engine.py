@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations import mytickets, registration, report
+from conversations import mytickets, registration, report, staffdesk, survey
 from conversations.context import Context, Office
-from conversations.events import Event, EventKind, Outcome
+from conversations.events import MEDIA_KINDS, Event, EventKind, Outcome
 from conversations.keyboards import Callback, languages, main_menu, menu_action
 from locales import LANGUAGE_NAMES, N_, SUPPORTED, negotiate
-from storage.repositories import Conversations
+from storage.repositories import Conversations, Outbox, StaffMembers
 
 # The bot's command menu, set per language at start-up.
 COMMANDS = (
@@ -25,7 +25,8 @@ COMMANDS = (
     ("start", N_("Start or restart")),
 )
 
-FLOWS = {registration.FLOW: registration, report.FLOW: report, mytickets.FLOW: mytickets}
+FLOWS = {registration.FLOW: registration, report.FLOW: report, mytickets.FLOW: mytickets,
+         survey.FLOW: survey}
 
 
 class Engine:
@@ -34,8 +35,10 @@ class Engine:
 
     async def handle(self, session: AsyncSession, event: Event) -> Outcome:
         sender = event.sender
-        if sender.chat_id != sender.user_id:
-            return Outcome(step="-", result="ignored")  # groups: the staff tools' business
+        if event.in_group:
+            if sender.chat_id != self.office.staff_chat_id:
+                return Outcome(step="-", result="ignored")  # some other group
+            return await self.staff_desk(session, event)
         state, resident = await Conversations(session).load_with_resident(
             sender.chat_id, sender.user_id)
         if not Conversations.claim(state, event.update_id):
@@ -52,6 +55,24 @@ class Engine:
             ctx.answer()
         ctx.save()
         ctx.out.step = f"{ctx.flow}:{ctx.step}" if ctx.flow else "menu"
+        ctx.out.notify = ctx.out.notify or Outbox.touched(session)
+        return ctx.out
+
+    async def staff_desk(self, session: AsyncSession, event: Event) -> Outcome:
+        """The staff group: the group's state row only dedupes; who acts is the staff row."""
+        state, _resident = await Conversations(session).load_with_resident(
+            event.sender.chat_id, None)
+        if not Conversations.claim(state, event.update_id):
+            return Outcome(step="-", result="duplicate")
+        staff = await StaffMembers(session).by_user(event.sender.user_id)
+        ctx = Context(event=event, state=state, session=session, office=self.office,
+                      lang=self.office.default_language, resident=None)
+        await staffdesk.handle(ctx, staff)
+        if event.kind == EventKind.BUTTON and ctx.out.callback_answer is None:
+            ctx.answer()
+        dialog = staff.dialog if staff is not None else None
+        ctx.out.step = f"staff:{dialog['kind']}" if dialog else "staff"
+        ctx.out.notify = ctx.out.notify or Outbox.touched(session)
         return ctx.out
 
 
@@ -63,6 +84,8 @@ async def route(ctx: Context) -> None:
         await press(ctx)
     elif ctx.resident is not None and (action := menu_action(event.text)) is not None:
         await command(ctx, action)
+    elif replies_to_us(ctx) and await answer_by_reply(ctx):
+        return
     elif ctx.flow in FLOWS:
         await FLOWS[ctx.flow].handle(ctx)
     elif ctx.resident is None:
@@ -147,6 +170,8 @@ async def press(ctx: Context) -> None:
         ctx.answer(_("This button is no longer active."))
     elif callback.prefix == "lg":
         set_language(ctx, callback.arg)
+    elif callback.prefix == survey.FLOW:
+        await survey.press(ctx, callback)
     elif callback.prefix == mytickets.FLOW:
         if ctx.flow == report.FLOW and callback.action == "add":
             ctx.answer(_("Please finish or /cancel your report first."), alert=True)
@@ -158,6 +183,36 @@ async def press(ctx: Context) -> None:
         await report.already_sent(ctx, callback.arg)
     else:
         ctx.answer(_("This button is no longer active."))
+
+
+def replies_to_us(ctx: Context) -> bool:
+    event = ctx.event
+    return (ctx.resident is not None and event.reply_to_message_id is not None
+            and (event.kind == EventKind.TEXT or event.kind in MEDIA_KINDS))
+
+
+async def answer_by_reply(ctx: Context) -> bool:
+    """A reply to one of our messages about a ticket goes to that ticket (a survey comment,
+    or information for the office). False when the replied message is not about a ticket."""
+    _ = ctx._
+    event = ctx.event
+    assert ctx.resident is not None and event.reply_to_message_id is not None
+    link = await ctx.links.ticket_of(event.sender.chat_id, event.reply_to_message_id)
+    if link is None:
+        return False
+    text = (event.text or "").strip()
+    if link.survey_id is not None and event.kind == EventKind.TEXT and text:
+        found = await ctx.surveys.get(link.survey_id)
+        if found is not None and found.ticket.resident_id == ctx.resident.id:
+            await survey.comment(ctx, found, text)
+            return True
+    ticket = await ctx.tickets.of_resident(ctx.resident, link.ticket_id)
+    if ticket is None:
+        return False
+    if await mytickets.add_to(ctx, ticket) == "added":
+        ctx.say(_("Thank you. Added to ticket No. %(number)s; the office can see it.")
+                % {"number": ticket.number})
+    return True
 
 
 def set_language(ctx: Context, lang: str) -> None:

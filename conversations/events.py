@@ -58,11 +58,16 @@ class Event:
     command_args: str = ""
     callback_data: str | None = None
     callback_id: str | None = None
-    message_id: int | None = None  # the message carrying the pressed button
+    message_id: int | None = None  # the message itself, or the one carrying the pressed button
     media: Media | None = None
     album_id: str | None = None
     phone: str | None = None
     contact_user_id: int | None = None
+    reply_to_message_id: int | None = None  # the message this one answers (Telegram "reply")
+
+    @property
+    def in_group(self) -> bool:
+        return self.sender.chat_id != self.sender.user_id
 
 
 @dataclass(frozen=True)
@@ -78,14 +83,28 @@ class KeyboardButton:
 
 
 @dataclass(frozen=True)
+class FileRef:
+    """A file Telegram already has (sent to the bot before), re-sent by its id."""
+
+    kind: str  # photo | video | voice | document
+    file_id: str
+
+
+@dataclass(frozen=True)
 class Reply:
-    """One message to show. `edit=True` edits the message whose button was pressed."""
+    """One message to show. `edit=True` edits the message whose button was pressed;
+    `edit_message_id` edits that message instead (the notifier's cards). With `file`, the text
+    is the file's caption; with `album`, the files go as one album and the text is dropped."""
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     keyboard: tuple[tuple[KeyboardButton, ...], ...] = ()
     remove_keyboard: bool = False
     edit: bool = False
+    reply_to: int | None = None
+    file: FileRef | None = None
+    album: tuple[FileRef, ...] = ()
+    edit_message_id: int | None = None
 
 
 @dataclass(frozen=True)

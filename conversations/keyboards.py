@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from conversations.events import Button, KeyboardButton, inline
 from locales import LANGUAGE_NAMES, N_, SUPPORTED, gettext_for
 
 CALLBACK_LIMIT = 64  # bytes, Telegram's limit
+
+
+class TicketRef(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def version(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,24 @@ class Callback:
 
 def button(text: str, prefix: str, action: str, arg: str | int = "") -> Button:
     return Button(text, Callback(prefix, action, str(arg)).pack())
+
+
+STAFF = "sf"  # a ticket card's buttons in the staff group
+DIALOG = "sd"  # choices inside a staff member's guided action
+
+
+def staff_button(text: str, action: str, ticket: TicketRef, extra: str | int = "") -> Button:
+    """A card button carries the ticket's version: pressed on an older card, it is refused."""
+    arg = f"{ticket.id}.{ticket.version}" + (f".{extra}" if extra != "" else "")
+    return button(text, STAFF, action, arg)
+
+
+def staff_target(callback: Callback) -> tuple[int, int, str] | None:
+    """(ticket id, version, extra) of a card button, or None if the data is not one."""
+    parts = callback.arg.split(".", 2)
+    if len(parts) < 2 or not all(p.isdigit() and len(p) < 12 for p in parts[:2]):
+        return None
+    return int(parts[0]), int(parts[1]), parts[2] if len(parts) == 3 else ""
 
 
 def grid(buttons: Sequence[Button], columns: int = 2) -> tuple[tuple[Button, ...], ...]:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from conversations.context import Context
-from conversations.events import MEDIA_KINDS, EventKind, inline
+from conversations.events import MEDIA_KINDS, Button, EventKind, inline
 from conversations.keyboards import Callback, button, main_menu
 from conversations.report import category_title, media_record
 from storage.models import Ticket, TicketEvent
-from tickets.lifecycle import STATUS_LABELS, Status, accepts_information, can_transition
+from tickets.lifecycle import STATUS_LABELS, Status, accepts_information, can_withdraw
 from tickets.policy import INFO_MAX, PRIORITY_LABELS
 from tickets.service import TicketError
 
@@ -22,6 +22,9 @@ ADD_INFO = "add_info"
 STEPS = (ADD_INFO,)
 PER_PAGE = 5
 TIMELINE_MAX = 15
+# The resident's timeline: never internal notes, assignments, escalations or findings.
+RESIDENT_VISIBLE = frozenset({"status", "message", "evidence", "staff_message"})
+NOTES_SHOWN = frozenset({"waiting_for_resident", "resolved", "rejected"})  # meant for them
 
 
 async def category_titles(ctx: Context) -> Callable[[str], str]:
@@ -68,10 +71,13 @@ def _event_line(ctx: Context, event: TicketEvent) -> str:
     when = event.created_at.astimezone(ctx.office.timezone).strftime("%m-%d %H:%M")
     if event.kind == "status" and event.to_status:
         text = _("Status: %(status)s") % {"status": status_label(ctx, event.to_status)}
-        if event.note:
+        if event.note and event.to_status in NOTES_SHOWN:
             text += f" — {event.note}"
     elif event.kind == "evidence":
         text = _("You added a file")
+    elif event.kind == "staff_message":
+        note = event.note or ""
+        text = f"{_('Office')}: {note[:200]}{'…' if len(note) > 200 else ''}"
     else:
         who = _("You") if event.actor_type == "resident" else _("Office")
         note = event.note or ""
@@ -100,14 +106,14 @@ async def show_detail(ctx: Context, ticket: Ticket, *, edit: bool = True) -> Non
         "",
         _("Timeline:"),
     ]
-    events = list(ticket.events)
+    events = [e for e in ticket.events if e.kind in RESIDENT_VISIBLE]
     if len(events) > TIMELINE_MAX:
         lines.append("…")
     lines += [_event_line(ctx, e) for e in events[-TIMELINE_MAX:]]
     actions = []
     if accepts_information(ticket.status):
         actions.append(button(_("➕ Add information"), FLOW, "add", ticket.id))
-    if can_transition(ticket.status, Status.WITHDRAWN):
+    if can_withdraw(ticket.status):
         actions.append(button(_("↩ Withdraw"), FLOW, "wd", ticket.id))
     ctx.say("\n".join(lines), inline(actions, [button(_("« All my tickets"), FLOW, "page", 0)]),
             edit=edit)
@@ -149,7 +155,7 @@ async def press(ctx: Context, callback: Callback) -> None:
                 % {"number": ticket.number},
                 inline([button(_("✅ Done"), FLOW, "done", ticket.id)]), edit=True)
     elif callback.action == "wd":
-        if not can_transition(ticket.status, Status.WITHDRAWN):
+        if not can_withdraw(ticket.status):
             ctx.answer(_("This ticket can no longer be withdrawn."), alert=True)
             return
         ctx.answer()
@@ -170,7 +176,6 @@ async def press(ctx: Context, callback: Callback) -> None:
 async def handle(ctx: Context) -> None:
     """Messages while adding information to a ticket."""
     _ = ctx._
-    event = ctx.event
     if ctx.resident is None:
         ctx.reset()
         return
@@ -181,30 +186,45 @@ async def handle(ctx: Context) -> None:
                 keyboard=main_menu(_))
         return
     done = inline([button(_("✅ Done"), FLOW, "done", ticket.id)])
+    if await add_to(ctx, ticket, done) == "added":
+        ctx.say(_("Added to ticket No. %(number)s. Send more, or press Done.")
+                % {"number": ticket.number}, done)
+
+
+async def add_to(ctx: Context, ticket: Ticket,
+                 buttons: tuple[tuple[Button, ...], ...] = ()) -> str:
+    """Add the event's text or file to the ticket: "added", "quiet" (more of an album
+    already acknowledged) or "refused" (after telling the resident why)."""
+    _ = ctx._
+    event = ctx.event
+    assert ctx.resident is not None
+    if not accepts_information(ticket.status):
+        ctx.say(_("This ticket is closed; please report a new problem instead."), buttons)
+        return "refused"
     text = (event.text or "").strip()
     if event.kind == EventKind.TEXT and text:
         if len(text) > INFO_MAX:
             ctx.say(_("That message is %(length)d characters long; the limit is %(max)d. "
                       "Please split it into shorter messages.")
-                    % {"length": len(text), "max": INFO_MAX}, done)
-            return
+                    % {"length": len(text), "max": INFO_MAX}, buttons)
+            return "refused"
         await ctx.tickets.add_information(ctx.resident, ticket, text=text)
     elif event.kind in MEDIA_KINDS:
         record = media_record(ctx)
         if record is None:
-            return
+            return "refused"
         record.pop("album_id", None)
         try:
             await ctx.tickets.add_information(ctx.resident, ticket, media=record,
-                                              text=(event.text or "").strip()[:INFO_MAX] or None)
+                                              text=text[:INFO_MAX] or None)
         except TicketError:
-            ctx.say(_("This ticket already holds as many files as it can."), done)
-            return
+            ctx.say(_("This ticket already holds as many files as it can."), buttons)
+            return "refused"
         if event.album_id and ctx.data.get("album_id") == event.album_id:
-            return  # one acknowledgement per album
+            return "quiet"  # one acknowledgement per album
         ctx.data["album_id"] = event.album_id
     else:
-        ctx.say(_("Please send text, a photo, a video or a voice note — or press Done."), done)
-        return
-    ctx.say(_("Added to ticket No. %(number)s. Send more, or press Done.")
-            % {"number": ticket.number}, done)
+        ctx.say(_("Please send text, a photo, a video or a voice note — or press Done."),
+                buttons)
+        return "refused"
+    return "added"

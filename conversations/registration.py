@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from conversations.context import Context
 from conversations.events import EventKind
 from conversations.keyboards import Callback, button, grid, main_menu, share_phone
 from storage.models import Resident
-from tickets.policy import NAME_MAX, UNIT_TEXT_MAX
+from tickets.policy import NAME_MAX, UNIT_TEXT_MAX, normalize_phone
 
 FLOW = "reg"
 NAME = "name"
@@ -16,19 +14,6 @@ PHONE = "phone"
 BUILDING = "building"
 UNIT = "unit"
 STEPS = (NAME, PHONE, BUILDING, UNIT)
-
-_PHONE_CHARS = re.compile(r"^\+?[\d\s\-().]{7,24}$")
-
-
-def normalize_phone(text: str) -> str | None:
-    """A typed phone number as +digits, or None when it cannot be one (7 to 15 digits)."""
-    text = text.strip()
-    if not _PHONE_CHARS.match(text):
-        return None
-    digits = re.sub(r"\D", "", text)
-    if not 7 <= len(digits) <= 15:
-        return None
-    return ("+" if text.startswith("+") else "") + digits
 
 
 async def begin(ctx: Context) -> None:
@@ -232,3 +217,12 @@ async def _finish(ctx: Context) -> None:
         % {"name": resident.name, "unit": unit.label if unit else resident.unit_text},
         keyboard=main_menu(_),
     )
+    # complaints the office took for this number by phone or at the desk are theirs now
+    claimed = await ctx.tickets.claim_by_phone(resident)
+    if claimed:
+        ctx.say(ctx.ngettext(
+            "The office already has a complaint from you: No. %(numbers)s. You will get its "
+            "news here; see /mytickets.",
+            "The office already has complaints from you: No. %(numbers)s. You will get their "
+            "news here; see /mytickets.", len(claimed)) % {
+            "numbers": ", ".join(t.number or "" for t in claimed)})

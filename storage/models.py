@@ -120,6 +120,14 @@ class Staff(Base):
     name: Mapped[str] = mapped_column(String(128))
     role: Mapped[str] = mapped_column(String(16), default="agent")  # agent | manager
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The guided staff action in progress (investigation, resolution, intake…), if any: one at
+    # a time per person, wherever they started it.
+    dialog: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == "manager"
 
 
 class Category(Base):
@@ -139,7 +147,11 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str | None] = mapped_column(String(32), unique=True)
     submission_key: Mapped[str] = mapped_column(String(64), unique=True)  # one draft -> one ticket
-    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    # None for a complaint taken by phone, e-mail or at the desk from someone not (yet)
+    # registered; it becomes theirs when they register with the same phone number.
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    contact_name: Mapped[str | None] = mapped_column(String(128))
+    contact_phone: Mapped[str | None] = mapped_column(String(32), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     unit_text: Mapped[str] = mapped_column(String(128), default="")  # building + "-" + unit
     category_code: Mapped[str] = mapped_column(String(32))
@@ -149,10 +161,18 @@ class Ticket(Base):
     priority: Mapped[str] = mapped_column(String(16), default="normal")
     severity: Mapped[str | None] = mapped_column(String(16))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    escalated_at: Mapped[datetime | None] = mapped_column()
+    # investigation record (complaint-process step 4)
+    site_visit_at: Mapped[datetime | None] = mapped_column()
+    site_visit_by: Mapped[str | None] = mapped_column(String(128))
+    findings: Mapped[str | None] = mapped_column(Text)
+    interviewed: Mapped[str | None] = mapped_column(Text)
+    cause_category: Mapped[str | None] = mapped_column(String(32))
     cause: Mapped[str | None] = mapped_column(Text)
     resolution_type: Mapped[str | None] = mapped_column(String(16))
     resolution_text: Mapped[str | None] = mapped_column(Text)
     improvement_measures: Mapped[str | None] = mapped_column(Text)
+    follow_up_at: Mapped[datetime | None] = mapped_column()
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -162,13 +182,27 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None] = mapped_column()
     ack_due_at: Mapped[datetime] = mapped_column()
     resolve_due_at: Mapped[datetime] = mapped_column()
-    resident: Mapped[Resident] = relationship(lazy="joined")
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)  # in the staff group
+    # Bumped by every change of the row: a button on an older card, or a second staff member
+    # acting at the same moment, is refused instead of overwriting (SQLAlchemy checks it).
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    resident: Mapped[Resident | None] = relationship(lazy="joined")
+    assignee: Mapped[Staff | None] = relationship(lazy="joined")
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", lazy="selectin"
     )
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="ticket", order_by="Attachment.id", lazy="selectin"
     )
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it
+
+    @property
+    def complainant(self) -> str:
+        return self.resident.name if self.resident else (self.contact_name or "")
+
+    @property
+    def phone(self) -> str:
+        return self.resident.phone if self.resident else (self.contact_phone or "")
 
 
 class TicketEvent(Base):
@@ -177,12 +211,15 @@ class TicketEvent(Base):
     __tablename__ = "ticket_events"
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(24))  # status | message | evidence
+    # status | message (resident) | evidence | staff_message | note (internal) | assigned |
+    # escalated | investigation | resolution | survey | reminder | follow_up | delivery
+    kind: Mapped[str] = mapped_column(String(24))
     from_status: Mapped[str | None] = mapped_column(String(24))
     to_status: Mapped[str | None] = mapped_column(String(24))
     actor_type: Mapped[str] = mapped_column(String(16))  # resident | staff | system
     actor_id: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ticket: Mapped[Ticket] = relationship(back_populates="events")
 
@@ -218,14 +255,59 @@ class ConversationState(Base):
 
 
 class OutboxMessage(Base):
-    """Notifications written with the change that caused them; a notifier delivers them."""
+    """Notifications written with the change that caused them; a notifier delivers them, in
+    order per chat. state: pending | sent | failed (gave up) | unreachable (blocked us)."""
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(primary_key=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
     payload: Mapped[dict[str, Any]] = mapped_column()
     state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class MessageLink(Base):
+    """Which ticket a message we sent belongs to: a reply to it (a staff member's in the card's
+    thread, a resident's to a relayed message) goes to that ticket."""
+
+    __tablename__ = "message_links"
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id"))
+
+
+class Survey(Base):
+    """One satisfaction survey per resolution (round = the ticket's reopen count then)."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (UniqueConstraint("ticket_id", "round"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    fixed: Mapped[str | None] = mapped_column(String(8))  # yes | partly | no
+    rating: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column()
+    ticket: Mapped[Ticket] = relationship(lazy="joined")
+
+
+class Timer(Base):
+    """Something to do at a time (survey reminder, auto-close, follow-up); fires exactly once.
+
+    In the database, so a restart forgets none."""
+
+    __tablename__ = "timers"
+    __table_args__ = (UniqueConstraint("ticket_id", "kind", "round"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    fired_at: Mapped[datetime | None] = mapped_column()
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)

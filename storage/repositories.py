@@ -9,14 +9,19 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import (
     Building,
     Category,
     ConversationState,
+    MessageLink,
     OutboxMessage,
     Resident,
+    Staff,
+    Survey,
     Ticket,
+    Timer,
     Unit,
     UnitInvite,
 )
@@ -69,6 +74,9 @@ class Residents(Repository):
         return await self.session.scalar(
             select(Resident).where(Resident.telegram_user_id == telegram_user_id)
         )
+
+    async def by_chat(self, chat_id: int) -> Resident | None:
+        return await self.session.scalar(select(Resident).where(Resident.chat_id == chat_id))
 
     def add(self, resident: Resident) -> None:
         self.session.add(resident)
@@ -214,6 +222,19 @@ class Tickets(Repository):
             select(Ticket).where(Ticket.id == ticket_id, Ticket.resident_id == resident_id)
         )
 
+    async def get(self, ticket_id: int) -> Ticket | None:
+        return await self.session.get(Ticket, ticket_id)
+
+    async def by_number(self, number: str) -> Ticket | None:
+        return await self.session.scalar(select(Ticket).where(Ticket.number == number))
+
+    async def unclaimed_with_phone(self, phones: Sequence[str]) -> Sequence[Ticket]:
+        """Tickets taken for someone by phone who has not registered yet."""
+        return (await self.session.scalars(
+            select(Ticket)
+            .where(Ticket.resident_id.is_(None), Ticket.contact_phone.in_(phones))
+            .order_by(Ticket.id))).all()
+
     async def page_for_resident(
         self, resident_id: int, offset: int, limit: int
     ) -> tuple[Sequence[Ticket], int]:
@@ -233,20 +254,127 @@ class Tickets(Repository):
 class Outbox(Repository):
     def enqueue(self, chat_id: int, payload: dict[str, object]) -> None:
         self.session.add(OutboxMessage(chat_id=chat_id, payload=payload))
+        self.session.info["outbox_touched"] = True
 
-    async def due(self, now: datetime, limit: int = 20) -> Sequence[OutboxMessage]:
+    @staticmethod
+    def touched(session: AsyncSession) -> bool:
+        """Whether this transaction queued anything (then the notifier is woken after it)."""
+        return bool(session.info.get("outbox_touched"))
+
+    async def due(self, now: datetime, limit: int = 100) -> Sequence[OutboxMessage]:
+        """Pending rows whose time has come, each the oldest pending row of its chat: a chat's
+        messages go out in order, and one waiting row holds back the rest of its chat."""
+        earlier = aliased(OutboxMessage)
+        older_pending = (
+            select(earlier.id)
+            .where(earlier.chat_id == OutboxMessage.chat_id, earlier.state == "pending",
+                   earlier.id < OutboxMessage.id)
+            .exists()
+        )
         return (
             await self.session.scalars(
                 select(OutboxMessage)
-                .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)
+                .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now,
+                       ~older_pending)
                 .order_by(OutboxMessage.id)
                 .limit(limit)
-                .with_for_update(skip_locked=True)
             )
         ).all()
+
+    async def next_due_at(self) -> datetime | None:
+        return await self.session.scalar(
+            select(func.min(OutboxMessage.next_attempt_at)).where(
+                OutboxMessage.state == "pending"))
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         return await self.session.get(OutboxMessage, message_id)
 
     async def ticket(self, ticket_id: int) -> Ticket | None:
         return await self.session.get(Ticket, ticket_id)
+
+    async def give_up_on_chat(self, chat_id: int, error: str) -> int:
+        """The chat blocked us: its pending rows will never go out."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.state == "pending")
+            .values(state="unreachable", last_error=error))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state))
+        return {state: int(count) for state, count in rows.tuples()}
+
+
+class StaffMembers(Repository):
+    async def by_user(self, telegram_user_id: int) -> Staff | None:
+        return await self.session.scalar(
+            select(Staff).where(Staff.telegram_user_id == telegram_user_id))
+
+    async def get(self, staff_id: int) -> Staff | None:
+        return await self.session.get(Staff, staff_id)
+
+    async def active(self) -> Sequence[Staff]:
+        return (await self.session.scalars(
+            select(Staff).where(Staff.active.is_(True)).order_by(Staff.name, Staff.id))).all()
+
+    async def everyone(self) -> Sequence[Staff]:
+        return (await self.session.scalars(select(Staff).order_by(Staff.id))).all()
+
+    async def managers(self) -> Sequence[Staff]:
+        return [s for s in await self.active() if s.is_manager]
+
+    def add(self, staff: Staff) -> None:
+        self.session.add(staff)
+
+
+class MessageLinks(Repository):
+    async def ticket_of(self, chat_id: int, message_id: int) -> MessageLink | None:
+        return await self.session.get(MessageLink, (chat_id, message_id))
+
+    async def link(self, chat_id: int, message_id: int, ticket_id: int,
+                   survey_id: int | None = None) -> None:
+        if await self.ticket_of(chat_id, message_id) is None:
+            self.session.add(MessageLink(chat_id=chat_id, message_id=message_id,
+                                         ticket_id=ticket_id, survey_id=survey_id))
+
+
+class Surveys(Repository):
+    async def get(self, survey_id: int) -> Survey | None:
+        return await self.session.get(Survey, survey_id)
+
+    async def of_round(self, ticket_id: int, round_: int) -> Survey | None:
+        return await self.session.scalar(
+            select(Survey).where(Survey.ticket_id == ticket_id, Survey.round == round_))
+
+    def add(self, survey: Survey) -> None:
+        self.session.add(survey)
+
+
+class Timers(Repository):
+    async def set(self, ticket_id: int, kind: str, due_at: datetime, round_: int = 0) -> None:
+        """Set a timer once; setting the same (ticket, kind, round) again changes nothing."""
+        existing = await self.session.scalar(
+            select(Timer).where(Timer.ticket_id == ticket_id, Timer.kind == kind,
+                                Timer.round == round_))
+        if existing is None:
+            self.session.add(Timer(ticket_id=ticket_id, kind=kind, round=round_,
+                                   due_at=due_at))
+
+    async def due(self, now: datetime, limit: int = 50) -> Sequence[Timer]:
+        return (await self.session.scalars(
+            select(Timer)
+            .where(Timer.fired_at.is_(None), Timer.cancelled.is_(False), Timer.due_at <= now)
+            .order_by(Timer.due_at, Timer.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True))).all()
+
+    async def cancel(self, ticket_id: int, *kinds: str) -> None:
+        await self.session.execute(
+            update(Timer)
+            .where(Timer.ticket_id == ticket_id, Timer.kind.in_(kinds), Timer.fired_at.is_(None))
+            .values(cancelled=True))
+
+    async def of_ticket(self, ticket_id: int) -> Sequence[Timer]:
+        return (await self.session.scalars(
+            select(Timer).where(Timer.ticket_id == ticket_id).order_by(Timer.id))).all()

@@ -229,7 +229,7 @@ async def test_the_staff_group_gets_the_new_ticket_card(
         await emulator.wait_for(lambda: bool(emulator.messages(staff_chat)))
         card = emulator.last_message(staff_chat).text or ""
         [ticket] = await tickets_in(sqlite_url)
-        assert f"New ticket No. {ticket.number}" in card
+        assert f"Ticket No. {ticket.number}" in card and "Status: received" in card
         assert "Chen Jing, +8613800138000" in card and "8-0808" in card
         assert DESCRIPTION in card and "Category: Noise" in card
         assert len(emulator.messages(staff_chat)) == 1

@@ -1,7 +1,13 @@
-"""Ticket statuses and the transitions allowed between them (DESIGN.md "Ticket lifecycle")."""
+"""The ticket lifecycle: statuses, the actions that move a ticket, and who may take them.
+
+Every change of a ticket is an `Action`. `RULES` says, for each action, from which statuses it
+may be taken, which status it leads to (None: the status stays), and which roles may take it.
+`check()` is the one place that decides; the service calls it before any change.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from locales import N_
@@ -20,26 +26,105 @@ class Status(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.NEW: frozenset({Status.ACKNOWLEDGED, Status.REJECTED, Status.WITHDRAWN}),
-    Status.ACKNOWLEDGED: frozenset(
-        {Status.INVESTIGATING, Status.REJECTED, Status.WITHDRAWN, Status.WAITING_FOR_RESIDENT}
-    ),
-    Status.INVESTIGATING: frozenset(
-        {Status.RESOLVING, Status.WAITING_FOR_RESIDENT, Status.WITHDRAWN}
-    ),
-    Status.WAITING_FOR_RESIDENT: frozenset(
-        {Status.ACKNOWLEDGED, Status.INVESTIGATING, Status.WITHDRAWN}
-    ),
-    Status.RESOLVING: frozenset({Status.RESOLVED, Status.INVESTIGATING, Status.WITHDRAWN}),
-    Status.RESOLVED: frozenset({Status.CLOSED, Status.REOPENED}),
-    Status.REOPENED: frozenset({Status.INVESTIGATING, Status.WITHDRAWN}),
-    Status.CLOSED: frozenset(),
-    Status.REJECTED: frozenset(),
-    Status.WITHDRAWN: frozenset(),
+class Role(StrEnum):
+    RESIDENT = "resident"
+    AGENT = "agent"
+    MANAGER = "manager"
+    SYSTEM = "system"  # timers: reminders, auto-close
+
+
+class Action(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    TAKE = "take"  # assign to oneself
+    ASSIGN = "assign"
+    MESSAGE = "message"  # staff -> resident
+    REQUEST_INFO = "request_info"
+    INVESTIGATE = "investigate"  # start the investigation
+    RECORD_FINDINGS = "record_findings"
+    START_RESOLVING = "start_resolving"
+    RESOLVE = "resolve"
+    REJECT = "reject"
+    ESCALATE = "escalate"
+    NOTE = "note"  # internal, never shown to the resident
+    ANSWER = "answer"  # the resident adds information (ends "waiting for resident")
+    WITHDRAW = "withdraw"
+    CONFIRM_FIXED = "confirm_fixed"  # survey: yes, or a rating alone
+    NOT_FIXED = "not_fixed"  # survey: partly / no
+    AUTO_CLOSE = "auto_close"  # survey unanswered
+
+
+S = Status
+STAFF = frozenset({Role.AGENT, Role.MANAGER})
+OPEN = frozenset({S.NEW, S.ACKNOWLEDGED, S.INVESTIGATING, S.WAITING_FOR_RESIDENT,
+                  S.RESOLVING, S.REOPENED})
+FINAL = frozenset({S.CLOSED, S.REJECTED, S.WITHDRAWN})
+
+
+@dataclass(frozen=True)
+class Rule:
+    sources: frozenset[Status]
+    target: Status | None  # None: the status does not change
+    roles: frozenset[Role]
+
+
+RULES: dict[Action, Rule] = {
+    Action.ACKNOWLEDGE: Rule(frozenset({S.NEW}), S.ACKNOWLEDGED, STAFF),
+    Action.TAKE: Rule(OPEN, None, STAFF),
+    Action.ASSIGN: Rule(OPEN, None, STAFF),
+    Action.MESSAGE: Rule(OPEN | {S.RESOLVED}, None, STAFF),
+    Action.REQUEST_INFO: Rule(
+        frozenset({S.NEW, S.ACKNOWLEDGED, S.INVESTIGATING, S.REOPENED}),
+        S.WAITING_FOR_RESIDENT, STAFF),
+    Action.INVESTIGATE: Rule(
+        frozenset({S.ACKNOWLEDGED, S.WAITING_FOR_RESIDENT, S.REOPENED}), S.INVESTIGATING, STAFF),
+    Action.RECORD_FINDINGS: Rule(frozenset({S.INVESTIGATING, S.RESOLVING}), None, STAFF),
+    Action.START_RESOLVING: Rule(frozenset({S.INVESTIGATING}), S.RESOLVING, STAFF),
+    Action.RESOLVE: Rule(frozenset({S.INVESTIGATING, S.RESOLVING}), S.RESOLVED, STAFF),
+    # Turning a complaint down is a manager's decision; an agent escalates instead.
+    Action.REJECT: Rule(
+        frozenset({S.NEW, S.ACKNOWLEDGED, S.INVESTIGATING, S.WAITING_FOR_RESIDENT, S.REOPENED}),
+        S.REJECTED, frozenset({Role.MANAGER})),
+    Action.ESCALATE: Rule(OPEN, None, STAFF | {Role.SYSTEM}),
+    Action.NOTE: Rule(OPEN | {S.RESOLVED} | FINAL, None, STAFF),
+    # The target of ANSWER is where the ticket was before it waited (see `after_waiting`).
+    Action.ANSWER: Rule(OPEN, None, frozenset({Role.RESIDENT})),
+    Action.WITHDRAW: Rule(OPEN, S.WITHDRAWN, frozenset({Role.RESIDENT})),
+    Action.CONFIRM_FIXED: Rule(frozenset({S.RESOLVED}), S.CLOSED, frozenset({Role.RESIDENT})),
+    Action.NOT_FIXED: Rule(frozenset({S.RESOLVED}), S.REOPENED, frozenset({Role.RESIDENT})),
+    Action.AUTO_CLOSE: Rule(frozenset({S.RESOLVED}), S.CLOSED, frozenset({Role.SYSTEM})),
 }
 
-FINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+
+class LifecycleError(Exception):
+    """An action the rules refuse. code: "not_now" (wrong status) or "not_permitted" (role)."""
+
+    def __init__(self, code: str, action: Action, status: Status) -> None:
+        super().__init__(f"{code}: {action} from {status}")
+        self.code, self.action, self.status = code, action, status
+
+
+def allowed(action: Action, status: str, role: Role) -> bool:
+    rule = RULES[action]
+    return Status(status) in rule.sources and role in rule.roles
+
+
+def check(action: Action, status: str, role: Role) -> Status | None:
+    """The status `action` leads to from `status` (None: unchanged), or LifecycleError."""
+    rule = RULES[action]
+    current = Status(status)
+    if current not in rule.sources:
+        raise LifecycleError("not_now", action, current)
+    if role not in rule.roles:
+        raise LifecycleError("not_permitted", action, current)
+    return rule.target
+
+
+def after_waiting(previous: str | None) -> Status:
+    """Where a ticket goes back to once the resident answered a request for information."""
+    if previous in (S.INVESTIGATING, S.RESOLVING, S.REOPENED):
+        return S.INVESTIGATING
+    return S.ACKNOWLEDGED
+
 
 # What the resident sees for each status (translated where shown).
 STATUS_LABELS: dict[Status, str] = {
@@ -56,10 +141,10 @@ STATUS_LABELS: dict[Status, str] = {
 }
 
 
-def can_transition(current: str, target: Status) -> bool:
-    return target in TRANSITIONS.get(Status(current), frozenset())
+def can_withdraw(status: str) -> bool:
+    return allowed(Action.WITHDRAW, status, Role.RESIDENT)
 
 
 def accepts_information(status: str) -> bool:
     """Residents may add details and evidence while the office is still working on it."""
-    return Status(status) not in FINAL and Status(status) != Status.RESOLVED
+    return Status(status) in OPEN

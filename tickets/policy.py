@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from locales import N_
@@ -13,6 +15,8 @@ UNIT_TEXT_MAX = 32
 MAX_EVIDENCE = 10
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
 INFO_MAX = 2000
+STAFF_TEXT_MAX = 2000  # a staff message, note, reason or finding
+NAME_MIN_CHARS = 1
 
 PRIORITIES = ("normal", "urgent")
 PRIORITY_LABELS = {"normal": N_("Normal"), "urgent": N_("Urgent")}
@@ -42,3 +46,57 @@ def due_times(
         ack_hours = min(ack_hours, URGENT_ACK_HOURS)
         resolve_hours = min(resolve_hours, URGENT_RESOLVE_HOURS)
     return now + timedelta(hours=ack_hours), now + timedelta(hours=resolve_hours)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long the office waits on a resident (set in OfficeSettings)."""
+
+    survey_reminder_after: timedelta = timedelta(hours=48)
+    survey_close_after: timedelta = timedelta(hours=72)  # after the reminder
+    follow_up_hour: int = 9  # office time, on the follow-up date
+
+
+SEVERITIES = ("low", "medium", "high", "critical")
+SEVERITY_LABELS = {"low": N_("Low"), "medium": N_("Medium"), "high": N_("High"),
+                   "critical": N_("Critical")}
+CAUSES = ("facility", "management", "third_party", "neighbour", "resident", "none", "other")
+CAUSE_LABELS = {
+    "facility": N_("Facility or equipment"),
+    "management": N_("Management or service failure"),
+    "third_party": N_("Contractor or utility"),
+    "neighbour": N_("Neighbour"),
+    "resident": N_("Resident's own installation"),
+    "none": N_("No fault found"),
+    "other": N_("Other"),
+}
+RESOLUTIONS = ("repair", "mediation", "explanation", "other")
+RESOLUTION_LABELS = {
+    "repair": N_("Repair"),
+    "mediation": N_("Mediation"),
+    "explanation": N_("Explanation / no fault found"),
+    "other": N_("Other"),
+}
+CHANNELS = ("telegram", "hotline", "email", "walk_in")
+CHANNEL_LABELS = {"telegram": N_("Telegram"), "hotline": N_("Hotline"), "email": N_("E-mail"),
+                  "walk_in": N_("Walk-in")}
+SURVEY_ANSWERS = ("yes", "partly", "no")
+
+
+_PHONE_CHARS = re.compile(r"^\+?[\d\s\-().]{7,24}$")
+
+
+def normalize_phone(text: str) -> str | None:
+    """A typed phone number as +digits, or None when it cannot be one (7 to 15 digits)."""
+    text = text.strip()
+    if not _PHONE_CHARS.match(text):
+        return None
+    digits = re.sub(r"\D", "", text)
+    if not 7 <= len(digits) <= 15:
+        return None
+    return ("+" if text.startswith("+") else "") + digits
+
+
+def same_phone(a: str, b: str) -> bool:
+    """Two spellings of one number (with or without the +)."""
+    return a.lstrip("+") == b.lstrip("+")

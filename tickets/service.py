@@ -1,7 +1,9 @@
-"""The single gate for creating tickets and changing their status.
+"""The single gate for creating tickets and changing them.
 
-Chat, staff group, CLI and any later API call these methods, so the audit trail (ticket
-events) and the notifications are written in the same transaction as the change itself.
+Chat, staff group, CLI and timers call these methods. Each change is checked by the lifecycle
+(`tickets.lifecycle.check`), recorded as a ticket event (actor, time, note: the timeline and
+audit trail) and announced through outbox rows written in the same transaction; the notifier
+delivers them later, so a crash loses nothing.
 """
 
 from __future__ import annotations
@@ -10,13 +12,41 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Attachment, Resident, Ticket, TicketEvent, utcnow
-from storage.repositories import Categories, Outbox, Tickets
-from tickets.lifecycle import Status, accepts_information, can_transition
-from tickets.policy import PRIORITIES, due_times
+from storage.models import Attachment, Resident, Staff, Survey, Ticket, TicketEvent, utcnow
+from storage.repositories import (
+    Categories,
+    Outbox,
+    StaffMembers,
+    Surveys,
+    Tickets,
+    Timers,
+)
+from tickets.lifecycle import (
+    Action,
+    LifecycleError,
+    Role,
+    Status,
+    accepts_information,
+    after_waiting,
+    check,
+)
+from tickets.policy import (
+    CAUSES,
+    CHANNELS,
+    PRIORITIES,
+    RESOLUTIONS,
+    SEVERITIES,
+    SURVEY_ANSWERS,
+    Timing,
+    due_times,
+    normalize_phone,
+)
+
+MAX_ATTACHMENTS = 30
 
 
 class TicketError(Exception):
@@ -29,8 +59,24 @@ class TicketError(Exception):
 
 @dataclass(frozen=True)
 class Actor:
-    type: str  # resident | staff | system
-    id: int | None = None
+    role: Role
+    id: int | None = None  # the resident's or the staff member's id
+    name: str = ""
+
+    @property
+    def type(self) -> str:
+        return {Role.AGENT: "staff", Role.MANAGER: "staff"}.get(self.role, self.role.value)
+
+    @classmethod
+    def of_staff(cls, staff: Staff) -> Actor:
+        return cls(Role(staff.role), staff.id, staff.name)
+
+    @classmethod
+    def of_resident(cls, resident: Resident) -> Actor:
+        return cls(Role.RESIDENT, resident.id, resident.name)
+
+
+SYSTEM = Actor(Role.SYSTEM)
 
 
 @dataclass
@@ -40,6 +86,38 @@ class Submission:
     description: str
     priority: str = "normal"
     evidence: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Intake:
+    """A complaint taken by phone, e-mail or at the desk, for someone who may not use the bot."""
+
+    key: str
+    name: str
+    phone: str
+    unit: str
+    category: str
+    description: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class Investigation:
+    site_visit_at: datetime | None
+    site_visit_by: str | None
+    findings: str
+    interviewed: str | None
+    severity: str
+    cause_category: str
+    cause: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    type: str
+    text: str
+    measures: str | None = None
+    follow_up_at: datetime | None = None
 
 
 def attachment_from(media: dict[str, Any]) -> Attachment:
@@ -55,13 +133,20 @@ def attachment_from(media: dict[str, Any]) -> Attachment:
 
 
 class TicketService:
-    def __init__(self, session: AsyncSession, *, staff_chat_id: int | None = None) -> None:
+    def __init__(self, session: AsyncSession, *, staff_chat_id: int | None = None,
+                 timing: Timing | None = None, timezone: ZoneInfo | None = None) -> None:
         self.tickets = Tickets(session)
         self.categories = Categories(session)
         self.outbox = Outbox(session)
+        self.staff = StaffMembers(session)
+        self.surveys = Surveys(session)
+        self.timers = Timers(session)
         self.session = session
         self.staff_chat_id = staff_chat_id
+        self.timing = timing or Timing()
+        self.timezone = timezone or ZoneInfo("UTC")
 
+    # --- intake ----------------------------------------------------------------------------
     async def submit(
         self, resident: Resident, submission: Submission, now: datetime | None = None
     ) -> tuple[Ticket, bool]:
@@ -69,75 +154,237 @@ class TicketService:
         existing = await self.tickets.by_submission(submission.key)
         if existing is not None:
             return existing, False
-        category = await self.categories.by_code(submission.category)
-        if category is None or not category.active:
-            raise TicketError("unknown_category")
-        if submission.priority not in PRIORITIES:
-            raise TicketError("unknown_priority")
-        now = now or utcnow()
-        ack_due, resolve_due = due_times(
-            now, category.ack_hours, category.resolve_hours, submission.priority
-        )
-        ticket = Ticket(
-            submission_key=submission.key,
-            resident_id=resident.id,
-            unit_id=resident.unit_id,
-            unit_text=resident.unit_label,
-            category_code=category.code,
-            description=submission.description,
-            channel="telegram",
-            status=Status.NEW,
-            priority=submission.priority,
-            created_at=now,
-            ack_due_at=ack_due,
-            resolve_due_at=resolve_due,
-            events=[],
-            attachments=[attachment_from(m) for m in submission.evidence],
-        )
-        ticket.events.append(
-            TicketEvent(
-                kind="status", to_status=Status.NEW, actor_type="resident",
-                actor_id=resident.id, note=None, created_at=now,
-            )
-        )
-        self.tickets.add(ticket)
-        await self.session.flush()
-        ticket.number = f"{now:%y%m}-{ticket.id:04d}"
-        self._tell_staff("new_ticket", ticket)
-        await self.session.flush()
+        ticket = await self._new_ticket(
+            submission.key, submission.category, submission.description, submission.priority,
+            "telegram", Actor.of_resident(resident), now)
+        ticket.resident_id, ticket.resident = resident.id, resident
+        ticket.unit_id, ticket.unit_text = resident.unit_id, resident.unit_label
+        ticket.attachments = [attachment_from(m) for m in submission.evidence]
+        await self._numbered(ticket)
+        if ticket.attachments:
+            self._thread(ticket, "evidence")
         return ticket, True
 
-    def _tell_staff(self, kind: str, ticket: Ticket, **details: object) -> None:
-        """Queue a staff-group notice in this transaction (the notifier sends it later)."""
-        if self.staff_chat_id is not None:
-            self.outbox.enqueue(self.staff_chat_id,
-                                {"kind": kind, "ticket_id": ticket.id, **details})
+    async def take_intake(self, staff: Staff, intake: Intake) -> tuple[Ticket, bool]:
+        """A staff member logs a complaint for a caller; it is theirs once they register."""
+        existing = await self.tickets.by_submission(intake.key)
+        if existing is not None:
+            return existing, False
+        if intake.channel not in CHANNELS:
+            raise TicketError("unknown_channel")
+        phone = normalize_phone(intake.phone)
+        if phone is None:
+            raise TicketError("bad_phone")
+        ticket = await self._new_ticket(intake.key, intake.category, intake.description,
+                                        "normal", intake.channel, Actor.of_staff(staff), None)
+        ticket.contact_name, ticket.contact_phone = intake.name, phone
+        ticket.unit_text = intake.unit
+        ticket.assignee_id = staff.id
+        await self._numbered(ticket)
+        return ticket, True
 
-    async def transition(
-        self, ticket: Ticket, target: Status, actor: Actor, note: str | None = None
-    ) -> Ticket:
-        if not can_transition(ticket.status, target):
-            raise TicketError("transition_not_allowed")
-        now = utcnow()
-        previous = ticket.status
-        ticket.status = target
-        if target == Status.ACKNOWLEDGED and ticket.acknowledged_at is None:
-            ticket.acknowledged_at = now
-        elif target == Status.RESOLVED:
-            ticket.resolved_at = now
-        elif target in (Status.CLOSED, Status.WITHDRAWN, Status.REJECTED):
-            ticket.closed_at = now
-        elif target == Status.REOPENED:
-            ticket.reopen_count += 1
-        ticket.events.append(
-            TicketEvent(
-                kind="status", from_status=previous, to_status=target,
-                actor_type=actor.type, actor_id=actor.id, note=note, created_at=now,
-            )
+    async def _new_ticket(self, key: str, category_code: str, description: str, priority: str,
+                          channel: str, actor: Actor, now: datetime | None) -> Ticket:
+        category = await self.categories.by_code(category_code)
+        if category is None or not category.active:
+            raise TicketError("unknown_category")
+        if priority not in PRIORITIES:
+            raise TicketError("unknown_priority")
+        now = now or utcnow()
+        ack_due, resolve_due = due_times(now, category.ack_hours, category.resolve_hours,
+                                         priority)
+        ticket = Ticket(
+            submission_key=key, category_code=category.code, description=description,
+            channel=channel, status=Status.NEW, priority=priority, created_at=now,
+            ack_due_at=ack_due, resolve_due_at=resolve_due, events=[], attachments=[],
+            unit_text="",
         )
+        ticket.events.append(TicketEvent(
+            kind="status", to_status=Status.NEW, actor_type=actor.type, actor_id=actor.id,
+            note=channel if channel != "telegram" else None, created_at=now))
+        return ticket
+
+    async def _numbered(self, ticket: Ticket) -> None:
+        self.tickets.add(ticket)
+        await self.session.flush()
+        ticket.number = f"{ticket.created_at:%y%m}-{ticket.id:04d}"
+        self.refresh_card(ticket)
+        await self.session.flush()
+
+    async def claim_by_phone(self, resident: Resident) -> list[Ticket]:
+        """A newly registered resident takes over the complaints logged for their number."""
+        digits = resident.phone.lstrip("+")
+        found = list(await self.tickets.unclaimed_with_phone([digits, "+" + digits]))
+        for ticket in found:
+            ticket.resident_id, ticket.resident = resident.id, resident
+            self._event(ticket, "linked", Actor.of_resident(resident),
+                        note=resident.name)
+            self.refresh_card(ticket)
+            self._thread(ticket, "linked", name=resident.name)
+        await self.session.flush()
+        return found
+
+    # --- staff actions ---------------------------------------------------------------------
+    def _require(self, ticket: Ticket, action: Action, actor: Actor,
+                 version: int | None) -> Status | None:
+        if version is not None and version != ticket.version:
+            raise TicketError("changed")
+        try:
+            return check(action, ticket.status, actor.role)
+        except LifecycleError as error:
+            raise TicketError(error.code) from error
+
+    async def acknowledge(self, ticket: Ticket, staff: Staff, version: int | None = None,
+                          ) -> Ticket:
+        actor = Actor.of_staff(staff)
+        target = self._require(ticket, Action.ACKNOWLEDGE, actor, version)
+        if ticket.assignee_id is None:
+            ticket.assignee_id = staff.id
+        await self._move(ticket, target, actor)
+        self._tell_resident(ticket, "acknowledged")
+        return ticket
+
+    async def assign(self, ticket: Ticket, staff: Staff, assignee: Staff,
+                     version: int | None = None) -> Ticket:
+        actor = Actor.of_staff(staff)
+        action = Action.TAKE if assignee.id == staff.id else Action.ASSIGN
+        self._require(ticket, action, actor, version)
+        if not assignee.active:
+            raise TicketError("not_staff")
+        if ticket.assignee_id == assignee.id:
+            raise TicketError("already_assigned")
+        ticket.assignee_id = assignee.id
+        ticket.assignee = assignee
+        self._event(ticket, "assigned", actor, note=assignee.name,
+                    details={"staff_id": assignee.id})
+        self.refresh_card(ticket)
+        self._thread(ticket, "assigned", name=assignee.name, by=staff.name)
         await self.session.flush()
         return ticket
 
+    async def message_resident(self, ticket: Ticket, staff: Staff, text: str | None,
+                               media: dict[str, Any] | None = None) -> Ticket:
+        actor = Actor.of_staff(staff)
+        self._require(ticket, Action.MESSAGE, actor, None)
+        if ticket.resident_id is None:
+            raise TicketError("no_resident")
+        self._event(ticket, "staff_message", actor, note=text or (media or {}).get("kind"),
+                    details={"file": media} if media else None)
+        self._tell_resident(ticket, "staff_message", text=text or "", staff=staff.name,
+                            file=media)
+        await self.session.flush()
+        return ticket
+
+    async def request_information(self, ticket: Ticket, staff: Staff, text: str,
+                                  version: int | None = None) -> Ticket:
+        actor = Actor.of_staff(staff)
+        target = self._require(ticket, Action.REQUEST_INFO, actor, version)
+        if ticket.resident_id is None:
+            raise TicketError("no_resident")
+        if ticket.acknowledged_at is None:
+            ticket.acknowledged_at = utcnow()
+        if ticket.assignee_id is None:
+            ticket.assignee_id = staff.id
+        await self._move(ticket, target, actor, note=text)
+        self._tell_resident(ticket, "info_requested", text=text, staff=staff.name)
+        return ticket
+
+    async def start_investigation(self, ticket: Ticket, staff: Staff,
+                                  version: int | None = None) -> Ticket:
+        actor = Actor.of_staff(staff)
+        target = self._require(ticket, Action.INVESTIGATE, actor, version)
+        if ticket.assignee_id is None:
+            ticket.assignee_id = staff.id
+        await self._move(ticket, target, actor)
+        self._tell_resident(ticket, "investigating")
+        return ticket
+
+    async def record_investigation(self, ticket: Ticket, staff: Staff, record: Investigation,
+                                   version: int | None = None) -> Ticket:
+        actor = Actor.of_staff(staff)
+        self._require(ticket, Action.RECORD_FINDINGS, actor, version)
+        if record.severity not in SEVERITIES or record.cause_category not in CAUSES:
+            raise TicketError("bad_value")
+        ticket.site_visit_at, ticket.site_visit_by = record.site_visit_at, record.site_visit_by
+        ticket.findings, ticket.interviewed = record.findings, record.interviewed
+        ticket.severity, ticket.cause_category = record.severity, record.cause_category
+        ticket.cause = record.cause
+        self._event(ticket, "investigation", actor, note=record.findings, details={
+            "site_visit_at": record.site_visit_at.isoformat() if record.site_visit_at else None,
+            "site_visit_by": record.site_visit_by, "interviewed": record.interviewed,
+            "severity": record.severity, "cause_category": record.cause_category,
+            "cause": record.cause})
+        self.refresh_card(ticket)
+        self._thread(ticket, "investigation", by=staff.name)
+        await self.session.flush()
+        return ticket
+
+    async def start_resolving(self, ticket: Ticket, staff: Staff,
+                              version: int | None = None) -> Ticket:
+        actor = Actor.of_staff(staff)
+        target = self._require(ticket, Action.START_RESOLVING, actor, version)
+        await self._move(ticket, target, actor)
+        return ticket
+
+    async def resolve(self, ticket: Ticket, staff: Staff, resolution: Resolution,
+                      version: int | None = None) -> Ticket:
+        actor = Actor.of_staff(staff)
+        target = self._require(ticket, Action.RESOLVE, actor, version)
+        if resolution.type not in RESOLUTIONS:
+            raise TicketError("bad_value")
+        now = utcnow()
+        ticket.resolution_type, ticket.resolution_text = resolution.type, resolution.text
+        ticket.improvement_measures = resolution.measures
+        ticket.follow_up_at = resolution.follow_up_at
+        await self._move(ticket, target, actor, note=resolution.text, details={
+            "type": resolution.type, "measures": resolution.measures,
+            "follow_up_at": (resolution.follow_up_at.isoformat()
+                             if resolution.follow_up_at else None)})
+        round_ = ticket.reopen_count
+        if ticket.resident_id is not None:
+            survey = await self.surveys.of_round(ticket.id, round_)
+            if survey is None:  # exactly one survey per resolution
+                survey = Survey(ticket_id=ticket.id, round=round_, sent_at=now)
+                self.surveys.add(survey)
+                await self.session.flush()
+            self._tell_resident(ticket, "resolved", survey_id=survey.id)
+            await self.timers.set(ticket.id, "survey_reminder",
+                                  now + self.timing.survey_reminder_after, round_)
+        else:  # nobody to ask: closes after the same wait
+            await self.timers.set(ticket.id, "auto_close", now + self.timing.survey_reminder_after
+                                  + self.timing.survey_close_after, round_)
+        if resolution.follow_up_at is not None:
+            await self.timers.set(ticket.id, "follow_up", resolution.follow_up_at, round_)
+        return ticket
+
+    async def reject(self, ticket: Ticket, staff: Staff, reason: str,
+                     version: int | None = None) -> Ticket:
+        actor = Actor.of_staff(staff)
+        target = self._require(ticket, Action.REJECT, actor, version)
+        await self._move(ticket, target, actor, note=reason)
+        self._tell_resident(ticket, "rejected", text=reason)
+        return ticket
+
+    async def escalate(self, ticket: Ticket, actor: Actor, reason: str | None = None,
+                       version: int | None = None) -> Ticket:
+        self._require(ticket, Action.ESCALATE, actor, version)
+        ticket.escalated_at = utcnow()
+        self._event(ticket, "escalated", actor, note=reason)
+        self.refresh_card(ticket)
+        managers = [m.name for m in await self.staff.managers()]
+        self._thread(ticket, "escalated", by=actor.name, reason=reason or "",
+                     managers=", ".join(managers))
+        await self.session.flush()
+        return ticket
+
+    async def add_note(self, ticket: Ticket, staff: Staff, text: str) -> Ticket:
+        actor = Actor.of_staff(staff)
+        self._require(ticket, Action.NOTE, actor, None)
+        self._event(ticket, "note", actor, note=text)
+        await self.session.flush()
+        return ticket
+
+    # --- the resident's side ---------------------------------------------------------------
     async def of_resident(self, resident: Resident, ticket_id: int) -> Ticket | None:
         """A resident sees only their own tickets; anyone else's number is simply not found."""
         return await self.tickets.for_resident(resident.id, ticket_id)
@@ -150,8 +397,10 @@ class TicketService:
     async def withdraw(self, resident: Resident, ticket: Ticket) -> Ticket:
         if ticket.resident_id != resident.id:
             raise TicketError("not_found")
-        await self.transition(ticket, Status.WITHDRAWN, Actor("resident", resident.id))
-        self._tell_staff("withdrawn", ticket)
+        actor = Actor.of_resident(resident)
+        target = self._require(ticket, Action.WITHDRAW, actor, None)
+        await self._move(ticket, target, actor)
+        self._thread(ticket, "withdrawn")
         return ticket
 
     async def add_information(
@@ -162,23 +411,157 @@ class TicketService:
         text: str | None = None,
         media: dict[str, Any] | None = None,
     ) -> Ticket:
+        """The resident adds details or a file (also their answer to a staff message)."""
         if ticket.resident_id != resident.id:
             raise TicketError("not_found")
         if not accepts_information(ticket.status):
             raise TicketError("ticket_closed")
-        now = utcnow()
+        actor = Actor.of_resident(resident)
         if media is not None:
-            if len(ticket.attachments) >= 30:
+            if len(ticket.attachments) >= MAX_ATTACHMENTS:
                 raise TicketError("too_many_files")
             ticket.attachments.append(attachment_from(media))
-        ticket.events.append(
-            TicketEvent(
-                kind="evidence" if media is not None else "message",
-                actor_type="resident", actor_id=resident.id,
-                note=text if media is None else (text or media["kind"]), created_at=now,
-            )
-        )
-        self._tell_staff("resident_added", ticket, text=(text or "")[:500],
-                         file=media["kind"] if media else None)
+        self._event(ticket, "evidence" if media is not None else "message", actor,
+                    note=text if media is None else (text or media["kind"]),
+                    details={"file_id": media["file_id"]} if media else None)
+        self._thread(ticket, "resident_added", text=(text or "")[:3000],
+                     file=_file_ref(media) if media else None)
+        if ticket.status == Status.WAITING_FOR_RESIDENT:
+            previous = next((e.from_status for e in reversed(ticket.events)
+                             if e.kind == "status" and e.to_status == Status.WAITING_FOR_RESIDENT),
+                            None)
+            await self._move(ticket, after_waiting(previous), actor, note="answered")
         await self.session.flush()
         return ticket
+
+    async def answer_survey(self, resident: Resident, survey: Survey, *,
+                            fixed: str | None = None, rating: int | None = None,
+                            comment: str | None = None) -> tuple[Survey, bool]:
+        """Record one part of a survey answer; returns (survey, changed). Answers are final."""
+        ticket = survey.ticket
+        if ticket.resident_id != resident.id:
+            raise TicketError("not_found")
+        if fixed is not None and fixed not in SURVEY_ANSWERS:
+            raise TicketError("bad_value")
+        if rating is not None and not 1 <= rating <= 5:
+            raise TicketError("bad_value")
+        if (fixed and survey.fixed) or (rating and survey.rating) or (
+                comment and survey.comment):
+            return survey, False
+        actor = Actor.of_resident(resident)
+        now = utcnow()
+        current_round = survey.round == ticket.reopen_count and ticket.status == Status.RESOLVED
+        if fixed is not None:
+            survey.fixed = fixed
+        if rating is not None:
+            survey.rating = rating
+            ticket.rating = rating
+        if comment is not None:
+            survey.comment = comment
+            ticket.rating_comment = comment
+        survey.answered_at = now
+        self._event(ticket, "survey", actor, note=comment, details={
+            "survey_id": survey.id, "fixed": fixed, "rating": rating})
+        if current_round and fixed in ("partly", "no"):
+            await self._move(ticket, check(Action.NOT_FIXED, ticket.status, actor.role), actor,
+                             note=fixed)
+            ticket.reopen_count += 1
+            ticket.escalated_at = now
+            await self.timers.cancel(ticket.id, "survey_reminder", "auto_close")
+            managers = ", ".join(m.name for m in await self.staff.managers())
+            self._thread(ticket, "not_fixed", answer=fixed, managers=managers,
+                         assignee=ticket.assignee.name if ticket.assignee else "")
+        elif current_round and (fixed == "yes" or (rating is not None and survey.fixed is None)):
+            await self._move(ticket, check(Action.CONFIRM_FIXED, ticket.status, actor.role),
+                             actor)
+            await self.timers.cancel(ticket.id, "survey_reminder", "auto_close")
+            self._thread(ticket, "closed_by_resident", rating=rating or 0)
+        else:
+            self.refresh_card(ticket)
+            self._thread(ticket, "survey_answer", fixed=fixed or "", rating=rating or 0,
+                         comment=comment or "")
+        await self.session.flush()
+        return survey, True
+
+    # --- timers ----------------------------------------------------------------------------
+    async def fire_due_timers(self, now: datetime | None = None) -> int:
+        """Do what is due (reminders, auto-close, follow-ups); each timer fires exactly once."""
+        now = now or utcnow()
+        fired = 0
+        for timer in await self.timers.due(now):
+            timer.fired_at = now
+            ticket = await self.tickets.get(timer.ticket_id)
+            if ticket is None:
+                continue
+            fired += 1
+            if timer.kind == "survey_reminder" and ticket.status == Status.RESOLVED:
+                survey = await self.surveys.of_round(ticket.id, timer.round)
+                if survey is not None and survey.answered_at is None:
+                    self._tell_resident(ticket, "survey_reminder", survey_id=survey.id)
+                    self._event(ticket, "reminder", SYSTEM, note="survey")
+                await self.timers.set(ticket.id, "auto_close",
+                                      now + self.timing.survey_close_after, timer.round)
+            elif timer.kind == "auto_close" and ticket.status == Status.RESOLVED:
+                target = check(Action.AUTO_CLOSE, ticket.status, Role.SYSTEM)
+                await self._move(ticket, target, SYSTEM, note="no answer to the survey")
+                self._tell_resident(ticket, "auto_closed")
+            elif timer.kind == "follow_up":
+                self._event(ticket, "follow_up", SYSTEM, note=ticket.improvement_measures)
+                self._thread(ticket, "follow_up", measures=ticket.improvement_measures or "")
+        await self.session.flush()
+        return fired
+
+    # --- plumbing --------------------------------------------------------------------------
+    async def _move(self, ticket: Ticket, target: Status | None, actor: Actor,
+                    note: str | None = None, details: dict[str, Any] | None = None) -> None:
+        if target is None:
+            return
+        now = utcnow()
+        previous = ticket.status
+        ticket.status = target
+        if target == Status.ACKNOWLEDGED and ticket.acknowledged_at is None:
+            ticket.acknowledged_at = now
+        elif target == Status.RESOLVED:
+            ticket.resolved_at = now
+        elif target in (Status.CLOSED, Status.WITHDRAWN, Status.REJECTED):
+            ticket.closed_at = now
+        ticket.events.append(TicketEvent(
+            kind="status", from_status=previous, to_status=target, actor_type=actor.type,
+            actor_id=actor.id, note=note, details=details, created_at=now))
+        self.refresh_card(ticket)
+        await self.session.flush()
+
+    def _event(self, ticket: Ticket, kind: str, actor: Actor, *, note: str | None = None,
+               details: dict[str, Any] | None = None) -> None:
+        ticket.events.append(TicketEvent(kind=kind, actor_type=actor.type, actor_id=actor.id,
+                                         note=note, details=details, created_at=utcnow()))
+
+    def refresh_card(self, ticket: Ticket) -> None:
+        """Post the card, or bring the posted one up to date (the notifier renders it then)."""
+        if self.staff_chat_id is not None:
+            self.outbox.enqueue(self.staff_chat_id, {"kind": "card", "ticket_id": ticket.id})
+
+    def _thread(self, ticket: Ticket, kind: str, **details: object) -> None:
+        """A post in the card's thread in the staff group."""
+        if self.staff_chat_id is not None:
+            self.outbox.enqueue(self.staff_chat_id,
+                                {"kind": kind, "ticket_id": ticket.id, **details})
+
+    def _tell_resident(self, ticket: Ticket, kind: str, **details: object) -> None:
+        resident = ticket.resident
+        if resident is not None:
+            self.outbox.enqueue(resident.chat_id,
+                                {"kind": kind, "ticket_id": ticket.id, "to": "resident",
+                                 **details})
+
+    # --- for staff tools -------------------------------------------------------------------
+    def due_for_follow_up(self, day: datetime) -> datetime:
+        """The moment a follow-up date means: the office's morning of that day, in UTC."""
+        local = datetime(day.year, day.month, day.day, self.timing.follow_up_hour,
+                         tzinfo=self.timezone)
+        return local.astimezone(ZoneInfo("UTC"))
+
+
+def _file_ref(media: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": media["kind"], "file_id": media["file_id"]}
+

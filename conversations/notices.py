@@ -1,0 +1,263 @@
+"""What the outbox rows say: the staff group's ticket cards and thread posts, and the
+resident's notifications. Rendered when sent (so a card shows the ticket as it is then), in
+the reader's language; the notifier in `bot/` only delivers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from conversations.events import Button, FileRef, Reply, inline
+from conversations.keyboards import button, staff_button
+from locales import gettext_for
+from storage.models import Ticket
+from tickets.lifecycle import OPEN, RULES, STATUS_LABELS, Action, Status
+from tickets.policy import (
+    CATEGORY_LABELS,
+    CAUSE_LABELS,
+    CHANNEL_LABELS,
+    PRIORITY_LABELS,
+    RESOLUTION_LABELS,
+    SEVERITY_LABELS,
+)
+
+Gettext = Callable[[str], str]
+SURVEY = "sv"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message to deliver, and what to remember once it is out."""
+
+    reply: Reply
+    ticket_id: int
+    is_card: bool = False  # remember its message id as the ticket's card
+    survey_id: int | None = None  # a reply to it is a survey comment
+
+
+def when(moment: Any, timezone: ZoneInfo) -> str:
+    return moment.astimezone(timezone).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def category_name(_: Gettext, code: str) -> str:
+    label = CATEGORY_LABELS.get(code)
+    return _(label) if label else code
+
+
+# --- the card ------------------------------------------------------------------------------
+
+# The card's buttons, in this order, where the lifecycle allows the action in the status.
+CARD_ACTIONS: tuple[tuple[Action, str], ...] = (
+    (Action.ACKNOWLEDGE, "✅ Acknowledge"),
+    (Action.TAKE, "🙋 Take"),
+    (Action.ASSIGN, "👥 Assign"),
+    (Action.INVESTIGATE, "🔎 Investigation"),
+    (Action.RECORD_FINDINGS, "📝 Record findings"),
+    (Action.RESOLVE, "🛠 Resolve"),
+    (Action.MESSAGE, "✉️ Message resident"),
+    (Action.REQUEST_INFO, "❓ Request information"),
+    (Action.ESCALATE, "⬆️ Escalate"),
+    (Action.REJECT, "⛔ Reject"),
+    (Action.NOTE, "🗒 Internal note"),
+)
+CARD_ACTION_CODES = {
+    Action.ACKNOWLEDGE: "ack", Action.TAKE: "take", Action.ASSIGN: "asg",
+    Action.INVESTIGATE: "inv", Action.RECORD_FINDINGS: "fnd", Action.RESOLVE: "res",
+    Action.MESSAGE: "msg", Action.REQUEST_INFO: "req", Action.ESCALATE: "esc",
+    Action.REJECT: "rej", Action.NOTE: "note",
+}
+
+
+def card_buttons(ticket: Ticket, _: Gettext) -> tuple[tuple[Button, ...], ...]:
+    status = Status(ticket.status)
+    shown: list[Button] = []
+    for action, label in CARD_ACTIONS:
+        if status not in RULES[action].sources:
+            continue
+        if action == Action.TAKE and ticket.assignee_id is not None:
+            continue
+        if action in (Action.MESSAGE, Action.REQUEST_INFO) and ticket.resident_id is None:
+            continue
+        if action == Action.ESCALATE and ticket.escalated_at is not None:
+            continue
+        shown.append(staff_button(_(label), CARD_ACTION_CODES[action], ticket))
+    return inline(*(tuple(shown[i:i + 2]) for i in range(0, len(shown), 2)))
+
+
+def card(ticket: Ticket, lang: str, timezone: ZoneInfo) -> Reply:
+    """The complete card staff need at once (complaint-process step 2, "record")."""
+    _ = gettext_for(lang)
+    status = Status(ticket.status)
+    icon = "🚨" if ticket.priority == "urgent" else "🎫"
+    lines = [
+        f"{icon} " + _("Ticket No. %(number)s") % {"number": ticket.number},
+        _("Status: %(status)s") % {"status": _(STATUS_LABELS[status])},
+        _("Resident: %(name)s, %(phone)s") % {"name": ticket.complainant, "phone": ticket.phone},
+        _("Unit: %(unit)s") % {"unit": ticket.unit_text or "—"},
+        _("Category: %(category)s") % {"category": category_name(_, ticket.category_code)},
+        _("Urgency: %(urgency)s") % {"urgency": _(PRIORITY_LABELS[ticket.priority])},
+        _("Channel: %(channel)s") % {"channel": _(CHANNEL_LABELS.get(ticket.channel,
+                                                                      ticket.channel))},
+        _("Assignee: %(name)s") % {"name": ticket.assignee.name if ticket.assignee else "—"},
+        _("Received: %(time)s") % {"time": when(ticket.created_at, timezone)},
+    ]
+    if status == Status.NEW:
+        lines.append(_("Acknowledge by: %(due)s") % {"due": when(ticket.ack_due_at, timezone)})
+    if status in OPEN:
+        lines.append(_("Resolve by: %(due)s") % {"due": when(ticket.resolve_due_at, timezone)})
+    if ticket.attachments:
+        lines.append(_("Files attached: %(count)d") % {"count": len(ticket.attachments)})
+    if ticket.escalated_at is not None and status in OPEN:
+        lines.append("⬆️ " + _("Escalated to managers"))
+    if ticket.resident is not None and not ticket.resident.reachable:
+        lines.append("⚠️ " + _("The resident cannot be reached (the bot is blocked)."))
+    if ticket.resident_id is None:
+        lines.append("☎️ " + _("Not registered in the bot: call the resident for news."))
+    if ticket.severity:
+        lines.append(_("Severity: %(severity)s") % {
+            "severity": _(SEVERITY_LABELS.get(ticket.severity, ticket.severity))})
+    if ticket.cause_category:
+        lines.append(_("Cause: %(cause)s") % {"cause": _(CAUSE_LABELS.get(
+            ticket.cause_category, ticket.cause_category)) + (
+            f" — {ticket.cause}" if ticket.cause else "")})
+    if ticket.resolution_type:
+        lines.append(_("Resolution: %(type)s — %(text)s") % {
+            "type": _(RESOLUTION_LABELS.get(ticket.resolution_type, ticket.resolution_type)),
+            "text": ticket.resolution_text or ""})
+    if ticket.rating:
+        lines.append(_("Rating: %(stars)s") % {"stars": "★" * ticket.rating})
+    lines += ["", ticket.description]
+    return Reply("\n".join(lines), buttons=card_buttons(ticket, _),
+                 edit_message_id=ticket.card_message_id)
+
+
+# --- posts in the card's thread --------------------------------------------------------------
+
+
+def thread_post(ticket: Ticket, kind: str, details: dict[str, Any], lang: str,
+                timezone: ZoneInfo) -> Reply | None:
+    _ = gettext_for(lang)
+    head = _("No. %(number)s") % {"number": ticket.number}
+    reply_to = ticket.card_message_id
+    file = details.get("file")
+    if kind == "evidence":
+        files = tuple(FileRef(a.kind, a.file_id) for a in ticket.attachments)
+        photos = tuple(f for f in files if f.kind in ("photo", "video"))
+        if len(photos) >= 2:
+            return Reply("", album=photos[:10], reply_to=reply_to)
+        if files:
+            return Reply(_("Evidence from the resident"), file=files[0], reply_to=reply_to)
+        return None
+    texts: dict[str, str] = {
+        "resident_added": "💬 " + _("%(head)s — the resident writes:") % {"head": head},
+        "withdrawn": "↩️ " + _("%(head)s — the resident withdrew this ticket.") % {"head": head},
+        "assigned": "👤 " + _("%(head)s — assigned to %(name)s by %(by)s.") % {
+            "head": head, "name": details.get("name", ""), "by": details.get("by", "")},
+        "investigation": "📝 " + _("%(head)s — investigation recorded by %(by)s.") % {
+            "head": head, "by": details.get("by", "")},
+        "escalated": "⬆️ " + _("%(head)s — escalated by %(by)s. Managers: %(managers)s") % {
+            "head": head, "by": details.get("by") or _("the system"),
+            "managers": details.get("managers") or "—"},
+        "not_fixed": "🔁 " + _("%(head)s — the resident says the problem is not fixed "
+                              "(%(answer)s). Reopened; assignee: %(assignee)s; managers: "
+                              "%(managers)s") % {
+            "head": head, "answer": details.get("answer", ""),
+            "assignee": details.get("assignee") or "—", "managers": details.get("managers")
+            or "—"},
+        "closed_by_resident": "🏁 " + _("%(head)s — the resident confirmed the fix; closed.")
+        % {"head": head},
+        "survey_answer": "⭐ " + _("%(head)s — survey answer received.") % {"head": head},
+        "follow_up": "📅 " + _("%(head)s — follow-up due: check that the improvement "
+                              "measures hold.") % {"head": head},
+        "linked": "🔗 " + _("%(head)s — %(name)s registered in the bot and now follows "
+                           "this ticket.") % {"head": head, "name": details.get("name", "")},
+        "delivery_failed": "⚠️ " + _("%(head)s — a message to the resident could not be "
+                                    "delivered: %(error)s") % {
+            "head": head, "error": details.get("error", "")},
+    }
+    text = texts.get(kind)
+    if text is None:
+        return None
+    extra = [str(details[k]) for k in ("text", "reason", "comment", "measures")
+             if details.get(k)]
+    if kind == "survey_answer" and details.get("rating"):
+        extra.insert(0, "★" * int(details["rating"]))
+    body = "\n".join([text, *extra])
+    if isinstance(file, dict):
+        return Reply(body, file=FileRef(file["kind"], file["file_id"]), reply_to=reply_to)
+    return Reply(body, reply_to=reply_to)
+
+
+# --- the resident's notifications ----------------------------------------------------------
+
+
+def survey_buttons(survey_id: int, _: Gettext) -> tuple[tuple[Button, ...], ...]:
+    return inline(
+        (button(_("✅ Yes"), SURVEY, "yes", survey_id),
+         button(_("🟡 Partly"), SURVEY, "partly", survey_id),
+         button(_("❌ No"), SURVEY, "no", survey_id)),
+        tuple(button("⭐" * n if n == 1 else str(n) + "⭐", SURVEY, f"r{n}", survey_id)
+              for n in range(1, 6)),
+    )
+
+
+def for_resident(ticket: Ticket, kind: str, details: dict[str, Any], lang: str) -> Reply | None:
+    _ = gettext_for(lang)
+    head = _("Ticket No. %(number)s") % {"number": ticket.number}
+    file = details.get("file")
+    if kind == "acknowledged":
+        text = "👋 " + _("%(head)s: the office has taken up your complaint. Thank you for "
+                        "telling us; we will keep you informed here.") % {"head": head}
+    elif kind == "info_requested":
+        text = "❓ " + _("%(head)s: the office needs more information:\n\n%(text)s\n\n"
+                        "Reply to this message (text, photo or voice note).") % {
+            "head": head, "text": details.get("text", "")}
+    elif kind == "investigating":
+        text = "🔎 " + _("%(head)s is now under investigation.") % {"head": head}
+    elif kind == "staff_message":
+        text = "✉️ " + _("%(head)s — message from the office:\n\n%(text)s\n\n"
+                        "You can reply to this message.") % {
+            "head": head, "text": details.get("text", "")}
+    elif kind in ("resolved", "survey_reminder"):
+        lines = ["✅ " + _("%(head)s has been resolved.") % {"head": head}
+                 if kind == "resolved" else
+                 "🔔 " + _("%(head)s: we would still like to know whether the problem is "
+                          "fixed.") % {"head": head}]
+        if kind == "resolved" and ticket.resolution_text:
+            lines.append(_("What was done: %(text)s") % {"text": ticket.resolution_text})
+        if kind == "resolved" and ticket.improvement_measures:
+            lines.append(_("To keep it from happening again: %(text)s") % {
+                "text": ticket.improvement_measures})
+        lines += ["", _("Is it fixed? And how would you rate our work (1–5)?")]
+        survey_id = int(details.get("survey_id") or 0)
+        return Reply("\n".join(lines), buttons=survey_buttons(survey_id, _))
+    elif kind == "rejected":
+        text = "⛔ " + _("%(head)s was not accepted. Reason: %(text)s") % {
+            "head": head, "text": details.get("text", "")}
+    elif kind == "auto_closed":
+        text = "🏁 " + _("%(head)s has been closed. If the problem comes back, please report "
+                        "it again.") % {"head": head}
+    else:
+        return None
+    if isinstance(file, dict):
+        return Reply(text, file=FileRef(file["kind"], file["file_id"]))
+    return Reply(text)
+
+
+def render(ticket: Ticket, payload: dict[str, Any], *, resident_lang: str, staff_lang: str,
+           timezone: ZoneInfo) -> Notice | None:
+    """The message an outbox row stands for, or None when there is nothing to say (any
+    more)."""
+    kind = str(payload.get("kind"))
+    if payload.get("to") == "resident":
+        reply = for_resident(ticket, kind, payload, resident_lang)
+        survey_id = payload.get("survey_id")
+        return Notice(reply, ticket.id, survey_id=int(survey_id) if survey_id else None) \
+            if reply else None
+    if kind == "card":
+        return Notice(card(ticket, staff_lang, timezone), ticket.id, is_card=True)
+    reply = thread_post(ticket, kind, payload, staff_lang, timezone)
+    return Notice(reply, ticket.id) if reply else None

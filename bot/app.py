@@ -97,7 +97,12 @@ class ResidentDesk:
         self.dispatcher.startup.register(self._on_startup)
         self.dispatcher.shutdown.register(self._on_shutdown)
         self._in_flight: dict[asyncio.Task[None], int] = {}  # task -> update id
-        self.notifier = Notifier(self.bot, self.db, office.default_language,
+        # The notifier paces, waits and retries by itself (per row, in the database): its bot
+        # has no retrying middleware that would hold a sending slot for seconds.
+        self.notifier_bot = Bot(settings.telegram.bot_token,
+                                session=AiohttpSession(api=api),
+                                default=DefaultBotProperties(link_preview_is_disabled=True))
+        self.notifier = Notifier(self.notifier_bot, self.db, office.default_language,
                                  self.engine.office.timezone, office.staff_chat_id)
         self.scheduler = Scheduler(self.db, self.engine.office, self.notifier.wake.set)
         self._workers: list[asyncio.Task[None]] = []
@@ -236,6 +241,7 @@ class ResidentDesk:
                 loop.remove_signal_handler(number)
             await self.dispatcher.emit_shutdown(bot=self.bot)
             await self.bot.session.close()
+            await self.notifier_bot.session.close()
             await self.db.dispose()
             log.info("stopped")
 

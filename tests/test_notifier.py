@@ -1,4 +1,5 @@
-"""The outbox notifier: retries with backoff, gives up after a bound, never loses a row."""
+"""The outbox notifier: retries with backoff, gives up after a bound and says so, never loses a
+row; 403 stops at once."""
 
 from __future__ import annotations
 
@@ -6,15 +7,25 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from bot.app import ResidentDesk
 from bot.emulator.chat import ChatClient
 from bot.emulator.server import BotAPIEmulator
-from bot.notifier import MAX_ATTEMPTS
-from storage.models import OutboxMessage, utcnow
+from bot.notifier import MAX_ATTEMPTS, RateLimits
+from storage.models import OutboxMessage, Resident, Ticket, utcnow
 from tests.conftest import Harness
 from tests.test_e2e_report import file_report, register
 
 
-async def test_a_refused_notification_is_retried_then_marked_failed(
+async def drain_by_hand(desk: ResidentDesk) -> None:
+    """One drain, with the background worker stopped and the pacing forgotten (so each call
+    makes one attempt, whenever the test calls it)."""
+    for worker in desk._workers:
+        worker.cancel()
+    desk.notifier.limits = RateLimits()
+    await desk.notifier.drain()
+
+
+async def test_a_failing_notification_is_retried_then_marked_failed_and_reported(
     resident: ChatClient, harness: Harness, emulator: BotAPIEmulator
 ) -> None:
     desk = harness.desk
@@ -22,17 +33,49 @@ async def test_a_refused_notification_is_retried_then_marked_failed(
     await register(resident)
     await file_report(resident)
     async with desk.db.transaction() as session:
-        session.add(OutboxMessage(chat_id=-999, payload={"text": "to a chat the bot left"}))
+        ticket = await session.scalar(select(Ticket))
+        assert ticket is not None
+        session.add(OutboxMessage(chat_id=resident.chat_id, payload={
+            "kind": "investigating", "ticket_id": ticket.id, "to": "resident"}))
+    emulator.inject_error("sendMessage", 502, times=MAX_ATTEMPTS)
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        await desk.notifier.drain()
+        await drain_by_hand(desk)
         async with desk.db.transaction() as session:
-            message = await session.scalar(select(OutboxMessage))
+            message = await session.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
             assert message is not None and message.attempts == attempt
-            assert "chat not found" in (message.last_error or "")
+            assert "Bad Gateway" in (message.last_error or "")
             assert message.next_attempt_at > utcnow() or message.state == "failed"
             await session.execute(update(OutboxMessage).values(
                 next_attempt_at=utcnow() - timedelta(seconds=1)))
     async with desk.db.transaction() as session:
-        message = await session.scalar(select(OutboxMessage))
-        assert message is not None and message.state == "failed"
-    assert await desk.notifier.drain() == 0
+        states = [(m.chat_id, m.state, m.payload["kind"]) for m in
+                  (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()]
+    assert (resident.chat_id, "failed", "investigating") in states
+    assert "under investigation" not in resident.last_text
+
+
+async def test_a_blocked_resident_is_marked_unreachable_without_retries(
+    resident: ChatClient, harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    desk = harness.desk
+    assert desk is not None
+    await register(resident)
+    await file_report(resident)
+    emulator.block(resident.user)
+    async with desk.db.transaction() as session:
+        ticket = await session.scalar(select(Ticket))
+        assert ticket is not None
+        for kind in ("acknowledged", "investigating"):
+            session.add(OutboxMessage(chat_id=resident.chat_id, payload={
+                "kind": kind, "ticket_id": ticket.id, "to": "resident"}))
+    calls = len(emulator.requests)
+    await drain_by_hand(desk)
+    await drain_by_hand(desk)
+    sends = [m for m, p in emulator.requests[calls:] if m == "sendMessage"]
+    assert len(sends) == 1  # the first 403 stops the chat's queue: no retry, no second try
+    async with desk.db.transaction() as session:
+        states = [m.state for m in (await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.chat_id == resident.chat_id))).all()]
+        person = await session.scalar(select(Resident))
+    assert states == ["unreachable", "unreachable"]
+    assert person is not None and not person.reachable

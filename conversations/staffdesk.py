@@ -114,9 +114,6 @@ DIALOGS: dict[str, tuple[Ask, ...]] = {
                      ("walk_in", N_("Walk-in")))),
     ),
 }
-# Which lifecycle action each guided action is (checked before the first question).
-DIALOG_ACTIONS = {"msg": Action.MESSAGE, "req": Action.REQUEST_INFO, "rej": Action.REJECT,
-                  "note": Action.NOTE, "fnd": Action.RECORD_FINDINGS, "res": Action.RESOLVE}
 CARD_CODES = {"ack": Action.ACKNOWLEDGE, "take": Action.TAKE, "asg": Action.ASSIGN,
               "to": Action.ASSIGN, "inv": Action.INVESTIGATE, "fnd": Action.RECORD_FINDINGS,
               "res": Action.RESOLVE, "msg": Action.MESSAGE, "req": Action.REQUEST_INFO,
@@ -182,6 +179,10 @@ async def press(ctx: Context, staff: Staff | None) -> None:
         ctx.out.result = "refused"
         return
     if callback.prefix == DIALOG:
+        if not staff.dialog or callback.arg != question_tag(staff.dialog):
+            ctx.answer(_("This question is not open for you (any more)."), alert=True)
+            ctx.out.result = "refused"
+            return
         await answer(ctx, staff, callback.action)
         return
     target = staff_target(callback)
@@ -293,6 +294,10 @@ async def _next(ctx: Context, staff: Staff, ticket: Ticket | None) -> None:
     await _ask(ctx, staff, asks[step], ticket)
 
 
+def question_tag(dialog: dict[str, Any]) -> str:
+    return f"{str(dialog.get('key', ''))[:8]}.{dialog.get('step')}"
+
+
 def _applies(ask: Ask, answers: dict[str, Any]) -> bool:
     return ask.only_if is None or ask.only_if(answers)
 
@@ -308,11 +313,14 @@ async def _ask(ctx: Context, staff: Staff, ask: Ask, ticket: Ticket | None,
     if ask.key == "category":
         choices = tuple((c.code, category_name(_, c.code))
                         for c in await ctx.categories.active())
-    buttons = [button(_(label) if ask.key != "category" else label, DIALOG, value)
+    # bound to this person's question: a button of another one's (or an older) question
+    # is refused instead of answering the wrong thing
+    tag = question_tag(staff.dialog or {})
+    buttons = [button(_(label) if ask.key != "category" else label, DIALOG, value, tag)
                for value, label in choices]
     if ask.optional:
-        buttons.append(button(_("Skip"), DIALOG, "-skip"))
-    buttons.append(button(_("Cancel"), DIALOG, "-cancel"))
+        buttons.append(button(_("Skip"), DIALOG, "-skip", tag))
+    buttons.append(button(_("Cancel"), DIALOG, "-cancel", tag))
     ctx.say(text, grid(buttons, 3), reply_to=(staff.dialog or {}).get("anchor"))
 
 

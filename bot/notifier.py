@@ -28,12 +28,13 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
 )
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.aiogram_transport import send_reply
 from conversations.notices import Notice, render
 from storage.db import Database
-from storage.models import utcnow
+from storage.models import Ticket, utcnow
 from storage.repositories import MessageLinks, Outbox, Residents
 from tickets.service import TicketService
 
@@ -195,9 +196,10 @@ class Notifier:
         for message_id in ids:
             await links.link(due.chat_id, message_id, notice.ticket_id, notice.survey_id)
         if notice.is_card:
-            ticket = await Outbox(session).ticket(notice.ticket_id)
-            if ticket is not None and ticket.card_message_id != ids[0]:
-                ticket.card_message_id = ids[0]
+            # a plain UPDATE: where the card sits is not a change of the ticket, so its
+            # version (which the card's buttons carry) stays
+            await session.execute(update(Ticket).where(Ticket.id == notice.ticket_id)
+                                  .values(card_message_id=ids[0]))
 
     async def _retry(self, due: Due, error: str, delay: float, *, counts: bool = True) -> None:
         async with self.db.transaction() as session:

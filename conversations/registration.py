@@ -211,18 +211,16 @@ async def _finish(ctx: Context) -> None:
     ctx.resident = resident
     ctx.reset()
     _ = ctx._
-    ctx.say(
-        _("You are registered: %(name)s, %(unit)s. Thank you!\n\n"
-          "Press “Report a problem” whenever something needs the office's attention.")
-        % {"name": resident.name, "unit": unit.label if unit else resident.unit_text},
-        keyboard=main_menu(_),
-    )
+    text = _("You are registered: %(name)s, %(unit)s. Thank you!\n\n"
+             "Press “Report a problem” whenever something needs the office's attention.") % {
+        "name": resident.name, "unit": unit.label if unit else resident.unit_text}
     # complaints the office took for this number by phone or at the desk are theirs now
     claimed = await ctx.tickets.claim_by_phone(resident)
     if claimed:
-        ctx.say(ctx.ngettext(
+        text += "\n\n" + ctx.ngettext(
             "The office already has a complaint from you: No. %(numbers)s. You will get its "
             "news here; see /mytickets.",
             "The office already has complaints from you: No. %(numbers)s. You will get their "
             "news here; see /mytickets.", len(claimed)) % {
-            "numbers": ", ".join(t.number or "" for t in claimed)})
+            "numbers": ", ".join(t.number or "" for t in claimed)}
+    ctx.say(text, keyboard=main_menu(_))

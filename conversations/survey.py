@@ -61,9 +61,9 @@ async def press(ctx: Context, callback: Callback) -> None:
     if survey.rating is None:
         text += "\n\n" + _("How would you rate our work (1–5)?")
         ctx.say(text, inline(tuple(button(f"{n}⭐", FLOW, f"r{n}", survey.id)
-                                   for n in range(1, 6))), edit=True)
+                                   for n in range(1, 6))))
         return
-    ctx.say(text, edit=True)
+    ctx.say(text)  # the survey message keeps the outcome; its buttons now only thank
     ask_comment(ctx, survey)
 
 

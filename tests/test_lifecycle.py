@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -94,7 +95,7 @@ async def setup(db: Database) -> tuple[int, int, int]:
         return resident.id, agent.id, manager.id
 
 
-async def rows(session: AsyncSession, model: type) -> list:  # type: ignore[type-arg]
+async def rows(session: AsyncSession, model: type[Any]) -> list[Any]:
     return list((await session.scalars(select(model))).all())
 
 
@@ -211,9 +212,9 @@ async def test_unanswered_survey_reminds_once_then_closes(db: Database) -> None:
         assert (await session.get(Ticket, ticket_id)).status == S.RESOLVED  # type: ignore[union-attr]
         await service(session).fire_due_timers(later + timedelta(hours=2, minutes=1))
     async with db.transaction() as session:
-        ticket = await session.get(Ticket, ticket_id)
-        assert ticket is not None and ticket.status == S.CLOSED
-        assert ticket.events[-1].actor_type == "system"
+        closed = await session.get(Ticket, ticket_id)
+        assert closed is not None and closed.status == S.CLOSED
+        assert closed.events[-1].actor_type == "system"
 
 
 async def test_an_intake_becomes_the_residents_when_they_register(db: Database) -> None:

@@ -1,0 +1,275 @@
+"""The office's side end to end: the real bot against the emulator, staff in the staff group,
+the resident in their chat. Notifications arrive through the outbox and the notifier."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import ResidentDesk
+from bot.cli import add_staff, remove_staff
+from bot.demo import tiny_png
+from bot.emulator.chat import GroupMember
+from bot.emulator.server import BotAPIEmulator, SentMessage
+from storage.models import OutboxMessage, Ticket
+from tests.conftest import Harness
+from tests.test_e2e_report import file_report, register, tickets_in
+
+STAFF_CHAT = -100777
+AGENT, MANAGER = 501, 502
+
+
+class Office:
+    """The staff group, its people and the resident, around one running bot."""
+
+    def __init__(self, harness: Harness, emulator: BotAPIEmulator, url: str) -> None:
+        self.harness, self.emulator, self.url = harness, emulator, url
+        self.agent = GroupMember(emulator, emulator.user(AGENT, "Agent Li"), STAFF_CHAT,
+                                 harness.wait)
+        self.manager = GroupMember(emulator, emulator.user(MANAGER, "Manager Zhao"), STAFF_CHAT,
+                                   harness.wait)
+        self.resident = harness.chat(emulator.user(1001, "Wang Fang"))
+
+    @property
+    def desk(self) -> ResidentDesk:
+        assert self.harness.desk is not None
+        return self.harness.desk
+
+    async def settle(self, what: Callable[[], bool], within: float = 10.0) -> None:
+        """Wait for the notifier (it works in the background)."""
+        await self.emulator.wait_for(what, within)
+
+    def card(self) -> SentMessage:
+        cards = [m for m in self.emulator.messages(STAFF_CHAT) if "Ticket No." in (m.text or "")
+                 and m.inline_buttons]
+        assert cards, "no card in the staff group"
+        return cards[-1]
+
+    def card_text(self) -> str:
+        """The card's text, or "" while the notifier has not posted it yet."""
+        cards = [m for m in self.emulator.messages(STAFF_CHAT) if "Ticket No." in (m.text or "")
+                 and m.inline_buttons]
+        return (cards[-1].text or "") if cards else ""
+
+    def resident_texts(self) -> list[str]:
+        return [m.text or "" for m in self.resident.messages]
+
+    async def ticket(self) -> Ticket:
+        [ticket] = await tickets_in(self.url)
+        return ticket
+
+    async def new_ticket(self) -> Ticket:
+        await register(self.resident, "Wang Fang", "2-301")
+        await file_report(self.resident)
+        await self.settle(lambda: any("Ticket No." in (m.text or "")
+                                      for m in self.emulator.messages(STAFF_CHAT)))
+        return await self.ticket()
+
+
+@pytest.fixture
+async def office(emulator: BotAPIEmulator, sqlite_url: str, tmp_path: Path,
+                 ) -> AsyncIterator[Office]:
+    emulator.add_group(STAFF_CHAT, "Office staff")
+    harness = Harness(emulator, sqlite_url, tmp_path / "media", staff_chat_id=STAFF_CHAT,
+                      survey_reminder_hours=1, survey_close_hours=1)
+    await harness.start()
+    assert harness.desk is not None
+    async with harness.desk.db.transaction() as session:
+        await add_staff(session, AGENT, "Agent Li", "agent")
+        await add_staff(session, MANAGER, "Manager Zhao", "manager")
+    yield Office(harness, emulator, sqlite_url)
+    await harness.stop()
+
+
+async def test_from_report_to_survey_with_the_exact_notifications(office: Office) -> None:
+    ticket = await office.new_ticket()
+    before = len(office.resident.messages)
+    agent = office.agent
+
+    await agent.click("Acknowledge", office.card())
+    await office.settle(lambda: "taken up" in office.resident.last_text)
+    await office.settle(lambda: "Status: acknowledged" in office.card_text())
+    assert "Assignee: Agent Li" in office.card_text()
+
+    await agent.click("Investigation", office.card())
+    assert "Site visit" in agent.last_text
+    await agent.click("Today", agent.last)
+    await agent.click("Me", agent.last)
+    await agent.send("The drain pipe of flat 3-301 above leaks into the ceiling.")
+    await agent.click("Skip", agent.last)
+    await agent.click("Medium", agent.last)
+    await agent.click("Facility or equipment", agent.last)
+    await agent.send("A corroded pipe joint")
+    assert "Investigation recorded" in agent.last_text
+
+    await office.settle(lambda: "Severity: Medium" in office.card_text())
+    await agent.click("Resolve", office.card())
+    await agent.click("Repair", agent.last)
+    await agent.send("The plumber replaced the pipe joint and dried the ceiling.")
+    await agent.send("All joints of that riser will be checked next month.")
+    await agent.click("In a week", agent.last)
+    assert "Resolved" in agent.last_text
+
+    await office.settle(lambda: "has been resolved" in office.resident.last_text)
+    survey = office.resident.last
+    assert "replaced the pipe joint" in (survey.text or "")
+    assert "riser" in (survey.text or "")
+    await office.resident.click("✅ Yes", survey)
+    assert "Glad it is fixed" in office.resident.last_text
+    await office.resident.click("5⭐", office.resident.last)
+    assert "comment" in office.resident.last_text
+    await office.resident.send("Quick and friendly, thank you!")
+    assert "Thank you for your feedback" in office.resident.last_text
+
+    notified = [t.split("\n")[0] for t in office.resident_texts()[before:]]
+    number = ticket.number
+    assert [line for line in notified if f"No. {number}" in line] == [
+        f"👋 Ticket No. {number}: the office has taken up your complaint. Thank you for telling "
+        "us; we will keep you informed here.",
+        f"🔎 Ticket No. {number} is now under investigation.",
+        f"✅ Ticket No. {number} has been resolved.",
+        f"Glad it is fixed! Ticket No. {number} is closed.",
+    ]
+    stored = await office.ticket()
+    assert stored.status == "closed" and stored.rating == 5
+    assert stored.rating_comment == "Quick and friendly, thank you!"
+    assert stored.severity == "medium" and stored.cause_category == "facility"
+    assert stored.resolution_type == "repair" and stored.follow_up_at is not None
+
+
+async def test_not_fixed_reopens_and_escalates(office: Office) -> None:
+    await office.new_ticket()
+    agent = office.agent
+    await agent.click("Acknowledge", office.card())
+    await office.settle(lambda: "Status: acknowledged" in office.card_text())
+    await agent.click("Investigation", office.card())
+    await agent.click("Cancel", agent.last)
+    await office.settle(lambda: "Status: under investigation" in office.card_text())
+    await agent.click("Resolve", office.card())
+    await agent.click("Mediation", agent.last)
+    await agent.send("We spoke with the neighbour about the noise.")
+    await agent.click("Skip", agent.last)
+    await office.settle(lambda: "has been resolved" in office.resident.last_text)
+    await office.resident.click("❌ No", office.resident.last)
+    assert "open again" in office.resident.last_text
+    await office.settle(lambda: any("not fixed" in (m.text or "")
+                                    for m in office.emulator.messages(STAFF_CHAT)))
+    alert = next(m for m in office.emulator.messages(STAFF_CHAT) if "not fixed" in (m.text or ""))
+    assert "Manager Zhao" in (alert.text or "") and "Agent Li" in (alert.text or "")
+    assert alert.reply_to_message_id == office.card().message_id  # in the card's thread
+    stored = await office.ticket()
+    assert stored.status == "reopened" and stored.reopen_count == 1
+    assert stored.escalated_at is not None
+
+
+async def test_messages_go_both_ways_with_a_photo(office: Office) -> None:
+    ticket = await office.new_ticket()
+    agent = office.agent
+    await agent.reply_photo(tiny_png((10, 200, 10)), office.card())
+    await office.settle(lambda: office.resident.last.kind == "photo")
+    relayed = office.resident.last
+    assert f"No. {ticket.number}" in (relayed.text or "")
+    await agent.reply("Could you tell us when the leak started?", office.card())
+    assert "Sent to the resident" in agent.last_text
+    await office.settle(lambda: "when the leak started" in office.resident.last_text)
+    await office.resident.reply("Yesterday evening, around 8 pm.", office.resident.last)
+    assert "Added to ticket" in office.resident.last_text
+    await office.resident.reply_photo(tiny_png((200, 10, 10)), office.resident.last_with_text(
+        "when the leak started"))
+    await office.settle(lambda: any(m.kind == "photo" and m.reply_to_message_id
+                                    == office.card().message_id
+                                    for m in office.emulator.messages(STAFF_CHAT)))
+    thread = [m for m in office.emulator.messages(STAFF_CHAT)
+              if m.reply_to_message_id == office.card().message_id]
+    assert any("Yesterday evening" in (m.text or "") for m in thread)
+    await agent.click("Internal note", office.card())
+    await agent.send("Resident sounds worried; call back today.")
+    assert all("worried" not in t for t in office.resident_texts())  # internal stays internal
+
+
+async def test_hotline_intake_then_the_resident_registers(office: Office) -> None:
+    agent = office.agent
+    await agent.send("/intake")
+    await agent.send("Wang Fang")
+    await agent.send("+86 138 0013 8000")
+    await agent.send("2-301")
+    await agent.click("Noise", agent.last)
+    await agent.send("Loud music from 2-401 every night after midnight.")
+    await agent.click("Hotline", agent.last)
+    assert "Logged as No." in agent.last_text
+    await office.settle(lambda: "Channel: Hotline" in office.card_text())
+    await register(office.resident, "Wang Fang", "2-301")
+    assert "already has a complaint from you" in office.resident.last_text
+    await office.settle(lambda: "Not registered" not in office.card_text())
+    await agent.click("Acknowledge", office.card())
+    await office.settle(lambda: "taken up your complaint" in office.resident.last_text)
+
+
+async def test_concurrent_resolve_by_two_staff_one_wins(office: Office) -> None:
+    await office.new_ticket()
+    await office.agent.click("Acknowledge", office.card())
+    await office.settle(lambda: "Status: acknowledged" in office.card_text())
+    await office.agent.click("Investigation", office.card())
+    await office.agent.click("Cancel", office.agent.last)
+    await office.settle(lambda: "Status: under investigation" in office.card_text())
+    await office.agent.click("Resolve", office.card())
+    await office.settle(lambda: "Status: being resolved" in office.card_text())
+    await office.manager.click("Resolve", office.card())  # both now fill in the resolution
+    for member in (office.agent, office.manager):
+        await member.click("Explanation / no fault found",
+                           member.last_with_text(f"{member.user.first_name}, "))
+        await member.send(f"{member.user.first_name}: the noise comes from the street works.")
+    for member in (office.agent, office.manager):
+        await member.click("Skip", member.last_with_text(f"{member.user.first_name}, "))
+    texts = [m.text or "" for m in office.emulator.messages(STAFF_CHAT)]
+    assert sum("Resolved." in t for t in texts) == 1
+    assert sum("changed while you were entering" in t for t in texts) == 1
+    await office.settle(lambda: "has been resolved" in office.resident.last_text)
+    assert sum("has been resolved" in t for t in office.resident_texts()) == 1
+
+
+async def test_who_may_act(office: Office) -> None:
+    await office.new_ticket()
+    stranger = GroupMember(office.emulator, office.emulator.user(999, "Visitor"), STAFF_CHAT,
+                           office.harness.wait)
+    await stranger.click("Acknowledge", office.card())
+    assert "Only office staff" in office.emulator.callback_answers[-1].get("text", "")
+    await office.agent.click("Reject", office.card())
+    assert "Only a manager" in office.emulator.callback_answers[-1].get("text", "")
+    old_card = office.card()
+    stale = old_card.button("Acknowledge").callback_data or ""
+    await office.agent.click("Acknowledge", old_card)
+    await office.settle(lambda: "Status: acknowledged" in office.card_text())
+    await office.manager.forge(stale, old_card.message_id)  # a button of the card as it was
+    assert "changed meanwhile" in office.emulator.callback_answers[-1].get("text", "")
+    await office.manager.forge("sf:ack:99999.1", old_card.message_id)
+    assert "no longer active" in office.emulator.callback_answers[-1].get("text", "")
+    await office.agent.click("Internal note", office.card())
+    question = office.agent.last
+    await office.manager.click("Cancel", question)  # someone else's question
+    assert "not open for you" in office.emulator.callback_answers[-1].get("text", "")
+    await office.agent.click("Cancel", question)
+    async with office.desk.db.transaction() as session:
+        await remove_staff(session, AGENT)
+    await office.agent.click("Investigation", office.card())
+    assert "Only office staff" in office.emulator.callback_answers[-1].get("text", "")
+    assert (await office.ticket()).status == "acknowledged"
+
+
+async def test_a_crash_between_commit_and_send_loses_nothing(office: Office) -> None:
+    await office.new_ticket()
+    await office.settle(lambda: "Status: received" in office.card_text())
+    for worker in office.desk._workers:  # the notifier dies before it sends anything…
+        worker.cancel()
+    await office.agent.click("Acknowledge", office.card())
+    async with office.desk.db.transaction() as session:
+        pending = (await session.scalars(select(OutboxMessage).where(
+            OutboxMessage.state == "pending"))).all()
+    assert any(m.payload.get("kind") == "acknowledged" for m in pending)
+    assert "taken up" not in office.resident.last_text
+    await office.harness.restart()  # …and the bot with it; the rows wait in the database
+    await office.settle(lambda: "taken up your complaint" in office.resident.last_text, 20)
+    assert sum("taken up" in t for t in office.resident_texts()) == 1

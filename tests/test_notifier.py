@@ -3,8 +3,11 @@ row; 403 stops at once."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from bot.app import ResidentDesk
@@ -79,3 +82,42 @@ async def test_a_blocked_resident_is_marked_unreachable_without_retries(
         person = await session.scalar(select(Resident))
     assert states == ["unreachable", "unreachable"]
     assert person is not None and not person.reachable
+
+
+@pytest.mark.parametrize("failure", ["429", "500", "dropped"])
+async def test_transient_failures_are_retried_and_delivered_once(
+    resident: ChatClient, harness: Harness, emulator: BotAPIEmulator, failure: str
+) -> None:
+    desk = harness.desk
+    assert desk is not None
+    await register(resident)
+    await file_report(resident)
+    if failure == "429":
+        emulator.inject_error("sendMessage", 429, retry_after=2)
+    elif failure == "500":
+        emulator.inject_error("sendMessage", 500)
+    else:
+        emulator.inject_error("sendMessage", 502, drop_connection=True)
+    sends_before = sum(1 for m, _p in emulator.requests if m == "sendMessage")
+    async with desk.db.transaction() as session:
+        ticket = await session.scalar(select(Ticket))
+        assert ticket is not None
+        session.add(OutboxMessage(chat_id=resident.chat_id, payload={
+            "kind": "investigating", "ticket_id": ticket.id, "to": "resident"}))
+    desk.notifier.wake.set()
+    await emulator.wait_for(
+        lambda: sum(1 for m, _p in emulator.requests if m == "sendMessage") > sends_before)
+    refused_at = time.monotonic()
+    await emulator.wait_for(lambda: "under investigation" in resident.last_text, 15)
+    waited = time.monotonic() - refused_at
+    assert sum("under investigation" in (m.text or "") for m in resident.messages) == 1
+    if failure == "429":
+        assert waited >= 1.9  # retry_after honoured
+    for _ in range(100):  # the row is marked right after the send
+        async with desk.db.transaction() as session:
+            row = await session.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
+        assert row is not None
+        if row.state == "sent":
+            break
+        await asyncio.sleep(0.02)
+    assert row.state == "sent"

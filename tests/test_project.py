@@ -11,7 +11,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from bot.settings import ConfigError, OfficeSettings, TelegramSettings, load
-from conversations import mytickets, registration, report
+from conversations import mytickets, registration, report, staffdesk, survey
 from locales import LOCALES_DIR, SUPPORTED
 
 ROOT = Path(__file__).parent.parent
@@ -52,7 +52,7 @@ def test_compiled_catalog_matches_the_po_file(lang: str) -> None:
     assert mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime - 1, "run pybabel compile"
 
 
-@pytest.mark.parametrize("flow", [registration, report, mytickets])
+@pytest.mark.parametrize("flow", [registration, report, mytickets, survey, staffdesk])
 def test_each_flow_has_a_true_state_diagram(flow: object) -> None:
     module_file = Path(flow.__file__)  # type: ignore[attr-defined]
     diagram = module_file.with_suffix(".md").read_text(encoding="utf-8")

@@ -12,17 +12,22 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.app import ResidentDesk, Settings
-from bot.emulator.chat import ChatClient
+from bot.cli import add_staff
+from bot.emulator.chat import ChatClient, GroupMember
 from bot.emulator.server import BotAPIEmulator, SentMessage
 from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings
-from storage.repositories import Units
+from storage.models import utcnow
+from storage.repositories import Outbox, Units
 
 DEMO_UNITS = [{"building": b, "unit": f"{floor}{n:02d}", "floor": str(floor)}
               for b in ("A", "B") for floor in range(1, 13) for n in (1, 2)]
 
 DEMO_PHONE = "+8613800138000"
-HELP = """Type as the resident would. Also:
-  1, 2, …          press a button under the bot's last message (#1, #2 … for older ones)
+HELP = """You are the resident; `:staff` makes you the office's manager in the staff group,
+`:resident` brings you back. Type as that person would. Also:
+  1, 2, …          press a button under the bot's last message with buttons (#1, #2 …)
+  :reply TEXT      staff: reply to the latest ticket card (reaches the resident);
+                   resident: reply to the office's latest message
   k1, k2, …        press a key of the keyboard below the input field (the menu)
   :contact         share your phone number (the "share my phone" button)
   :photo FILE…     send pictures (several files arrive as one album)
@@ -63,82 +68,178 @@ def show(messages: list[SentMessage], out: Callable[[str], None]) -> None:
             out("       keyboard: " + "   ".join(f"k{i} {k}" for i, k in enumerate(keys, 1)))
 
 
+STAFF_CHAT = -1001000
+STAFF_USER, STAFF_NAME = 2001, "Li Na"
+
+
+def tap(client: ChatClient, prefix: str, target: Callable[[], SentMessage] | None = None
+        ) -> Callable[[], Awaitable[list[SentMessage]]]:
+    """Press the button whose data starts with `prefix` on `target()` (default: the client's
+    latest message), whatever language its label is in."""
+    async def press() -> list[SentMessage]:
+        message = target() if target is not None else client.last
+        return await client.click(data(message, prefix), message)
+    return press
+
+
+def data(message: SentMessage, prefix: str) -> str:
+    """The callback data of the message's button whose data starts with `prefix`."""
+    for row in message.inline_buttons:
+        for button in row:
+            if (button.callback_data or "").startswith(prefix):
+                return button.callback_data or ""
+    raise KeyError(f"no button {prefix}… on message {message.message_id}")
+
+
 class Demo:
+    """The resident's chat and the office's staff group side by side; you act in one at a
+    time (`:staff` / `:resident`) and see what arrives in both."""
+
     def __init__(self, workdir: Path, language: str, out: Callable[[str], None] = print) -> None:
         self.workdir = workdir
         self.language = language
         self.out = out
+        self.seen: set[tuple[int, int, str | None, int]] = set()
 
     async def run(self, scripted: bool) -> int:
         async with BotAPIEmulator() as emulator:
+            emulator.add_group(STAFF_CHAT, "Office staff")
             settings = Settings(
                 TelegramSettings(bot_token=emulator.token, telegram_api_url=emulator.base_url),
                 DatabaseSettings(database_url=f"sqlite+aiosqlite:///{self.workdir / 'demo.db'}"),
                 OfficeSettings(media_dir=self.workdir / "media", emergency_phone="+86 10 8888 0000",
-                               default_language="en"),
+                               default_language="en", staff_chat_id=STAFF_CHAT),
             )
             desk = ResidentDesk(settings)
             await desk.prepare()
             async with desk.db.transaction() as session:
                 if not await Units(session).any_loaded():
                     await Units(session).import_rows(DEMO_UNITS)
+                await add_staff(session, STAFF_USER, STAFF_NAME, "manager")
             polling = asyncio.create_task(desk.run(handle_signals=False, polling_timeout=1))
-            user = emulator.user(1001, "Li Wei", language_code=self.language)
-            chat = ChatClient(emulator, user, desk.wait_handled)
+            self.desk, self.emulator = desk, emulator
+            resident = ChatClient(emulator, emulator.user(1001, "Li Wei",
+                                                          language_code=self.language),
+                                  desk.wait_handled)
+            staff = GroupMember(emulator, emulator.user(STAFF_USER, STAFF_NAME),
+                                STAFF_CHAT, desk.wait_handled)
             try:
-                return await (self.script(chat) if scripted else self.interactive(chat))
+                return await (self.script(resident, staff) if scripted
+                              else self.interactive(resident, staff))
             finally:
                 await desk.stop()
                 await polling
 
-    async def step(
-        self, said: str, action: Callable[[], Awaitable[list[SentMessage]]]
-    ) -> list[SentMessage]:
-        self.out(f"\nyou: {said}")
-        messages = await action()
-        show(messages, self.out)
-        return messages
+    async def settle(self) -> None:
+        """Let the notifier deliver what the last step queued (it works in the background)."""
+        for _ in range(100):
+            async with self.desk.db.transaction() as session:
+                waiting = await Outbox(session).due(utcnow(), 1)
+            if not waiting:
+                return
+            self.desk.notifier.wake.set()
+            await asyncio.sleep(0.05)
 
-    async def script(self, chat: ChatClient) -> int:
-        """The whole journey: register, report with an album, see the ticket."""
-        await self.step("/start", lambda: chat.send("/start"))
-        await self.step("Li Wei", lambda: chat.send("Li Wei"))
-        await self.step("(shares phone)", lambda: chat.share_contact("+8613800138000"))
-        await self.step("(presses A)", lambda: chat.click("A"))
-        await self.step("1202", lambda: chat.send("1202"))
-        await self.step(chat.keyboard[0], lambda: chat.send(chat.keyboard[0]))
-        await self.step("(presses Water & plumbing)", lambda: chat.click("rp:cat:water"))
-        await self.step("The kitchen ceiling leaks since this morning, water drips on the floor.",
-                        lambda: chat.send("The kitchen ceiling leaks since this morning, "
-                                          "water drips on the floor."))
+    def news(self) -> None:
+        """Print what is new or edited in both chats since last time."""
+        for chat_id, label in ((1001, "resident chat"), (STAFF_CHAT, "staff group")):
+            fresh = []
+            for message in self.emulator.messages(chat_id):
+                key = (chat_id, message.message_id, message.text, message.edits)
+                if key not in self.seen:
+                    self.seen.add(key)
+                    fresh.append(message)
+            if fresh:
+                self.out(f"  — {label} —")
+                show(fresh, self.out)
+
+    async def step(self, said: str, action: Callable[[], Awaitable[object]]) -> None:
+        self.out(f"\n{said}")
+        await action()
+        await self.settle()
+        self.news()
+
+    async def script(self, chat: ChatClient, staff: GroupMember) -> int:
+        """A whole ticket: register, report with an album, the office works it, survey."""
+        you, office = "resident:", f"staff ({STAFF_NAME}):"
+        await self.step(f"{you} /start", lambda: chat.send("/start"))
+        await self.step(f"{you} Li Wei", lambda: chat.send("Li Wei"))
+        await self.step(f"{you} (shares phone)", lambda: chat.share_contact(DEMO_PHONE))
+        await self.step(f"{you} (presses A)", lambda: chat.click("A"))
+        await self.step(f"{you} 1202", lambda: chat.send("1202"))
+        await self.step(f"{you} {chat.keyboard[0]}", lambda: chat.send(chat.keyboard[0]))
+        await self.step(f"{you} (presses Water & plumbing)", lambda: chat.click("rp:cat:water"))
+        leak = "The kitchen ceiling leaks since this morning, water drips on the floor."
+        await self.step(f"{you} {leak}", lambda: chat.send(leak))
         photos = [tiny_png(c) for c in ((200, 30, 30), (30, 200, 30), (30, 30, 200))]
-        await self.step("(sends an album of 3 photos)", lambda: chat.send_album(photos))
-        await self.step("(presses Done)", lambda: chat.click("rp:done"))
-        await self.step("(presses Urgent)", lambda: chat.click("rp:prio:urgent"))
-        confirmed = await self.step("(presses Confirm)", lambda: chat.click("✅ Confirm"))
-        await self.step(chat.keyboard[1], lambda: chat.send(chat.keyboard[1]))
-        await self.step("(opens the ticket)", lambda: chat.click(chat.last_with_buttons
-                                                                 .inline_buttons[0][0].text))
-        if not any("No." in (m.text or "") or "编号" in (m.text or "") for m in confirmed):
-            self.out("\nThe report was not confirmed; something is wrong.")
+        await self.step(f"{you} (sends an album of 3 photos)", lambda: chat.send_album(photos))
+        await self.step(f"{you} (presses Done)", lambda: chat.click("rp:done"))
+        await self.step(f"{you} (presses Urgent)", lambda: chat.click("rp:prio:urgent"))
+        await self.step(f"{you} (presses Confirm)",
+                        tap(chat, "rp:confirm:", lambda: chat.last_with_buttons))
+
+        def card() -> SentMessage:
+            return next(m for m in reversed(staff.messages) if m.inline_buttons
+                        and "sf:" in (m.inline_buttons[0][0].callback_data or ""))
+
+        await self.step(f"{office} (presses Acknowledge)", tap(staff, "sf:ack:", card))
+        await self.step(f"{office} (presses Investigation)", tap(staff, "sf:inv:", card))
+        await self.step(f"{office} (presses Today)", tap(staff, "sd:today:"))
+        await self.step(f"{office} (presses Me)", tap(staff, "sd:me:"))
+        found = "A cracked drain pipe in flat 1302 above leaks into the ceiling."
+        await self.step(f"{office} {found}", lambda: staff.send(found))
+        await self.step(f"{office} The resident of 1302.", lambda: staff.send(
+            "The resident of 1302."))
+        await self.step(f"{office} (presses Medium)", tap(staff, "sd:medium:"))
+        await self.step(f"{office} (presses Facility or equipment)",
+                        tap(staff, "sd:facility:"))
+        await self.step(f"{office} A cracked pipe joint", lambda: staff.send(
+            "A cracked pipe joint"))
+        await self.step(f"{office} (replies to the card)", lambda: staff.reply(
+            "The plumber comes tomorrow at 10:00. Please keep the kitchen accessible.", card()))
+        await self.step(f"{office} (presses Resolve)", tap(staff, "sf:res:", card))
+        await self.step(f"{office} (presses Repair)", tap(staff, "sd:repair:"))
+        done = "The plumber replaced the pipe joint and dried the ceiling."
+        await self.step(f"{office} {done}", lambda: staff.send(done))
+        measures = "All joints of that riser will be checked next month."
+        await self.step(f"{office} {measures}", lambda: staff.send(measures))
+        await self.step(f"{office} (presses In a week)", tap(staff, "sd:7d:"))
+        await self.step(f"{you} (presses ✅ Yes)", tap(chat, "sv:yes:"))
+        await self.step(f"{you} (presses 5⭐)", tap(chat, "sv:r5:"))
+        await self.step(f"{you} Quick and friendly, thank you!",
+                        lambda: chat.send("Quick and friendly, thank you!"))
+        closed = any("closed" in (m.text or "") or "关闭" in (m.text or "")
+                     or "закрыт" in (m.text or "") for m in chat.messages)
+        if not closed:
+            self.out("\nThe ticket did not reach the end; something is wrong.")
             return 1
-        self.out("\nDemo finished: the report is stored with its photos in "
-                 f"{self.workdir}.")
+        self.out("\nDemo finished: the ticket went from report to survey and is closed; "
+                 f"its data is in {self.workdir}.")
         return 0
 
-    async def interactive(self, chat: ChatClient) -> int:
+    async def interactive(self, resident: ChatClient, staff: GroupMember) -> int:
         self.out(HELP)
-        await self.step("/start", lambda: chat.send("/start"))
+        chat: ChatClient = resident
+        await self.step("you (resident): /start", lambda: resident.send("/start"))
         while True:
+            where = "staff" if chat is staff else "resident"
             try:
-                line = (await asyncio.to_thread(input, "\nyou> ")).strip()
+                line = (await asyncio.to_thread(input, f"\n{where}> ")).strip()
             except (EOFError, KeyboardInterrupt):
                 return 0
+            if line in (":staff", ":resident"):
+                chat = staff if line == ":staff" else resident
+                self.out("(you are now " + ("the office's " + STAFF_NAME + " in the staff group"
+                                            if chat is staff else "the resident") + ")")
+                continue
             try:
                 await self.interpret(chat, line)
+                await self.settle()
+                self.news()
             except SystemExit:
                 return 0
-            except (KeyError, IndexError, AssertionError, OSError, ValueError) as error:
+            except (KeyError, IndexError, AssertionError, OSError, ValueError,
+                    StopIteration) as error:
                 self.out(f"(demo) {error}")
 
     async def interpret(self, chat: ChatClient, line: str) -> None:
@@ -150,27 +251,38 @@ class Demo:
         last = chat.messages[-1] if chat.messages else None
         if line.startswith("#") or (line.isdigit() and last is not None and last.inline_buttons
                                     and 1 <= int(line) <= sum(map(len, last.inline_buttons))):
-            buttons = [b for row in chat.last_with_buttons.inline_buttons for b in row]
+            target = chat.last_with_buttons
+            buttons = [b for row in target.inline_buttons for b in row]
             button = buttons[int(line.lstrip("#")) - 1]
-            messages = await chat.click(button.callback_data or button.text)
+            await chat.click(button.callback_data or button.text, target)
+        elif line.startswith(":reply "):
+            await chat.reply(line.removeprefix(":reply ").strip(), self.card(chat))
         elif line[:1] == "k" and line[1:].isdigit():
             key = chat.keyboard_buttons[int(line[1:]) - 1]
-            messages = await (chat.share_contact(DEMO_PHONE) if key.request_contact
-                              else chat.send(key.text))
+            await (chat.share_contact(DEMO_PHONE) if key.request_contact
+                   else chat.send(key.text))
         elif line == ":contact":
-            messages = await chat.share_contact(DEMO_PHONE)
+            await chat.share_contact(DEMO_PHONE)
         elif line == ":sticker":
-            messages = await chat.send_sticker()
+            await chat.send_sticker()
         elif line.startswith(":photo"):
             files = [await asyncio.to_thread(read_file, name) for name in shlex.split(line)[1:]]
             files = files or [tiny_png((120, 120, 200))]
-            messages = await (chat.send_album(files) if len(files) > 1
-                              else chat.send_photo(files[0]))
+            await (chat.send_album(files) if len(files) > 1 else chat.send_photo(files[0]))
         elif line:
-            messages = await chat.send(line)
-        else:
-            return
-        show(messages, self.out)
+            await chat.send(line)
+
+    @staticmethod
+    def card(chat: ChatClient) -> SentMessage:
+        """The latest ticket card in the staff group (or, for the resident, the latest
+        message from the office)."""
+        for message in reversed(chat.messages):
+            if message.inline_buttons and "sf:" in (
+                    message.inline_buttons[0][0].callback_data or ""):
+                return message
+            if chat.chat_id > 0 and "✉️" in (message.text or ""):
+                return message
+        raise ValueError("nothing to reply to yet")
 
 
 def main(scripted: bool, language: str = "en") -> int:

@@ -65,11 +65,14 @@ def test_demo_script_runs_the_whole_journey(workdir: Path) -> None:
     result = residesk("demo", "--script", cwd=workdir, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "registered as No." in result.stdout and "Files attached: 3" in result.stdout
+    assert "— staff group —" in result.stdout and "Status: closed" in result.stdout
+    assert "is now under investigation" in result.stdout  # the resident's side
     assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_interactive_demo_is_played_from_the_keyboard(workdir: Path) -> None:
-    typed = "\n".join(["Li Wei", "k1", "1", "1202", "k1", "99", "#99", ":sticker", ":quit"])
+    typed = "\n".join(["Li Wei", "k1", "1", "1202", "k1", "99", "#99", ":sticker", ":staff",
+                       "/help", ":reply hello", ":resident", ":quit"])
     environment = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
     result = subprocess.run([sys.executable, "-m", "bot.cli", "demo"], cwd=workdir,
                             env=environment, input=typed + "\n", capture_output=True, text=True,
@@ -78,7 +81,25 @@ def test_interactive_demo_is_played_from_the_keyboard(workdir: Path) -> None:
     assert "You are registered: Li Wei, A-1202" in result.stdout
     assert "Choose a category" in result.stdout
     assert "(demo) list index out of range" in result.stdout  # "#99": no such button, no crash
+    assert "Staff desk." in result.stdout  # /help as the office's manager in the staff group
+    assert "(demo) nothing to reply to yet" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_staff_are_added_listed_and_removed(workdir: Path) -> None:
+    result = residesk("staff", "add", "123456", "--name", "Li Na", "--role", "manager",
+                      cwd=workdir)
+    assert result.returncode == 0 and "Li Na (manager) added" in result.stdout
+    assert residesk("staff", "add", "654321", "--name", "Zhang Wei", cwd=workdir).returncode == 0
+    result = residesk("staff", "remove", "654321", cwd=workdir)
+    assert result.returncode == 0 and "removed" in result.stdout
+    listing = residesk("staff", "list", cwd=workdir).stdout
+    assert "123456  manager  active   Li Na" in listing
+    assert "654321  agent    removed  Zhang Wei" in listing
+    result = residesk("staff", "remove", "999", cwd=workdir)
+    assert result.returncode == 1 and "no staff member" in result.stderr
+    result = residesk("staff", "add", "5", "--name", " ", cwd=workdir)
+    assert result.returncode == 1
 
 
 async def test_run_serves_residents_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -23,16 +24,19 @@ from aiogram.types import (
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
     BufferedInputFile,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
     KeyboardButton,
+    MediaUnion,
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
 
 from bot.emulator import BotAPIEmulator, EmulatedUser
+from bot.emulator.chat import ChatClient, GroupMember
 
 STAFF_CHAT = -1001234567890
 
@@ -444,3 +448,333 @@ async def test_real_dispatcher_polling(emu: BotAPIEmulator, bot: Bot, ann: Emula
     finally:
         await dp.stop_polling()
         await polling
+
+
+# --------------------------------------------------------------------------- users replying
+
+
+async def test_user_reply_nests_the_replied_message(
+    emu: BotAPIEmulator, bot: Bot, ann: EmulatedUser
+) -> None:
+    question = await bot.send_message(ann.id, "When did it start?",
+                                      reply_markup=keyboard(("Today", "d:0")))
+    answer_id = emu.send_text(ann, "Yesterday", reply_to=question.message_id)
+    (update,) = await bot.get_updates()
+    answer = update.message
+    assert update.update_id == answer_id and answer is not None
+    replied = answer.reply_to_message
+    assert replied is not None and replied.message_id == question.message_id
+    assert replied.text == "When did it start?" and replied.reply_markup is not None
+    assert replied.from_user is not None and replied.from_user.is_bot
+
+    # A reply to a reply: the nested message carries no reply of its own, as in Telegram.
+    emu.send_photo(ann, b"leak", caption="here", reply_to=answer.message_id)
+    (update,) = await bot.get_updates(offset=answer_id + 1)
+    photo = update.message
+    assert photo is not None and photo.reply_to_message is not None
+    assert photo.reply_to_message.text == "Yesterday"
+    assert photo.reply_to_message.reply_to_message is None
+    stored = emu.user_message(ann.id, photo.message_id)
+    assert stored is not None and "reply_to_message" not in stored["reply_to_message"]
+    assert "reply_to_message" in (emu.user_message(ann.id, answer.message_id) or {})
+
+
+async def test_user_reply_to_unknown_message_fails(
+    emu: BotAPIEmulator, bot: Bot, ann: EmulatedUser
+) -> None:
+    emu.add_group(STAFF_CHAT)
+    gone = await bot.send_message(ann.id, "soon deleted")
+    await bot.delete_message(ann.id, gone.message_id)
+    await bot.send_message(STAFF_CHAT, "Card 1")
+    in_group = await bot.send_message(STAFF_CHAT, "Card 2")
+    for reply_to in (404, gone.message_id):
+        with pytest.raises(ValueError, match="to reply to"):
+            emu.send_text(ann, "hm", reply_to=reply_to)
+    with pytest.raises(ValueError, match=f"no message 2 in chat {ann.id}"):
+        emu.send_voice(ann, b"OggS", reply_to=in_group.message_id)  # only in the group
+    assert emu.pending_updates() == 0
+    emu.send_text(ann, "plain")
+    (update,) = await bot.get_updates()
+    assert update.message is not None and update.message.message_id == gone.message_id + 1
+
+
+async def test_staff_post_media_in_group_as_replies(
+    emu: BotAPIEmulator, bot: Bot, ann: EmulatedUser
+) -> None:
+    emu.add_group(STAFF_CHAT, "Staff")
+    card = await bot.send_message(STAFF_CHAT, "Ticket No. 7",
+                                  reply_markup=keyboard(("Take", "take:7")))
+    ids = [
+        emu.send_photo(ann, b"jpeg", caption="fixed", chat_id=STAFF_CHAT,
+                       reply_to=card.message_id),
+        emu.send_voice(ann, b"OggS", chat_id=STAFF_CHAT, reply_to=card.message_id),
+        emu.send_document(ann, b"%PDF", file_name="act.pdf", mime_type="application/pdf",
+                          chat_id=STAFF_CHAT, reply_to=card.message_id),
+        emu.send_video(ann, b"mp4", chat_id=STAFF_CHAT, reply_to=card.message_id),
+        emu.send_sticker(ann, chat_id=STAFF_CHAT, reply_to=card.message_id),
+        emu.send_text(ann, "no reply", chat_id=STAFF_CHAT),
+    ]
+    updates = await bot.get_updates()
+    assert [u.update_id for u in updates] == ids
+    messages = [u.message for u in updates]
+    assert all(m is not None and m.chat.id == STAFF_CHAT for m in messages)
+    photo, voice, document, video, sticker, text = messages
+    assert photo is not None and photo.photo is not None and photo.caption == "fixed"
+    assert voice is not None and voice.voice is not None
+    assert document is not None and document.document is not None
+    assert video is not None and video.video is not None
+    assert sticker is not None and sticker.sticker is not None
+    for message in (photo, voice, document, video, sticker):
+        assert message.reply_to_message is not None
+        assert message.reply_to_message.message_id == card.message_id
+        assert message.reply_to_message.text == "Ticket No. 7"
+    assert text is not None and text.reply_to_message is None
+    # The group's messages are numbered in the group; Ann's private chat is untouched.
+    assert [m.message_id for m in messages if m is not None] == list(range(2, 8))
+    assert emu.user_message(ann.id, 2) is None
+
+
+# --------------------------------------------------------------------------- flood limits
+
+
+async def _raw_send(emu: BotAPIEmulator, chat_id: int, text: str) -> tuple[int, Any]:
+    async with aiohttp.ClientSession() as http, http.post(
+        f"{emu.base_url}/bot{emu.token}/sendMessage", json={"chat_id": chat_id, "text": text}
+    ) as resp:
+        return resp.status, await resp.json()
+
+
+async def test_limits_are_off_by_default(emu: BotAPIEmulator, bot: Bot, ann: EmulatedUser) -> None:
+    assert (BotAPIEmulator.GLOBAL_PER_SECOND, BotAPIEmulator.PRIVATE_INTERVAL,
+            BotAPIEmulator.GROUP_PER_MINUTE) == (30, 1.0, 20)
+    assert not emu.enforce_limits
+    for i in range(3):
+        await bot.send_message(ann.id, f"quick {i}")
+    assert len(emu.messages(ann.id)) == 3 and emu.rate_limited == 0
+
+
+async def test_limits_keyword_and_429_body() -> None:
+    async with BotAPIEmulator(enforce_limits=True) as emu:
+        ann = emu.user(1001, "Ann")
+        assert emu.enforce_limits
+        assert await _raw_send(emu, ann.id, "one") == (200, {
+            "ok": True, "result": emu.last_message(ann).raw})
+        assert await _raw_send(emu, ann.id, "two") == (429, {
+            "ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+            "parameters": {"retry_after": 1}})
+        assert [m.text for m in emu.messages(ann)] == ["one"] and emu.rate_limited == 1
+    assert emu.internal_errors == []
+
+
+async def test_private_chat_limit(emu: BotAPIEmulator, bot: Bot, ann: EmulatedUser) -> None:
+    bob = emu.user(1002, "Bob")
+    emu.set_limits(True)
+    first = await bot.send_message(ann.id, "one", reply_markup=keyboard(("OK", "ok")))
+    with pytest.raises(TelegramRetryAfter) as retry:
+        await bot.send_message(ann.id, "two")
+    assert retry.value.retry_after == 1
+    with pytest.raises(TelegramRetryAfter):  # media counts as well
+        await bot.send_photo(ann.id, BufferedInputFile(b"jpeg", filename="a.jpg"))
+    assert [m.text for m in emu.messages(ann.id)] == ["one"]
+    assert emu.rate_limited == 2
+
+    # Another chat is free; edits, answers, chat actions, updates and files are not limited.
+    await bot.send_message(bob.id, "hello Bob")
+    emu.click(ann, emu.last_message(ann.id), "OK")
+    await bot.edit_message_text("one (edited)", chat_id=ann.id, message_id=first.message_id)
+    await bot.send_chat_action(ann.id, "typing")
+    emu.send_photo(ann, b"photo")
+    click, photo = await bot.get_updates()
+    assert photo.message is not None and photo.message.photo is not None
+    await bot.get_file(photo.message.photo[-1].file_id)
+    assert click.callback_query is not None
+    await bot.answer_callback_query(click.callback_query.id, text="fine")
+    assert emu.rate_limited == 2
+
+    await asyncio.sleep(emu.PRIVATE_INTERVAL)
+    await bot.send_message(ann.id, "four")
+    assert [m.text for m in emu.messages(ann.id)] == ["one (edited)", "four"]
+
+
+async def test_failed_sends_do_not_count(
+    emu: BotAPIEmulator, bot: Bot, ann: EmulatedUser
+) -> None:
+    emu.set_limits(True)
+    with pytest.raises(TelegramBadRequest, match="message text is empty"):
+        await bot.send_message(ann.id, " ")
+    emu.block(ann)
+    with pytest.raises(TelegramForbiddenError):
+        await bot.send_message(ann.id, "blocked")
+    emu.unblock(ann)
+    await bot.send_message(ann.id, "the first that counts")
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(ann.id, "too soon")
+    assert emu.rate_limited == 1
+    emu.set_limits(False)
+    await bot.send_message(ann.id, "limits off")
+    assert [m.text for m in emu.messages(ann.id)] == ["the first that counts", "limits off"]
+
+
+async def test_global_limit(emu: BotAPIEmulator, bot: Bot) -> None:
+    emu.set_limits(True)
+    users = [emu.user(2000 + i, f"R{i}") for i in range(emu.GLOBAL_PER_SECOND + 1)]
+    results = await asyncio.gather(*(bot.send_message(u.id, "notice") for u in users),
+                                   return_exceptions=True)
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(refused) == 1 and isinstance(refused[0], TelegramRetryAfter)
+    assert refused[0].retry_after == 1
+    assert sum(len(emu.messages(u.id)) for u in users) == emu.GLOBAL_PER_SECOND
+    assert emu.rate_limited == 1
+
+
+async def test_group_limit_counts_media_group_items(emu: BotAPIEmulator, bot: Bot) -> None:
+    emu.add_group(STAFF_CHAT)
+    emu.set_limits(True)
+    for i in range(emu.GROUP_PER_MINUTE - 1):
+        await bot.send_message(STAFF_CHAT, f"card {i}")
+    album: list[MediaUnion] = [
+        InputMediaPhoto(media=BufferedInputFile(b"jpeg", filename=f"{i}.jpg")) for i in range(2)]
+    with pytest.raises(TelegramRetryAfter) as retry:  # 19 + 2 items > 20
+        await bot.send_media_group(STAFF_CHAT, media=album)
+    assert 55 <= retry.value.retry_after <= 60
+    last = await bot.send_message(STAFF_CHAT, "the 20th")
+    status, body = await _raw_send(emu, STAFF_CHAT, "the 21st")
+    assert status == 429 and body["error_code"] == 429
+    assert 55 <= body["parameters"]["retry_after"] <= 60
+    retry_after = body["parameters"]["retry_after"]
+    assert body["description"] == f"Too Many Requests: retry after {retry_after}"
+    assert len(emu.messages(STAFF_CHAT)) == emu.GROUP_PER_MINUTE
+    await bot.edit_message_text("edited anyway", chat_id=STAFF_CHAT, message_id=last.message_id)
+    assert emu.rate_limited == 2
+
+
+async def test_clear_injections(emu: BotAPIEmulator, bot: Bot, ann: EmulatedUser) -> None:
+    emu.inject_error("sendMessage", 500, times=3)
+    emu.clear_injections()
+    await bot.send_message(ann.id, "fine")
+
+
+# --------------------------------------------------------------------------- chat clients
+
+
+class TinyDesk:
+    """A small bot behind the chat clients: aiogram's Dispatcher, fed update by update.
+
+    It echoes who said what (and what it replies to) with two buttons; "Take" edits the
+    message's text, "Close" removes its buttons, any other data is answered in the chat."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self.offset = 0
+        self.queries: list[CallbackQuery] = []
+        self.dp = Dispatcher()
+        self.dp.message.register(self.on_message)
+        self.dp.callback_query.register(self.on_click)
+
+    async def wait(self, update_id: int) -> str:
+        while self.offset <= update_id:
+            for update in await self.bot.get_updates(offset=self.offset, timeout=1):
+                await self.dp.feed_update(self.bot, update)
+                self.offset = update.update_id + 1
+        await self.bot.get_updates(offset=self.offset)  # confirm, as the next poll would
+        return f"handled {update_id}"
+
+    async def on_message(self, message: Message) -> None:
+        assert message.from_user is not None
+        said = message.text or ("photo" if message.photo else "voice" if message.voice else "?")
+        if message.caption:
+            said += f" {message.caption!r}"
+        if (replied := message.reply_to_message) is not None:
+            said += f" (re #{replied.message_id})"
+        await message.answer(f"{message.from_user.first_name}: {said}",
+                             reply_markup=keyboard(("Take", "take"), ("Close", "close")))
+
+    async def on_click(self, query: CallbackQuery) -> None:
+        self.queries.append(query)
+        await query.answer()
+        message = query.message
+        assert message is not None
+        if query.data == "take" and isinstance(message, Message):
+            await self.bot.edit_message_text(
+                f"{message.text} · taken by {query.from_user.first_name}",
+                chat_id=message.chat.id, message_id=message.message_id,
+                reply_markup=keyboard(("Close", "close")))
+        elif query.data == "close":
+            await self.bot.edit_message_reply_markup(chat_id=message.chat.id,
+                                                     message_id=message.message_id)
+        else:
+            await self.bot.send_message(message.chat.id, f"no such action: {query.data}")
+
+
+@pytest.fixture
+def desk(bot: Bot) -> TinyDesk:
+    return TinyDesk(bot)
+
+
+async def test_chat_client_replies(emu: BotAPIEmulator, desk: TinyDesk, ann: EmulatedUser) -> None:
+    resident = ChatClient(emu, ann, desk.wait)
+    (first,) = await resident.send("hello")
+    assert first.text == "Ann: hello" and first.chat_id == ann.id
+    (second,) = await resident.reply("it's me", first)
+    assert second.text == f"Ann: it's me (re #{first.message_id})"
+    assert resident.last_result.startswith("handled ")
+    (third,) = await resident.reply_photo(b"jpeg", second, caption="look")
+    assert third.text == f"Ann: photo 'look' (re #{second.message_id})"
+    (fourth,) = await resident.reply_voice(b"OggS", first)
+    assert resident.last_text == f"Ann: voice (re #{first.message_id})" == fourth.text
+    emu.add_group(STAFF_CHAT)
+    elsewhere = await desk.bot.send_message(STAFF_CHAT, "not Ann's")
+    with pytest.raises(ValueError, match="not in this chat"):
+        await resident.reply("sneaky", emu.last_message(STAFF_CHAT))
+    with pytest.raises(ValueError, match="not in this chat"):
+        await resident.click("Take", emu.last_message(STAFF_CHAT))
+    assert elsewhere.message_id == 1 and emu.pending_updates() == 0
+
+
+async def test_group_member_acts_in_the_group(
+    emu: BotAPIEmulator, desk: TinyDesk, ann: EmulatedUser
+) -> None:
+    emu.add_group(STAFF_CHAT, "Staff")
+    li = GroupMember(emu, emu.user(501, "Li"), STAFF_CHAT, desk.wait)
+    zhao = GroupMember(emu, emu.user(502, "Zhao"), STAFF_CHAT, desk.wait)
+    resident = ChatClient(emu, ann, desk.wait)
+    await resident.send("my private chat")
+    assert li.chat_id == STAFF_CHAT
+
+    (card,) = await li.send("new ticket")
+    assert (card.chat_id, card.text) == (STAFF_CHAT, "Li: new ticket")
+    (answer,) = await zhao.reply("on it", card)
+    assert answer.text == f"Zhao: on it (re #{card.message_id})"
+    (photo,) = await li.reply_photo(b"jpeg", card)
+    assert photo.text == f"Li: photo (re #{card.message_id})"
+    (voice,) = await zhao.reply_voice(b"OggS", answer)
+    assert voice.text == f"Zhao: voice (re #{answer.message_id})"
+    (plain,) = await li.send_photo(b"jpeg", caption="after")
+    assert plain.text == "Li: photo 'after'" and li.last == plain
+    (doc,) = await li.send_document(b"%PDF", "act.pdf", "application/pdf")
+    assert doc.chat_id == STAFF_CHAT
+
+    # Buttons pressed in the group carry the group message and edit it there.
+    (taken,) = await zhao.click("Take", card)
+    query = desk.queries[-1]
+    assert query.from_user.id == 502 and isinstance(query.message, Message)
+    assert (query.message.chat.id, query.message.message_id) == (STAFF_CHAT, card.message_id)
+    assert query.message.chat.type == "supergroup"
+    assert taken.message_id == card.message_id and taken.edits == 1
+    assert taken.text == "Li: new ticket · taken by Zhao"
+    (closed,) = await li.click("Close", taken)
+    assert closed.message_id == card.message_id and closed.edits == 2
+    assert closed.inline_buttons == [] and closed.text == taken.text
+    with pytest.raises(KeyError):
+        await li.click("Take", closed)
+
+    (forged,) = await li.forge("take:999", 999)
+    assert forged.text == "no such action: take:999"
+    assert (desk.queries[-1].message is not None
+            and desk.queries[-1].message.chat.id == STAFF_CHAT)
+    assert li.last_text == "no such action: take:999"
+    assert all(m.chat_id == STAFF_CHAT for m in li.messages) and li.messages == zhao.messages
+    assert [m.text for m in resident.messages] == ["Ann: my private chat"]
+
+    with pytest.raises(ValueError, match="negative"):
+        GroupMember(emu, ann, 42, desk.wait)

@@ -19,11 +19,13 @@ the caller: the acting methods are plain synchronous calls made from that loop.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import copy
 import itertools
 import json
 import logging
+import math
 import mimetypes
 import re
 import time
@@ -78,6 +80,9 @@ _BOOL_FIELDS = frozenset(
 _INLINE_ACTIONS = ("callback_data", "url", "login_url", "switch_inline_query",
                    "switch_inline_query_current_chat", "switch_inline_query_chosen_chat",
                    "copy_text", "web_app", "callback_game", "pay")
+# Methods Telegram's flood limits count (a media group counts once per item).
+_SENDING = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendVideo", "sendVoice",
+                      "sendMediaGroup"})
 # Methods that change nothing visible: they do not bump ``activity``.
 _READ_ONLY = frozenset(
     {"getMe", "getUpdates", "getWebhookInfo", "getFile", "getMyCommands", "getChat",
@@ -349,6 +354,11 @@ class _Params:
 class BotAPIEmulator:
     """A Telegram Bot API server on loopback, plus an API to act as users and inspect the bot."""
 
+    # Telegram's flood limits for bots (enforced with enforce_limits=True)
+    GLOBAL_PER_SECOND = 30
+    PRIVATE_INTERVAL = 1.0  # seconds between two messages to one private chat
+    GROUP_PER_MINUTE = 20
+
     def __init__(
         self,
         token: str = "123456789:TEST-emulator-token",
@@ -357,6 +367,7 @@ class BotAPIEmulator:
         port: int = 0,
         bot_username: str = "residesk_bot",
         bot_first_name: str = "ResiDesk",
+        enforce_limits: bool = False,
     ) -> None:
         bot_id, sep, secret = token.partition(":")
         if not (bot_id.isdigit() and sep and secret):
@@ -377,6 +388,11 @@ class BotAPIEmulator:
         self.webhook_url = ""
         self.activity = 0
         self.internal_errors: list[str] = []  # emulator bugs reported as 400 (should stay [])
+        # Telegram's flood limits, when enforced (see set_limits)
+        self.enforce_limits = enforce_limits
+        self.rate_limited = 0  # 429s answered because a limit was exceeded
+        self._sends: collections.deque[float] = collections.deque()
+        self._chat_sends: dict[int, collections.deque[float]] = {}
         # Chats, messages and files.
         self._users: dict[int, EmulatedUser] = {}
         self._chats: dict[int, JSON] = {}
@@ -482,14 +498,21 @@ class BotAPIEmulator:
             raise ValueError("group chat ids are negative")
         self._chats[chat_id] = {"id": chat_id, "type": chat_type, "title": title}
 
-    def send_text(self, user: EmulatedUser, text: str, *, chat_id: int | None = None) -> int:
+    def send_text(self, user: EmulatedUser, text: str, *, chat_id: int | None = None,
+                  reply_to: int | None = None) -> int:
+        """Queue a text message from ``user`` in their private chat or in group ``chat_id``.
+
+        ``reply_to`` (here and in the other ``send_*``) makes it a reply to that message of
+        the chat, the bot's or a user's, which the update then nests as Telegram does;
+        ValueError if the chat has no such message.
+        """
         content: JSON = {"text": text}
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             content["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": _utf16_len(command)}
             ]
-        return self._user_message(user, content, chat_id=chat_id)
+        return self._user_message(user, content, chat_id=chat_id, reply_to=reply_to)
 
     def send_contact(self, user: EmulatedUser, phone_number: str, *, own: bool = True) -> int:
         contact: JSON = {"phone_number": phone_number, "first_name": user.first_name}
@@ -510,6 +533,8 @@ class BotAPIEmulator:
         caption: str | None = None,
         media_group_id: str | None = None,
         declared_size: int | None = None,
+        chat_id: int | None = None,
+        reply_to: int | None = None,
     ) -> int:
         photo = self._store_photo(data, declared_size)
         content: JSON = {"photo": photo.photo_sizes()}
@@ -517,11 +542,13 @@ class BotAPIEmulator:
             content["caption"] = caption
         if media_group_id is not None:
             content["media_group_id"] = media_group_id
-        return self._user_message(user, content)
+        return self._user_message(user, content, chat_id=chat_id, reply_to=reply_to)
 
-    def send_album(self, user: EmulatedUser, items: list[bytes]) -> list[int]:
+    def send_album(self, user: EmulatedUser, items: list[bytes], *,
+                   chat_id: int | None = None) -> list[int]:
         group_id = f"1{next(self._group_seq):017d}"
-        return [self.send_photo(user, data, media_group_id=group_id) for data in items]
+        return [self.send_photo(user, data, media_group_id=group_id, chat_id=chat_id)
+                for data in items]
 
     def send_document(
         self,
@@ -531,10 +558,13 @@ class BotAPIEmulator:
         file_name: str,
         mime_type: str,
         declared_size: int | None = None,
+        chat_id: int | None = None,
+        reply_to: int | None = None,
     ) -> int:
         doc = self._store_file("document", data, declared_size, file_name=file_name,
                                mime_type=mime_type)
-        return self._user_message(user, {"document": doc.describe()})
+        return self._user_message(user, {"document": doc.describe()}, chat_id=chat_id,
+                                  reply_to=reply_to)
 
     def send_video(
         self,
@@ -543,19 +573,26 @@ class BotAPIEmulator:
         *,
         mime_type: str = "video/mp4",
         declared_size: int | None = None,
+        chat_id: int | None = None,
+        reply_to: int | None = None,
     ) -> int:
         video = self._store_file("video", data, declared_size, mime_type=mime_type)
-        return self._user_message(user, {"video": video.describe()})
+        return self._user_message(user, {"video": video.describe()}, chat_id=chat_id,
+                                  reply_to=reply_to)
 
     def send_voice(
-        self, user: EmulatedUser, data: bytes, *, declared_size: int | None = None
+        self, user: EmulatedUser, data: bytes, *, declared_size: int | None = None,
+        chat_id: int | None = None, reply_to: int | None = None,
     ) -> int:
         voice = self._store_file("voice", data, declared_size, mime_type="audio/ogg")
-        return self._user_message(user, {"voice": voice.describe()})
+        return self._user_message(user, {"voice": voice.describe()}, chat_id=chat_id,
+                                  reply_to=reply_to)
 
-    def send_sticker(self, user: EmulatedUser) -> int:
+    def send_sticker(self, user: EmulatedUser, *, chat_id: int | None = None,
+                     reply_to: int | None = None) -> int:
         sticker = self._store_file("sticker", b"RIFF-emulator-sticker-WEBP", None)
-        return self._user_message(user, {"sticker": sticker.describe()})
+        return self._user_message(user, {"sticker": sticker.describe()}, chat_id=chat_id,
+                                  reply_to=reply_to)
 
     def send_location(self, user: EmulatedUser, latitude: float, longitude: float) -> int:
         return self._user_message(
@@ -689,6 +726,24 @@ class BotAPIEmulator:
             method.lower(), status, description, retry_after, times, drop_connection
         ))
 
+    def set_limits(self, enabled: bool) -> None:
+        """Enforce Telegram's flood limits on sending methods, or stop enforcing them.
+
+        Sends are limited to ``GLOBAL_PER_SECOND`` per second overall, one per
+        ``PRIVATE_INTERVAL`` seconds to a private chat and ``GROUP_PER_MINUTE`` per minute to a
+        group (sliding windows; a media group counts once per item).  A call over a limit is
+        answered 429 with ``retry_after`` and counted in ``rate_limited``.  Only sends made
+        while enforcing count; switching resets the windows.
+        """
+        if enabled != self.enforce_limits:
+            self._sends.clear()
+            self._chat_sends.clear()
+        self.enforce_limits = enabled
+
+    def clear_injections(self) -> None:
+        """Forget the errors injected and not yet used."""
+        self._injections.clear()
+
     # ------------------------------------------------------------------ internals: state
 
     def _register_user(self, user: EmulatedUser) -> None:
@@ -709,16 +764,31 @@ class BotAPIEmulator:
             self.add_group(chat_id, f"Group {chat_id}")
         return self._chats[chat_id]
 
+    def _replied(self, chat_id: int, message_id: int) -> JSON | None:
+        """A message of the chat (the bot's or a user's) as Telegram nests it in a reply:
+        without its own ``reply_to_message``.  None if unknown or deleted."""
+        found = self._user_messages.get((chat_id, message_id))
+        sent = self._bot_messages.get((chat_id, message_id))
+        if found is None and sent is not None and not sent.deleted:
+            found = sent.raw
+        if found is None:
+            return None
+        return {k: v for k, v in copy.deepcopy(found).items() if k != "reply_to_message"}
+
     def _new_message_id(self, chat_id: int) -> int:
         message_id = self._next_message_id.get(chat_id, 1)
         self._next_message_id[chat_id] = message_id + 1
         return message_id
 
     def _user_message(
-        self, user: EmulatedUser, content: JSON, *, chat_id: int | None = None
+        self, user: EmulatedUser, content: JSON, *, chat_id: int | None = None,
+        reply_to: int | None = None,
     ) -> int:
         self._register_user(user)
         chat = self._chat_for(user, user.id if chat_id is None else chat_id)
+        replied = None if reply_to is None else self._replied(chat["id"], reply_to)
+        if reply_to is not None and replied is None:
+            raise ValueError(f"no message {reply_to} in chat {chat['id']} to reply to")
         message: JSON = {
             "message_id": self._new_message_id(chat["id"]),
             "from": user.to_api(),
@@ -726,6 +796,8 @@ class BotAPIEmulator:
             "date": int(time.time()),
             **content,
         }
+        if replied is not None:
+            message["reply_to_message"] = replied
         self._user_messages[(chat["id"], message["message_id"])] = message
         return self._queue({"message": copy.deepcopy(message)})
 
@@ -803,6 +875,53 @@ class BotAPIEmulator:
         photo.thumbnail = thumbnail
         return photo
 
+    # ------------------------------------------------------------------ internals: flood limits
+
+    def _check_limits(self, name: str, params: _Params) -> tuple[JSON | None, int] | None:
+        """Refuse a sending call over Telegram's limits (429); else what to count once it
+        succeeds: (its chat, if known; how many sends it makes)."""
+        if not self.enforce_limits or name not in _SENDING:
+            return None
+        media = params.values.get("media")
+        weight = len(media) if name == "sendMediaGroup" and isinstance(media, list) else 1
+        chat = self._lookup_chat(params.values.get("chat_id"))
+        now = time.monotonic()
+        waits = [self._window_wait(self._sends, weight, self.GLOBAL_PER_SECOND, 1.0, now)]
+        sent = self._chat_sends.get(chat["id"]) if chat is not None else None
+        if chat is not None and sent:
+            if chat["type"] == "private":
+                waits.append(sent[-1] + self.PRIVATE_INTERVAL - now)
+            else:
+                waits.append(self._window_wait(sent, weight, self.GROUP_PER_MINUTE, 60.0, now))
+        wait = max(waits)
+        if wait > 0:
+            self.rate_limited += 1
+            retry_after = max(1, math.ceil(wait))
+            raise APIError(429, f"Too Many Requests: retry after {retry_after}",
+                           retry_after=retry_after)
+        return chat, weight
+
+    @staticmethod
+    def _window_wait(times: collections.deque[float], weight: int, limit: int, span: float,
+                     now: float) -> float:
+        """Seconds until ``weight`` more sends fit in a sliding window of ``span`` seconds
+        holding at most ``limit`` (``times``: the accepted sends, oldest first; pruned)."""
+        while times and times[0] <= now - span:
+            times.popleft()
+        over = len(times) + weight - limit
+        if over <= 0:
+            return 0.0
+        return times[over - 1] + span - now if over <= len(times) else span
+
+    def _count_sends(self, chat: JSON | None, weight: int) -> None:
+        now = time.monotonic()
+        self._sends.extend([now] * weight)
+        if chat is not None:
+            sent = self._chat_sends.setdefault(chat["id"], collections.deque())
+            sent.extend([now] * weight)
+            while sent[0] <= now - 60.0:  # nothing older matters (and keep memory bounded)
+                sent.popleft()
+
     # ------------------------------------------------------------------ internals: HTTP
 
     async def _handle_unknown(self, request: web.Request) -> web.Response:
@@ -838,7 +957,12 @@ class BotAPIEmulator:
                     self._drop_connection(request)
                 raise APIError(injection.status, injection.description,
                                retry_after=injection.retry_after)
+            # Sending handlers never await: checking, sending and counting are one step even
+            # for concurrent calls.  Refused or failed sends are not counted.
+            counted = self._check_limits(name, params)
             result = await handler(params)
+            if counted is not None:
+                self._count_sends(*counted)
         except APIError as error:
             return error.response()
         except Exception as exc:
@@ -897,16 +1021,20 @@ class BotAPIEmulator:
         return {"id": self.bot_id, "is_bot": True, "first_name": self.bot_first_name,
                 "username": self.bot_username}
 
+    def _lookup_chat(self, raw: Any) -> JSON | None:
+        """The chat a ``chat_id`` parameter names (an id or "@username"), if known."""
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return self._chats.get(raw)
+        if isinstance(raw, str) and raw.startswith("@"):
+            return next((c for c in self._chats.values() if c.get("username") == raw[1:]),
+                        None)
+        return None
+
     def _chat(self, params: _Params, *, sending: bool = False) -> JSON:
         raw = params.values.get("chat_id")
         if raw is None or raw == "":
             raise _bad("chat_id is empty")
-        chat: JSON | None = None
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            chat = self._chats.get(raw)
-        elif isinstance(raw, str) and raw.startswith("@"):
-            chat = next((c for c in self._chats.values()
-                         if c.get("username") == raw[1:]), None)
+        chat = self._lookup_chat(raw)
         if chat is None:
             raise _bad("chat not found")
         if sending and chat["id"] in self._blocked:
@@ -968,16 +1096,10 @@ class BotAPIEmulator:
                 raise _bad("replies to other chats are not supported by the emulator")
         if target is None:
             return None
-        key = (chat_id, target)
-        found = self._user_messages.get(key)
-        sent = self._bot_messages.get(key)
-        if found is None and sent is not None and not sent.deleted:
-            found = sent.raw
-        if found is None:
-            if allow_missing:
-                return None
+        found = self._replied(chat_id, target)
+        if found is None and not allow_missing:
             raise _bad("message to be replied not found")
-        return {k: v for k, v in copy.deepcopy(found).items() if k != "reply_to_message"}
+        return found
 
     def _check_caption(self, caption: str | None) -> None:
         if caption is not None and len(caption) > MAX_CAPTION_LENGTH:

@@ -86,8 +86,9 @@ async def measure(count: int) -> None:
             await asyncio.gather(worker, return_exceptions=True)
             await session.close()
             async with db.transaction() as s:
-                states = dict((await s.execute(select(OutboxMessage.state, func.count())
-                                               .group_by(OutboxMessage.state))).tuples().all())
+                states = {str(state): int(n) for state, n in (await s.execute(
+                    select(OutboxMessage.state, func.count())
+                    .group_by(OutboxMessage.state))).all()}
             per_chat = Counter(m.chat_id for i in range(count)
                                for m in emulator.messages(FIRST_USER + i))
             limited = emulator.rate_limited

@@ -44,14 +44,20 @@ BATCH = 100
 
 
 class RateLimits:
-    """Client-side pacing, so Telegram never has to answer 429."""
+    """Client-side pacing, so Telegram never has to answer 429.
 
-    GLOBAL_PER_SECOND = 29  # one below Telegram's 30: clocks and networks jitter
-    PRIVATE_INTERVAL = 1.02  # seconds between two messages to one private chat
-    GROUP_PER_MINUTE = 19
+    A send is stamped when its answer arrives, which is after Telegram counted it: a window
+    measured from those stamps always holds at least as many sends as Telegram's own, so the
+    budget can be Telegram's exact limits and still never be exceeded, whatever the network's
+    jitter. Sends in flight count too."""
+
+    GLOBAL_PER_SECOND = 30
+    PRIVATE_INTERVAL = 1.0  # seconds between two messages to one private chat
+    GROUP_PER_MINUTE = 20
 
     def __init__(self) -> None:
-        self._global: collections.deque[float] = collections.deque()
+        self._done: collections.deque[float] = collections.deque()
+        self._in_flight = 0
         self._chats: dict[int, collections.deque[float]] = {}
 
     def ready_at(self, chat_id: int, now: float) -> float:
@@ -61,23 +67,30 @@ class RateLimits:
             return now
         if chat_id > 0:
             return max(now, sent[-1] + self.PRIVATE_INTERVAL)
-        window = [t for t in sent if t > now - 60.5]
+        window = [t for t in sent if t > now - 60.0]
         if len(window) < self.GROUP_PER_MINUTE:
             return now
-        return window[-self.GROUP_PER_MINUTE] + 60.5
+        return window[-self.GROUP_PER_MINUTE] + 60.0
 
-    async def take(self, chat_id: int) -> None:
-        """Wait for a slot in the overall budget and record the send."""
+    async def take(self) -> None:
+        """Wait for a slot in the overall budget."""
         while True:
             now = time.monotonic()
-            while self._global and self._global[0] <= now - 1.0:
-                self._global.popleft()
-            if len(self._global) < self.GLOBAL_PER_SECOND:
+            while self._done and self._done[0] <= now - 1.0:
+                self._done.popleft()
+            if len(self._done) + self._in_flight < self.GLOBAL_PER_SECOND:
                 break
-            await asyncio.sleep(self._global[0] + 1.0 - now + 0.001)
-        self._global.append(now)
-        sent = self._chats.setdefault(chat_id, collections.deque(maxlen=self.GROUP_PER_MINUTE))
-        sent.append(now)
+            wake = self._done[0] + 1.0 - now if self._done else 0.005
+            await asyncio.sleep(max(wake, 0.001))
+        self._in_flight += 1
+
+    def finish(self, chat_id: int) -> None:
+        """The send is answered: stamp it, for the overall budget and the chat's."""
+        self._in_flight -= 1
+        now = time.monotonic()
+        self._done.append(now)
+        self._chats.setdefault(
+            chat_id, collections.deque(maxlen=self.GROUP_PER_MINUTE)).append(now)
 
     def hold(self, chat_id: int, seconds: float) -> None:
         """Telegram said wait: no message to this chat before then."""
@@ -132,7 +145,7 @@ class Notifier:
         tasks = []
         for due in ready:
             if due.notice is not None:
-                await self.limits.take(due.chat_id)
+                await self.limits.take()
             tasks.append(asyncio.create_task(self._deliver(due)))
         await asyncio.gather(*tasks)
         return len(ready)
@@ -157,7 +170,10 @@ class Notifier:
             await self._settle(due, None, "nothing to send")
             return
         try:
-            ids = await send_reply(self.bot, due.chat_id, due.notice.reply)
+            try:
+                ids = await send_reply(self.bot, due.chat_id, due.notice.reply)
+            finally:
+                self.limits.finish(due.chat_id)
         except TelegramForbiddenError as error:
             await self._unreachable(due, error.message)
         except TelegramRetryAfter as error:

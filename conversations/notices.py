@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 from conversations.events import Button, FileRef, Reply, inline
 from conversations.keyboards import button, staff_button
-from locales import gettext_for
+from locales import N_, gettext_for
 from storage.models import Ticket
-from tickets.lifecycle import OPEN, RULES, STATUS_LABELS, Action, Status
+from tickets.lifecycle import OPEN, RULES, STAFF_STATUS_LABELS, Action, Status
 from tickets.policy import (
     CATEGORY_LABELS,
     CAUSE_LABELS,
@@ -25,6 +25,7 @@ from tickets.policy import (
 )
 
 Gettext = Callable[[str], str]
+SURVEY_ANSWER_LABELS = {"yes": N_("fixed"), "partly": N_("partly fixed"), "no": N_("not fixed")}
 SURVEY = "sv"
 
 
@@ -51,17 +52,17 @@ def category_name(_: Gettext, code: str) -> str:
 
 # The card's buttons, in this order, where the lifecycle allows the action in the status.
 CARD_ACTIONS: tuple[tuple[Action, str], ...] = (
-    (Action.ACKNOWLEDGE, "✅ Acknowledge"),
-    (Action.TAKE, "🙋 Take"),
-    (Action.ASSIGN, "👥 Assign"),
-    (Action.INVESTIGATE, "🔎 Investigation"),
-    (Action.RECORD_FINDINGS, "📝 Record findings"),
-    (Action.RESOLVE, "🛠 Resolve"),
-    (Action.MESSAGE, "✉️ Message resident"),
-    (Action.REQUEST_INFO, "❓ Request information"),
-    (Action.ESCALATE, "⬆️ Escalate"),
-    (Action.REJECT, "⛔ Reject"),
-    (Action.NOTE, "🗒 Internal note"),
+    (Action.ACKNOWLEDGE, N_("✅ Acknowledge")),
+    (Action.TAKE, N_("🙋 Take")),
+    (Action.ASSIGN, N_("👥 Assign")),
+    (Action.INVESTIGATE, N_("🔎 Investigation")),
+    (Action.RECORD_FINDINGS, N_("📝 Record findings")),
+    (Action.RESOLVE, N_("🛠 Resolve")),
+    (Action.MESSAGE, N_("✉️ Message resident")),
+    (Action.REQUEST_INFO, N_("❓ Request information")),
+    (Action.ESCALATE, N_("⬆️ Escalate")),
+    (Action.REJECT, N_("⛔ Reject")),
+    (Action.NOTE, N_("🗒 Internal note")),
 )
 CARD_ACTION_CODES = {
     Action.ACKNOWLEDGE: "ack", Action.TAKE: "take", Action.ASSIGN: "asg",
@@ -94,7 +95,7 @@ def card(ticket: Ticket, lang: str, timezone: ZoneInfo) -> Reply:
     icon = "🚨" if ticket.priority == "urgent" else "🎫"
     lines = [
         f"{icon} " + _("Ticket No. %(number)s") % {"number": ticket.number},
-        _("Status: %(status)s") % {"status": _(STATUS_LABELS[status])},
+        _("Status: %(status)s") % {"status": _(STAFF_STATUS_LABELS[status])},
         _("Resident: %(name)s, %(phone)s") % {"name": ticket.complainant, "phone": ticket.phone},
         _("Unit: %(unit)s") % {"unit": ticket.unit_text or "—"},
         _("Category: %(category)s") % {"category": category_name(_, ticket.category_code)},
@@ -115,7 +116,7 @@ def card(ticket: Ticket, lang: str, timezone: ZoneInfo) -> Reply:
     if ticket.resident is not None and not ticket.resident.reachable:
         lines.append("⚠️ " + _("The resident cannot be reached (the bot is blocked)."))
     if ticket.resident_id is None:
-        lines.append("☎️ " + _("Not registered in the bot: call the resident for news."))
+        lines.append("☎️ " + _("Not in the bot: phone the resident to keep them informed."))
     if ticket.severity:
         lines.append(_("Severity: %(severity)s") % {
             "severity": _(SEVERITY_LABELS.get(ticket.severity, ticket.severity))})
@@ -161,10 +162,10 @@ def thread_post(ticket: Ticket, kind: str, details: dict[str, Any], lang: str,
         "escalated": "⬆️ " + _("%(head)s — escalated by %(by)s. Managers: %(managers)s") % {
             "head": head, "by": details.get("by") or _("the system"),
             "managers": details.get("managers") or "—"},
-        "not_fixed": "🔁 " + _("%(head)s — the resident says the problem is not fixed "
-                              "(%(answer)s). Reopened; assignee: %(assignee)s; managers: "
-                              "%(managers)s") % {
-            "head": head, "answer": details.get("answer", ""),
+        "not_fixed": "🔁 " + _("%(head)s — the resident's answer: %(answer)s. Reopened; "
+                              "assignee: %(assignee)s; managers: %(managers)s") % {
+            "head": head, "answer": _(SURVEY_ANSWER_LABELS.get(str(details.get("answer")),
+                                                               "—")),
             "assignee": details.get("assignee") or "—", "managers": details.get("managers")
             or "—"},
         "closed_by_resident": "🏁 " + _("%(head)s — the resident confirmed the fix; closed.")

@@ -28,7 +28,7 @@ from conversations.keyboards import (
 from conversations.notices import category_name
 from locales import N_
 from storage.models import Staff, Ticket, utcnow
-from tickets.lifecycle import STATUS_LABELS, Action, Role, Status, allowed
+from tickets.lifecycle import STAFF_STATUS_LABELS, Action, Role, Status, allowed
 from tickets.policy import (
     CAUSE_LABELS,
     CAUSES,
@@ -94,7 +94,8 @@ DIALOGS: dict[str, tuple[Ask, ...]] = {
         Ask("type", N_("How was it resolved?"), kind="choice",
             choices=_labels(RESOLUTIONS, RESOLUTION_LABELS)),
         Ask("text", N_("What was done? The resident will read this.")),
-        Ask("measures", N_("Improvement measures, so it does not happen again?"),
+        Ask("measures", N_("What will be done so that it does not happen again "
+                           "(improvement measures)?"),
             optional=True),
         Ask("follow_up", N_("When should we check that the measures hold? Type a date "
                             "(2026-12-31) or press a button."), kind="date",
@@ -105,9 +106,9 @@ DIALOGS: dict[str, tuple[Ask, ...]] = {
         Ask("name", N_("New complaint taken by phone, e-mail or at the desk. The "
                        "complainant's name?"), max_len=NAME_MAX),
         Ask("phone", N_("Their phone number?"), kind="phone"),
-        Ask("unit", N_("Building and unit (e.g. 3-1201)?"), max_len=UNIT_TEXT_MAX),
+        Ask("unit", N_("Building and flat (e.g. 3-1202)?"), max_len=UNIT_TEXT_MAX),
         Ask("category", N_("Category?"), kind="choice"),  # choices: the office's categories
-        Ask("description", N_("What is the complaint? (at least 10 characters)"),
+        Ask("description", N_("What is the complaint? (at least %(min)d characters)"),
             min_len=DESCRIPTION_MIN, max_len=DESCRIPTION_MAX),
         Ask("channel", N_("How did it come in?"), kind="choice",
             choices=(("hotline", N_("Hotline")), ("email", N_("E-mail")),
@@ -180,7 +181,7 @@ async def press(ctx: Context, staff: Staff | None) -> None:
         return
     if callback.prefix == DIALOG:
         if not staff.dialog or callback.arg != question_tag(staff.dialog):
-            ctx.answer(_("This question is not open for you (any more)."), alert=True)
+            ctx.answer(_("This question is not yours, or no longer open."), alert=True)
             ctx.out.result = "refused"
             return
         await answer(ctx, staff, callback.action)
@@ -197,7 +198,7 @@ async def press(ctx: Context, staff: Staff | None) -> None:
         ctx.out.notify = True
         ctx.answer(_("This ticket has changed meanwhile (now: %(status)s). The card is being "
                      "updated; please look again.") % {
-            "status": _(STATUS_LABELS[Status(ticket.status)])}, alert=True)
+            "status": _(STAFF_STATUS_LABELS[Status(ticket.status)])}, alert=True)
         ctx.out.result = "stale"
         return
     action = CARD_CODES[callback.action]
@@ -213,7 +214,7 @@ def refuse(ctx: Context, ticket: Ticket, action: Action, staff: Staff) -> None:
         text = _("Only a manager can do this. You can escalate the ticket instead.")
     else:
         text = _("Not possible now: No. %(number)s is %(status)s.") % {
-            "number": ticket.number, "status": _(STATUS_LABELS[Status(ticket.status)])}
+            "number": ticket.number, "status": _(STAFF_STATUS_LABELS[Status(ticket.status)])}
     ctx.answer(text, alert=True)
     ctx.out.result = "refused"
 
@@ -243,7 +244,7 @@ async def act(ctx: Context, staff: Staff, ticket: Ticket, code: str, extra: str)
             "number": ticket.number, "name": assignee.name}, edit=True)
     elif code == "esc":
         await service.escalate(ticket, Actor.of_staff(staff))
-        ctx.answer(_("Escalated to the managers."))
+        ctx.answer(_("Escalated to managers"))
     elif code == "inv":
         await service.start_investigation(ticket, staff)
         ctx.answer(_("Under investigation. The resident has been told."))
@@ -259,7 +260,8 @@ async def _assign(ctx: Context, staff: Staff, ticket: Ticket, assignee: Staff) -
     try:
         await ctx.tickets.assign(ticket, staff, assignee)
     except TicketError:
-        ctx.answer(ctx._("%(name)s already has this ticket.") % {"name": assignee.name})
+        ctx.answer(ctx._("This ticket is already assigned to %(name)s.") % {
+            "name": assignee.name})
         return
     ctx.answer(ctx._("Assigned to %(name)s.") % {"name": assignee.name})
 
@@ -307,6 +309,8 @@ async def _ask(ctx: Context, staff: Staff, ask: Ask, ticket: Ticket | None,
     _ = ctx._
     head = (_("No. %(number)s") % {"number": ticket.number} + " · ") if ticket else ""
     text = f"{staff.name}, {head}{_(ask.prompt)}"
+    if "%(min)d" in ask.prompt:
+        text = text % {"min": ask.min_len}
     if problem:
         text = f"{problem}\n\n{text}"
     choices = ask.choices
@@ -475,14 +479,14 @@ async def finish(ctx: Context, staff: Staff, ticket: Ticket | None) -> None:
             done = _("Resolved. The resident has been sent the outcome and the survey.")
     except TicketError as error:
         if ticket is not None and error.code in ("changed", "not_now"):
+            status = _(STAFF_STATUS_LABELS[Status(ticket.status)])
             done = _("No. %(number)s changed while you were entering this (now: %(status)s). "
-                     "Nothing was saved.") % {"number": ticket.number,
-                                              "status": _(STATUS_LABELS[Status(ticket.status)])}
+                     "Nothing was saved.") % {"number": ticket.number, "status": status}
             ctx.out.result = "stale"
         elif error.code == "unknown_category":
             done = _("That category is no longer offered. Nothing was saved.")
         else:
-            done = _("This could not be saved (%(reason)s).") % {"reason": error.code}
+            done = _("This could not be saved. Please check the ticket and try again.")
             ctx.out.result = "refused"
     head = _("No. %(number)s") % {"number": ticket.number} if ticket else ""
     ctx.say(f"{head} · {done}" if head else done, reply_to=anchor)
@@ -515,15 +519,16 @@ async def relay(ctx: Context, staff: Staff) -> None:
             "length": len(text), "limit": STAFF_TEXT_MAX}, reply_to=event.message_id)
         return
     if ticket.resident_id is None:
-        ctx.say(_("No. %(number)s was taken by phone and the resident is not in the bot: "
-                  "please call them.") % {"number": ticket.number}, reply_to=event.message_id)
+        ctx.say(_("No. %(number)s was logged by the office and the resident is not in the "
+                  "bot: please phone them.") % {"number": ticket.number},
+                reply_to=event.message_id)
         return
     try:
         await ctx.tickets.message_resident(ticket, staff, text, file)
     except TicketError:
         ctx.say(_("No. %(number)s is %(status)s; the resident is no longer messaged about "
                   "it.") % {"number": ticket.number,
-                            "status": _(STATUS_LABELS[Status(ticket.status)])},
+                            "status": _(STAFF_STATUS_LABELS[Status(ticket.status)])},
                 reply_to=event.message_id)
         return
     ctx.out.notify = True

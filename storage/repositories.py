@@ -303,7 +303,7 @@ class Outbox(Repository):
     async def counts(self) -> dict[str, int]:
         rows = await self.session.execute(
             select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state))
-        return {state: int(count) for state, count in rows.tuples()}
+        return {str(state): int(count) for state, count in rows.all()}
 
 
 class StaffMembers(Repository):

@@ -203,7 +203,7 @@ async def test_hotline_intake_then_the_resident_registers(office: Office) -> Non
     await office.settle(lambda: "Channel: Hotline" in office.card_text())
     await register(office.resident, "Wang Fang", "2-301")
     assert "already has a complaint from you" in office.resident.last_text
-    await office.settle(lambda: "Not registered" not in office.card_text())
+    await office.settle(lambda: "Not in the bot" not in office.card_text())
     await agent.click("Acknowledge", office.card())
     await office.settle(lambda: "taken up your complaint" in office.resident.last_text)
 
@@ -250,7 +250,7 @@ async def test_who_may_act(office: Office) -> None:
     await office.agent.click("Internal note", office.card())
     question = office.agent.last
     await office.manager.click("Cancel", question)  # someone else's question
-    assert "not open for you" in office.emulator.callback_answers[-1].get("text", "")
+    assert "not yours" in office.emulator.callback_answers[-1].get("text", "")
     await office.agent.click("Cancel", question)
     async with office.desk.db.transaction() as session:
         await remove_staff(session, AGENT)

@@ -141,6 +141,13 @@ STATUS_LABELS: dict[Status, str] = {
 }
 
 
+# What staff see: the same, except where the resident's words would mislead the office.
+STAFF_STATUS_LABELS: dict[Status, str] = {
+    **STATUS_LABELS,
+    Status.WAITING_FOR_RESIDENT: N_("waiting for the resident"),
+}
+
+
 def can_withdraw(status: str) -> bool:
     return allowed(Action.WITHDRAW, status, Role.RESIDENT)
 

@@ -70,17 +70,18 @@ class Office:
 
 
 @pytest.fixture
-async def office(emulator: BotAPIEmulator, sqlite_url: str, tmp_path: Path,
+async def office(emulator: BotAPIEmulator, database_url: str, tmp_path: Path,
                  ) -> AsyncIterator[Office]:
+    """On SQLite and on PostgreSQL."""
     emulator.add_group(STAFF_CHAT, "Office staff")
-    harness = Harness(emulator, sqlite_url, tmp_path / "media", staff_chat_id=STAFF_CHAT,
+    harness = Harness(emulator, database_url, tmp_path / "media", staff_chat_id=STAFF_CHAT,
                       survey_reminder_hours=1, survey_close_hours=1)
     await harness.start()
     assert harness.desk is not None
     async with harness.desk.db.transaction() as session:
         await add_staff(session, AGENT, "Agent Li", "agent")
         await add_staff(session, MANAGER, "Manager Zhao", "manager")
-    yield Office(harness, emulator, sqlite_url)
+    yield Office(harness, emulator, database_url)
     await harness.stop()
 
 
@@ -273,3 +274,14 @@ async def test_a_crash_between_commit_and_send_loses_nothing(office: Office) -> 
     await office.harness.restart()  # …and the bot with it; the rows wait in the database
     await office.settle(lambda: "taken up your complaint" in office.resident.last_text, 20)
     assert sum("taken up" in t for t in office.resident_texts()) == 1
+
+
+async def test_a_blocked_resident_shows_on_the_card(office: Office) -> None:
+    await office.new_ticket()
+    office.emulator.block(office.resident.user)
+    await office.agent.click("Acknowledge", office.card())
+    await office.settle(lambda: "cannot be reached" in office.card_text())
+    async with office.desk.db.transaction() as session:
+        states = [m.state for m in (await session.scalars(select(OutboxMessage).where(
+            OutboxMessage.chat_id == office.resident.chat_id))).all()]
+    assert states == ["unreachable"]

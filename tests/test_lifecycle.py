@@ -139,6 +139,11 @@ async def test_the_full_path_is_audited_and_tells_the_resident(db: Database) -> 
         assert told == ["acknowledged", "info_requested", "investigating", "resolved"]
         timers = {t.kind for t in await rows(session, Timer)}
         assert timers == {"survey_reminder", "follow_up"}
+        # the follow-up date comes: the staff are reminded in the card's thread, once
+        for _ in range(2):
+            await desk.fire_due_timers(datetime(2026, 12, 5, 2, tzinfo=UTC))
+        posts = [o.payload for o in await rows(session, OutboxMessage) if o.chat_id == -100]
+        assert [p["measures"] for p in posts if p["kind"] == "follow_up"] == ["Check pipes"]
 
 
 async def test_refusals_change_nothing(db: Database) -> None:

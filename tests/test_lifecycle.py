@@ -99,6 +99,18 @@ async def rows(session: AsyncSession, model: type[Any]) -> list[Any]:
     return list((await session.scalars(select(model))).all())
 
 
+async def under_investigation(desk: TicketService, resident_id: int, agent_id: int
+                              ) -> tuple[Resident, Staff, Ticket]:
+    """A fresh noise complaint, acknowledged and under investigation by the agent."""
+    resident = await desk.session.get(Resident, resident_id)
+    agent = await desk.session.get(Staff, agent_id)
+    assert resident and agent
+    ticket, _ = await desk.submit(resident, Submission("k", "noise", "Drums every night"))
+    await desk.acknowledge(ticket, agent)
+    await desk.start_investigation(ticket, agent)
+    return resident, agent, ticket
+
+
 def service(session: AsyncSession) -> TicketService:
     return TicketService(session, staff_chat_id=-100, timing=Timing(
         survey_reminder_after=timedelta(hours=1), survey_close_after=timedelta(hours=2)))
@@ -176,12 +188,7 @@ async def test_not_fixed_reopens_and_escalates_and_a_survey_is_answered_once(
     resident_id, agent_id, _manager_id = await setup(db)
     async with db.transaction() as session:
         desk = service(session)
-        resident, agent = await session.get(Resident, resident_id), await session.get(Staff,
-                                                                                       agent_id)
-        assert resident and agent
-        ticket, _ = await desk.submit(resident, Submission("k", "noise", "Drums every night"))
-        await desk.acknowledge(ticket, agent)
-        await desk.start_investigation(ticket, agent)
+        resident, agent, ticket = await under_investigation(desk, resident_id, agent_id)
         await desk.resolve(ticket, agent, Resolution("mediation", "Talked to the neighbour"))
         [survey] = await rows(session, Survey)
         _, changed = await desk.answer_survey(resident, survey, fixed="no")
@@ -198,12 +205,7 @@ async def test_unanswered_survey_reminds_once_then_closes(db: Database) -> None:
     resident_id, agent_id, _manager_id = await setup(db)
     async with db.transaction() as session:
         desk = service(session)
-        resident, agent = await session.get(Resident, resident_id), await session.get(Staff,
-                                                                                       agent_id)
-        assert resident and agent
-        ticket, _ = await desk.submit(resident, Submission("k", "noise", "Drums every night"))
-        await desk.acknowledge(ticket, agent)
-        await desk.start_investigation(ticket, agent)
+        _resident, agent, ticket = await under_investigation(desk, resident_id, agent_id)
         await desk.resolve(ticket, agent, Resolution("mediation", "Talked to the neighbour"))
         ticket_id = ticket.id
     later = datetime.now(UTC) + timedelta(hours=1, minutes=1)
@@ -243,12 +245,7 @@ async def test_two_staff_resolving_at_once_one_wins(db: Database) -> None:
     resident_id, agent_id, manager_id = await setup(db)
     async with db.transaction() as session:
         desk = service(session)
-        resident, agent = await session.get(Resident, resident_id), await session.get(Staff,
-                                                                                       agent_id)
-        assert resident and agent
-        ticket, _ = await desk.submit(resident, Submission("k", "noise", "Drums every night"))
-        await desk.acknowledge(ticket, agent)
-        await desk.start_investigation(ticket, agent)
+        _resident, _agent, ticket = await under_investigation(desk, resident_id, agent_id)
         ticket_id = ticket.id
 
     async def resolve(staff_id: int, text: str) -> str:

@@ -236,12 +236,17 @@ class TicketService:
 
     async def acknowledge(self, ticket: Ticket, staff: Staff, version: int | None = None,
                           ) -> Ticket:
+        return await self._take_up(ticket, staff, Action.ACKNOWLEDGE, version, "acknowledged")
+
+    async def _take_up(self, ticket: Ticket, staff: Staff, action: Action,
+                       version: int | None, notice: str) -> Ticket:
+        """A status step that tells the resident; whoever first works the ticket owns it."""
         actor = Actor.of_staff(staff)
-        target = self._require(ticket, Action.ACKNOWLEDGE, actor, version)
+        target = self._require(ticket, action, actor, version)
         if ticket.assignee_id is None:
             ticket.assignee_id = staff.id
         await self._move(ticket, target, actor)
-        self._tell_resident(ticket, "acknowledged")
+        self._tell_resident(ticket, notice)
         return ticket
 
     async def assign(self, ticket: Ticket, staff: Staff, assignee: Staff,
@@ -291,13 +296,7 @@ class TicketService:
 
     async def start_investigation(self, ticket: Ticket, staff: Staff,
                                   version: int | None = None) -> Ticket:
-        actor = Actor.of_staff(staff)
-        target = self._require(ticket, Action.INVESTIGATE, actor, version)
-        if ticket.assignee_id is None:
-            ticket.assignee_id = staff.id
-        await self._move(ticket, target, actor)
-        self._tell_resident(ticket, "investigating")
-        return ticket
+        return await self._take_up(ticket, staff, Action.INVESTIGATE, version, "investigating")
 
     async def record_investigation(self, ticket: Ticket, staff: Staff, record: Investigation,
                                    version: int | None = None) -> Ticket:

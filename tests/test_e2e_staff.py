@@ -195,9 +195,17 @@ async def test_hotline_intake_then_the_resident_registers(office: Office) -> Non
     agent = office.agent
     await agent.send("/intake")
     await agent.send("Wang Fang")
+    await agent.send("call me maybe")  # bad answers are explained and asked again
+    assert "does not look like a phone number" in agent.last_text
     await agent.send("+86 138 0013 8000")
+    await agent.send("x" * 10_000)
+    assert "too long" in agent.last_text
+    await agent.send_sticker()
+    assert "answer with text" in agent.last_text
     await agent.send("2-301")
     await agent.click("Noise", agent.last)
+    await agent.send("Loud")
+    assert "too short" in agent.last_text
     await agent.send("Loud music from 2-401 every night after midnight.")
     await agent.click("Hotline", agent.last)
     assert "Logged as No." in agent.last_text

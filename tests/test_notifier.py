@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -18,23 +19,47 @@ from storage.models import OutboxMessage, Resident, Ticket, utcnow
 from tests.conftest import Harness
 from tests.test_e2e_report import file_report, register
 
+STAFF_CHAT = -100321
+
+
+async def stop_workers(desk: ResidentDesk) -> None:
+    for worker in desk._workers:
+        worker.cancel()
+    await asyncio.gather(*desk._workers, return_exceptions=True)
+
 
 async def drain_by_hand(desk: ResidentDesk) -> None:
     """One drain, with the background worker stopped and the pacing forgotten (so each call
     makes one attempt, whenever the test calls it)."""
-    for worker in desk._workers:
-        worker.cancel()
+    await stop_workers(desk)
     desk.notifier.limits = RateLimits()
     await desk.notifier.drain()
 
 
 async def test_a_failing_notification_is_retried_then_marked_failed_and_reported(
-    resident: ChatClient, harness: Harness, emulator: BotAPIEmulator
+    emulator: BotAPIEmulator, sqlite_url: str, tmp_path: Path
 ) -> None:
-    desk = harness.desk
-    assert desk is not None
+    emulator.add_group(STAFF_CHAT, "Office staff")
+    harness = Harness(emulator, sqlite_url, tmp_path / "media", staff_chat_id=STAFF_CHAT)
+    desk = await harness.start()
+    try:
+        await fail_for_good(harness, desk, emulator)
+    finally:
+        await harness.stop()
+
+
+async def fail_for_good(harness: Harness, desk: ResidentDesk, emulator: BotAPIEmulator
+                        ) -> None:
+    resident = harness.chat(emulator.user(1001, "Li Wei"))
     await register(resident)
     await file_report(resident)
+    for _ in range(250):  # the card is out and marked sent
+        async with desk.db.transaction() as session:
+            if not await session.scalar(select(OutboxMessage.id).where(
+                    OutboxMessage.state == "pending")):
+                break
+        await asyncio.sleep(0.02)
+    await stop_workers(desk)
     async with desk.db.transaction() as session:
         ticket = await session.scalar(select(Ticket))
         assert ticket is not None
@@ -44,7 +69,8 @@ async def test_a_failing_notification_is_retried_then_marked_failed_and_reported
     for attempt in range(1, MAX_ATTEMPTS + 1):
         await drain_by_hand(desk)
         async with desk.db.transaction() as session:
-            message = await session.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
+            message = await session.scalar(select(OutboxMessage).where(
+                OutboxMessage.chat_id == resident.chat_id).order_by(OutboxMessage.id.desc()))
             assert message is not None and message.attempts == attempt
             assert "Bad Gateway" in (message.last_error or "")
             assert message.next_attempt_at > utcnow() or message.state == "failed"
@@ -55,6 +81,11 @@ async def test_a_failing_notification_is_retried_then_marked_failed_and_reported
                   (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()]
     assert (resident.chat_id, "failed", "investigating") in states
     assert "under investigation" not in resident.last_text
+    assert (STAFF_CHAT, "pending", "delivery_failed") in states  # the office is told
+    emulator.clear_injections()
+    await drain_by_hand(desk)
+    alert = emulator.last_message(STAFF_CHAT)
+    assert "could not be delivered" in (alert.text or "") and "Bad Gateway" in (alert.text or "")
 
 
 async def test_a_blocked_resident_is_marked_unreachable_without_retries(

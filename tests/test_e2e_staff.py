@@ -316,3 +316,33 @@ async def test_a_blocked_resident_shows_on_the_card(office: Office) -> None:
         states = [m.state for m in (await session.scalars(select(OutboxMessage).where(
             OutboxMessage.chat_id == office.resident.chat_id))).all()]
     assert states == ["unreachable"]
+
+
+async def test_escalation_and_someone_elses_survey(office: Office) -> None:
+    ticket = await office.new_ticket()
+    await office.agent.click("Escalate", office.card())
+    await office.settle(lambda: any("escalated by Agent Li" in (m.text or "")
+                                    for m in office.emulator.messages(STAFF_CHAT)))
+    thread = [m.text or "" for m in office.emulator.messages(STAFF_CHAT)]
+    assert any("escalated by Agent Li" in t and "Manager Zhao" in t for t in thread)
+    assert "Escalated to managers" in office.card_text()
+    await office.agent.click("Acknowledge", office.card())
+    await office.settle(lambda: "Status: acknowledged" in office.card_text())
+    await office.agent.click("Investigation", office.card())
+    await office.agent.click("Cancel", office.question(office.agent))
+    await office.settle(lambda: "Status: under investigation" in office.card_text())
+    await office.agent.click("Resolve", office.card())
+    await office.agent.click("Other", office.question(office.agent))
+    await office.agent.send("The street works ended.")
+    await office.agent.click("Skip", office.question(office.agent))
+    await office.settle(lambda: "has been resolved" in office.resident.last_text)
+    survey_data = office.resident.last.button("✅ Yes").callback_data or ""
+    stranger = office.harness.chat(office.emulator.user(1002, "Zhou Min"))
+    await register(stranger, "Zhou Min", "5-502")
+    await stranger.forge(survey_data)  # someone else's survey: as if it did not exist
+    assert "Ticket not found" in office.emulator.callback_answers[-1].get("text", "")
+    assert (await office.ticket()).status == "resolved"
+    await office.resident.click("✅ Yes", office.resident.last_with_text("has been resolved"))
+    await office.resident.click("✅ Yes", office.resident.last_with_text("has been resolved"))
+    assert "already answered" in office.emulator.callback_answers[-1].get("text", "")
+    assert ticket.number and (await office.ticket()).status == "closed"

@@ -39,7 +39,8 @@ from storage.repositories import MessageLinks, Outbox, Residents
 from tickets.service import TicketService
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 10  # with the backoff below: about 25 minutes of trying
+MAX_BACKOFF = 300.0
 BATCH = 100
 
 
@@ -175,7 +176,11 @@ class Notifier:
             finally:
                 self.limits.finish(due.chat_id)
         except TelegramForbiddenError as error:
-            await self._unreachable(due, error.message)
+            if due.chat_id < 0:  # the bot was removed from the staff group: keep trying
+                log.error("the bot cannot post in chat %s: %s", due.chat_id, error.message)
+                await self._retry(due, error.message, MAX_BACKOFF, counts=False)
+            else:
+                await self._unreachable(due, error.message)
         except TelegramRetryAfter as error:
             self.limits.hold(due.chat_id, error.retry_after)
             await self._retry(due, error.message, float(error.retry_after), counts=False)
@@ -210,7 +215,8 @@ class Notifier:
         notice = due.notice
         links = MessageLinks(session)
         for message_id in ids:
-            await links.link(due.chat_id, message_id, notice.ticket_id, notice.survey_id)
+            await links.link(due.chat_id, message_id, notice.ticket_id, notice.survey_id,
+                             notice.kind)
         if notice.is_card:
             # a plain UPDATE: where the card sits is not a change of the ticket, so its
             # version (which the card's buttons carry) stays
@@ -230,7 +236,8 @@ class Notifier:
                 log.error("outbox %s failed for good: %s", due.row_id, error)
                 await self._alert(session, due, error)
                 return
-            backoff = delay if not counts else max(delay, 2.0 ** row.attempts)
+            backoff = delay if not counts else max(
+                delay, min(MAX_BACKOFF, 5.0 * 2.0 ** (row.attempts - 1)))
             row.next_attempt_at = utcnow() + timedelta(seconds=backoff)
             log.warning("outbox %s: %s; again in %.0fs", due.row_id, error, backoff)
 

@@ -27,6 +27,9 @@ from tickets.policy import (
 Gettext = Callable[[str], str]
 SURVEY_ANSWER_LABELS = {"yes": N_("fixed"), "partly": N_("partly fixed"), "no": N_("not fixed")}
 SURVEY = "sv"
+# A staff member's reply to these posts in a card's thread goes to the resident (not a reply
+# to an assignment, an escalation or a delivery alert: those are talk among the staff).
+RELAYED_FROM = frozenset({"card", "resident_added", "evidence", "linked"})
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class Notice:
     ticket_id: int
     is_card: bool = False  # remember its message id as the ticket's card
     survey_id: int | None = None  # a reply to it is a survey comment
+    kind: str = ""  # remembered with the message: which replies to it are relayed
 
 
 def when(moment: Any, timezone: ZoneInfo) -> str:
@@ -256,9 +260,9 @@ def render(ticket: Ticket, payload: dict[str, Any], *, resident_lang: str, staff
     if payload.get("to") == "resident":
         reply = for_resident(ticket, kind, payload, resident_lang)
         survey_id = payload.get("survey_id")
-        return Notice(reply, ticket.id, survey_id=int(survey_id) if survey_id else None) \
-            if reply else None
+        return Notice(reply, ticket.id, survey_id=int(survey_id) if survey_id else None,
+                      kind=kind) if reply else None
     if kind == "card":
-        return Notice(card(ticket, staff_lang, timezone), ticket.id, is_card=True)
+        return Notice(card(ticket, staff_lang, timezone), ticket.id, is_card=True, kind=kind)
     reply = thread_post(ticket, kind, payload, staff_lang, timezone)
-    return Notice(reply, ticket.id) if reply else None
+    return Notice(reply, ticket.id, kind=kind) if reply else None

@@ -98,6 +98,10 @@ async def _phone(ctx: Context) -> None:
                 keyboard=share_phone(_))
         return
     ctx.data["phone"] = phone
+    # Telegram vouches for a number shared from the resident's own account; a typed one is
+    # only what they say (it must not hand them complaints the office took for that number)
+    ctx.data["phone_verified"] = (event.kind == EventKind.CONTACT
+                                  and event.contact_user_id == event.sender.user_id)
     if ctx.data.get("unit_id"):
         await _finish(ctx)
     elif await ctx.units.any_loaded():
@@ -209,13 +213,14 @@ async def _finish(ctx: Context) -> None:
         return
     unit = await ctx.units.get(resident.unit_id) if resident.unit_id else None
     ctx.resident = resident
+    phone_verified = bool(ctx.data.get("phone_verified"))
     ctx.reset()
     _ = ctx._
     text = _("You are registered: %(name)s, %(unit)s. Thank you!\n\n"
              "Press “Report a problem” whenever something needs the office's attention.") % {
         "name": resident.name, "unit": unit.label if unit else resident.unit_text}
     # complaints the office took for this number by phone or at the desk are theirs now
-    claimed = await ctx.tickets.claim_by_phone(resident)
+    claimed = await ctx.tickets.claim_by_phone(resident) if phone_verified else []
     if claimed:
         text += "\n\n" + ctx.ngettext(
             "The office already has a complaint from you: No. %(numbers)s. You will get its "

@@ -25,7 +25,7 @@ from conversations.keyboards import (
     staff_button,
     staff_target,
 )
-from conversations.notices import category_name
+from conversations.notices import RELAYED_FROM, category_name
 from locales import N_
 from storage.models import Staff, Ticket, utcnow
 from tickets.lifecycle import STAFF_STATUS_LABELS, Action, Role, Status, allowed
@@ -115,6 +115,8 @@ DIALOGS: dict[str, tuple[Ask, ...]] = {
                      ("walk_in", N_("Walk-in")))),
     ),
 }
+DIALOG_ACTIONS = {"msg": Action.MESSAGE, "req": Action.REQUEST_INFO, "rej": Action.REJECT,
+                  "note": Action.NOTE, "fnd": Action.RECORD_FINDINGS, "res": Action.RESOLVE}
 CARD_CODES = {"ack": Action.ACKNOWLEDGE, "take": Action.TAKE, "asg": Action.ASSIGN,
               "to": Action.ASSIGN, "inv": Action.INVESTIGATE, "fnd": Action.RECORD_FINDINGS,
               "res": Action.RESOLVE, "msg": Action.MESSAGE, "req": Action.REQUEST_INFO,
@@ -137,12 +139,29 @@ async def handle(ctx: Context, staff: Staff | None) -> None:
             ctx.out.result = "ignored"  # people talk in the group; not everything is for us
     elif event.kind == EventKind.COMMAND:
         await command(ctx, staff)
+    elif staff.dialog and await replies_to_another_ticket(ctx, staff.dialog):
+        # never let an answer meant for one ticket's thread go to another ticket's resident
+        ctx.say(_busy(ctx), reply_to=event.message_id)
+        ctx.out.result = "refused"
     elif staff.dialog:
         await answer(ctx, staff)
     elif event.reply_to_message_id is not None:
         await relay(ctx, staff)
     else:
         ctx.out.result = "ignored"
+
+
+async def replies_to_another_ticket(ctx: Context, dialog: dict[str, Any]) -> bool:
+    replied = ctx.event.reply_to_message_id
+    if replied is None:
+        return False
+    link = await ctx.links.ticket_of(ctx.event.sender.chat_id, replied)
+    return link is not None and link.ticket_id != dialog.get("ticket")
+
+
+def _busy(ctx: Context) -> str:
+    return ctx._("You are still answering questions for another ticket; nothing was sent. "
+                 "Finish them, or send /cancel, then reply again.")
 
 
 async def command(ctx: Context, staff: Staff) -> None:
@@ -446,9 +465,8 @@ async def finish(ctx: Context, staff: Staff, ticket: Ticket | None) -> None:
                 "number": created.number}, reply_to=anchor)
             return
         assert ticket is not None
-        if ticket.status != dialog["status"] and not (
-                kind == "res" and ticket.status == Status.RESOLVING):
-            raise TicketError("changed")
+        if not allowed(DIALOG_ACTIONS[kind], ticket.status, Role(staff.role)):
+            raise TicketError("changed")  # someone else moved the ticket on meanwhile
         if kind == "msg":
             message = answers["text"]
             await service.message_resident(ticket, staff, message["text"] or None,
@@ -501,8 +519,8 @@ async def relay(ctx: Context, staff: Staff) -> None:
     event = ctx.event
     assert event.reply_to_message_id is not None
     link = await ctx.links.ticket_of(event.sender.chat_id, event.reply_to_message_id)
-    if link is None:
-        ctx.out.result = "ignored"
+    if link is None or link.kind not in RELAYED_FROM:
+        ctx.out.result = "ignored"  # staff talking among themselves
         return
     ticket = await ctx.tickets.tickets.get(link.ticket_id)
     if ticket is None:

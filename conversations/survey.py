@@ -53,9 +53,11 @@ async def press(ctx: Context, callback: Callback) -> None:
     number = survey.ticket.number
     if fixed == "yes":
         text = _("Glad it is fixed! Ticket No. %(number)s is closed.") % {"number": number}
-    elif fixed is not None:
+    elif fixed is not None and survey.ticket.status == "reopened":
         text = _("We are sorry it is not fixed yet. Ticket No. %(number)s is open again and a "
                  "manager has been told.") % {"number": number}
+    elif fixed is not None:
+        text = _("Thank you, we have noted your answer.")
     else:
         text = _("Thank you for your rating: %(stars)s") % {"stars": "★" * (rating or 0)}
     if survey.rating is None:

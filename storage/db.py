@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,9 +31,10 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+def _sqlite_pragmas(dbapi_connection: object, _record: object, *,
+                   foreign_keys: bool = True) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
@@ -47,13 +49,16 @@ def _sqlite_begin(connection: object) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
+    """`foreign_keys=False` is for migrations only: SQLite rebuilds a table to alter a column,
+    and dropping the old table would trip the rows that point at it (checked afterwards)."""
     url = normalize_url(url)
     # hide_parameters: SQL errors are logged, and parameters hold phones and resident text
     engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"),
                                  hide_parameters=True)
     if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect",
+                     functools.partial(_sqlite_pragmas, foreign_keys=foreign_keys))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
 

@@ -279,6 +279,7 @@ class MessageLink(Base):
     message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id"))
+    kind: Mapped[str | None] = mapped_column(String(24))  # what the message was (card, …)
 
 
 class Survey(Base):

@@ -333,10 +333,10 @@ class MessageLinks(Repository):
         return await self.session.get(MessageLink, (chat_id, message_id))
 
     async def link(self, chat_id: int, message_id: int, ticket_id: int,
-                   survey_id: int | None = None) -> None:
+                   survey_id: int | None = None, kind: str | None = None) -> None:
         if await self.ticket_of(chat_id, message_id) is None:
             self.session.add(MessageLink(chat_id=chat_id, message_id=message_id,
-                                         ticket_id=ticket_id, survey_id=survey_id))
+                                         ticket_id=ticket_id, survey_id=survey_id, kind=kind))
 
 
 class Surveys(Repository):

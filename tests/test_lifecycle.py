@@ -37,9 +37,9 @@ OPEN = ("new", "acknowledged", "investigating", "waiting_for_resident", "resolvi
 SPEC: dict[tuple[Action, str], str | None] = {
     (A.ACKNOWLEDGE, "new"): "acknowledged",
     **{(A.REQUEST_INFO, s): "waiting_for_resident"
-       for s in ("new", "acknowledged", "investigating", "reopened")},
+       for s in ("new", "acknowledged", "investigating", "resolving", "reopened")},
     **{(A.INVESTIGATE, s): "investigating"
-       for s in ("acknowledged", "waiting_for_resident", "reopened")},
+       for s in ("acknowledged", "waiting_for_resident", "resolving", "reopened")},
     (A.RECORD_FINDINGS, "investigating"): None,
     (A.RECORD_FINDINGS, "resolving"): None,
     (A.START_RESOLVING, "investigating"): "resolving",
@@ -52,10 +52,11 @@ SPEC: dict[tuple[Action, str], str | None] = {
     **{(A.ESCALATE, s): None for s in OPEN},
     **{(A.MESSAGE, s): None for s in (*OPEN, "resolved")},
     **{(A.NOTE, s): None for s in Status},
-    **{(A.ANSWER, s): None for s in OPEN},
+    **{(A.ANSWER, s): None for s in (*OPEN, "resolved")},
     **{(A.WITHDRAW, s): "withdrawn" for s in OPEN},
     (A.CONFIRM_FIXED, "resolved"): "closed",
     (A.NOT_FIXED, "resolved"): "reopened",
+    (A.NOT_FIXED, "closed"): "reopened",  # the same survey's rating closed it a moment before
     (A.AUTO_CLOSE, "resolved"): "closed",
 }
 WHO: dict[Action, tuple[Role, ...]] = {
@@ -265,3 +266,18 @@ async def test_two_staff_resolving_at_once_one_wins(db: Database) -> None:
     async with db.transaction() as session:
         told = [o for o in await rows(session, OutboxMessage) if o.payload["kind"] == "resolved"]
         assert len(told) == 1  # the resident hears once
+
+
+async def test_a_rating_first_then_not_fixed_reopens(db: Database) -> None:
+    resident_id, agent_id, _manager_id = await setup(db)
+    async with db.transaction() as session:
+        desk = service(session)
+        resident, agent, ticket = await under_investigation(desk, resident_id, agent_id)
+        await desk.resolve(ticket, agent, Resolution("repair", "Fixed the tap"))
+        [survey] = await rows(session, Survey)
+        await desk.answer_survey(resident, survey, rating=2)
+        assert ticket.status == S.CLOSED
+        await desk.answer_survey(resident, survey, fixed="partly")
+        assert ticket.status == S.REOPENED and ticket.reopen_count == 1
+        _, changed = await desk.answer_survey(resident, survey, fixed="no")
+        assert not changed

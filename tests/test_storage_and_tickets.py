@@ -128,3 +128,37 @@ async def test_an_older_database_is_brought_up_to_date(tmp_path: Path) -> None:
             assert len(await Categories(session).active()) == 10
     finally:
         await database.dispose()
+
+
+def test_migrations_upgrade_a_database_holding_tickets(tmp_path: Path) -> None:
+    """0003 rebuilds the tickets table on SQLite; rows pointing at it must survive."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    upgrade(f"sqlite+aiosqlite:///{path}", "0002")
+    with sqlite3.connect(path) as connection:
+        connection.executescript("""
+            INSERT INTO residents (telegram_user_id, chat_id, name, phone, unit_verified,
+                language, reachable, created_at) VALUES (1, 1, 'A', '+1234567', 0, 'en', 1,
+                '2026-11-01 00:00:00');
+            INSERT INTO tickets (number, submission_key, resident_id, unit_text, category_code,
+                description, channel, status, priority, reopen_count, created_at, ack_due_at,
+                resolve_due_at) VALUES ('2611-0001', 'k', 1, '1-1', 'noise', 'Loud', 'telegram',
+                'new', 'normal', 0, '2026-11-01 00:00:00', '2026-11-01 00:00:00',
+                '2026-11-01 00:00:00');
+            INSERT INTO ticket_events (ticket_id, kind, to_status, actor_type, created_at)
+                VALUES (1, 'status', 'new', 'resident', '2026-11-01 00:00:00');
+            INSERT INTO attachments (ticket_id, kind, file_id, file_unique_id, size, created_at)
+                VALUES (1, 'photo', 'f', 'u', 3, '2026-11-01 00:00:00');
+            INSERT INTO outbox (chat_id, payload, state, attempts, next_attempt_at, created_at)
+                VALUES (-100, '{"kind": "new_ticket", "ticket_id": 1}', 'pending', 0,
+                '2026-11-01 00:00:00', '2026-11-01 00:00:00');
+        """)
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT version, resident_id FROM tickets").fetchall() == [
+            (1, 1)]
+        assert connection.execute("SELECT count(*) FROM ticket_events").fetchone() == (1,)
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+        [(payload,)] = connection.execute("SELECT payload FROM outbox").fetchall()
+    assert '"card"' in payload  # the old "new ticket" notice becomes the ticket's card

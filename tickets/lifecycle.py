@@ -73,10 +73,12 @@ RULES: dict[Action, Rule] = {
     Action.ASSIGN: Rule(OPEN, None, STAFF),
     Action.MESSAGE: Rule(OPEN | {S.RESOLVED}, None, STAFF),
     Action.REQUEST_INFO: Rule(
-        frozenset({S.NEW, S.ACKNOWLEDGED, S.INVESTIGATING, S.REOPENED}),
+        frozenset({S.NEW, S.ACKNOWLEDGED, S.INVESTIGATING, S.RESOLVING, S.REOPENED}),
         S.WAITING_FOR_RESIDENT, STAFF),
+    # from RESOLVING too: a fix that turns out to need more investigation goes back
     Action.INVESTIGATE: Rule(
-        frozenset({S.ACKNOWLEDGED, S.WAITING_FOR_RESIDENT, S.REOPENED}), S.INVESTIGATING, STAFF),
+        frozenset({S.ACKNOWLEDGED, S.WAITING_FOR_RESIDENT, S.RESOLVING, S.REOPENED}),
+        S.INVESTIGATING, STAFF),
     Action.RECORD_FINDINGS: Rule(frozenset({S.INVESTIGATING, S.RESOLVING}), None, STAFF),
     Action.START_RESOLVING: Rule(frozenset({S.INVESTIGATING}), S.RESOLVING, STAFF),
     Action.RESOLVE: Rule(frozenset({S.INVESTIGATING, S.RESOLVING}), S.RESOLVED, STAFF),
@@ -87,10 +89,14 @@ RULES: dict[Action, Rule] = {
     Action.ESCALATE: Rule(OPEN, None, STAFF | {Role.SYSTEM}),
     Action.NOTE: Rule(OPEN | {S.RESOLVED} | FINAL, None, STAFF),
     # The target of ANSWER is where the ticket was before it waited (see `after_waiting`).
-    Action.ANSWER: Rule(OPEN, None, frozenset({Role.RESIDENT})),
+    # also once resolved: the resident may answer the office's message about the outcome
+    Action.ANSWER: Rule(OPEN | {S.RESOLVED}, None, frozenset({Role.RESIDENT})),
     Action.WITHDRAW: Rule(OPEN, S.WITHDRAWN, frozenset({Role.RESIDENT})),
     Action.CONFIRM_FIXED: Rule(frozenset({S.RESOLVED}), S.CLOSED, frozenset({Role.RESIDENT})),
-    Action.NOT_FIXED: Rule(frozenset({S.RESOLVED}), S.REOPENED, frozenset({Role.RESIDENT})),
+    # from CLOSED only when the same survey closed it by a rating a moment before (the service
+    # checks that): the resident then answers "partly" / "no" to "is it fixed?"
+    Action.NOT_FIXED: Rule(frozenset({S.RESOLVED, S.CLOSED}), S.REOPENED,
+                           frozenset({Role.RESIDENT})),
     Action.AUTO_CLOSE: Rule(frozenset({S.RESOLVED}), S.CLOSED, frozenset({Role.SYSTEM})),
 }
 
@@ -153,5 +159,5 @@ def can_withdraw(status: str) -> bool:
 
 
 def accepts_information(status: str) -> bool:
-    """Residents may add details and evidence while the office is still working on it."""
-    return Status(status) in OPEN
+    """Residents may add details and evidence until the ticket is closed."""
+    return allowed(Action.ANSWER, status, Role.RESIDENT)

@@ -449,7 +449,11 @@ class TicketService:
             return survey, False
         actor = Actor.of_resident(resident)
         now = utcnow()
-        current_round = survey.round == ticket.reopen_count and ticket.status == Status.RESOLVED
+        # a rating alone closes; a "partly" / "no" given after it still reopens
+        closed_by_rating = (ticket.status == Status.CLOSED and survey.answered_at is not None
+                            and survey.fixed is None)
+        current_round = survey.round == ticket.reopen_count and (
+            ticket.status == Status.RESOLVED or closed_by_rating)
         if fixed is not None:
             survey.fixed = fixed
         if rating is not None:
@@ -470,7 +474,8 @@ class TicketService:
             managers = ", ".join(m.name for m in await self.staff.managers())
             self._thread(ticket, "not_fixed", answer=fixed, managers=managers,
                          assignee=ticket.assignee.name if ticket.assignee else "")
-        elif current_round and (fixed == "yes" or (rating is not None and survey.fixed is None)):
+        elif current_round and ticket.status == Status.RESOLVED and (
+                fixed == "yes" or (rating is not None and survey.fixed is None)):
             await self._move(ticket, check(Action.CONFIRM_FIXED, ticket.status, actor.role),
                              actor)
             await self.timers.cancel(ticket.id, "survey_reminder", "auto_close")

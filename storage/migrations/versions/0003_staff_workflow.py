@@ -52,6 +52,7 @@ def upgrade() -> None:
     sa.Column('message_id', sa.BigInteger(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
     sa.Column('survey_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=24), nullable=True),
     sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_message_links_survey_id_surveys')),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_message_links_ticket_id_tickets')),
     sa.PrimaryKeyConstraint('chat_id', 'message_id', name=op.f('pk_message_links'))
@@ -86,6 +87,16 @@ def upgrade() -> None:
                existing_type=sa.INTEGER(),
                nullable=True)
         batch_op.create_index(batch_op.f('ix_tickets_contact_phone'), ['contact_phone'], unique=False)
+
+    # Notices of 0002 still waiting: "new_ticket" is now the ticket's card (edited in place).
+    outbox = sa.table("outbox", sa.column("id", sa.Integer), sa.column("payload", sa.JSON),
+                      sa.column("state", sa.String))
+    connection = op.get_bind()
+    for row_id, payload in connection.execute(
+            sa.select(outbox.c.id, outbox.c.payload).where(outbox.c.state == "pending")).all():
+        if isinstance(payload, dict) and payload.get("kind") == "new_ticket":
+            connection.execute(outbox.update().where(outbox.c.id == row_id)
+                               .values(payload={**payload, "kind": "card"}))
 
 
 

@@ -346,3 +346,47 @@ async def test_escalation_and_someone_elses_survey(office: Office) -> None:
     await office.resident.click("✅ Yes", office.resident.last_with_text("has been resolved"))
     assert "already answered" in office.emulator.callback_answers[-1].get("text", "")
     assert ticket.number and (await office.ticket()).status == "closed"
+
+
+async def test_replies_go_only_where_they_belong(office: Office) -> None:
+    first = await office.new_ticket()
+    await file_report(office.resident, "The lift in building 2 stops between floors.")
+    await office.settle(lambda: sum("Ticket No." in (m.text or "") and bool(m.inline_buttons)
+                                    for m in office.emulator.messages(STAFF_CHAT)) == 2)
+    await office.all_sent()
+    cards = [m for m in office.emulator.messages(STAFF_CHAT)
+             if "Ticket No." in (m.text or "") and m.inline_buttons]
+    first_card, second_card = cards
+    assert f"No. {first.number}" in (first_card.text or "")
+    before = len(office.resident.messages)
+    await office.agent.click("Message resident", first_card)
+    await office.agent.reply("Meant for the lift ticket", second_card)  # the wrong thread
+    assert "another ticket; nothing was sent" in office.recent(office.agent)
+    await office.agent.send("/cancel")
+    await office.agent.click("Escalate", second_card)
+    await office.settle(lambda: any("escalated by" in (m.text or "")
+                                    for m in office.emulator.messages(STAFF_CHAT)))
+    await office.all_sent()
+    escalation = next(m for m in office.emulator.messages(STAFF_CHAT)
+                      if "escalated by" in (m.text or ""))
+    await office.manager.reply("I'll call the lift company.", escalation)  # staff talk
+    await office.all_sent()
+    assert len(office.resident.messages) == before  # nothing of this reached the resident
+
+
+async def test_a_typed_phone_number_does_not_claim_a_hotline_complaint(office: Office) -> None:
+    agent = office.agent
+    await agent.send("/intake")
+    for answer in ("Wang Fang", "+86 138 0013 8000", "2-301"):
+        await agent.send(answer)
+    await agent.click("Noise", office.question(agent))
+    await agent.send("Loud music from 2-401 every night after midnight.")
+    await agent.click("Walk-in", office.question(agent))
+    impostor = office.resident
+    await impostor.send("/start")
+    await impostor.send("Not Wang")
+    await impostor.send("+86 138 0013 8000")  # typed, not shared from their account
+    await impostor.send("2-301")
+    assert "registered" in impostor.last_text
+    assert "already has a complaint" not in impostor.last_text
+    assert (await office.ticket()).resident_id is None

@@ -415,6 +415,12 @@ def _value(ctx: Context, staff: Staff, ask: Ask, pressed: str | None) -> tuple[A
         moment = _typed_date(text, ctx)
         if moment is None:
             return None, _("Please type the date as 2026-11-28 (or 2026-11-28 15:30).")
+        # a site visit has happened; a follow-up is still to come
+        past = datetime.fromisoformat(moment) <= utcnow()
+        if ask.key == "visit_at" and not past:
+            return None, _("The site visit should be a date that has passed.")
+        if ask.key == "follow_up" and past:
+            return None, _("The follow-up should be a date to come.")
         return moment, None
     if ask.kind == "media":
         return {"text": text, "file": None}, None

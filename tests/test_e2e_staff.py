@@ -133,6 +133,10 @@ async def test_from_report_to_survey_with_the_exact_notifications(office: Office
     await agent.click("Repair", office.question(agent))
     await agent.send("The plumber replaced the pipe joint and dried the ceiling.")
     await agent.send("All joints of that riser will be checked next month.")
+    await agent.send("2020-01-31")
+    assert "a date to come" in office.recent(agent)
+    await agent.send("31.12.2099")
+    assert "Please type the date as" in office.recent(agent)
     await agent.click("In a week", office.question(agent))
     assert "Resolved" in office.recent(agent)
 

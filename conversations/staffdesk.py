@@ -293,7 +293,7 @@ async def begin(ctx: Context, staff: Staff, kind: str, ticket: Ticket | None) ->
         ctx.answer()
     staff.dialog = {
         "kind": kind, "ticket": ticket.id if ticket else None,
-        "status": ticket.status if ticket else None, "step": -1, "answers": {},
+        "step": -1, "answers": {},
         "anchor": (ticket.card_message_id if ticket else ctx.event.message_id),
         "key": uuid.uuid4().hex,
     }

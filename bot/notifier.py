@@ -106,7 +106,6 @@ class Due:
     row_id: int
     chat_id: int
     notice: Notice | None
-    edits_card: bool
 
 
 class Notifier:
@@ -117,7 +116,6 @@ class Notifier:
         self.interval = interval
         self.wake = asyncio.Event()
         self.limits = RateLimits()
-        self.sent = 0
 
     async def run(self) -> None:
         while True:
@@ -162,8 +160,7 @@ class Notifier:
                     resident_lang = ticket.resident.language if ticket.resident else self.lang
                     notice = render(ticket, row.payload, resident_lang=resident_lang,
                                     staff_lang=self.lang, timezone=self.timezone)
-                found.append(Due(row.id, row.chat_id, notice,
-                                 notice is not None and notice.reply.edit_message_id is not None))
+                found.append(Due(row.id, row.chat_id, notice))
             return found
 
     async def _deliver(self, due: Due) -> None:
@@ -189,7 +186,6 @@ class Notifier:
         except (TelegramAPIError, TelegramNetworkError, TimeoutError, OSError) as error:
             await self._retry(due, str(error) or type(error).__name__, 0.0)
         else:
-            self.sent += 1
             await self._settle(due, ids, None)
 
     async def _settle(self, due: Due, ids: list[int] | None, error: str | None,

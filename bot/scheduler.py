@@ -28,8 +28,7 @@ class Scheduler:
         """Fire what is due at `now` (tests pass a time in the future)."""
         async with self.db.transaction() as session:
             fired = await TicketService(session, staff_chat_id=self.office.staff_chat_id,
-                                        timing=self.office.timing,
-                                        timezone=self.office.timezone).fire_due_timers(
+                                        timing=self.office.timing).fire_due_timers(
                 now or utcnow())
         if fired:
             self.on_fired()

@@ -55,7 +55,7 @@ class Context:
         self.flow, self.step = self.state.flow, self.state.step
         self.data = copy.deepcopy(self.state.data or {})
         self.tickets = TicketService(self.session, staff_chat_id=self.office.staff_chat_id,
-                                     timing=self.office.timing, timezone=self.office.timezone)
+                                     timing=self.office.timing)
         self.residents = Residents(self.session)
         self.units = Units(self.session)
         self.categories = Categories(self.session)

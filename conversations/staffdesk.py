@@ -25,7 +25,7 @@ from conversations.keyboards import (
     staff_button,
     staff_target,
 )
-from conversations.notices import RELAYED_FROM, category_name
+from conversations.notices import CARD_ACTION_CODES, RELAYED_FROM, category_name
 from locales import N_
 from storage.models import Staff, Ticket, utcnow
 from tickets.lifecycle import STAFF_STATUS_LABELS, Action, Role, Status, allowed
@@ -117,10 +117,8 @@ DIALOGS: dict[str, tuple[Ask, ...]] = {
 }
 DIALOG_ACTIONS = {"msg": Action.MESSAGE, "req": Action.REQUEST_INFO, "rej": Action.REJECT,
                   "note": Action.NOTE, "fnd": Action.RECORD_FINDINGS, "res": Action.RESOLVE}
-CARD_CODES = {"ack": Action.ACKNOWLEDGE, "take": Action.TAKE, "asg": Action.ASSIGN,
-              "to": Action.ASSIGN, "inv": Action.INVESTIGATE, "fnd": Action.RECORD_FINDINGS,
-              "res": Action.RESOLVE, "msg": Action.MESSAGE, "req": Action.REQUEST_INFO,
-              "esc": Action.ESCALATE, "rej": Action.REJECT, "note": Action.NOTE}
+# the card's button codes (see notices.CARD_ACTION_CODES); "to" picks the assignee
+CARD_CODES = {code: action for action, code in CARD_ACTION_CODES.items()} | {"to": Action.ASSIGN}
 
 
 # --- entry -----------------------------------------------------------------------------------

@@ -281,11 +281,6 @@ class Outbox(Repository):
             )
         ).all()
 
-    async def next_due_at(self) -> datetime | None:
-        return await self.session.scalar(
-            select(func.min(OutboxMessage.next_attempt_at)).where(
-                OutboxMessage.state == "pending"))
-
     async def get(self, message_id: int) -> OutboxMessage | None:
         return await self.session.get(OutboxMessage, message_id)
 
@@ -299,11 +294,6 @@ class Outbox(Repository):
             .where(OutboxMessage.chat_id == chat_id, OutboxMessage.state == "pending")
             .values(state="unreachable", last_error=error))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-    async def counts(self) -> dict[str, int]:
-        rows = await self.session.execute(
-            select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state))
-        return {str(state): int(count) for state, count in rows.all()}
 
 
 class StaffMembers(Repository):
@@ -374,7 +364,3 @@ class Timers(Repository):
             update(Timer)
             .where(Timer.ticket_id == ticket_id, Timer.kind.in_(kinds), Timer.fired_at.is_(None))
             .values(cancelled=True))
-
-    async def of_ticket(self, ticket_id: int) -> Sequence[Timer]:
-        return (await self.session.scalars(
-            select(Timer).where(Timer.ticket_id == ticket_id).order_by(Timer.id))).all()

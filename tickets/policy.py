@@ -16,7 +16,6 @@ MAX_EVIDENCE = 10
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
 INFO_MAX = 2000
 STAFF_TEXT_MAX = 2000  # a staff message, note, reason or finding
-NAME_MIN_CHARS = 1
 
 PRIORITIES = ("normal", "urgent")
 PRIORITY_LABELS = {"normal": N_("Normal"), "urgent": N_("Urgent")}

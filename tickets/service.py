@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -134,7 +133,7 @@ def attachment_from(media: dict[str, Any]) -> Attachment:
 
 class TicketService:
     def __init__(self, session: AsyncSession, *, staff_chat_id: int | None = None,
-                 timing: Timing | None = None, timezone: ZoneInfo | None = None) -> None:
+                 timing: Timing | None = None) -> None:
         self.tickets = Tickets(session)
         self.categories = Categories(session)
         self.outbox = Outbox(session)
@@ -144,7 +143,6 @@ class TicketService:
         self.session = session
         self.staff_chat_id = staff_chat_id
         self.timing = timing or Timing()
-        self.timezone = timezone or ZoneInfo("UTC")
 
     # --- intake ----------------------------------------------------------------------------
     async def submit(
@@ -557,13 +555,6 @@ class TicketService:
             self.outbox.enqueue(resident.chat_id,
                                 {"kind": kind, "ticket_id": ticket.id, "to": "resident",
                                  **details})
-
-    # --- for staff tools -------------------------------------------------------------------
-    def due_for_follow_up(self, day: datetime) -> datetime:
-        """The moment a follow-up date means: the office's morning of that day, in UTC."""
-        local = datetime(day.year, day.month, day.day, self.timing.follow_up_hour,
-                         tzinfo=self.timezone)
-        return local.astimezone(ZoneInfo("UTC"))
 
 
 def _file_ref(media: dict[str, Any]) -> dict[str, Any]:

@@ -1,12 +1,13 @@
 """Notification delivery: N outbox rows to N distinct residents, through an emulator that
 enforces Telegram's limits (30 messages/s overall, 1/s per private chat, 20/min per group).
 
-The real notifier (`bot/notifier.py`) drains a real SQLite outbox over real HTTP with aiogram.
+The real notifier (`bot/notifier.py`) drains a real SQLite outbox over real HTTP with aiogram
+or python-telegram-bot (`--transport`).
 Reported: the time against the floor N/30 s (the best any bot can do under the limits), the
 429s the emulator had to answer, and lost or doubled messages. Target: ≤ 1.05 × floor, zero
 429s, zero lost.
 
-    .venv/bin/python bench/notifications.py [--count 3000]
+    .venv/bin/python bench/notifications.py [--count 3000] [--transport aiogram|ptb]
 
 It is a benchmark, not a test: it always exits 0.
 """
@@ -23,13 +24,12 @@ from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import func, insert, select
 
 from bot.emulator.server import BotAPIEmulator
 from bot.notifier import Notifier
+from bot.transport import TRANSPORTS, make_transport
+from conversations.events import Event
 from storage.db import Database
 from storage.models import OutboxMessage, Resident, Ticket, utcnow
 
@@ -61,7 +61,11 @@ async def seed(db: Database, count: int) -> None:
             for i, tid in enumerate(tickets)])
 
 
-async def measure(count: int) -> None:
+async def no_updates(_event: Event) -> None:
+    """The notifier only sends; nothing is polled here."""
+
+
+async def measure(count: int, transport_name: str) -> None:
     with tempfile.TemporaryDirectory(prefix="residesk-bench-") as workdir:
         db = Database(f"sqlite+aiosqlite:///{Path(workdir) / 'bench.db'}")
         await db.upgrade()
@@ -69,9 +73,10 @@ async def measure(count: int) -> None:
         async with BotAPIEmulator(enforce_limits=True) as emulator:
             for i in range(count):
                 emulator.user(FIRST_USER + i, f"R{i}")
-            session = AiohttpSession(api=TelegramAPIServer.from_base(emulator.base_url))
-            bot = Bot(emulator.token, session=session)
-            notifier = Notifier(bot, db, "en", ZoneInfo("Asia/Shanghai"))
+            transport = make_transport(transport_name, emulator.token, emulator.base_url,
+                                       no_updates, None)
+            await transport.start()
+            notifier = Notifier(transport, db, "en", ZoneInfo("Asia/Shanghai"))
             started = time.perf_counter()
             worker = asyncio.create_task(notifier.run())
             while True:
@@ -84,7 +89,7 @@ async def measure(count: int) -> None:
             elapsed = time.perf_counter() - started
             worker.cancel()
             await asyncio.gather(worker, return_exceptions=True)
-            await session.close()
+            await transport.close()
             async with db.transaction() as s:
                 states = {str(state): int(n) for state, n in (await s.execute(
                     select(OutboxMessage.state, func.count())
@@ -97,7 +102,7 @@ async def measure(count: int) -> None:
     delivered = sum(1 for i in range(count) if per_chat[FIRST_USER + i] >= 1)
     doubled = sum(1 for c in per_chat.values() if c > 1)
     ratio = elapsed / floor
-    print(f"notifications: {count} to {count} residents; python {sys.version.split()[0]}")
+    print(f"notifications ({transport_name}): {count} to {count} residents; python {sys.version.split()[0]}")
     print(f"  time      {elapsed:8.1f} s   floor N/30 = {floor:.1f} s   ratio {ratio:.3f}×")
     print(f"  429s      {limited}")
     print(f"  delivered {delivered}   lost {count - delivered}   doubled {doubled}   "
@@ -109,9 +114,10 @@ async def measure(count: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=3000)
+    parser.add_argument("--transport", choices=TRANSPORTS, default="aiogram")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    asyncio.run(measure(args.count))
+    asyncio.run(measure(args.count, args.transport))
     return 0
 
 

@@ -1,27 +1,29 @@
-"""aiogram adapter: Telegram updates to neutral events, neutral replies to Bot API calls.
-
-It only translates; every rule lives in `conversations/` and `tickets/`.
-"""
+"""aiogram 3 adapter: aiogram updates to neutral events, primitive Bot API calls, aiogram's
+errors to residesk's. It only translates; see `bot/transport.py` for what is shared."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Iterator, Sequence
+from io import BytesIO
 from typing import Any
 
-from aiogram import Bot, F, Router, methods
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+import aiohttp
+from aiogram import Bot, Dispatcher, F, Router, methods
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
-    TelegramServerError,
 )
-from aiogram.methods import TelegramMethod
-from aiogram.methods.base import Response, TelegramType
+from aiogram.methods.base import Response
 from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -32,11 +34,23 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     ReplyParameters,
+    Update,
 )
 
-from conversations.events import Event, EventKind, FileRef, Media, Outcome, Reply, Sender
-
-log = logging.getLogger(__name__)
+from bot.transport import (
+    ALLOWED_UPDATES,
+    BadRequest,
+    Forbidden,
+    Handle,
+    Incoming,
+    RetryAfter,
+    Unavailable,
+    button_event,
+    listened,
+    message_event,
+    persistent_keyboard,
+)
+from conversations.events import CallbackAnswer, Event, Media, Reply, Sender
 
 # aiogram parses every answer with `Response[method.__returning__]`; pydantic caches such
 # generic classes only weakly, and rebuilds one (~10 ms) whenever the cache lost it. Holding
@@ -48,23 +62,146 @@ RESPONSE_TYPES = [
                    methods.DeleteWebhook, methods.GetMe, methods.SendPhoto,
                    methods.SendMediaGroup, methods.SendVoice, methods.SendDocument)
 ]
-
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
-Send = Callable[[Outcome], Awaitable[None]]
-Handler = Callable[[Event, Send], Awaitable[None]]
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
-# --- Telegram -> neutral -----------------------------------------------------------------
+@contextlib.contextmanager
+def translated() -> Iterator[None]:
+    """aiogram's exceptions as residesk's failures (the class only for network errors: their
+    text may quote the URL, which holds the token)."""
+    try:
+        yield
+    except TelegramRetryAfter as error:
+        raise RetryAfter(error.message, float(error.retry_after)) from None
+    except TelegramForbiddenError as error:
+        raise Forbidden(error.message) from None
+    except TelegramBadRequest as error:
+        raise BadRequest(error.message) from None
+    except TelegramAPIError as error:  # 5xx and the rest
+        raise Unavailable(error.message) from None
+    except (TelegramNetworkError, aiohttp.ClientError, TimeoutError, OSError) as error:
+        raise Unavailable(type(error).__name__) from None
 
 
-def sender_of(message: Message, user: Any) -> Sender:
-    return Sender(
-        user_id=user.id,
-        chat_id=message.chat.id,
-        display_name=user.full_name,
-        language_code=user.language_code,
-    )
+class AiogramTransport:
+    name = "aiogram"
+
+    def __init__(self, token: str, api_url: str, handle: Handle,
+                 staff_chat_id: int | None) -> None:
+        self.handle, self.staff_chat_id = handle, staff_chat_id
+        api = TelegramAPIServer.from_base(api_url)
+        self.bot = Bot(token, session=AiohttpSession(api=api),
+                       default=DefaultBotProperties(link_preview_is_disabled=True))
+        self.dispatcher = Dispatcher()
+        self.dispatcher.include_router(self._router())
+
+    def _router(self) -> Router:
+        router = Router(name="residesk")
+
+        @router.message(F.from_user)
+        async def on_message(message: Message, event_update: Update) -> None:
+            if listened(message.chat.type, message.chat.id, self.staff_chat_id):
+                await self.handle(event_from_message(message, event_update.update_id))
+
+        @router.callback_query()
+        async def on_button(query: CallbackQuery, event_update: Update) -> None:
+            await self.handle(event_from_callback(query, event_update.update_id))
+
+        return router
+
+    # --- life cycle and updates -----------------------------------------------------------
+    async def start(self) -> None:
+        pass  # aiogram opens its HTTP session on the first call
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+
+    async def delete_webhook(self) -> None:
+        with translated():
+            await self.bot.delete_webhook(drop_pending_updates=False)
+
+    async def set_commands(self, commands: Sequence[tuple[str, str]],
+                           language_code: str | None) -> None:
+        with translated():
+            await self.bot.set_my_commands(
+                [BotCommand(command=c, description=d) for c, d in commands],
+                scope=BotCommandScopeAllPrivateChats(), language_code=language_code)
+
+    async def get_updates(self, offset: int | None, poll_seconds: int) -> Sequence[Update]:
+        request = methods.GetUpdates(offset=offset, timeout=poll_seconds,
+                                     allowed_updates=ALLOWED_UPDATES)
+        with translated():
+            return await self.bot(request, request_timeout=int(self.bot.session.timeout
+                                                               + poll_seconds))
+
+    def update_id(self, update: object) -> int:
+        assert isinstance(update, Update)
+        return update.update_id
+
+    def chat_of(self, update: object) -> int:
+        assert isinstance(update, Update)
+        if update.message is not None:
+            return update.message.chat.id
+        if update.callback_query is not None:
+            message = update.callback_query.message
+            return message.chat.id if message is not None else update.callback_query.from_user.id
+        return 0
+
+    async def dispatch(self, update: object) -> None:
+        await self.dispatcher.feed_update(self.bot, update)  # type: ignore[arg-type]
+
+    # --- sending ---------------------------------------------------------------------------
+    async def send_text(self, chat_id: int, text: str, reply: Reply) -> int:
+        with translated():
+            message = await self.bot.send_message(chat_id, text, reply_markup=markup_of(reply),
+                                                  reply_parameters=reply_parameters(reply))
+        return message.message_id
+
+    async def send_file(self, chat_id: int, caption: str | None, reply: Reply) -> int:
+        file = reply.file
+        assert file is not None
+        options: dict[str, Any] = {"caption": caption, "reply_markup": markup_of(reply),
+                                   "reply_parameters": reply_parameters(reply)}
+        with translated():
+            if file.kind == "photo":
+                message = await self.bot.send_photo(chat_id, file.file_id, **options)
+            elif file.kind == "video":
+                message = await self.bot.send_video(chat_id, file.file_id, **options)
+            elif file.kind == "voice":
+                message = await self.bot.send_voice(chat_id, file.file_id, **options)
+            else:
+                message = await self.bot.send_document(chat_id, file.file_id, **options)
+        return message.message_id
+
+    async def send_album(self, chat_id: int, reply: Reply) -> list[int]:
+        media = [InputMediaVideo(media=f.file_id) if f.kind == "video"
+                 else InputMediaPhoto(media=f.file_id) for f in reply.album]
+        with translated():
+            sent = await self.bot.send_media_group(chat_id, media,  # type: ignore[arg-type]
+                                                   reply_parameters=reply_parameters(reply))
+        return [m.message_id for m in sent]
+
+    async def edit_text(self, chat_id: int, message_id: int, text: str, reply: Reply) -> None:
+        markup = markup_of(reply)
+        with translated():
+            await self.bot.edit_message_text(
+                text=text, chat_id=chat_id, message_id=message_id,
+                reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None)
+
+    async def answer_callback(self, callback_id: str, answer: CallbackAnswer | None) -> None:
+        with translated():
+            await self.bot.answer_callback_query(callback_id,
+                                                 text=answer.text if answer else None,
+                                                 show_alert=answer.alert if answer else None)
+
+    async def download(self, file_id: str) -> bytes:
+        buffer = BytesIO()
+        with translated():
+            await self.bot.download(file_id, destination=buffer, timeout=60)
+        return buffer.getvalue()
+
+
+# --- translation -------------------------------------------------------------------------
 
 
 def media_of(message: Message) -> Media | None:
@@ -72,14 +209,12 @@ def media_of(message: Message) -> Media | None:
         photo = message.photo[-1]  # the largest size
         return Media("photo", photo.file_id, photo.file_unique_id, photo.file_size or 0,
                      "image/jpeg")
-    if message.video or message.video_note:
-        video = message.video or message.video_note
-        assert video is not None
-        mime = getattr(video, "mime_type", None) or "video/mp4"
-        return Media("video", video.file_id, video.file_unique_id, video.file_size or 0, mime)
-    if message.voice or message.audio:
-        audio = message.voice or message.audio
-        assert audio is not None
+    video = message.video or message.video_note
+    if video is not None:
+        return Media("video", video.file_id, video.file_unique_id, video.file_size or 0,
+                     getattr(video, "mime_type", None) or "video/mp4")
+    audio = message.voice or message.audio
+    if audio is not None:
         return Media("voice", audio.file_id, audio.file_unique_id, audio.file_size or 0,
                      audio.mime_type)
     if message.document:
@@ -92,49 +227,28 @@ def media_of(message: Message) -> Media | None:
 def event_from_message(message: Message, update_id: int) -> Event:
     user = message.from_user
     assert user is not None
-    sender = sender_of(message, user)
     replied = message.reply_to_message
-    base: dict[str, Any] = {"update_id": update_id, "sender": sender,
-                            "message_id": message.message_id,
-                            "reply_to_message_id": replied.message_id if replied else None}
-    text = message.text
-    if text is not None:
-        if text.startswith("/"):
-            head, _, args = text.partition(" ")
-            name = head[1:].split("@", 1)[0].lower()
-            return Event(kind=EventKind.COMMAND, text=text, command=name,
-                         command_args=args.strip(), **base)
-        return Event(kind=EventKind.TEXT, text=text, **base)
-    if message.contact is not None:
-        return Event(kind=EventKind.CONTACT, phone=message.contact.phone_number,
-                     contact_user_id=message.contact.user_id, **base)
-    if message.location is not None:
-        return Event(kind=EventKind.LOCATION, **base)
-    media = media_of(message)
-    if media is not None:
-        return Event(kind=EventKind(media.kind), media=media, text=message.caption,
-                     album_id=message.media_group_id, **base)
-    return Event(kind=EventKind.OTHER, **base)
+    contact = message.contact
+    return message_event(Incoming(
+        update_id=update_id,
+        sender=Sender(user.id, message.chat.id, user.full_name, user.language_code),
+        message_id=message.message_id,
+        reply_to_message_id=replied.message_id if replied else None,
+        text=message.text, caption=message.caption,
+        phone=contact.phone_number if contact else None,
+        contact_user_id=contact.user_id if contact else None,
+        has_location=message.location is not None,
+        media=media_of(message), album_id=message.media_group_id,
+    ))
 
 
 def event_from_callback(query: CallbackQuery, update_id: int) -> Event:
     message = query.message
-    chat_id = message.chat.id if message is not None else query.from_user.id
-    return Event(
-        update_id=update_id,
-        sender=Sender(query.from_user.id, chat_id, query.from_user.full_name,
-                      query.from_user.language_code),
-        kind=EventKind.BUTTON,
-        callback_data=query.data,
-        callback_id=query.id,
-        message_id=message.message_id if isinstance(message, Message) else None,
-    )
-
-
-# --- neutral -> Telegram -----------------------------------------------------------------
-
-
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+    user = query.from_user
+    return button_event(
+        update_id, Sender(user.id, message.chat.id if message is not None else user.id,
+                          user.full_name, user.language_code),
+        query.data, query.id, message.message_id if isinstance(message, Message) else None)
 
 
 def markup_of(reply: Reply) -> Markup | None:
@@ -148,149 +262,15 @@ def markup_of(reply: Reply) -> Markup | None:
             keyboard=[[KeyboardButton(text=b.text, request_contact=b.request_contact or None)
                        for b in row] for row in reply.keyboard],
             resize_keyboard=True,
-            is_persistent=not any(b.request_contact for row in reply.keyboard for b in row),
+            is_persistent=persistent_keyboard(reply),
         )
     if reply.remove_keyboard:
         return ReplyKeyboardRemove()
     return None
 
 
-def fit(text: str) -> str:
-    return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+def reply_parameters(reply: Reply) -> ReplyParameters | None:
+    if reply.reply_to is None:
+        return None
+    return ReplyParameters(message_id=reply.reply_to, allow_sending_without_reply=True)
 
-
-async def deliver(bot: Bot, event: Event, outcome: Outcome) -> None:
-    """Show the outcome: answer the button first (stops the spinner), then the messages."""
-    if event.callback_id is not None:
-        answer = outcome.callback_answer
-        try:
-            await bot.answer_callback_query(
-                event.callback_id,
-                text=answer.text if answer else None,
-                show_alert=answer.alert if answer else None,
-            )
-        except TelegramBadRequest as error:  # too old: the resident has moved on anyway
-            log.info("callback answer refused: %s", error.message)
-    for reply in outcome.replies:
-        edit = event.message_id if reply.edit and event.kind == EventKind.BUTTON else None
-        await send_reply(bot, event.sender.chat_id, reply, edit=edit)
-
-
-async def send_reply(bot: Bot, chat_id: int, reply: Reply, *, edit: int | None = None
-                     ) -> list[int]:
-    """One neutral reply as Bot API calls; returns the ids of the messages it produced (an
-    edited message keeps its id). An edit that cannot be made is sent as a new message."""
-    markup = markup_of(reply)
-    edit = edit or reply.edit_message_id
-    reply_parameters = (ReplyParameters(message_id=reply.reply_to,
-                                        allow_sending_without_reply=True)
-                        if reply.reply_to else None)
-    if edit is not None and reply.file is None and not reply.album and not isinstance(
-        markup, ReplyKeyboardMarkup | ReplyKeyboardRemove
-    ):
-        try:
-            await bot.edit_message_text(
-                text=fit(reply.text), chat_id=chat_id, message_id=edit,
-                reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
-            )
-            return [edit]
-        except TelegramBadRequest as error:
-            if "not modified" in error.message:
-                return [edit]
-            log.info("edit failed, sending anew: %s", error.message)
-    if reply.album:
-        sent = await bot.send_media_group(chat_id, [_album_item(f) for f in reply.album],
-                                          reply_parameters=reply_parameters)
-        return [m.message_id for m in sent]
-    if reply.file is not None:
-        caption = fit(reply.text)[:CAPTION_LIMIT] or None
-        options: dict[str, Any] = {"caption": caption, "reply_markup": markup,
-                                   "reply_parameters": reply_parameters}
-        file_id = reply.file.file_id
-        if reply.file.kind == "photo":
-            message = await bot.send_photo(chat_id, file_id, **options)
-        elif reply.file.kind == "video":
-            message = await bot.send_video(chat_id, file_id, **options)
-        elif reply.file.kind == "voice":
-            message = await bot.send_voice(chat_id, file_id, **options)
-        else:
-            message = await bot.send_document(chat_id, file_id, **options)
-        return [message.message_id]
-    message = await bot.send_message(chat_id, fit(reply.text), reply_markup=markup,
-                                     reply_parameters=reply_parameters)
-    return [message.message_id]
-
-
-def _album_item(file: FileRef) -> InputMediaPhoto | InputMediaVideo:
-    if file.kind == "video":
-        return InputMediaVideo(media=file.file_id)
-    return InputMediaPhoto(media=file.file_id)
-
-
-# --- resilience ----------------------------------------------------------------------------
-
-
-class RetryMiddleware(BaseRequestMiddleware):
-    """Wait out 429s and retry 5xx / network failures a few times, with backoff."""
-
-    def __init__(self, attempts: int = 4, max_wait: float = 30.0) -> None:
-        self.attempts = attempts
-        self.max_wait = max_wait
-
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-    ) -> Response[TelegramType]:
-        delay = 0.5
-        for attempt in range(1, self.attempts + 1):
-            try:
-                return await make_request(bot, method)
-            except TelegramRetryAfter as error:
-                if attempt == self.attempts or error.retry_after > self.max_wait:
-                    raise
-                log.warning("%s: flood control, waiting %ss", method.__api_method__,
-                            error.retry_after)
-                await asyncio.sleep(error.retry_after)
-            except (TelegramServerError, TelegramNetworkError) as error:
-                if attempt == self.attempts or method.__api_method__ == "getUpdates":
-                    raise
-                log.warning("%s failed (%s), retrying", method.__api_method__, error)
-                await asyncio.sleep(delay)
-                delay *= 2
-        raise AssertionError("unreachable")
-
-
-def build_router(handle: Handler, on_forbidden: Callable[[int], Awaitable[None]],
-                 staff_chat_id: int | None = None) -> Router:
-    """Private messages, the staff group's messages and all button presses go to the
-    conversation engine; other groups are not listened to."""
-    router = Router(name="residents")
-
-    async def run(bot: Bot, event: Event) -> None:
-        async def send(outcome: Outcome) -> None:
-            try:
-                await deliver(bot, event, outcome)
-            except TelegramForbiddenError:
-                await on_forbidden(event.sender.user_id)  # blocked us; their data stays
-            except (TelegramBadRequest, TelegramRetryAfter, TelegramServerError,
-                    TelegramNetworkError) as error:
-                log.error("could not deliver to chat %s: %s", event.sender.chat_id, error)
-
-        await handle(event, send)
-
-    @router.message(F.from_user, F.chat.type == "private")
-    async def on_message(message: Message, bot: Bot, event_update: Any) -> None:
-        await run(bot, event_from_message(message, event_update.update_id))
-
-    if staff_chat_id is not None:
-        @router.message(F.from_user, F.chat.id == staff_chat_id)
-        async def on_staff_message(message: Message, bot: Bot, event_update: Any) -> None:
-            await run(bot, event_from_message(message, event_update.update_id))
-
-    @router.callback_query()
-    async def on_button(query: CallbackQuery, bot: Bot, event_update: Any) -> None:
-        await run(bot, event_from_callback(query, event_update.update_id))
-
-    return router

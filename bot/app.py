@@ -1,4 +1,5 @@
-"""Wiring: settings -> database, engine, aiogram bot and dispatcher. The one factory."""
+"""Wiring: settings -> database, engine, the chosen framework's transport, workers. The one
+factory; the polling loop, delivery and retries are the same for both frameworks."""
 
 from __future__ import annotations
 
@@ -7,28 +8,21 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot, Dispatcher
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
-from aiogram.methods import GetUpdates
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
-from aiogram.utils.backoff import Backoff, BackoffConfig
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot import logs
-from bot.aiogram_transport import RetryMiddleware, Send, build_router
 from bot.media import MediaStore
 from bot.notifier import Notifier
 from bot.scheduler import Scheduler
 from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings
+from bot.transport import Forbidden, TelegramFailure, deliver, make_transport, retrying
 from conversations.context import Office
 from conversations.engine import COMMANDS, Engine
 from conversations.events import CallbackAnswer, Event, Outcome, Reply
@@ -40,7 +34,7 @@ from tickets.policy import Timing
 log = logging.getLogger("residesk")
 DB_ATTEMPTS = 3
 HANDLED_KEPT = 10_000
-ALLOWED_UPDATES = ["message", "callback_query"]
+POLL_BACKOFF = (1.0, 30.0)  # seconds: first and longest wait after a failed getUpdates
 
 
 @dataclass(frozen=True)
@@ -48,26 +42,6 @@ class Settings:
     telegram: TelegramSettings
     database: DatabaseSettings
     office: OfficeSettings
-
-
-class ChatLocks:
-    """Updates of one chat are handled one at a time (an album's photos must not race)."""
-
-    def __init__(self) -> None:
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._users: dict[int, int] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, chat_id: int) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(chat_id, asyncio.Lock())
-        self._users[chat_id] = self._users.get(chat_id, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[chat_id] -= 1
-            if not self._users[chat_id]:
-                del self._users[chat_id], self._locks[chat_id]
 
 
 class ResidentDesk:
@@ -84,25 +58,15 @@ class ResidentDesk:
                           survey_close_after=timedelta(hours=office.survey_close_hours)),
         ))
         logs.redact(settings.telegram.bot_token)
-        api = TelegramAPIServer.from_base(settings.telegram.telegram_api_url)
-        session = AiohttpSession(api=api)
-        session.middleware(RetryMiddleware())
-        self.bot = Bot(settings.telegram.bot_token, session=session,
-                       default=DefaultBotProperties(link_preview_is_disabled=True))
-        self.media = MediaStore(self.bot, office.media_dir)
-        self.locks = ChatLocks()
-        self.dispatcher = Dispatcher()
-        self.dispatcher.include_router(build_router(self.handle, self.mark_unreachable,
-                                                    office.staff_chat_id))
-        self.dispatcher.startup.register(self._on_startup)
-        self.dispatcher.shutdown.register(self._on_shutdown)
+        telegram = settings.telegram
+        self.transport = make_transport(telegram.transport, telegram.bot_token,
+                                        telegram.telegram_api_url, self.handle,
+                                        office.staff_chat_id)
+        self.media = MediaStore(self.transport, office.media_dir)
         self._in_flight: dict[asyncio.Task[None], int] = {}  # task -> update id
-        # The notifier paces, waits and retries by itself (per row, in the database): its bot
-        # has no retrying middleware that would hold a sending slot for seconds.
-        self.notifier_bot = Bot(settings.telegram.bot_token,
-                                session=AiohttpSession(api=api),
-                                default=DefaultBotProperties(link_preview_is_disabled=True))
-        self.notifier = Notifier(self.notifier_bot, self.db, office.default_language,
+        # The notifier paces, waits and retries by itself (per row, in the database), so it
+        # calls the transport directly, never through `retrying`.
+        self.notifier = Notifier(self.transport, self.db, office.default_language,
                                  self.engine.office.timezone, office.staff_chat_id)
         self.scheduler = Scheduler(self.db, self.engine.office, self.notifier.wake.set)
         self._workers: list[asyncio.Task[None]] = []
@@ -111,23 +75,23 @@ class ResidentDesk:
         self._waiters: dict[int, list[asyncio.Future[None]]] = {}
 
     # --- the unit of work of one update --------------------------------------------------
-    async def handle(self, event: Event, send: Send) -> None:
+    async def handle(self, event: Event) -> None:
         """Process one update and show the result; a shutdown waits for both to finish."""
-        task = asyncio.ensure_future(self._handle(event, send))
+        task = asyncio.ensure_future(self._handle(event))
         self._in_flight[task] = event.update_id
         task.add_done_callback(self._in_flight.pop)
         await asyncio.shield(task)
 
-    async def _handle(self, event: Event, send: Send) -> None:
-        # The chat's lock spans delivery too, so replies never overtake each other (a 429 wait
-        # on one update must not let the next update's answer arrive first). FIFO: an album
-        # stays in order.
-        async with self.locks.hold(event.sender.chat_id):
-            outcome = await self.process(event)
-            try:
-                await send(outcome)
-            finally:
-                await self._mark_handled(event.update_id, outcome.result)
+    async def _handle(self, event: Event) -> None:
+        outcome = await self.process(event)
+        try:
+            await deliver(self.transport, event, outcome.replies, outcome.callback_answer)
+        except Forbidden:
+            await self.mark_unreachable(event.sender.user_id)  # blocked us; their data stays
+        except TelegramFailure as error:
+            log.error("could not deliver to chat %s: %s", event.sender.chat_id, error.message)
+        finally:
+            await self._mark_handled(event.update_id, outcome.result)
         if outcome.notify:
             self.notifier.wake.set()
 
@@ -198,20 +162,20 @@ class ResidentDesk:
             return self.handled[update_id][-1]
 
     # --- life cycle ----------------------------------------------------------------------
-    async def _on_startup(self) -> None:
-        await self.bot.delete_webhook(drop_pending_updates=False)
+    async def _start(self) -> None:
+        transport = self.transport
+        await retrying(transport.start)
+        await retrying(transport.delete_webhook)
         for lang in SUPPORTED:
             _ = gettext_for(lang)
-            commands = [BotCommand(command=c, description=_(d)) for c, d in COMMANDS]
-            await self.bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats(),
-                                           language_code=TELEGRAM_CODES[lang])
+            commands = [(c, _(d)) for c, d in COMMANDS]
+            await retrying(partial(transport.set_commands, commands, TELEGRAM_CODES[lang]))
             if lang == self.settings.office.default_language:
-                await self.bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats())
-
+                await retrying(partial(transport.set_commands, commands, None))
         self._workers = [asyncio.create_task(self.notifier.run()),
                          asyncio.create_task(self.scheduler.run())]
 
-    async def _on_shutdown(self) -> None:
+    async def _finish(self) -> None:
         if self._in_flight:
             log.info("finishing %d update(s) in hand", len(self._in_flight))
             await asyncio.gather(*self._in_flight, return_exceptions=True)
@@ -232,61 +196,70 @@ class ResidentDesk:
         signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
         for number in signals:
             loop.add_signal_handler(number, self._stopping.set)
-        await self.dispatcher.emit_startup(bot=self.bot)
-        log.info("polling %s", self.settings.telegram.telegram_api_url)
         try:
+            await self._start()
+            log.info("polling %s with %s", self.settings.telegram.telegram_api_url,
+                     self.transport.name)
             await self._poll(polling_timeout)
         finally:
             for number in signals:
                 loop.remove_signal_handler(number)
-            await self.dispatcher.emit_shutdown(bot=self.bot)
-            await self.bot.session.close()
-            await self.notifier_bot.session.close()
+            await self._finish()
+            await self.transport.close()
             await self.db.dispose()
             log.info("stopped")
 
     async def _poll(self, polling_timeout: int) -> None:
         """Take a batch, handle it, and only then confirm it (the next call's offset).
 
-        aiogram's own polling confirms a batch as soon as it is taken; a crash then loses the
-        updates in hand. Here they come again after a restart, and the chat's recent update
-        ids make the second delivery harmless.
+        The frameworks' own polling (aiogram's, PTB's Updater) confirms a batch as soon as it
+        is taken; a crash then loses the updates in hand. Here they come again after a
+        restart, and the chat's recent update ids make the second delivery harmless.
         """
-        request = GetUpdates(timeout=polling_timeout, allowed_updates=ALLOWED_UPDATES)
-        request_timeout = int(self.bot.session.timeout + polling_timeout)
-        backoff = Backoff(BackoffConfig(min_delay=1.0, max_delay=30.0, factor=1.5, jitter=0.1))
+        offset: int | None = None
+        delay = POLL_BACKOFF[0]
         stopping = asyncio.ensure_future(self._stopping.wait())
         try:
             while not self._stopping.is_set():
-                fetch = asyncio.ensure_future(self.bot(request, request_timeout=request_timeout))
+                fetch = asyncio.ensure_future(self.transport.get_updates(offset,
+                                                                         polling_timeout))
                 await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
                 if not fetch.done():  # stopped while waiting: nothing was taken
                     fetch.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, TelegramAPIError,
-                                             TelegramNetworkError):
+                    with contextlib.suppress(asyncio.CancelledError, TelegramFailure):
                         await fetch
                     break
                 try:
                     updates = fetch.result()
-                except (TelegramAPIError, TelegramNetworkError) as error:
-                    delay = next(backoff)
-                    log.warning("getUpdates failed (%s); again in %.1fs",
-                                type(error).__name__, delay)
+                except TelegramFailure as error:
+                    log.warning("getUpdates failed (%s); again in %.1fs", error.message, delay)
                     await asyncio.sleep(delay)
+                    delay = min(delay * 1.5, POLL_BACKOFF[1])
                     continue
-                backoff.reset()
+                delay = POLL_BACKOFF[0]
                 if not updates:
                     continue
-                # chats run concurrently; each chat's updates in order (ChatLocks is FIFO)
-                results = await asyncio.gather(
-                    *(self.dispatcher.feed_update(self.bot, update) for update in updates),
-                    return_exceptions=True)
-                for update, result in zip(updates, results, strict=True):
-                    if isinstance(result, Exception):
-                        log.error("update %s: %s", update.update_id, type(result).__name__)
-                request.offset = updates[-1].update_id + 1
+                await self._handle_batch(updates)
+                offset = self.transport.update_id(updates[-1]) + 1
         finally:
             stopping.cancel()
+
+    async def _handle_batch(self, updates: Sequence[object]) -> None:
+        """Chats run concurrently; one chat's updates one after another, each shown before
+        the next is handled (an album stays in order, replies never overtake each other)."""
+        by_chat: dict[int, list[object]] = {}
+        for update in updates:
+            by_chat.setdefault(self.transport.chat_of(update), []).append(update)
+
+        async def in_order(chat_updates: list[object]) -> None:
+            for update in chat_updates:
+                try:
+                    await self.transport.dispatch(update)
+                except Exception as error:  # one bad update must not hold back the chat
+                    log.error("update %s: %s", self.transport.update_id(update),
+                              type(error).__name__)
+
+        await asyncio.gather(*(in_order(chat) for chat in by_chat.values()))
 
     @property
     def in_hand(self) -> set[int]:

@@ -7,13 +7,10 @@ import hashlib
 import logging
 import tempfile
 from dataclasses import replace
-from io import BytesIO
+from functools import partial
 from pathlib import Path
 
-import aiohttp
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNetworkError
-
+from bot.transport import BadRequest, TelegramFailure, Transport, retrying
 from conversations.events import Media
 from tickets.evidence import check_content, check_declared, check_size, sniff
 
@@ -26,8 +23,8 @@ EXTENSIONS = {
 
 
 class MediaStore:
-    def __init__(self, bot: Bot, media_dir: Path) -> None:
-        self.bot = bot
+    def __init__(self, transport: Transport, media_dir: Path) -> None:
+        self.transport = transport
         self.media_dir = media_dir
 
     async def fetch(self, media: Media) -> Media:
@@ -36,19 +33,15 @@ class MediaStore:
             return media
         if problem := check_declared(media.kind, media.mime_type, media.size):
             return replace(media, problem=problem)
-        buffer = BytesIO()
         try:
-            await self.bot.download(media.file_id, destination=buffer, timeout=60)
-        except TelegramBadRequest as error:
+            data = await retrying(partial(self.transport.download, media.file_id))
+        except BadRequest as error:
             too_big = "too big" in error.message.lower()
             log.warning("getFile refused %s: %s", media.kind, error.message)
             return replace(media, problem="too_big" if too_big else "unavailable")
-        except (TelegramAPIError, TelegramNetworkError, aiohttp.ClientError, OSError,
-                TimeoutError) as error:
-            # the class only: download errors carry the file URL, which holds the bot token
-            log.warning("could not download %s: %s", media.kind, type(error).__name__)
+        except TelegramFailure as error:
+            log.warning("could not download %s: %s", media.kind, error.message)
             return replace(media, problem="unavailable")
-        data = buffer.getvalue()
         if problem := check_size(len(data)) or check_content(media.kind, data[:64]):
             return replace(media, problem=problem)
         sha256, path = await asyncio.to_thread(self._store, media, data)

@@ -20,18 +20,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-)
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.aiogram_transport import send_reply
+from bot.transport import BadRequest, Forbidden, RetryAfter, Transport, Unavailable, send_reply
 from conversations.notices import Notice, render
 from storage.db import Database
 from storage.models import Ticket, utcnow
@@ -109,9 +101,9 @@ class Due:
 
 
 class Notifier:
-    def __init__(self, bot: Bot, db: Database, lang: str, timezone: ZoneInfo,
+    def __init__(self, transport: Transport, db: Database, lang: str, timezone: ZoneInfo,
                  staff_chat_id: int | None = None, interval: float = 1.0) -> None:
-        self.bot, self.db, self.lang, self.timezone = bot, db, lang, timezone
+        self.transport, self.db, self.lang, self.timezone = transport, db, lang, timezone
         self.staff_chat_id = staff_chat_id
         self.interval = interval
         self.wake = asyncio.Event()
@@ -169,22 +161,22 @@ class Notifier:
             return
         try:
             try:
-                ids = await send_reply(self.bot, due.chat_id, due.notice.reply)
+                ids = await send_reply(self.transport, due.chat_id, due.notice.reply)
             finally:
                 self.limits.finish(due.chat_id)
-        except TelegramForbiddenError as error:
+        except Forbidden as error:
             if due.chat_id < 0:  # the bot was removed from the staff group: keep trying
                 log.error("the bot cannot post in chat %s: %s", due.chat_id, error.message)
                 await self._retry(due, error.message, MAX_BACKOFF, counts=False)
             else:
                 await self._unreachable(due, error.message)
-        except TelegramRetryAfter as error:
+        except RetryAfter as error:
             self.limits.hold(due.chat_id, error.retry_after)
             await self._retry(due, error.message, float(error.retry_after), counts=False)
-        except TelegramBadRequest as error:  # will not get better by trying again
+        except BadRequest as error:  # will not get better by trying again
             await self._settle(due, None, error.message, failed=True)
-        except (TelegramAPIError, TelegramNetworkError, TimeoutError, OSError) as error:
-            await self._retry(due, str(error) or type(error).__name__, 0.0)
+        except Unavailable as error:
+            await self._retry(due, error.message, 0.0)
         else:
             await self._settle(due, ids, None)
 

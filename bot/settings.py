@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, ValidationError, field_validator
@@ -25,6 +25,7 @@ class TelegramSettings(BaseSettings):
     model_config = ENV
     bot_token: str = Field(pattern=TOKEN_PATTERN, repr=False)
     telegram_api_url: Annotated[str, AfterValidator(_strip_slash)] = "https://api.telegram.org"
+    transport: Literal["aiogram", "ptb"] = "aiogram"  # which framework speaks to Telegram
 
 
 class DatabaseSettings(BaseSettings):

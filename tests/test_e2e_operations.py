@@ -37,12 +37,12 @@ async def test_shutdown_finishes_the_update_in_hand(
     await register(resident)
     desk = harness.desk
     assert desk is not None
-    async with desk.locks.hold(resident.chat_id):  # the update will be in hand, waiting
-        update_id = emulator.send_text(resident.user, "/report")
-        await emulator.wait_for(lambda: update_id in desk.in_hand)
-        stopping = asyncio.create_task(harness.stop())
-        await asyncio.sleep(0.2)
-        assert not stopping.done(), "shutdown must wait for the update in hand"
+    emulator.inject_error("sendMessage", 429, retry_after=1)  # the answer waits a second
+    update_id = emulator.send_text(resident.user, "/report")
+    await emulator.wait_for(lambda: update_id in desk.in_hand)
+    stopping = asyncio.create_task(harness.stop())
+    await asyncio.sleep(0.2)
+    assert not stopping.done(), "shutdown must wait for the update in hand"
     await stopping
     assert "Choose a category" in resident.last_text
     await harness.start()

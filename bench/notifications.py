@@ -102,7 +102,8 @@ async def measure(count: int, transport_name: str) -> None:
     delivered = sum(1 for i in range(count) if per_chat[FIRST_USER + i] >= 1)
     doubled = sum(1 for c in per_chat.values() if c > 1)
     ratio = elapsed / floor
-    print(f"notifications ({transport_name}): {count} to {count} residents; python {sys.version.split()[0]}")
+    print(f"notifications ({transport_name}): {count} to {count} residents; "
+          f"python {sys.version.split()[0]}")
     print(f"  time      {elapsed:8.1f} s   floor N/30 = {floor:.1f} s   ratio {ratio:.3f}×")
     print(f"  429s      {limited}")
     print(f"  delivered {delivered}   lost {count - delivered}   doubled {doubled}   "

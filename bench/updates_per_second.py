@@ -1,10 +1,16 @@
-"""Full-stack updates/s of one report step, against a bare aiogram echo bot, in one run.
+"""Full-stack updates/s of one report step on each framework, against a bare echo bot of that
+framework, in one run.
 
-Both bots poll the same loopback Bot API emulator (real HTTP, real aiogram) in this process:
+All bots poll the same loopback Bot API emulator (real HTTP) in this process:
 
-* echo: a Dispatcher with one message handler that answers ``message.text``;
-* residesk: the real ``ResidentDesk`` on a fresh SQLite file (one per run), with R
-  registered residents who are each in the middle of a report, at the DESCRIPTION step.
+* echo (aiogram): a Dispatcher with one message handler that answers ``message.text``,
+  polled by aiogram's own ``start_polling`` (updates handled concurrently);
+* echo (ptb): a python-telegram-bot Application with one MessageHandler that answers
+  ``message.text``, polled by PTB's own Updater, with ``concurrent_updates(True)`` (PTB's
+  default handles one update at a time, a baseline no bot serving many chats would use);
+* residesk: the real ``ResidentDesk`` with TRANSPORT=aiogram, then ptb, on one fresh SQLite
+  file (one per run), with R registered residents who are each in the middle of a report, at
+  the DESCRIPTION step.
 
 Both are measured in the same shape: K rounds, each of R concurrent text updates (one per
 user); a round is timed from queueing its R updates until all R have been answered, and
@@ -21,13 +27,15 @@ per resident and round, so about three times slower).  Going back through Skip �
 Edit → Description is not used: it sets the draft's ``editing`` flag, after which a
 description is answered with the summary instead of the evidence prompt, a different step.
 
-The phases run interleaved (echo, residesk, echo, residesk, …) because the machine may be
-shared and noisy; the verdict uses the ratio of the medians.  The script also counts every
-database transaction begun during the timed residesk rounds, by any task, and names the
-task coroutines that began them (≤ 1 per update is required), and it measures the CPU time
-of the event-loop thread per update (the emulator runs on the same loop, for both bots).
+The phases run interleaved (for each repetition and framework: echo, residesk) because the
+machine may be shared and noisy; each framework's verdict uses the ratio of its medians.
+The script also counts every database transaction begun during the timed residesk rounds,
+by any task, and names the task coroutines that began them (≤ 1 per update is required), and
+it measures the CPU time of the event-loop thread per update (the emulator runs on the same
+loop, for every bot).
 
     .venv/bin/python bench/updates_per_second.py [--updates N] [--residents R] [--rounds K]
+                                                 [--transports aiogram,ptb]
 
 It is a benchmark, not a test: it always exits 0.
 """
@@ -49,7 +57,7 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -59,6 +67,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message, Update
 from sqlalchemy import event, update
+from telegram import Update as PTBUpdate
+from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a plain script from anywhere
@@ -67,6 +77,7 @@ if str(ROOT) not in sys.path:  # run as a plain script from anywhere
 from bot.app import ResidentDesk, Settings  # noqa: E402
 from bot.emulator.server import BotAPIEmulator, EmulatedUser  # noqa: E402
 from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings  # noqa: E402
+from bot.transport import TRANSPORTS  # noqa: E402
 from storage.models import ConversationState  # noqa: E402
 
 TARGET = 0.80
@@ -85,6 +96,7 @@ class Phase:
     """The timed part of one measurement."""
 
     name: str
+    transport: str
     rep: int
     updates: int = 0
     elapsed: float = 0.0  # the sum of the round times
@@ -137,6 +149,7 @@ class Config:
     repeats: int
     profile: bool
     reset: str  # "db" | "clicks": how residents go back to DESCRIPTION between rounds
+    transports: tuple[str, ...]
 
 
 async def started_polling(emu: BotAPIEmulator, since: int) -> None:
@@ -170,42 +183,89 @@ async def run_round(
     return [result for result, _ in done]
 
 
-# --- the baseline: a bare aiogram echo bot ----------------------------------------------
+# --- the baselines: bare echo bots --------------------------------------------------------
 
 
 async def measure_echo(emu: BotAPIEmulator, users: Sequence[EmulatedUser], cfg: Config,
-                       rep: int) -> Phase:
-    answered: dict[int, float] = {}
-    changed = asyncio.Condition()
+                       rep: int, transport: str) -> Phase:
+    echo = echo_aiogram if transport == "aiogram" else echo_ptb
+    return await echo(emu, users, cfg, Phase("echo", transport, rep))
+
+
+async def echo_rounds(emu: BotAPIEmulator, users: Sequence[EmulatedUser], cfg: Config,
+                      wait: Callable[[int], Awaitable[tuple[str, float]]], phase: Phase) -> None:
+    for n in range(cfg.warmup + cfg.rounds):
+        text = description(n)
+        await run_round(emu, users, text, wait, phase if n >= cfg.warmup else None)
+        if n >= cfg.warmup:
+            phase.failures += sum(emu.last_message(u).text != text for u in users)
+    await all_consumed(emu)
+
+
+class Answered:
+    """When each update was answered, for `run_round`'s waits."""
+
+    def __init__(self) -> None:
+        self.at: dict[int, float] = {}
+        self.changed = asyncio.Condition()
+
+    async def mark(self, update_id: int) -> None:
+        async with self.changed:
+            self.at[update_id] = time.perf_counter()
+            self.changed.notify_all()
+
+    async def wait(self, update_id: int) -> tuple[str, float]:
+        async with asyncio.timeout(WAIT), self.changed:
+            await self.changed.wait_for(lambda: update_id in self.at)
+        return "ok", self.at[update_id]
+
+
+async def echo_ptb(emu: BotAPIEmulator, users: Sequence[EmulatedUser], cfg: Config,
+                   phase: Phase) -> Phase:
+    answered = Answered()
+
+    async def echo(update: PTBUpdate, _: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is not None and message.text:
+            await message.reply_text(message.text)
+        await answered.mark(update.update_id)
+
+    application = (Application.builder().token(emu.token).base_url(f"{emu.base_url}/bot")
+                   .base_file_url(f"{emu.base_url}/file/bot").concurrent_updates(True).build())
+    application.add_handler(MessageHandler(filters.ALL, echo))
+    since = len(emu.requests)
+    async with application:
+        assert application.updater is not None
+        await application.updater.start_polling(timeout=1, poll_interval=0.0)
+        await application.start()
+        try:
+            await started_polling(emu, since)
+            await echo_rounds(emu, users, cfg, answered.wait, phase)
+        finally:
+            await application.updater.stop()
+            await application.stop()
+    return phase
+
+
+async def echo_aiogram(emu: BotAPIEmulator, users: Sequence[EmulatedUser], cfg: Config,
+                       phase: Phase) -> Phase:
+    answered = Answered()
     router = Router(name="echo")
 
     @router.message()
     async def echo(message: Message, event_update: Update) -> None:
         if message.text:
             await message.answer(message.text)
-        async with changed:
-            answered[event_update.update_id] = time.perf_counter()
-            changed.notify_all()
-
-    async def wait(update_id: int) -> tuple[str, float]:
-        async with asyncio.timeout(WAIT), changed:
-            await changed.wait_for(lambda: update_id in answered)
-        return "ok", answered[update_id]
+        await answered.mark(event_update.update_id)
 
     dp = Dispatcher()
     dp.include_router(router)
     bot = Bot(emu.token, session=AiohttpSession(api=TelegramAPIServer.from_base(emu.base_url)))
     since = len(emu.requests)
     polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1))
-    phase = Phase("echo", rep)
     try:
         await started_polling(emu, since)
-        for n in range(cfg.warmup + cfg.rounds):
-            text = description(n)
-            await run_round(emu, users, text, wait, phase if n >= cfg.warmup else None)
-            if n >= cfg.warmup:
-                phase.failures += sum(emu.last_message(u).text != text for u in users)
-        await all_consumed(emu)
+        await echo_rounds(emu, users, cfg, answered.wait, phase)
     finally:
         await dp.stop_polling()
         await polling  # aiogram closes the bot's session
@@ -228,11 +288,13 @@ class Residesk:
         self.desk: ResidentDesk | None = None
         self._polling: asyncio.Task[None] | None = None
         self.counting = False
+        self.prepared = False  # residents registered and at DESCRIPTION
         self.transactions = {"begin": 0, "commit": 0, "rollback": 0}
         self.begun_by: Counter[str] = Counter()  # which task's coroutine began them
 
-    async def start(self) -> ResidentDesk:
-        self.desk = desk = ResidentDesk(self.settings)
+    async def start(self, transport: str = "aiogram") -> ResidentDesk:
+        telegram = self.settings.telegram.model_copy(update={"transport": transport})
+        self.desk = desk = ResidentDesk(replace(self.settings, telegram=telegram))
         for name in ("begin", "commit", "rollback"):
             event.listen(desk.db.engine.sync_engine, name, self._counter(name))
         since = len(self.emu.requests)
@@ -316,9 +378,9 @@ class Residesk:
 
 
 async def measure_residesk(rd: Residesk, users: Sequence[EmulatedUser], cfg: Config,
-                           rep: int, *, prepare: bool) -> Phase:
-    await rd.start()
-    phase = Phase("residesk", rep)
+                           rep: int, transport: str, *, prepare: bool) -> Phase:
+    await rd.start(transport)
+    phase = Phase("residesk", transport, rep)
     try:
         if prepare:  # not timed
             await rd.register(users)
@@ -361,21 +423,22 @@ async def profile_residesk(rd: Residesk, users: Sequence[EmulatedUser]) -> str:
 
 
 def table(phases: Sequence[Phase]) -> str:
-    head = (f"{'bot':<9} {'rep':>3} {'updates':>7} {'time s':>7} {'updates/s':>9} "
+    head = (f"{'bot':<9} {'framework':<9} {'rep':>3} {'updates':>7} {'time s':>7} {'updates/s':>9} "
             f"{'mean ms':>8} {'p95 ms':>7} {'max ms':>7} {'loop CPU ms/upd':>15} "
             f"{'loop busy':>9} {'tx/upd':>6} {'bad':>3}")
     lines = [head, "-" * len(head)]
     for p in phases:
         tx = f"{tx_per_update(p.transactions, p.updates):.2f}" if p.transactions else "-"
-        lines.append(f"{p.name:<9} {p.rep:>3} {p.updates:>7} {p.elapsed:>7.2f} {p.rate:>9.1f} "
+        lines.append(f"{p.name:<9} {p.transport:<9} {p.rep:>3} {p.updates:>7} "
+                     f"{p.elapsed:>7.2f} {p.rate:>9.1f} "
                      f"{p.mean_ms:>8.1f} {p.p95_ms:>7.1f} {p.max_ms:>7.1f} "
                      f"{p.cpu_ms:>15.2f} {p.busy:>9.0%} {tx:>6} {p.failures:>3}")
     return "\n".join(lines)
 
 
-def summary(phases: Sequence[Phase]) -> str:
-    echo = [p for p in phases if p.name == "echo"]
-    desk = [p for p in phases if p.name == "residesk"]
+def summary(phases: Sequence[Phase], transport: str) -> str:
+    echo = [p for p in phases if p.name == "echo" and p.transport == transport]
+    desk = [p for p in phases if p.name == "residesk" and p.transport == transport]
     echo_rate = statistics.median(p.rate for p in echo)
     desk_rate = statistics.median(p.rate for p in desk)
     ratio = desk_rate / echo_rate if echo_rate else 0.0
@@ -389,6 +452,7 @@ def summary(phases: Sequence[Phase]) -> str:
         begun_by.update(p.begun_by)
     lines = [
         "",
+        f"--- {transport} ---",
         f"baseline (echo) updates/s, median of {len(echo)}: {echo_rate:8.1f}"
         f"   (mean latency {statistics.median(p.mean_ms for p in echo):.1f} ms, "
         f"p95 {statistics.median(p.p95_ms for p in echo):.1f} ms)",
@@ -403,7 +467,7 @@ def summary(phases: Sequence[Phase]) -> str:
         "  begun by (task coroutine): " + ", ".join(f"{name} {count}" for name, count
                                                     in sorted(begun_by.items())),
     ]
-    bad = sum(p.failures for p in phases)
+    bad = sum(p.failures for p in echo + desk)
     if bad:
         lines.append(f"WARNING: {bad} update(s) were not answered as expected (column 'bad')")
     return "\n".join(lines)
@@ -417,14 +481,20 @@ async def main_async(cfg: Config) -> None:
                      for i in range(cfg.residents)]
             rd = Residesk(emu, Path(tmp))
             for rep in range(1, cfg.repeats + 1):
-                phases.append(await measure_echo(emu, users, cfg, rep))
-                print(f"  echo     rep {rep}: {phases[-1].rate:8.1f} updates/s", flush=True)
-                phases.append(await measure_residesk(rd, users, cfg, rep, prepare=rep == 1))
-                print(f"  residesk rep {rep}: {phases[-1].rate:8.1f} updates/s", flush=True)
+                for transport in cfg.transports:
+                    phases.append(await measure_echo(emu, users, cfg, rep, transport))
+                    print(f"  echo     {transport:<7} rep {rep}: {phases[-1].rate:8.1f} "
+                          "updates/s", flush=True)
+                    phases.append(await measure_residesk(rd, users, cfg, rep, transport,
+                                                         prepare=not rd.prepared))
+                    rd.prepared = True
+                    print(f"  residesk {transport:<7} rep {rep}: {phases[-1].rate:8.1f} "
+                          "updates/s", flush=True)
             profile = await profile_residesk(rd, users) if cfg.profile else ""
     print()
     print(table(phases))
-    print(summary(phases))
+    for transport in cfg.transports:
+        print(summary(phases, transport))
     if profile:
         print("\n=== cProfile of one residesk round (event-loop thread only) ===")
         print(profile)
@@ -447,6 +517,8 @@ def parse(argv: Sequence[str] | None = None) -> Config:
                         help="between rounds, put residents back at DESCRIPTION with one "
                              "UPDATE of their conversation state (db, default: fast) or "
                              "with /report + a click on Noise (clicks: slower)")
+    parser.add_argument("--transports", default=",".join(TRANSPORTS),
+                        help="frameworks to measure, comma-separated (default: all)")
     parser.add_argument("--profile", action="store_true",
                         help="also cProfile one residesk round and print the hotspots")
     args = parser.parse_args(argv)
@@ -455,7 +527,8 @@ def parse(argv: Sequence[str] | None = None) -> Config:
                                                                    / residents)
     return Config(residents=residents, rounds=max(1, rounds), warmup=max(0, args.warmup),
                   repeats=max(1, args.repeats), profile=args.profile,
-                  reset=args.reset)
+                  reset=args.reset,
+                  transports=tuple(t for t in args.transports.split(",") if t in TRANSPORTS))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -248,7 +248,7 @@ def event_from_callback(query: CallbackQuery, update_id: int) -> Event:
     return button_event(
         update_id, Sender(user.id, message.chat.id if message is not None else user.id,
                           user.full_name, user.language_code),
-        query.data, query.id, message.message_id if isinstance(message, Message) else None)
+        query.data, query.id, message.message_id if message is not None else None)
 
 
 def markup_of(reply: Reply) -> Markup | None:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import logs
 from bot.settings import ConfigError, DatabaseSettings, OfficeSettings, TelegramSettings, load
+from bot.transport import TRANSPORTS
 from locales import SUPPORTED
 from storage.db import Database
 from storage.models import Staff, UnitInvite
@@ -26,8 +27,11 @@ T = TypeVar("T")
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="residesk", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the bot (long polling against TELEGRAM_API_URL)")
+    run = commands.add_parser("run", help="run the bot (long polling against TELEGRAM_API_URL)")
     demo = commands.add_parser("demo", help="try the bot offline in this terminal")
+    for command in (run, demo):
+        command.add_argument("--transport", choices=TRANSPORTS,
+                             help="the Telegram framework (default: TRANSPORT, or aiogram)")
     demo.add_argument("--script", action="store_true", help="run a scripted walkthrough")
     demo.add_argument("--language", default="en", help="the resident's Telegram language code")
     db = commands.add_parser("db", help="database maintenance").add_subparsers(
@@ -148,10 +152,11 @@ async def set_category(session: AsyncSession, args: argparse.Namespace) -> str:
     return f"category {category.code} {'added' if created else 'updated'}"
 
 
-async def run_bot() -> None:
+async def run_bot(transport: str | None) -> None:
     from bot.app import ResidentDesk, Settings
 
-    settings = Settings(load(TelegramSettings), load(DatabaseSettings), load(OfficeSettings))
+    telegram = load(TelegramSettings, **({"transport": transport} if transport else {}))
+    settings = Settings(telegram, load(DatabaseSettings), load(OfficeSettings))
     await ResidentDesk(settings).run()
 
 
@@ -160,11 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup(logging.WARNING if args.command == "demo" else logging.INFO)  # demo: a clean chat
     try:
         if args.command == "run":
-            asyncio.run(run_bot())
+            asyncio.run(run_bot(args.transport))
         elif args.command == "demo":
             from bot import demo
 
-            return demo.main(args.script, args.language)
+            return demo.main(args.script, args.language, args.transport)
         elif args.command == "db":
             asyncio.run(Database(load(DatabaseSettings).database_url).upgrade())
             print("database is up to date")

@@ -1,4 +1,5 @@
-"""`residesk demo`: the emulator, the real bot (aiogram over HTTP, SQLite) and a terminal chat."""
+"""`residesk demo`: the emulator, the real bot (aiogram or python-telegram-bot over HTTP,
+SQLite) and a terminal chat."""
 
 from __future__ import annotations
 
@@ -95,17 +96,25 @@ class Demo:
     """The resident's chat and the office's staff group side by side; you act in one at a
     time (`:staff` / `:resident`) and see what arrives in both."""
 
-    def __init__(self, workdir: Path, language: str, out: Callable[[str], None] = print) -> None:
+    def __init__(self, workdir: Path, language: str, out: Callable[[str], None] = print,
+                 transport: str | None = None) -> None:
         self.workdir = workdir
         self.language = language
+        self.transport = transport
         self.out = out
         self.seen: set[tuple[int, int, str | None, int]] = set()
+
+    def _telegram(self, emulator: BotAPIEmulator) -> TelegramSettings:
+        telegram = TelegramSettings(bot_token=emulator.token, telegram_api_url=emulator.base_url)
+        if self.transport:  # else TRANSPORT from the environment, or aiogram
+            telegram = telegram.model_copy(update={"transport": self.transport})
+        return telegram
 
     async def run(self, scripted: bool) -> int:
         async with BotAPIEmulator() as emulator:
             emulator.add_group(STAFF_CHAT, "Office staff")
             settings = Settings(
-                TelegramSettings(bot_token=emulator.token, telegram_api_url=emulator.base_url),
+                self._telegram(emulator),
                 DatabaseSettings(database_url=f"sqlite+aiosqlite:///{self.workdir / 'demo.db'}"),
                 OfficeSettings(media_dir=self.workdir / "media", emergency_phone="+86 10 8888 0000",
                                default_language="en", staff_chat_id=STAFF_CHAT),
@@ -285,10 +294,10 @@ class Demo:
         raise ValueError("nothing to reply to yet")
 
 
-def main(scripted: bool, language: str = "en") -> int:
+def main(scripted: bool, language: str = "en", transport: str | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="residesk-demo-") as workdir:
         try:
-            return asyncio.run(Demo(Path(workdir), language).run(scripted))
+            return asyncio.run(Demo(Path(workdir), language, transport=transport).run(scripted))
         except KeyboardInterrupt:
             return 0
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -46,6 +48,10 @@ from bot.transport import (
 )
 from conversations.events import CallbackAnswer, Event, Media, Reply, Sender
 
+# PTB's own advice: durations as timedelta now (read per call), instead of a warning each 429
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+# httpx logs every request at INFO, and its URL holds the bot token
+logging.getLogger("httpx").setLevel(logging.WARNING)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 

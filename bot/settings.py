@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from locales import SUPPORTED
 
+TransportName = Literal["aiogram", "ptb"]
 ENV = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 TOKEN_PATTERN = r"^\d{3,}:[A-Za-z0-9_-]{10,}$"
 
@@ -25,7 +26,7 @@ class TelegramSettings(BaseSettings):
     model_config = ENV
     bot_token: str = Field(pattern=TOKEN_PATTERN, repr=False)
     telegram_api_url: Annotated[str, AfterValidator(_strip_slash)] = "https://api.telegram.org"
-    transport: Literal["aiogram", "ptb"] = "aiogram"  # which framework speaks to Telegram
+    transport: TransportName = "aiogram"  # which framework speaks to Telegram
 
 
 class DatabaseSettings(BaseSettings):

@@ -13,13 +13,14 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, get_args
 
+from bot.settings import TransportName
 from conversations.events import CallbackAnswer, Event, EventKind, Media, Reply, Sender
 
 log = logging.getLogger(__name__)
 
-TRANSPORTS = ("aiogram", "ptb")
+TRANSPORTS: tuple[str, ...] = get_args(TransportName)
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 ALLOWED_UPDATES = ["message", "callback_query"]

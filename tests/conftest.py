@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import pytest
@@ -22,7 +22,8 @@ import pytest
 from bot.app import ResidentDesk, Settings
 from bot.emulator.chat import ChatClient
 from bot.emulator.server import BotAPIEmulator, EmulatedUser
-from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings
+from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings, TransportName
+from bot.transport import TRANSPORTS
 from storage.db import Database, upgrade
 
 PG_ADMIN = os.environ.get("RESIDESK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -106,14 +107,22 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 # --- the real bot against the emulator ---------------------------------------------------
 
 
-class Harness:
-    """Runs the real bot (aiogram, HTTP) against the emulator; can restart it mid-test."""
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    """Every end-to-end test runs on both frameworks: the behaviour must be the same."""
+    return str(request.param)
 
-    def __init__(self, emulator: BotAPIEmulator, database_url: str, media_dir: Path,
-                 **office: Any) -> None:
+
+class Harness:
+    """Runs the real bot (aiogram or python-telegram-bot, HTTP) against the emulator; can
+    restart it mid-test."""
+
+    def __init__(self, emulator: BotAPIEmulator, database_url: str, media_dir: Path, *,
+                 transport: str, **office: Any) -> None:
         self.emulator = emulator
         self.settings = Settings(
-            TelegramSettings(bot_token=emulator.token, telegram_api_url=emulator.base_url),
+            TelegramSettings(bot_token=emulator.token, telegram_api_url=emulator.base_url,
+                             transport=cast("TransportName", transport)),
             DatabaseSettings(database_url=database_url),
             OfficeSettings(media_dir=media_dir, emergency_phone="+86 10 8888 0000", **office),
         )
@@ -161,9 +170,9 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def harness(
-    emulator: BotAPIEmulator, sqlite_url: str, tmp_path: Path
+    emulator: BotAPIEmulator, sqlite_url: str, tmp_path: Path, transport: str
 ) -> AsyncIterator[Harness]:
-    h = Harness(emulator, sqlite_url, tmp_path / "media")
+    h = Harness(emulator, sqlite_url, tmp_path / "media", transport=transport)
     await h.start()
     yield h
     await h.stop()

@@ -61,8 +61,8 @@ def test_units_import_refuses_a_file_without_the_columns(workdir: Path) -> None:
     assert result.returncode == 1 and "absent.csv" in result.stderr
 
 
-def test_demo_script_runs_the_whole_journey(workdir: Path) -> None:
-    result = residesk("demo", "--script", cwd=workdir, timeout=180)
+def test_demo_script_runs_the_whole_journey(workdir: Path, transport: str) -> None:
+    result = residesk("demo", "--script", "--transport", transport, cwd=workdir, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "registered as No." in result.stdout and "Files attached: 3" in result.stdout
     assert "— staff group —" in result.stdout and "Status: closed" in result.stdout
@@ -70,10 +70,11 @@ def test_demo_script_runs_the_whole_journey(workdir: Path) -> None:
     assert "Traceback" not in result.stdout + result.stderr
 
 
-def test_interactive_demo_is_played_from_the_keyboard(workdir: Path) -> None:
+def test_interactive_demo_is_played_from_the_keyboard(workdir: Path, transport: str) -> None:
     typed = "\n".join(["Li Wei", "k1", "1", "1202", "k1", "99", "#99", ":sticker", ":staff",
                        "/help", ":reply hello", ":resident", ":quit"])
     environment = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    environment["TRANSPORT"] = transport  # the setting, where the script above uses the flag
     result = subprocess.run([sys.executable, "-m", "bot.cli", "demo"], cwd=workdir,
                             env=environment, input=typed + "\n", capture_output=True, text=True,
                             timeout=180, check=False)
@@ -102,7 +103,8 @@ def test_staff_are_added_listed_and_removed(workdir: Path) -> None:
     assert result.returncode == 1
 
 
-async def test_run_serves_residents_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+async def test_run_serves_residents_and_stops_cleanly_on_sigterm(tmp_path: Path,
+                                                                transport: str) -> None:
     from bot.emulator.server import BotAPIEmulator
 
     async with BotAPIEmulator() as emulator:
@@ -111,7 +113,8 @@ async def test_run_serves_residents_and_stops_cleanly_on_sigterm(tmp_path: Path)
                        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
                        "PYTHONPATH": str(Path(__file__).parent.parent)}
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=environment,
+            sys.executable, "-m", "bot.cli", "run", "--transport", transport, cwd=tmp_path,
+            env=environment,
             stderr=asyncio.subprocess.PIPE)
         try:
             user = emulator.user(1, "Ann")
@@ -128,6 +131,7 @@ async def test_run_serves_residents_and_stops_cleanly_on_sigterm(tmp_path: Path)
         log = (await process.stderr.read()).decode()
     assert "phone number" in (emulator.last_message(1).text or "")  # the name was taken
     assert "update=2 chat=1 step=reg:phone outcome=ok" in log and log.rstrip().endswith("stopped")
+    assert f"with {transport}" in log
     assert emulator.token not in log and "Ann Lee" not in log
 
 

@@ -215,11 +215,12 @@ async def test_cancel_from_every_step_keeps_nothing(
 
 
 async def test_the_staff_group_gets_the_new_ticket_card(
-    emulator: BotAPIEmulator, sqlite_url: str, tmp_path: Path
+    emulator: BotAPIEmulator, sqlite_url: str, tmp_path: Path, transport: str
 ) -> None:
     staff_chat = -100500
     emulator.add_group(staff_chat, "Office staff")
-    harness = Harness(emulator, sqlite_url, tmp_path / "media", staff_chat_id=staff_chat)
+    harness = Harness(emulator, sqlite_url, tmp_path / "media", transport=transport,
+                      staff_chat_id=staff_chat)
     await harness.start()
     try:
         chat = harness.chat(emulator.user(6006, "Chen Jing"))
@@ -238,11 +239,11 @@ async def test_the_staff_group_gets_the_new_ticket_card(
 
 
 async def test_the_whole_journey_on_each_database(
-    emulator: BotAPIEmulator, database_url: str, tmp_path: Path
+    emulator: BotAPIEmulator, database_url: str, tmp_path: Path, transport: str
 ) -> None:
     """Register with the longest building and flat names, report with an album, confirm."""
     building, flat = "B" * 64, "9" * 32  # the longest label a ticket must hold
-    harness = Harness(emulator, database_url, tmp_path / "media")
+    harness = Harness(emulator, database_url, tmp_path / "media", transport=transport)
     await harness.start()
     try:
         assert harness.desk is not None

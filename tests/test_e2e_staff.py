@@ -92,11 +92,12 @@ class Office:
 
 
 @pytest.fixture
-async def office(emulator: BotAPIEmulator, database_url: str, tmp_path: Path,
+async def office(emulator: BotAPIEmulator, database_url: str, tmp_path: Path, transport: str,
                  ) -> AsyncIterator[Office]:
-    """On SQLite and on PostgreSQL."""
+    """On SQLite and on PostgreSQL, with each framework."""
     emulator.add_group(STAFF_CHAT, "Office staff")
-    harness = Harness(emulator, database_url, tmp_path / "media", staff_chat_id=STAFF_CHAT,
+    harness = Harness(emulator, database_url, tmp_path / "media", transport=transport,
+                      staff_chat_id=STAFF_CHAT,
                       survey_reminder_hours=1, survey_close_hours=1)
     await harness.start()
     assert harness.desk is not None

@@ -37,10 +37,11 @@ async def drain_by_hand(desk: ResidentDesk) -> None:
 
 
 async def test_a_failing_notification_is_retried_then_marked_failed_and_reported(
-    emulator: BotAPIEmulator, sqlite_url: str, tmp_path: Path
+    emulator: BotAPIEmulator, sqlite_url: str, tmp_path: Path, transport: str
 ) -> None:
     emulator.add_group(STAFF_CHAT, "Office staff")
-    harness = Harness(emulator, sqlite_url, tmp_path / "media", staff_chat_id=STAFF_CHAT)
+    harness = Harness(emulator, sqlite_url, tmp_path / "media", transport=transport,
+                      staff_chat_id=STAFF_CHAT)
     desk = await harness.start()
     try:
         await fail_for_good(harness, desk, emulator)

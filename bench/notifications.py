@@ -87,8 +87,8 @@ async def measure(count: int, transport_name: str) -> None:
                     break
                 await asyncio.sleep(0.2)
             elapsed = time.perf_counter() - started
-            worker.cancel()
-            await asyncio.gather(worker, return_exceptions=True)
+            notifier.stop()
+            await worker
             await transport.close()
             async with db.transaction() as s:
                 states = {str(state): int(n) for state, n in (await s.execute(

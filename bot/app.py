@@ -34,6 +34,7 @@ from tickets.policy import Timing
 log = logging.getLogger("residesk")
 DB_ATTEMPTS = 3
 HANDLED_KEPT = 10_000
+WORKERS_GRACE = 5.0  # seconds the notifier and the timers get to finish at shutdown
 POLL_BACKOFF = (1.0, 30.0)  # seconds: first and longest wait after a failed getUpdates
 
 
@@ -179,10 +180,20 @@ class ResidentDesk:
         if self._in_flight:
             log.info("finishing %d update(s) in hand", len(self._in_flight))
             await asyncio.gather(*self._in_flight, return_exceptions=True)
-        for worker in self._workers:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+        await self.stop_workers()
+
+    async def stop_workers(self) -> None:
+        """The notifier and the timers finish what they hold (a transaction cut by a
+        cancellation may still be closing its connection when the pool is gone); one that
+        is waiting out a long rate limit is cancelled."""
+        self.notifier.stop()
+        self.scheduler.stop()
+        if self._workers:
+            _, waiting = await asyncio.wait(self._workers, timeout=WORKERS_GRACE)
+            for worker in waiting:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
         self._workers = []
 
     async def prepare(self) -> None:

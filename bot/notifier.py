@@ -108,9 +108,15 @@ class Notifier:
         self.interval = interval
         self.wake = asyncio.Event()
         self.limits = RateLimits()
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Finish the sends in hand, then return from `run` (never cut a transaction)."""
+        self._stopping = True
+        self.wake.set()
 
     async def run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 busy = await self.drain()
             except Exception:  # keep draining whatever one bad row or outage does
@@ -118,6 +124,8 @@ class Notifier:
                 busy = 0
             if busy:
                 continue
+            if self._stopping:
+                break
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), self.interval)

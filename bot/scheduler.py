@@ -7,6 +7,7 @@ marked fired in the same transaction as what it does).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -23,6 +24,7 @@ class Scheduler:
     def __init__(self, db: Database, office: Office, on_fired: Callable[[], None],
                  interval: float = 30.0) -> None:
         self.db, self.office, self.on_fired, self.interval = db, office, on_fired, interval
+        self._stopping = asyncio.Event()
 
     async def tick(self, now: datetime | None = None) -> int:
         """Fire what is due at `now` (tests pass a time in the future)."""
@@ -35,9 +37,14 @@ class Scheduler:
         return fired
 
     async def run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.tick()
             except Exception:  # a database outage must not stop the timers for good
                 log.exception("timers failed; trying again later")
-            await asyncio.sleep(self.interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.interval)
+
+    def stop(self) -> None:
+        """Finish the tick in hand, then return from `run` (never cut a transaction)."""
+        self._stopping.set()

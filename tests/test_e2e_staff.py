@@ -299,8 +299,7 @@ async def test_who_may_act(office: Office) -> None:
 async def test_a_crash_between_commit_and_send_loses_nothing(office: Office) -> None:
     await office.new_ticket()
     await office.settle(lambda: "Status: received" in office.card_text())
-    for worker in office.desk._workers:  # the notifier dies before it sends anything…
-        worker.cancel()
+    await office.desk.stop_workers()  # the notifier dies before it sends anything…
     await office.agent.click("Acknowledge", office.card())
     async with office.desk.db.transaction() as session:
         pending = (await session.scalars(select(OutboxMessage).where(

@@ -22,16 +22,10 @@ from tests.test_e2e_report import file_report, register
 STAFF_CHAT = -100321
 
 
-async def stop_workers(desk: ResidentDesk) -> None:
-    for worker in desk._workers:
-        worker.cancel()
-    await asyncio.gather(*desk._workers, return_exceptions=True)
-
-
 async def drain_by_hand(desk: ResidentDesk) -> None:
     """One drain, with the background worker stopped and the pacing forgotten (so each call
     makes one attempt, whenever the test calls it)."""
-    await stop_workers(desk)
+    await desk.stop_workers()
     desk.notifier.limits = RateLimits()
     await desk.notifier.drain()
 
@@ -60,7 +54,7 @@ async def fail_for_good(harness: Harness, desk: ResidentDesk, emulator: BotAPIEm
                     OutboxMessage.state == "pending")):
                 break
         await asyncio.sleep(0.02)
-    await stop_workers(desk)
+    await desk.stop_workers()
     async with desk.db.transaction() as session:
         ticket = await session.scalar(select(Ticket))
         assert ticket is not None

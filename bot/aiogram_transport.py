@@ -19,6 +19,7 @@ from aiogram.exceptions import (
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
+    TelegramUnauthorizedError,
 )
 from aiogram.methods.base import Response
 from aiogram.types import (
@@ -44,6 +45,7 @@ from bot.transport import (
     Handle,
     Incoming,
     RetryAfter,
+    Unauthorized,
     Unavailable,
     button_event,
     listened,
@@ -75,6 +77,8 @@ def translated() -> Iterator[None]:
         raise RetryAfter(error.message, float(error.retry_after)) from None
     except TelegramForbiddenError as error:
         raise Forbidden(error.message) from None
+    except TelegramUnauthorizedError as error:
+        raise Unauthorized(error.message) from None
     except TelegramBadRequest as error:
         raise BadRequest(error.message) from None
     except TelegramAPIError as error:  # 5xx and the rest

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import logs
 from bot.settings import ConfigError, DatabaseSettings, OfficeSettings, TelegramSettings, load
-from bot.transport import TRANSPORTS
+from bot.transport import TRANSPORTS, Unauthorized
 from locales import SUPPORTED
 from storage.db import Database
 from storage.models import Staff, UnitInvite
@@ -192,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
             print(asyncio.run(in_transaction(lambda session: remove_staff(session, args.user_id))))
     except ConfigError as error:
         print(f"residesk: configuration error: {error}", file=sys.stderr)
+        return 2
+    except Unauthorized:
+        print("residesk: Telegram refused the bot token (BOT_TOKEN): check it with @BotFather",
+              file=sys.stderr)
         return 2
     except (OSError, ValueError) as error:
         print(f"residesk: {error}", file=sys.stderr)

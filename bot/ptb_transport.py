@@ -40,6 +40,7 @@ from bot.transport import (
     Handle,
     Incoming,
     RetryAfter,
+    Unauthorized,
     Unavailable,
     button_event,
     listened,
@@ -52,6 +53,7 @@ from conversations.events import CallbackAnswer, Event, Media, Reply, Sender
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 # httpx logs every request at INFO, and its URL holds the bot token
 logging.getLogger("httpx").setLevel(logging.WARNING)
+log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
@@ -68,6 +70,8 @@ def translated() -> Iterator[None]:
         raise RetryAfter(error.message, seconds) from None
     except ptb_error.Forbidden as error:
         raise Forbidden(error.message) from None
+    except ptb_error.InvalidToken as error:
+        raise Unauthorized(error.message) from None
     except (ptb_error.BadRequest, ptb_error.ChatMigrated) as error:
         raise BadRequest(error.message) from None
     except ptb_error.TelegramError as error:  # 5xx, timeouts, dropped connections
@@ -89,6 +93,7 @@ class PTBTransport:
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE,
                                                     self._on_message))
         self.application.add_handler(CallbackQueryHandler(self._on_button))
+        self.application.add_error_handler(self._on_error)
 
     async def _on_message(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message
@@ -99,6 +104,12 @@ class PTBTransport:
     async def _on_button(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.callback_query is not None
         await self.handle(event_from_callback(update.callback_query, update.update_id))
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # PTB keeps a handler's exception to itself; log it as the aiogram path does: the
+        # class only (database errors quote SQL, network errors quote the URL)
+        log.error("update %s: %s", getattr(update, "update_id", "?"),
+                  type(context.error).__name__)
 
     # --- life cycle and updates -----------------------------------------------------------
     async def start(self) -> None:

@@ -2,7 +2,7 @@
 
 An adapter (`aiogram_transport`, `ptb_transport`) only translates: framework updates into the
 neutral events of `conversations/`, a few primitive Bot API calls, and the framework's errors
-into the four failures below. Deciding how a reply is shown (edit or send anew, album, caption,
+into the five failures below. Deciding how a reply is shown (edit or send anew, album, caption,
 length), how commands are parsed and when a call is retried lives here, once.
 """
 
@@ -38,6 +38,10 @@ class TelegramFailure(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class Unauthorized(TelegramFailure):
+    """401: the bot token is wrong or was revoked; nothing will work until it is fixed."""
 
 
 class Forbidden(TelegramFailure):

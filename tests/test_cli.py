@@ -135,6 +135,25 @@ async def test_run_serves_residents_and_stops_cleanly_on_sigterm(tmp_path: Path,
     assert emulator.token not in log and "Ann Lee" not in log
 
 
+async def test_run_with_a_refused_token_stops_with_one_clear_line(tmp_path: Path,
+                                                                 transport: str) -> None:
+    from bot.emulator.server import BotAPIEmulator
+
+    async with BotAPIEmulator() as emulator:
+        wrong = emulator.token.split(":")[0] + ":WRONG-token-0123456789"
+        environment = {**os.environ, "BOT_TOKEN": wrong, "TELEGRAM_API_URL": emulator.base_url,
+                       "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+                       "PYTHONPATH": str(Path(__file__).parent.parent)}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", "--transport", transport, cwd=tmp_path,
+            env=environment, stderr=asyncio.subprocess.PIPE)
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    text = stderr.decode()
+    assert process.returncode == 2
+    assert "Telegram refused the bot token" in text and "Traceback" not in text
+    assert "WRONG-token" not in text
+
+
 def test_categories_can_be_listed_added_renamed_and_disabled(workdir: Path) -> None:
     first = residesk("categories", "list", cwd=workdir)
     assert first.returncode == 0 and first.stdout.count("\n") == 10

@@ -18,6 +18,7 @@ from bot.transport import (
     RetryAfter,
     TelegramFailure,
     Transport,
+    Unauthorized,
     Unavailable,
     make_transport,
     send_reply,
@@ -154,7 +155,7 @@ async def _ignore(_event: Event) -> None:
 
 @pytest.mark.parametrize("transport_name", TRANSPORTS)
 @pytest.mark.parametrize(("status", "dropped", "failure"), [
-    (403, False, Forbidden), (400, False, BadRequest), (429, False, RetryAfter),
+    (401, False, Unauthorized), (403, False, Forbidden), (400, False, BadRequest), (429, False, RetryAfter),
     (500, False, Unavailable), (502, True, Unavailable),
 ])
 async def test_failures_mean_the_same_whichever_framework(

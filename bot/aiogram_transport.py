@@ -6,10 +6,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from io import BytesIO
-from typing import Any
 
 import aiohttp
-from aiogram import Bot, Dispatcher, F, Router, methods
+from aiogram import Bot, Dispatcher, F, Router, methods, types
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -26,15 +25,7 @@ from aiogram.types import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
     CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputMediaPhoto,
-    InputMediaVideo,
-    KeyboardButton,
     Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    ReplyParameters,
     Update,
 )
 
@@ -43,16 +34,19 @@ from bot.transport import (
     BadRequest,
     Forbidden,
     Handle,
-    Incoming,
     RetryAfter,
     Unauthorized,
     Unavailable,
+    album_of,
     button_event,
+    file_sender,
+    inline_markup_of,
     listened,
+    markup_of,
     message_event,
-    persistent_keyboard,
+    reply_parameters_of,
 )
-from conversations.events import CallbackAnswer, Event, Media, Reply, Sender
+from conversations.events import CallbackAnswer, Reply
 
 # aiogram parses every answer with `Response[method.__returning__]`; pydantic caches such
 # generic classes only weakly, and rebuilds one (~10 ms) whenever the cache lost it. Holding
@@ -64,7 +58,6 @@ RESPONSE_TYPES = [
                    methods.DeleteWebhook, methods.GetMe, methods.SendPhoto,
                    methods.SendMediaGroup, methods.SendVoice, methods.SendDocument)
 ]
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
 @contextlib.contextmanager
@@ -105,11 +98,11 @@ class AiogramTransport:
         @router.message(F.from_user)
         async def on_message(message: Message, event_update: Update) -> None:
             if listened(message.chat.type, message.chat.id, self.staff_chat_id):
-                await self.handle(event_from_message(message, event_update.update_id))
+                await self.handle(message_event(message, event_update.update_id))
 
         @router.callback_query()
         async def on_button(query: CallbackQuery, event_update: Update) -> None:
-            await self.handle(event_from_callback(query, event_update.update_id))
+            await self.handle(button_event(query, event_update.update_id))
 
         return router
 
@@ -157,40 +150,31 @@ class AiogramTransport:
     # --- sending ---------------------------------------------------------------------------
     async def send_text(self, chat_id: int, text: str, reply: Reply) -> int:
         with translated():
-            message = await self.bot.send_message(chat_id, text, reply_markup=markup_of(reply),
-                                                  reply_parameters=reply_parameters(reply))
+            message = await self.bot.send_message(
+                chat_id, text, reply_markup=markup_of(reply, types),
+                reply_parameters=reply_parameters_of(reply, types))
         return message.message_id
 
     async def send_file(self, chat_id: int, caption: str | None, reply: Reply) -> int:
-        file = reply.file
-        assert file is not None
-        options: dict[str, Any] = {"caption": caption, "reply_markup": markup_of(reply),
-                                   "reply_parameters": reply_parameters(reply)}
+        assert reply.file is not None
         with translated():
-            if file.kind == "photo":
-                message = await self.bot.send_photo(chat_id, file.file_id, **options)
-            elif file.kind == "video":
-                message = await self.bot.send_video(chat_id, file.file_id, **options)
-            elif file.kind == "voice":
-                message = await self.bot.send_voice(chat_id, file.file_id, **options)
-            else:
-                message = await self.bot.send_document(chat_id, file.file_id, **options)
-        return message.message_id
+            message = await file_sender(self.bot, reply.file.kind)(
+                chat_id, reply.file.file_id, caption=caption,
+                reply_markup=markup_of(reply, types),
+                reply_parameters=reply_parameters_of(reply, types))
+        return int(message.message_id)
 
     async def send_album(self, chat_id: int, reply: Reply) -> list[int]:
-        media = [InputMediaVideo(media=f.file_id) if f.kind == "video"
-                 else InputMediaPhoto(media=f.file_id) for f in reply.album]
         with translated():
-            sent = await self.bot.send_media_group(chat_id, media,  # type: ignore[arg-type]
-                                                   reply_parameters=reply_parameters(reply))
+            sent = await self.bot.send_media_group(
+                chat_id, album_of(reply, types),
+                reply_parameters=reply_parameters_of(reply, types))
         return [m.message_id for m in sent]
 
     async def edit_text(self, chat_id: int, message_id: int, text: str, reply: Reply) -> None:
-        markup = markup_of(reply)
         with translated():
-            await self.bot.edit_message_text(
-                text=text, chat_id=chat_id, message_id=message_id,
-                reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None)
+            await self.bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id,
+                                             reply_markup=inline_markup_of(reply, types))
 
     async def answer_callback(self, callback_id: str, answer: CallbackAnswer | None) -> None:
         with translated():
@@ -203,78 +187,3 @@ class AiogramTransport:
         with translated():
             await self.bot.download(file_id, destination=buffer, timeout=60)
         return buffer.getvalue()
-
-
-# --- translation -------------------------------------------------------------------------
-
-
-def media_of(message: Message) -> Media | None:
-    if message.photo:
-        photo = message.photo[-1]  # the largest size
-        return Media("photo", photo.file_id, photo.file_unique_id, photo.file_size or 0,
-                     "image/jpeg")
-    video = message.video or message.video_note
-    if video is not None:
-        return Media("video", video.file_id, video.file_unique_id, video.file_size or 0,
-                     getattr(video, "mime_type", None) or "video/mp4")
-    audio = message.voice or message.audio
-    if audio is not None:
-        return Media("voice", audio.file_id, audio.file_unique_id, audio.file_size or 0,
-                     audio.mime_type)
-    if message.document:
-        doc = message.document
-        return Media("document", doc.file_id, doc.file_unique_id, doc.file_size or 0,
-                     doc.mime_type)
-    return None
-
-
-def event_from_message(message: Message, update_id: int) -> Event:
-    user = message.from_user
-    assert user is not None
-    replied = message.reply_to_message
-    contact = message.contact
-    return message_event(Incoming(
-        update_id=update_id,
-        sender=Sender(user.id, message.chat.id, user.full_name, user.language_code),
-        message_id=message.message_id,
-        reply_to_message_id=replied.message_id if replied else None,
-        text=message.text, caption=message.caption,
-        phone=contact.phone_number if contact else None,
-        contact_user_id=contact.user_id if contact else None,
-        has_location=message.location is not None,
-        media=media_of(message), album_id=message.media_group_id,
-    ))
-
-
-def event_from_callback(query: CallbackQuery, update_id: int) -> Event:
-    message = query.message
-    user = query.from_user
-    return button_event(
-        update_id, Sender(user.id, message.chat.id if message is not None else user.id,
-                          user.full_name, user.language_code),
-        query.data, query.id, message.message_id if message is not None else None)
-
-
-def markup_of(reply: Reply) -> Markup | None:
-    if reply.buttons:
-        return InlineKeyboardMarkup(inline_keyboard=[
-            [InlineKeyboardButton(text=b.text, callback_data=b.data) for b in row]
-            for row in reply.buttons
-        ])
-    if reply.keyboard:
-        return ReplyKeyboardMarkup(
-            keyboard=[[KeyboardButton(text=b.text, request_contact=b.request_contact or None)
-                       for b in row] for row in reply.keyboard],
-            resize_keyboard=True,
-            is_persistent=persistent_keyboard(reply),
-        )
-    if reply.remove_keyboard:
-        return ReplyKeyboardRemove()
-    return None
-
-
-def reply_parameters(reply: Reply) -> ReplyParameters | None:
-    if reply.reply_to is None:
-        return None
-    return ReplyParameters(message_id=reply.reply_to, allow_sending_without_reply=True)
-

@@ -12,24 +12,9 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from typing import Any
 
-from telegram import (
-    BotCommand,
-    BotCommandScopeAllPrivateChats,
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputMediaPhoto,
-    InputMediaVideo,
-    KeyboardButton,
-    LinkPreviewOptions,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    ReplyParameters,
-    Update,
-)
+import telegram
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOptions, Update
 from telegram import error as ptb_error
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
@@ -38,16 +23,19 @@ from bot.transport import (
     BadRequest,
     Forbidden,
     Handle,
-    Incoming,
     RetryAfter,
     Unauthorized,
     Unavailable,
+    album_of,
     button_event,
+    file_sender,
+    inline_markup_of,
     listened,
+    markup_of,
     message_event,
-    persistent_keyboard,
+    reply_parameters_of,
 )
-from conversations.events import CallbackAnswer, Event, Media, Reply, Sender
+from conversations.events import CallbackAnswer, Reply
 
 # PTB's own advice: durations as timedelta now (read per call), instead of a warning each 429
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -55,7 +43,6 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 logging.getLogger("httpx").setLevel(logging.WARNING)
 log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
 @contextlib.contextmanager
@@ -99,11 +86,11 @@ class PTBTransport:
         message = update.message
         if (message is not None and message.from_user is not None
                 and listened(message.chat.type, message.chat.id, self.staff_chat_id)):
-            await self.handle(event_from_message(message, update.update_id))
+            await self.handle(message_event(message, update.update_id))
 
     async def _on_button(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.callback_query is not None
-        await self.handle(event_from_callback(update.callback_query, update.update_id))
+        await self.handle(button_event(update.callback_query, update.update_id))
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # PTB keeps a handler's exception to itself; log it as the aiogram path does: the
@@ -151,40 +138,32 @@ class PTBTransport:
     async def send_text(self, chat_id: int, text: str, reply: Reply) -> int:
         with translated():
             message = await self.bot.send_message(
-                chat_id, text, reply_markup=markup_of(reply),
-                reply_parameters=reply_parameters(reply), link_preview_options=NO_PREVIEW)
+                chat_id, text, reply_markup=markup_of(reply, telegram),
+                reply_parameters=reply_parameters_of(reply, telegram),
+                link_preview_options=NO_PREVIEW)
         return message.message_id
 
     async def send_file(self, chat_id: int, caption: str | None, reply: Reply) -> int:
-        file = reply.file
-        assert file is not None
-        options: dict[str, Any] = {"caption": caption, "reply_markup": markup_of(reply),
-                   "reply_parameters": reply_parameters(reply)}
+        assert reply.file is not None
         with translated():
-            if file.kind == "photo":
-                message = await self.bot.send_photo(chat_id, file.file_id, **options)
-            elif file.kind == "video":
-                message = await self.bot.send_video(chat_id, file.file_id, **options)
-            elif file.kind == "voice":
-                message = await self.bot.send_voice(chat_id, file.file_id, **options)
-            else:
-                message = await self.bot.send_document(chat_id, file.file_id, **options)
-        return message.message_id
+            message = await file_sender(self.bot, reply.file.kind)(
+                chat_id, reply.file.file_id, caption=caption,
+                reply_markup=markup_of(reply, telegram),
+                reply_parameters=reply_parameters_of(reply, telegram))
+        return int(message.message_id)
 
     async def send_album(self, chat_id: int, reply: Reply) -> list[int]:
-        media = [InputMediaVideo(f.file_id) if f.kind == "video" else InputMediaPhoto(f.file_id)
-                 for f in reply.album]
         with translated():
-            sent = await self.bot.send_media_group(chat_id, media,
-                                                   reply_parameters=reply_parameters(reply))
+            sent = await self.bot.send_media_group(
+                chat_id, album_of(reply, telegram),
+                reply_parameters=reply_parameters_of(reply, telegram))
         return [m.message_id for m in sent]
 
     async def edit_text(self, chat_id: int, message_id: int, text: str, reply: Reply) -> None:
-        markup = markup_of(reply)
         with translated():
-            await self.bot.edit_message_text(
-                text, chat_id=chat_id, message_id=message_id, link_preview_options=NO_PREVIEW,
-                reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None)
+            await self.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
+                                             reply_markup=inline_markup_of(reply, telegram),
+                                             link_preview_options=NO_PREVIEW)
 
     async def answer_callback(self, callback_id: str, answer: CallbackAnswer | None) -> None:
         with translated():
@@ -196,79 +175,3 @@ class PTBTransport:
         with translated():
             file = await self.bot.get_file(file_id)
             return bytes(await file.download_as_bytearray(read_timeout=60))
-
-
-# --- translation -------------------------------------------------------------------------
-
-
-def media_of(message: Message) -> Media | None:
-    if message.photo:
-        photo = message.photo[-1]  # the largest size
-        return Media("photo", photo.file_id, photo.file_unique_id, photo.file_size or 0,
-                     "image/jpeg")
-    if message.video is not None:
-        video = message.video
-        return Media("video", video.file_id, video.file_unique_id, video.file_size or 0,
-                     video.mime_type or "video/mp4")
-    if message.video_note is not None:
-        note = message.video_note
-        return Media("video", note.file_id, note.file_unique_id, note.file_size or 0,
-                     "video/mp4")
-    audio = message.voice or message.audio
-    if audio is not None:
-        return Media("voice", audio.file_id, audio.file_unique_id, audio.file_size or 0,
-                     audio.mime_type)
-    if message.document is not None:
-        doc = message.document
-        return Media("document", doc.file_id, doc.file_unique_id, doc.file_size or 0,
-                     doc.mime_type)
-    return None
-
-
-def event_from_message(message: Message, update_id: int) -> Event:
-    user = message.from_user
-    assert user is not None
-    replied = message.reply_to_message
-    contact = message.contact
-    return message_event(Incoming(
-        update_id=update_id,
-        sender=Sender(user.id, message.chat.id, user.full_name, user.language_code),
-        message_id=message.message_id,
-        reply_to_message_id=replied.message_id if replied else None,
-        text=message.text, caption=message.caption,
-        phone=contact.phone_number if contact else None,
-        contact_user_id=contact.user_id if contact else None,
-        has_location=message.location is not None,
-        media=media_of(message), album_id=message.media_group_id,
-    ))
-
-
-def event_from_callback(query: CallbackQuery, update_id: int) -> Event:
-    message = query.message
-    user = query.from_user
-    return button_event(
-        update_id, Sender(user.id, message.chat.id if message is not None else user.id,
-                          user.full_name, user.language_code),
-        query.data, query.id, message.message_id if message is not None else None)
-
-
-def markup_of(reply: Reply) -> Markup | None:
-    if reply.buttons:
-        return InlineKeyboardMarkup([
-            [InlineKeyboardButton(b.text, callback_data=b.data) for b in row]
-            for row in reply.buttons
-        ])
-    if reply.keyboard:
-        return ReplyKeyboardMarkup(
-            [[KeyboardButton(b.text, request_contact=b.request_contact or None) for b in row]
-             for row in reply.keyboard],
-            resize_keyboard=True, is_persistent=persistent_keyboard(reply))
-    if reply.remove_keyboard:
-        return ReplyKeyboardRemove()
-    return None
-
-
-def reply_parameters(reply: Reply) -> ReplyParameters | None:
-    if reply.reply_to is None:
-        return None
-    return ReplyParameters(reply.reply_to, allow_sending_without_reply=True)

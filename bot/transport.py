@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from functools import partial
+from types import ModuleType
 from typing import Any, Protocol, TypeVar, get_args
 
 from bot.settings import TransportName
@@ -106,31 +106,40 @@ def make_transport(name: str, token: str, api_url: str, handle: Handle,
     raise ValueError(f"unknown transport {name!r}; choose one of {', '.join(TRANSPORTS)}")
 
 
-# --- Telegram -> neutral, shared ---------------------------------------------------------
+# --- the Bot API's own shape, shared -----------------------------------------------------
+# aiogram's and python-telegram-bot's Message, User, PhotoSize… carry the Bot API's field
+# names, and their keyboard classes take the Bot API's fields as keywords: reading a message
+# and building a keyboard are written once here, for either framework's objects and classes
+# (`types` is `aiogram.types` or the `telegram` module). tests/test_transports.py checks that
+# both frameworks give the same events and the same messages.
 
 
-@dataclass(frozen=True)
-class Incoming:
-    """The parts of a Telegram message that matter, as an adapter read them."""
+def media_of(message: Any) -> Media | None:
+    if message.photo:
+        photo = message.photo[-1]  # the largest size
+        return Media("photo", photo.file_id, photo.file_unique_id, photo.file_size or 0,
+                     "image/jpeg")
+    video = message.video or message.video_note
+    if video is not None:
+        return Media("video", video.file_id, video.file_unique_id, video.file_size or 0,
+                     getattr(video, "mime_type", None) or "video/mp4")
+    audio = message.voice or message.audio
+    if audio is not None:
+        return Media("voice", audio.file_id, audio.file_unique_id, audio.file_size or 0,
+                     audio.mime_type)
+    doc = message.document
+    if doc is not None:
+        return Media("document", doc.file_id, doc.file_unique_id, doc.file_size or 0,
+                     doc.mime_type)
+    return None
 
-    update_id: int
-    sender: Sender
-    message_id: int
-    reply_to_message_id: int | None = None
-    text: str | None = None
-    caption: str | None = None
-    phone: str | None = None
-    contact_user_id: int | None = None
-    has_location: bool = False
-    media: Media | None = None
-    album_id: str | None = None
 
-
-def message_event(message: Incoming) -> Event:
-    base: dict[str, Any] = {"update_id": message.update_id, "sender": message.sender,
-            "message_id": message.message_id,
-            "reply_to_message_id": message.reply_to_message_id}
-    text = message.text
+def message_event(message: Any, update_id: int) -> Event:
+    user, replied, text = message.from_user, message.reply_to_message, message.text
+    base: dict[str, Any] = {
+        "update_id": update_id, "message_id": message.message_id,
+        "sender": Sender(user.id, message.chat.id, user.full_name, user.language_code),
+        "reply_to_message_id": replied.message_id if replied else None}
     if text is not None:
         if text.startswith("/"):
             head, _, args = text.partition(" ")
@@ -138,22 +147,68 @@ def message_event(message: Incoming) -> Event:
             return Event(kind=EventKind.COMMAND, text=text, command=name,
                          command_args=args.strip(), **base)
         return Event(kind=EventKind.TEXT, text=text, **base)
-    if message.phone is not None:
-        return Event(kind=EventKind.CONTACT, phone=message.phone,
-                     contact_user_id=message.contact_user_id, **base)
-    if message.has_location:
+    if message.contact is not None:
+        return Event(kind=EventKind.CONTACT, phone=message.contact.phone_number,
+                     contact_user_id=message.contact.user_id, **base)
+    if message.location is not None:
         return Event(kind=EventKind.LOCATION, **base)
-    if message.media is not None:
-        return Event(kind=EventKind(message.media.kind), media=message.media,
-                     text=message.caption, album_id=message.album_id,
-                     **base)
+    media = media_of(message)
+    if media is not None:
+        return Event(kind=EventKind(media.kind), media=media, text=message.caption,
+                     album_id=message.media_group_id, **base)
     return Event(kind=EventKind.OTHER, **base)
 
 
-def button_event(update_id: int, sender: Sender, data: str | None, callback_id: str,
-                 message_id: int | None) -> Event:
-    return Event(update_id=update_id, sender=sender, kind=EventKind.BUTTON,
-                 callback_data=data, callback_id=callback_id, message_id=message_id)
+def button_event(query: Any, update_id: int) -> Event:
+    message, user = query.message, query.from_user  # message: maybe no longer accessible
+    return Event(update_id=update_id, kind=EventKind.BUTTON, callback_data=query.data,
+                 callback_id=query.id,
+                 sender=Sender(user.id, message.chat.id if message is not None else user.id,
+                               user.full_name, user.language_code),
+                 message_id=message.message_id if message is not None else None)
+
+
+def markup_of(reply: Reply, types: ModuleType) -> Any:
+    if reply.buttons:
+        return types.InlineKeyboardMarkup(inline_keyboard=[
+            [types.InlineKeyboardButton(text=b.text, callback_data=b.data) for b in row]
+            for row in reply.buttons])
+    if reply.keyboard:
+        return types.ReplyKeyboardMarkup(
+            keyboard=[[types.KeyboardButton(text=b.text,
+                                            request_contact=b.request_contact or None)
+                       for b in row] for row in reply.keyboard],
+            resize_keyboard=True,
+            # a reply keyboard stays, except one asking for the phone number (used once)
+            is_persistent=not any(b.request_contact for row in reply.keyboard for b in row))
+    if reply.remove_keyboard:
+        return types.ReplyKeyboardRemove()
+    return None
+
+
+def inline_markup_of(reply: Reply, types: ModuleType) -> Any:
+    """The inline keyboard only: an edited message can carry no other."""
+    markup = markup_of(reply, types)
+    return markup if isinstance(markup, types.InlineKeyboardMarkup) else None
+
+
+def reply_parameters_of(reply: Reply, types: ModuleType) -> Any:
+    if reply.reply_to is None:
+        return None
+    return types.ReplyParameters(message_id=reply.reply_to, allow_sending_without_reply=True)
+
+
+def album_of(reply: Reply, types: ModuleType) -> list[Any]:
+    return [types.InputMediaVideo(media=f.file_id) if f.kind == "video"
+            else types.InputMediaPhoto(media=f.file_id) for f in reply.album]
+
+
+FILE_SENDERS = {"photo": "send_photo", "video": "send_video", "voice": "send_voice"}
+
+
+def file_sender(bot: Any, kind: str) -> Any:
+    """The bot's method that sends this kind of file (named alike in both frameworks)."""
+    return getattr(bot, FILE_SENDERS.get(kind, "send_document"))
 
 
 def listened(chat_type: str, chat_id: int, staff_chat_id: int | None) -> bool:
@@ -166,11 +221,6 @@ def listened(chat_type: str, chat_id: int, staff_chat_id: int | None) -> bool:
 
 def fit(text: str) -> str:
     return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
-
-
-def persistent_keyboard(reply: Reply) -> bool:
-    """A reply keyboard stays, except one asking for the phone number (used once)."""
-    return not any(b.request_contact for row in reply.keyboard for b in row)
 
 
 def inline_only(reply: Reply) -> bool:

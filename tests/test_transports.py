@@ -155,8 +155,8 @@ async def _ignore(_event: Event) -> None:
 
 @pytest.mark.parametrize("transport_name", TRANSPORTS)
 @pytest.mark.parametrize(("status", "dropped", "failure"), [
-    (401, False, Unauthorized), (403, False, Forbidden), (400, False, BadRequest), (429, False, RetryAfter),
-    (500, False, Unavailable), (502, True, Unavailable),
+    (401, False, Unauthorized), (403, False, Forbidden), (400, False, BadRequest),
+    (429, False, RetryAfter), (500, False, Unavailable), (502, True, Unavailable),
 ])
 async def test_failures_mean_the_same_whichever_framework(
     emu: BotAPIEmulator, transport_name: str, status: int, dropped: bool,

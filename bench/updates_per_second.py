@@ -62,11 +62,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import telegram
 from aiogram import Bot, Dispatcher, Router
+from aiogram import types as aiogram_types
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message, Update
 from sqlalchemy import event, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from telegram import Update as PTBUpdate
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
@@ -78,6 +82,7 @@ from bot.app import ResidentDesk, Settings  # noqa: E402
 from bot.emulator.server import BotAPIEmulator, EmulatedUser  # noqa: E402
 from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings  # noqa: E402
 from bot.transport import TRANSPORTS  # noqa: E402
+from storage.db import make_engine  # noqa: E402
 from storage.models import ConversationState  # noqa: E402
 
 TARGET = 0.80
@@ -187,9 +192,44 @@ async def run_round(
 
 
 async def measure_echo(emu: BotAPIEmulator, users: Sequence[EmulatedUser], cfg: Config,
-                       rep: int, transport: str) -> Phase:
+                       rep: int, transport: str, work: Work | None = None) -> Phase:
     echo = echo_aiogram if transport == "aiogram" else echo_ptb
-    return await echo(emu, users, cfg, Phase("echo", transport, rep))
+    return await echo(emu, users, cfg, Phase("work" if work else "echo", transport, rep), work)
+
+
+class NoteBase(DeclarativeBase):
+    pass
+
+
+class Note(NoteBase):
+    __tablename__ = "notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int]
+    text: Mapped[str]
+
+
+class Work:
+    """What the "work" baseline adds to an echo: one row written in one ORM transaction
+    (residesk's engine settings, its own SQLite file), and an inline keyboard on the answer.
+    Informational: the issue's target is against the bare echo bot."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.engine = make_engine(f"sqlite+aiosqlite:///{workdir / 'work.db'}")
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.lock = asyncio.Lock()  # one SQLite writer at a time, as residesk's Database
+
+    async def create(self) -> None:
+        async with self.engine.begin() as connection:
+            await connection.run_sync(NoteBase.metadata.create_all)
+
+    async def write(self, chat_id: int, text: str) -> None:
+        async with self.lock, self.sessions.begin() as session:
+            session.add(Note(chat_id=chat_id, text=text))
+
+    @staticmethod
+    def keyboard(types: Any) -> Any:
+        return types.InlineKeyboardMarkup(inline_keyboard=[[types.InlineKeyboardButton(
+            text="Skip", callback_data="rp:skip")]])
 
 
 async def echo_rounds(emu: BotAPIEmulator, users: Sequence[EmulatedUser], cfg: Config,
@@ -221,13 +261,17 @@ class Answered:
 
 
 async def echo_ptb(emu: BotAPIEmulator, users: Sequence[EmulatedUser], cfg: Config,
-                   phase: Phase) -> Phase:
+                   phase: Phase, work: Work | None) -> Phase:
     answered = Answered()
 
     async def echo(update: PTBUpdate, _: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message
         if message is not None and message.text:
-            await message.reply_text(message.text)
+            if work is None:
+                await message.reply_text(message.text)
+            else:
+                await work.write(message.chat_id, message.text)
+                await message.reply_text(message.text, reply_markup=work.keyboard(telegram))
         await answered.mark(update.update_id)
 
     application = (Application.builder().token(emu.token).base_url(f"{emu.base_url}/bot")
@@ -248,14 +292,18 @@ async def echo_ptb(emu: BotAPIEmulator, users: Sequence[EmulatedUser], cfg: Conf
 
 
 async def echo_aiogram(emu: BotAPIEmulator, users: Sequence[EmulatedUser], cfg: Config,
-                       phase: Phase) -> Phase:
+                       phase: Phase, work: Work | None) -> Phase:
     answered = Answered()
     router = Router(name="echo")
 
     @router.message()
     async def echo(message: Message, event_update: Update) -> None:
         if message.text:
-            await message.answer(message.text)
+            if work is None:
+                await message.answer(message.text)
+            else:
+                await work.write(message.chat.id, message.text)
+                await message.answer(message.text, reply_markup=work.keyboard(aiogram_types))
         await answered.mark(event_update.update_id)
 
     dp = Dispatcher()
@@ -438,8 +486,10 @@ def table(phases: Sequence[Phase]) -> str:
 
 def summary(phases: Sequence[Phase], transport: str) -> str:
     echo = [p for p in phases if p.name == "echo" and p.transport == transport]
+    work = [p for p in phases if p.name == "work" and p.transport == transport]
     desk = [p for p in phases if p.name == "residesk" and p.transport == transport]
     echo_rate = statistics.median(p.rate for p in echo)
+    work_rate = statistics.median(p.rate for p in work)
     desk_rate = statistics.median(p.rate for p in desk)
     ratio = desk_rate / echo_rate if echo_rate else 0.0
     pairs = ", ".join(f"{d.rate / e.rate:.2f}×" for e, d in zip(echo, desk, strict=False))
@@ -461,13 +511,16 @@ def summary(phases: Sequence[Phase], transport: str) -> str:
         f"p95 {statistics.median(p.p95_ms for p in desk):.1f} ms)",
         f"ratio residesk/echo (of the medians): {ratio:.2f}×   (per interleaved pair: {pairs})",
         f"target ≥ {TARGET:.2f}×: {'met' if ratio >= TARGET else 'NOT met'}",
+        f"work baseline (echo + one row + a keyboard) updates/s, median: {work_rate:8.1f}; "
+        f"residesk/work {desk_rate / work_rate if work_rate else 0.0:.2f}×, "
+        f"work/echo {work_rate / echo_rate if echo_rate else 0.0:.2f}× (informational)",
         f"transactions per timed residesk update: {per_update:.2f} "
         f"(begin={tx['begin']}, commit={tx['commit']}, rollback={tx['rollback']}, "
         f"updates={updates}) — ≤ 1.0: {'yes' if per_update <= 1.0 else 'NO'}",
         "  begun by (task coroutine): " + ", ".join(f"{name} {count}" for name, count
                                                     in sorted(begun_by.items())),
     ]
-    bad = sum(p.failures for p in echo + desk)
+    bad = sum(p.failures for p in echo + work + desk)
     if bad:
         lines.append(f"WARNING: {bad} update(s) were not answered as expected (column 'bad')")
     return "\n".join(lines)
@@ -480,17 +533,22 @@ async def main_async(cfg: Config) -> None:
             users = [emu.user(2001 + i, f"Resident {i + 1}", language_code="en")
                      for i in range(cfg.residents)]
             rd = Residesk(emu, Path(tmp))
+            work = Work(Path(tmp))
+            await work.create()
             for rep in range(1, cfg.repeats + 1):
                 for transport in cfg.transports:
-                    phases.append(await measure_echo(emu, users, cfg, rep, transport))
-                    print(f"  echo     {transport:<7} rep {rep}: {phases[-1].rate:8.1f} "
-                          "updates/s", flush=True)
+                    for baseline in (None, work):
+                        phases.append(await measure_echo(emu, users, cfg, rep, transport,
+                                                         baseline))
+                        print(f"  {phases[-1].name:<8} {transport:<7} rep {rep}: "
+                              f"{phases[-1].rate:8.1f} updates/s", flush=True)
                     phases.append(await measure_residesk(rd, users, cfg, rep, transport,
                                                          prepare=not rd.prepared))
                     rd.prepared = True
                     print(f"  residesk {transport:<7} rep {rep}: {phases[-1].rate:8.1f} "
                           "updates/s", flush=True)
             profile = await profile_residesk(rd, users) if cfg.profile else ""
+            await work.engine.dispose()
     print()
     print(table(phases))
     for transport in cfg.transports:

@@ -71,3 +71,25 @@ async def test_a_failed_download_is_explained_and_logs_no_secret(
     logged = caplog.text  # formatted records, tracebacks included
     assert emulator.token not in logged and emulator.token.split(":")[1] not in logged
     assert "8613800138000" not in logged and "Drilling every morning" not in logged
+
+
+async def test_each_chat_keeps_its_order_while_chats_run_side_by_side(
+    harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    """Three residents type their whole registration at once, before the bot looks: one
+    batch of twelve updates. Each chat's answers come in the order of its messages."""
+    users = [emulator.user(3001 + i, f"Resident {i}", language_code="en") for i in range(3)]
+    last_ids = []
+    for i, user in enumerate(users):
+        emulator.send_text(user, "/start")
+        emulator.send_text(user, f"Resident Number{i}")
+        emulator.send_contact(user, f"+86138001380{i:02d}")
+        last_ids.append(emulator.send_text(user, f"3-12{i:02d}"))
+    for update_id in last_ids:
+        await harness.wait(update_id)
+    for i, user in enumerate(users):
+        texts = [m.text or "" for m in emulator.messages(user.id)]
+        assert len(texts) == 4, texts
+        assert "name" in texts[0].lower() and "phone" in texts[1].lower()
+        assert "unit" in texts[2].lower() or "flat" in texts[2].lower()
+        assert f"registered: Resident Number{i}, 3-12{i:02d}" in texts[3]

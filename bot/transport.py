@@ -1,9 +1,10 @@
 """What residesk needs from a Telegram framework, and everything the two adapters share.
 
-An adapter (`aiogram_transport`, `ptb_transport`) only translates: framework updates into the
-neutral events of `conversations/`, a few primitive Bot API calls, and the framework's errors
-into the five failures below. Deciding how a reply is shown (edit or send anew, album, caption,
-length), how commands are parsed and when a call is retried lives here, once.
+An adapter (`aiogram_transport`, `ptb_transport`) only translates: the framework's routing of
+an update to our handler, a few primitive Bot API calls, and the framework's errors into the
+five failures below. Reading a message into a neutral event (commands parsed), building
+keyboards, deciding how a reply is shown (edit or send anew, album, caption, length) and
+when a call is retried live here, once.
 """
 
 from __future__ import annotations

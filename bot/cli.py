@@ -8,12 +8,15 @@ import logging
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import logs
+from bot.export import FORMATS, export
 from bot.settings import ConfigError, DatabaseSettings, OfficeSettings, TelegramSettings, load
 from bot.transport import TRANSPORTS, Unauthorized
 from locales import SUPPORTED
@@ -22,6 +25,13 @@ from storage.models import Staff, UnitInvite
 from storage.repositories import Categories, StaffMembers, Units
 
 T = TypeVar("T")
+
+
+def day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-30") from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -55,6 +65,15 @@ def parser() -> argparse.ArgumentParser:
     setter.add_argument("--resolve-hours", type=int, help="hours to resolve")
     setter.add_argument("--disable", action="store_true", help="hide it from new reports")
     setter.add_argument("--enable", action="store_true", help="offer it again")
+    exporter = commands.add_parser("export", help="the tickets of a period as CSV or XLSX")
+    exporter.add_argument("--from", dest="first", type=day, required=True,
+                          metavar="YYYY-MM-DD", help="first day (office time)")
+    exporter.add_argument("--to", dest="last", type=day, required=True,
+                          metavar="YYYY-MM-DD", help="last day, included")
+    exporter.add_argument("--format", choices=FORMATS, default="csv")
+    exporter.add_argument("--output", type=Path, metavar="FILE",
+                          help="where to write (default: tickets-FROM-TO.csv|xlsx; '-' for "
+                               "standard output, CSV only)")
     staff = commands.add_parser("staff", help="who works the staff group").add_subparsers(
         dest="staff_command", required=True)
     adder = staff.add_parser("add", help="authorise a person (by Telegram user id)")
@@ -152,6 +171,19 @@ async def set_category(session: AsyncSession, args: argparse.Namespace) -> str:
     return f"category {category.code} {'added' if created else 'updated'}"
 
 
+async def export_tickets(args: argparse.Namespace) -> str:
+    output = args.output or Path(f"tickets-{args.first}-{args.last}.{args.format}")
+    database = Database(load(DatabaseSettings).database_url)
+    try:
+        await database.upgrade()
+        count = await export(database, args.first, args.last, args.format,
+                             None if str(output) == "-" else output,
+                             ZoneInfo(load(OfficeSettings).office_timezone))
+    finally:
+        await database.dispose()
+    return f"exported {count} ticket(s) to {'standard output' if str(output) == '-' else output}"
+
+
 async def run_bot(transport: str | None) -> None:
     from bot.app import ResidentDesk, Settings
 
@@ -170,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
             from bot import demo
 
             return demo.main(args.script, args.language, args.transport)
+        elif args.command == "export":
+            print(asyncio.run(export_tickets(args)), file=sys.stderr)
         elif args.command == "db":
             asyncio.run(Database(load(DatabaseSettings).database_url).upgrade())
             print("database is up to date")

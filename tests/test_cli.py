@@ -172,3 +172,21 @@ def test_categories_can_be_listed_added_renamed_and_disabled(workdir: Path) -> N
     assert bad.returncode == 1 and "needs at least --title en=" in bad.stderr
     bad = residesk("categories", "set", "x y", "--title", "en=X", cwd=workdir)
     assert bad.returncode == 1 and "category code" in bad.stderr
+
+
+def test_export_writes_a_file_and_explains_bad_requests(workdir: Path) -> None:
+    result = residesk("export", "--from", "2026-11-01", "--to", "2026-11-30", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "exported 0 ticket(s) to tickets-2026-11-01-2026-11-30.csv" in result.stderr
+    header = (workdir / "tickets-2026-11-01-2026-11-30.csv").read_text(encoding="utf-8-sig")
+    assert header.startswith("number,created_at,channel,status")
+    result = residesk("export", "--from", "2026-11-01", "--to", "2026-11-30", "--output", "-",
+                      cwd=workdir)
+    assert result.returncode == 0 and result.stdout.startswith("number,created_at")
+    result = residesk("export", "--from", "2026-12-01", "--to", "2026-11-30", cwd=workdir)
+    assert result.returncode == 1 and "--from is after --to" in result.stderr
+    result = residesk("export", "--from", "2026-11-01", "--to", "2026-11-30", "--format",
+                      "xlsx", "--output", "-", cwd=workdir)
+    assert result.returncode == 1 and "needs --output FILE" in result.stderr
+    result = residesk("export", "--from", "yesterday", "--to", "2026-11-30", cwd=workdir)
+    assert result.returncode == 2 and "'yesterday' is not a date like 2026-11-30" in result.stderr

@@ -1,0 +1,69 @@
+"""Every ticket of a period as flat rows, streamed from the database (never all in memory)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import SQLCoreOperations
+
+from storage.models import Building, Resident, Staff, Ticket, Unit
+
+BATCH = 1000
+
+# header -> column; the order is the file's
+COLUMNS: dict[str, SQLCoreOperations[Any]] = {
+    "number": Ticket.number,
+    "created_at": Ticket.created_at,
+    "channel": Ticket.channel,
+    "status": Ticket.status,
+    "priority": Ticket.priority,
+    "category": Ticket.category_code,
+    "building": Building.name,
+    "unit": func.coalesce(Unit.number, Ticket.unit_text),
+    "floor": Unit.floor,
+    "complainant": func.coalesce(Resident.name, Ticket.contact_name),
+    "phone": func.coalesce(Resident.phone, Ticket.contact_phone),
+    "description": Ticket.description,
+    "assignee": Staff.name,
+    "ack_due_at": Ticket.ack_due_at,
+    "acknowledged_at": Ticket.acknowledged_at,
+    "resolve_due_at": Ticket.resolve_due_at,
+    "resolved_at": Ticket.resolved_at,
+    "closed_at": Ticket.closed_at,
+    "escalated_at": Ticket.escalated_at,
+    "severity": Ticket.severity,
+    "cause_category": Ticket.cause_category,
+    "cause": Ticket.cause,
+    "resolution_type": Ticket.resolution_type,
+    "resolution": Ticket.resolution_text,
+    "improvement_measures": Ticket.improvement_measures,
+    "follow_up_at": Ticket.follow_up_at,
+    "rating": Ticket.rating,
+    "rating_comment": Ticket.rating_comment,
+    "reopen_count": Ticket.reopen_count,
+}
+HEADERS: Sequence[str] = tuple(COLUMNS)
+
+
+async def ticket_rows(session: AsyncSession, start: datetime, end: datetime
+                      ) -> AsyncIterator[tuple[Any, ...]]:
+    """Tickets created in [start, end), oldest first, one tuple per ticket (HEADERS' order),
+    fetched in batches from a server-side cursor."""
+    query = (
+        select(*COLUMNS.values())
+        .select_from(Ticket)
+        .outerjoin(Resident, Resident.id == Ticket.resident_id)
+        .outerjoin(Unit, Unit.id == Ticket.unit_id)
+        .outerjoin(Building, Building.id == Unit.building_id)
+        .outerjoin(Staff, Staff.id == Ticket.assignee_id)
+        .where(Ticket.created_at >= start, Ticket.created_at < end)
+        .order_by(Ticket.created_at, Ticket.id)
+        .execution_options(yield_per=BATCH)
+    )
+    result = await session.stream(query)
+    async for row in result:
+        yield tuple(row)

@@ -8,7 +8,7 @@ import logging
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -16,13 +16,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import logs
-from bot.export import FORMATS, export
+from bot.export import FORMATS, export, period
 from bot.settings import ConfigError, DatabaseSettings, OfficeSettings, TelegramSettings, load
+from bot.stats_report import PERIOD_DAYS, stats_report
 from bot.transport import TRANSPORTS, Unauthorized
 from locales import SUPPORTED
 from storage.db import Database
 from storage.models import Staff, UnitInvite
 from storage.repositories import Categories, StaffMembers, Units
+from tickets.stats import Stats, compute
 
 T = TypeVar("T")
 
@@ -74,6 +76,13 @@ def parser() -> argparse.ArgumentParser:
     exporter.add_argument("--output", type=Path, metavar="FILE",
                           help="where to write (default: tickets-FROM-TO.csv|xlsx; '-' for "
                                "standard output, CSV only)")
+    figures = commands.add_parser("stats", help="the office's figures for a period")
+    figures.add_argument("--period", choices=tuple(PERIOD_DAYS), default="month",
+                         help="the last 7, 30 or 90 days up to today (default: month)")
+    figures.add_argument("--from", dest="first", type=day, metavar="YYYY-MM-DD",
+                         help="first day instead of --period (office time)")
+    figures.add_argument("--to", dest="last", type=day, metavar="YYYY-MM-DD",
+                         help="last day, included (default: today)")
     staff = commands.add_parser("staff", help="who works the staff group").add_subparsers(
         dest="staff_command", required=True)
     adder = staff.add_parser("add", help="authorise a person (by Telegram user id)")
@@ -184,6 +193,19 @@ async def export_tickets(args: argparse.Namespace) -> str:
     return f"exported {count} ticket(s) to {'standard output' if str(output) == '-' else output}"
 
 
+async def office_stats(args: argparse.Namespace) -> str:
+    timezone = ZoneInfo(load(OfficeSettings).office_timezone)
+    now = datetime.now(timezone)
+    last = args.last or now.date()
+    first = args.first or last - timedelta(days=PERIOD_DAYS[args.period] - 1)
+    start, end = period(first, last, timezone)
+
+    async def figures(session: AsyncSession) -> Stats:
+        return await compute(session, start, end, now)
+
+    return stats_report(await in_transaction(figures), first, last, timezone)
+
+
 async def run_bot(transport: str | None) -> None:
     from bot.app import ResidentDesk, Settings
 
@@ -204,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             return demo.main(args.script, args.language, args.transport)
         elif args.command == "export":
             print(asyncio.run(export_tickets(args)), file=sys.stderr)
+        elif args.command == "stats":
+            print(asyncio.run(office_stats(args)))
         elif args.command == "db":
             asyncio.run(Database(load(DatabaseSettings).database_url).upgrade())
             print("database is up to date")

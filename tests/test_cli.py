@@ -190,3 +190,14 @@ def test_export_writes_a_file_and_explains_bad_requests(workdir: Path) -> None:
     assert result.returncode == 1 and "needs --output FILE" in result.stderr
     result = residesk("export", "--from", "yesterday", "--to", "2026-11-30", cwd=workdir)
     assert result.returncode == 2 and "'yesterday' is not a date like 2026-11-30" in result.stderr
+
+
+def test_stats_for_a_period(workdir: Path) -> None:
+    result = residesk("stats", "--from", "2026-11-01", "--to", "2026-11-30", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "Tickets created 2026-11-01 – 2026-11-30 (Asia/Shanghai): 0" in result.stdout
+    assert "Satisfaction: no ratings" in result.stdout and "Overdue now: 0" in result.stdout
+    result = residesk("stats", "--period", "week", cwd=workdir)
+    assert result.returncode == 0 and "Tickets created" in result.stdout
+    result = residesk("stats", "--from", "2026-12-01", "--to", "2026-11-30", cwd=workdir)
+    assert result.returncode == 1 and "--from is after --to" in result.stderr

@@ -1,0 +1,112 @@
+"""Statistics on a known data set equal the values computed by hand, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from storage.db import Database
+from storage.models import Building, Resident, Unit
+from tickets.service import Submission, TicketService
+from tickets.stats import compute
+
+START = datetime(2026, 11, 1, tzinfo=UTC)
+END = datetime(2026, 12, 1, tzinfo=UTC)
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
+H = timedelta(hours=1)
+
+# label: (day of November, hours to acknowledge, hours to resolve, status, rating, reopened,
+#         cause, channel, building)
+TICKETS = {
+    "t1": (2, 1, 10, "closed", 5, 0, "equipment", "telegram", "A"),
+    "t2": (3, 2, 20, "closed", 4, 1, "equipment", "telegram", "A"),
+    "t3": (4, 3, 30, "resolved", 2, 0, "staff", "phone", "B"),
+    "t4": (5, 4, None, "investigating", None, 0, None, "telegram", None),
+    "t5": (6, None, None, "new", None, 0, None, "telegram", None),
+    "t6": (7, None, None, "withdrawn", None, 0, None, "telegram", None),
+}
+
+
+async def seed(db: Database) -> dict[str, str]:
+    numbers: dict[str, str] = {}
+    async with db.transaction() as session:
+        buildings = {name: Building(name=name) for name in ("A", "B")}
+        units = {name: Unit(building=b, number="101", floor="1") for name, b in buildings.items()}
+        session.add_all([*buildings.values(), *units.values()])
+        await session.flush()
+        resident = Resident(telegram_user_id=1, chat_id=1, name="Wang", phone="+8613800138000",
+                            unit_text="1-1", language="en")
+        session.add(resident)
+        await session.flush()
+        service = TicketService(session)
+        rows = {**TICKETS, "october": (-1, 1, 2, "closed", 1, 1, "staff", "telegram", "A")}
+        for label, (day, ack, resolve, status, rating, again, cause, channel, building) in (
+                rows.items()):
+            created = (datetime(2026, 11, day, tzinfo=UTC) if day > 0
+                       else datetime(2026, 10, 31, 23, 59, tzinfo=UTC))
+            ticket, _ = await service.submit(resident, Submission(
+                key=label, category="water", description=f"ticket {label}"), now=created)
+            ticket.status, ticket.channel, ticket.rating = status, channel, rating
+            ticket.reopen_count, ticket.cause_category = again, cause
+            ticket.unit_id = units[building].id if building else None
+            ticket.ack_due_at, ticket.resolve_due_at = created + 3 * H, created + 24 * H
+            ticket.acknowledged_at = created + ack * H if ack is not None else None
+            ticket.resolved_at = created + resolve * H if resolve is not None else None
+            assert ticket.number is not None
+            numbers[label] = ticket.number
+    return numbers
+
+
+async def test_statistics_equal_the_hand_computed_values(db: Database) -> None:
+    numbers = await seed(db)
+    async with db.transaction() as session:
+        stats = await compute(session, START, END, NOW)
+    assert stats.total == 6  # October's ticket is outside the period
+    assert stats.by_status == {"closed": 2, "resolved": 1, "investigating": 1, "new": 1,
+                               "withdrawn": 1}
+    assert stats.by_category == {"water": 6}
+    assert stats.by_channel == {"telegram": 5, "phone": 1}
+    assert stats.by_building == {"A": 2, "B": 1, "": 3}
+    # acknowledged after 1, 2, 3, 4 hours: median 2.5; p90 at rank 2.7: 3 + 0.7 = 3.7
+    assert stats.hours_to_acknowledge == pytest.approx([2.5, 3.7])
+    # resolved after 10, 20, 30 hours: median 20; p90 at rank 1.8: 20 + 0.8 × 10 = 28
+    assert stats.hours_to_resolve == pytest.approx([20.0, 28.0])
+    # due in 3 h: t1–t3 in time, t4 late, t5 never (due passed); t6 withdrawn: not measured
+    assert stats.acknowledged_on_time == (3, 5)
+    # due in 24 h: t1, t2 in time; t3 late; t4, t5 not resolved and due passed
+    assert stats.resolved_on_time == (2, 5)
+    assert (stats.rated, stats.satisfied) == (3, 2)
+    assert stats.average_rating == pytest.approx(11 / 3)
+    assert stats.satisfied_share == pytest.approx(2 / 3) and stats.satisfaction_met is False
+    assert stats.reopened == (1, 3) and stats.reopen_rate == pytest.approx(1 / 3)
+    assert stats.top_causes == [("equipment", 2), ("staff", 1)]
+    assert stats.overdue == 2
+    assert [t.number for t in stats.overdue_first] == [numbers["t4"], numbers["t5"]]
+
+
+async def test_an_empty_period_has_no_figures(db: Database) -> None:
+    async with db.transaction() as session:
+        stats = await compute(session, START, END, NOW)
+    assert stats.total == 0 and stats.hours_to_resolve == [None, None]
+    assert stats.satisfied_share is None and stats.reopen_rate is None
+    assert stats.acknowledged_on_time == (0, 0) and stats.overdue == 0
+
+
+async def test_the_report_reads_the_figures(db: Database) -> None:
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from bot.stats_report import stats_report
+
+    numbers = await seed(db)
+    async with db.transaction() as session:
+        stats = await compute(session, START, END, NOW)
+        text = stats_report(stats, date(2026, 11, 1), date(2026, 11, 30), ZoneInfo("UTC"))
+    assert "Tickets created 2026-11-01 – 2026-11-30 (UTC): 6" in text
+    assert "by building: (none) 3, A 2, B 1" in text
+    assert "Time to acknowledge: median 2.5 h, 90th percentile 3.7 h" in text
+    assert "Acknowledged in time: 60% (3 of 5)" in text
+    assert "satisfied 67% (2 of 3)  (target ≥ 80%: NOT met)" in text
+    assert "Top causes: equipment 2, staff 1" in text
+    assert "Overdue now: 2" in text and f"No. {numbers['t4']}  investigating" in text

@@ -1,0 +1,87 @@
+"""The office's figures for a period (complaint-process step 6): volumes, times, deadlines kept,
+satisfaction, reopenings, causes, and what is overdue now. Definitions live here; the SQL in
+`storage/stats.py`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import stats as sql
+from storage.models import Building, Ticket
+from tickets.lifecycle import OPEN, Status
+
+SATISFIED_FROM = 4  # a rating of 4 or 5 stars
+SATISFACTION_TARGET = 0.80
+PERCENTILES = (0.5, 0.9)
+TOP_CAUSES = 5
+OVERDUE_SHOWN = 20
+NOT_MEASURED = (Status.WITHDRAWN, Status.REJECTED)  # no deadline to keep
+
+
+def share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+@dataclass
+class Stats:
+    start: datetime
+    end: datetime
+    total: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_category: dict[str, int] = field(default_factory=dict)
+    by_building: dict[str, int] = field(default_factory=dict)
+    by_channel: dict[str, int] = field(default_factory=dict)
+    hours_to_acknowledge: list[float | None] = field(default_factory=list)  # median, p90
+    hours_to_resolve: list[float | None] = field(default_factory=list)
+    acknowledged_on_time: tuple[int, int] = (0, 0)  # (on time, measured)
+    resolved_on_time: tuple[int, int] = (0, 0)
+    rated: int = 0
+    average_rating: float | None = None
+    satisfied: int = 0
+    reopened: tuple[int, int] = (0, 0)  # (reopened, resolved)
+    top_causes: list[tuple[str, int]] = field(default_factory=list)
+    overdue: int = 0
+    overdue_first: list[Ticket] = field(default_factory=list)
+
+    @property
+    def satisfied_share(self) -> float | None:
+        return share(self.satisfied, self.rated)
+
+    @property
+    def satisfaction_met(self) -> bool | None:
+        found = self.satisfied_share
+        return None if found is None else found >= SATISFACTION_TARGET
+
+    @property
+    def reopen_rate(self) -> float | None:
+        return share(*self.reopened)
+
+
+async def compute(session: AsyncSession, start: datetime, end: datetime, now: datetime
+                  ) -> Stats:
+    """Tickets created in [start, end); the overdue list as of `now`."""
+    stats = Stats(start, end)
+    stats.by_status = await sql.counts_by(session, Ticket.status, start, end)
+    stats.total = sum(stats.by_status.values())
+    stats.by_category = await sql.counts_by(session, Ticket.category_code, start, end)
+    stats.by_building = await sql.counts_by(session, Building.name, start, end)
+    stats.by_channel = await sql.counts_by(session, Ticket.channel, start, end)
+    stats.hours_to_acknowledge = await sql.percentiles(
+        session, Ticket.created_at, Ticket.acknowledged_at, start, end, PERCENTILES)
+    stats.hours_to_resolve = await sql.percentiles(
+        session, Ticket.created_at, Ticket.resolved_at, start, end, PERCENTILES)
+    stats.acknowledged_on_time = await sql.on_time(
+        session, Ticket.acknowledged_at, Ticket.ack_due_at, start, end, now, NOT_MEASURED)
+    stats.resolved_on_time = await sql.on_time(
+        session, Ticket.resolved_at, Ticket.resolve_due_at, start, end, now, NOT_MEASURED)
+    stats.rated, stats.average_rating, stats.satisfied = await sql.ratings(
+        session, start, end, SATISFIED_FROM)
+    stats.reopened = await sql.reopened(session, start, end)
+    stats.top_causes = await sql.top_causes(session, start, end, TOP_CAUSES)
+    stats.overdue, stats.overdue_first = await sql.overdue(session, OPEN, now, OVERDUE_SHOWN)
+    return stats
+
+

@@ -176,12 +176,12 @@ class Ticket(Base):
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # statistics, export
     acknowledged_at: Mapped[datetime | None] = mapped_column()
     resolved_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
     ack_due_at: Mapped[datetime] = mapped_column()
-    resolve_due_at: Mapped[datetime] = mapped_column()
+    resolve_due_at: Mapped[datetime] = mapped_column(index=True)  # the overdue list
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)  # in the staff group
     # Bumped by every change of the row: a button on an older card, or a second staff member
     # acting at the same moment, is refused instead of overwriting (SQLAlchemy checks it).

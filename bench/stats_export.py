@@ -1,0 +1,194 @@
+"""Statistics and export at scale: N tickets (default 1,000,000) with their events, spread over
+a year, on SQLite (and PostgreSQL with --postgres URL); then the whole statistics computation
+(`tickets.stats.compute`, what `residesk stats` and /stats run) for the last 30 days and for the
+whole year, and a full-year CSV export by `residesk export` in a child process, whose peak
+memory (max RSS) is measured.
+
+    .venv/bin/python bench/stats_export.py [--tickets N] [--postgres postgresql://…/db]
+
+Targets: statistics ≤ 300 ms on SQLite; the export's peak memory ≤ 200 MB. Seeding is not timed
+(bulk inserts). It is a benchmark, not a test: it always exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a plain script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+import asyncpg  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+
+from storage.db import Database  # noqa: E402
+from storage.models import Building, Resident, Ticket, TicketEvent, Unit  # noqa: E402
+from tickets.stats import compute  # noqa: E402
+
+STATS_TARGET_MS = 300.0
+EXPORT_TARGET_MB = 200.0
+BATCH = 20_000
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+CATEGORIES = ["noise", "facility", "water", "electricity", "lift", "cleaning", "parking",
+              "security", "neighbours", "other"]
+STATUSES = ["closed"] * 6 + ["resolved", "investigating", "acknowledged", "new", "withdrawn"]
+CAUSES = ["equipment", "workmanship", "staff", "neighbour", "external", None]
+
+
+def ticket_row(i: int, rng: random.Random, units: list[int], resident: int) -> dict[str, Any]:
+    created = NOW - timedelta(seconds=rng.randrange(365 * 24 * 3600))
+    status = rng.choice(STATUSES)
+    ack = created + timedelta(minutes=rng.randrange(10, 72 * 60))
+    resolved = ack + timedelta(hours=rng.randrange(1, 240)) if status in (
+        "closed", "resolved") else None
+    return {
+        "number": f"B{i:08d}", "submission_key": f"bench-{i}", "resident_id": resident,
+        "unit_id": rng.choice(units), "unit_text": "", "category_code": rng.choice(CATEGORIES),
+        "description": "A bench ticket with an ordinary description of a problem.",
+        "channel": "telegram" if rng.random() < 0.8 else "phone", "status": status,
+        "priority": "urgent" if rng.random() < 0.1 else "normal",
+        "cause_category": rng.choice(CAUSES) if resolved else None,
+        "rating": rng.choice([1, 2, 3, 4, 4, 5, 5, 5]) if status == "closed" else None,
+        "reopen_count": 1 if rng.random() < 0.05 else 0, "created_at": created,
+        "acknowledged_at": ack if status != "new" else None, "resolved_at": resolved,
+        "closed_at": resolved if status == "closed" else None,
+        "ack_due_at": created + timedelta(hours=48), "resolve_due_at": created + timedelta(days=7),
+        "version": 1,
+    }
+
+
+async def seed(db: Database, count: int) -> None:
+    rng = random.Random(7)
+    async with db.transaction() as session:
+        buildings = [Building(name=str(b)) for b in range(1, 21)]
+        session.add_all(buildings)
+        await session.flush()
+        units = [Unit(building_id=b.id, number=f"{f:02d}{u:02d}", floor=str(f))
+                 for b in buildings for f in range(1, 31) for u in range(1, 5)]
+        session.add_all(units)
+        resident = Resident(telegram_user_id=1, chat_id=1, name="Bench", phone="+8613800000000",
+                            unit_text="1-0101", language="en")
+        session.add(resident)
+        await session.flush()
+        unit_ids, resident_id = [u.id for u in units], resident.id
+    first_id = 1
+    for start in range(0, count, BATCH):
+        rows = [ticket_row(i, rng, unit_ids, resident_id)
+                for i in range(start, min(count, start + BATCH))]
+        async with db.transaction() as session:
+            # Core executemany: the ORM's bulk path costs several times more per row
+            await session.execute(insert(Ticket.__table__), rows)
+            events = []
+            for offset, row in enumerate(rows):
+                ticket_id = first_id + offset
+                events.append({"ticket_id": ticket_id, "kind": "status", "to_status": "new",
+                               "actor_type": "resident", "created_at": row["created_at"]})
+                if row["acknowledged_at"]:
+                    events.append({"ticket_id": ticket_id, "kind": "status",
+                                   "from_status": "new", "to_status": "acknowledged",
+                                   "actor_type": "staff", "created_at": row["acknowledged_at"]})
+            await session.execute(insert(TicketEvent.__table__), events)
+        first_id += len(rows)
+        print(f"\r  seeded {first_id - 1:,} tickets", end="", flush=True)
+    print()
+
+
+async def time_stats(db: Database, days: int, repeats: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        async with db.transaction() as session:
+            started = time.perf_counter()
+            stats = await compute(session, NOW - timedelta(days=days), NOW, NOW)
+            best = min(best, time.perf_counter() - started)
+    print(f"  stats, last {days} days: {best * 1000:7.1f} ms (best of {repeats}; "
+          f"{stats.total:,} tickets, overdue {stats.overdue:,})")
+    return best * 1000
+
+
+def measure_export(url: str, workdir: Path) -> tuple[float, float, int]:
+    """`residesk export` of the whole year in a child process: (seconds, peak MB, bytes)."""
+    output = workdir / "export.csv"
+    environment = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT),
+                   "OFFICE_TIMEZONE": "UTC"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "bot.cli", "export", "--from", "2025-11-01", "--to",
+                    "2026-11-30", "--output", str(output)], env=environment, check=True,
+                   cwd=workdir)
+    elapsed = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if peak_kb <= before:
+        print("  (peak RSS not separable from an earlier child)")
+    return elapsed, peak_kb / 1024, output.stat().st_size
+
+
+async def run(url: str, count: int, workdir: Path) -> None:
+    db = Database(url)
+    try:
+        await db.upgrade()
+        started = time.perf_counter()
+        await seed(db, count)
+        print(f"  seeding took {time.perf_counter() - started:.0f} s (not timed)")
+        month = await time_stats(db, 30)
+        await time_stats(db, 365)
+    finally:
+        await db.dispose()
+    seconds, peak, size = await asyncio.to_thread(measure_export, url, workdir)
+    print(f"  export, whole year: {seconds:.1f} s, {size / 1e6:.0f} MB of CSV, "
+          f"peak memory {peak:.0f} MB")
+    print(f"  targets: stats ≤ {STATS_TARGET_MS:.0f} ms on SQLite (last 30 days: "
+          f"{month:.0f} ms); export peak ≤ {EXPORT_TARGET_MB:.0f} MB "
+          f"({'met' if peak <= EXPORT_TARGET_MB else 'NOT met'})")
+
+
+async def postgres_database(admin_url: str, name: str, drop: bool = False) -> None:
+    connection = await asyncpg.connect(admin_url.replace("+asyncpg", ""))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--postgres", metavar="URL",
+                        help="also on PostgreSQL: an admin URL (a scratch database is made)")
+    args = parser.parse_args()
+    try:
+        with tempfile.TemporaryDirectory(prefix="residesk-bench-") as tmp:
+            workdir = Path(tmp)
+            print(f"SQLite, {args.tickets:,} tickets")
+            asyncio.run(run(f"sqlite+aiosqlite:///{workdir / 'bench.db'}", args.tickets,
+                            workdir))
+            if args.postgres:
+                name = f"residesk_bench_{os.getpid()}"
+                base = args.postgres.rsplit("/", 1)[0]
+                print(f"PostgreSQL, {args.tickets:,} tickets")
+                asyncio.run(postgres_database(args.postgres, name))
+                try:
+                    asyncio.run(run(f"{base}/{name}", args.tickets, workdir))
+                finally:
+                    asyncio.run(postgres_database(args.postgres, name, drop=True))
+    except Exception:  # a benchmark reports, it does not fail the build
+        traceback.print_exc()
+        print("\nbenchmark aborted: no figures (see the error above)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

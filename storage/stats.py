@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Integer, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement, SQLCoreOperations
 
@@ -26,10 +26,20 @@ def _postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _seconds(session: AsyncSession, since: Any, until: Any) -> ColumnElement[Any]:
-    if _postgres(session):
-        return func.extract("epoch", until - since)
-    return (func.julianday(until) - func.julianday(since)) * 86400.0
+async def counts_by_status_category_channel(
+    session: AsyncSession, start: datetime, end: datetime
+) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """Tickets created in [start, end) per status, per category and per channel: one scan."""
+    by_status: dict[str, int] = {}
+    by_category: dict[str, int] = {}
+    by_channel: dict[str, int] = {}
+    query = (select(Ticket.status, Ticket.category_code, Ticket.channel, func.count())
+             .where(_created_in(start, end))
+             .group_by(Ticket.status, Ticket.category_code, Ticket.channel))
+    for status, category, channel, n in (await session.execute(query)).all():
+        for counts, key in ((by_status, status), (by_category, category), (by_channel, channel)):
+            counts[key] = counts.get(key, 0) + int(n)
+    return by_status, by_category, by_channel
 
 
 async def counts_by(session: AsyncSession, column: SQLCoreOperations[Any], start: datetime,
@@ -42,28 +52,33 @@ async def counts_by(session: AsyncSession, column: SQLCoreOperations[Any], start
     return {str(value or ""): int(n) for value, n in (await session.execute(query)).all()}
 
 
-async def percentiles(session: AsyncSession, since: Any, until: Any, start: datetime,
-                      end: datetime, points: Sequence[float]) -> list[float | None]:
-    """Percentiles (0..1, interpolated like PostgreSQL's percentile_cont) of the hours from
-    `since` to `until`, over the tickets created in [start, end) that have `until`."""
-    hours = _seconds(session, since, until) / 3600.0
-    where = and_(_created_in(start, end), until.is_not(None))
+async def percentiles(session: AsyncSession, seconds: Any, start: datetime, end: datetime,
+                      points: Sequence[float]) -> list[float | None]:
+    """Percentiles (0..1, interpolated like PostgreSQL's percentile_cont) of `seconds` in
+    hours, over the tickets created in [start, end) that have it."""
+    hours = seconds / 3600.0
+    where = and_(_created_in(start, end), seconds.is_not(None))
     if _postgres(session):
         row = (await session.execute(select(*(
             func.percentile_cont(p).within_group(hours) for p in points)).where(where))).one()
         return [None if v is None else float(v) for v in row]
-    count = int(await session.scalar(select(func.count()).select_from(Ticket).where(where)) or 0)
+    # SQLite has no percentile: one sort numbers the rows, and only the two rows around each
+    # point come back, to be interpolated here
+    inner = select(hours.label("value"), (func.row_number().over(order_by=seconds) - 1)
+                   .label("rank"), func.count().over().label("count")).where(where).subquery()
+    positions = [cast(p * (inner.c.count - 1), Integer) for p in points]
+    rows = (await session.execute(select(inner.c.rank, inner.c.count, inner.c.value).where(
+        or_(*(inner.c.rank.in_([low, low + 1]) for low in positions))))).all()
+    if not rows:
+        return [None for _ in points]
+    count = int(rows[0][1])
+    value = {int(rank): float(v) for rank, _, v in rows}
     found: list[float | None] = []
-    for point in points:  # SQLite has no percentile: two ordered values, interpolated
-        if not count:
-            found.append(None)
-            continue
+    for point in points:
         rank = point * (count - 1)
         low = math.floor(rank)
-        values = [float(v) for v in (await session.scalars(
-            select(hours).where(where).order_by(hours).limit(2).offset(low))).all()]
-        high = values[1] if len(values) > 1 else values[0]
-        found.append(values[0] + (high - values[0]) * (rank - low))
+        high = value.get(low + 1, value[low])
+        found.append(value[low] + (high - value[low]) * (rank - low))
     return found
 
 

@@ -64,15 +64,14 @@ async def compute(session: AsyncSession, start: datetime, end: datetime, now: da
                   ) -> Stats:
     """Tickets created in [start, end); the overdue list as of `now`."""
     stats = Stats(start, end)
-    stats.by_status = await sql.counts_by(session, Ticket.status, start, end)
+    stats.by_status, stats.by_category, stats.by_channel = (
+        await sql.counts_by_status_category_channel(session, start, end))
     stats.total = sum(stats.by_status.values())
-    stats.by_category = await sql.counts_by(session, Ticket.category_code, start, end)
     stats.by_building = await sql.counts_by(session, Building.name, start, end)
-    stats.by_channel = await sql.counts_by(session, Ticket.channel, start, end)
     stats.hours_to_acknowledge = await sql.percentiles(
-        session, Ticket.created_at, Ticket.acknowledged_at, start, end, PERCENTILES)
+        session, Ticket.acknowledge_seconds, start, end, PERCENTILES)
     stats.hours_to_resolve = await sql.percentiles(
-        session, Ticket.created_at, Ticket.resolved_at, start, end, PERCENTILES)
+        session, Ticket.resolve_seconds, start, end, PERCENTILES)
     stats.acknowledged_on_time = await sql.on_time(
         session, Ticket.acknowledged_at, Ticket.ack_due_at, start, end, now, NOT_MEASURED)
     stats.resolved_on_time = await sql.on_time(

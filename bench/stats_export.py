@@ -30,7 +30,7 @@ if str(ROOT) not in sys.path:  # run as a plain script from anywhere
     sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 
 from storage.db import Database  # noqa: E402
 from storage.models import Building, Resident, Ticket, TicketEvent, Unit  # noqa: E402
@@ -139,11 +139,14 @@ def measure_export(url: str, workdir: Path) -> tuple[float, float, int]:
 
 
 async def run(url: str, count: int, workdir: Path) -> None:
+    backend = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
     db = Database(url)
     try:
         await db.upgrade()
         started = time.perf_counter()
         await seed(db, count)
+        async with db.engine.begin() as connection:  # the planner's statistics, as a
+            await connection.execute(text("ANALYZE"))  # maintained database has them
         print(f"  seeding took {time.perf_counter() - started:.0f} s (not timed)")
         month = await time_stats(db, 30)
         await time_stats(db, 365)
@@ -152,9 +155,10 @@ async def run(url: str, count: int, workdir: Path) -> None:
     seconds, peak, size = await asyncio.to_thread(measure_export, url, workdir)
     print(f"  export, whole year: {seconds:.1f} s, {size / 1e6:.0f} MB of CSV, "
           f"peak memory {peak:.0f} MB")
-    print(f"  targets: stats ≤ {STATS_TARGET_MS:.0f} ms on SQLite (last 30 days: "
-          f"{month:.0f} ms); export peak ≤ {EXPORT_TARGET_MB:.0f} MB "
-          f"({'met' if peak <= EXPORT_TARGET_MB else 'NOT met'})")
+    verdict = "met" if month <= STATS_TARGET_MS else "NOT met"
+    print(f"  targets: stats ≤ {STATS_TARGET_MS:.0f} ms on SQLite ({backend}, last 30 days: "
+          f"{month:.0f} ms{f', {verdict}' if backend == 'SQLite' else ''}); export peak ≤ "
+          f"{EXPORT_TARGET_MB:.0f} MB ({'met' if peak <= EXPORT_TARGET_MB else 'NOT met'})")
 
 
 async def postgres_database(admin_url: str, name: str, drop: bool = False) -> None:

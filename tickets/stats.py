@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import stats as sql
-from storage.models import Building, Ticket
+from storage.models import Ticket
 from tickets.lifecycle import OPEN, Status
 
 SATISFIED_FROM = 4  # a rating of 4 or 5 stars
@@ -67,7 +67,7 @@ async def compute(session: AsyncSession, start: datetime, end: datetime, now: da
     stats.by_status, stats.by_category, stats.by_channel = (
         await sql.counts_by_status_category_channel(session, start, end))
     stats.total = sum(stats.by_status.values())
-    stats.by_building = await sql.counts_by(session, Building.name, start, end)
+    stats.by_building = await sql.counts_by_building(session, start, end)
     stats.hours_to_acknowledge = await sql.percentiles(
         session, Ticket.acknowledge_seconds, start, end, PERCENTILES)
     stats.hours_to_resolve = await sql.percentiles(

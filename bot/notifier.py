@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.transport import BadRequest, Forbidden, RetryAfter, Transport, Unavailable, send_reply
+from bot.transport import BadRequest, Forbidden, RetryAfter, TelegramFailure, Transport, send_reply
 from conversations.notices import Notice, render
 from storage.db import Database
 from storage.models import Ticket, utcnow
@@ -180,10 +180,10 @@ class Notifier:
                 await self._unreachable(due, error.message)
         except RetryAfter as error:
             self.limits.hold(due.chat_id, error.retry_after)
-            await self._retry(due, error.message, float(error.retry_after), counts=False)
+            await self._retry(due, error.message, error.retry_after, counts=False)
         except BadRequest as error:  # will not get better by trying again
             await self._settle(due, None, error.message, failed=True)
-        except Unavailable as error:
+        except TelegramFailure as error:  # unavailable, or a token refused for now
             await self._retry(due, error.message, 0.0)
         else:
             await self._settle(due, ids, None)

@@ -10,7 +10,6 @@ import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -29,7 +28,6 @@ from conversations.events import CallbackAnswer, Event, Outcome, Reply
 from locales import SUPPORTED, TELEGRAM_CODES, gettext_for, negotiate
 from storage.db import Database
 from storage.repositories import Residents
-from tickets.policy import Timing
 
 log = logging.getLogger("residesk")
 DB_ATTEMPTS = 3
@@ -55,8 +53,7 @@ class ResidentDesk:
             emergency_phone=office.emergency_phone,
             staff_chat_id=office.staff_chat_id,
             timezone=ZoneInfo(office.office_timezone),
-            timing=Timing(survey_reminder_after=timedelta(hours=office.survey_reminder_hours),
-                          survey_close_after=timedelta(hours=office.survey_close_hours)),
+            timing=office.timing(),
         ))
         logs.redact(settings.telegram.bot_token)
         telegram = settings.telegram

@@ -58,15 +58,15 @@ def parser() -> argparse.ArgumentParser:
     invite.add_argument("unit")
     categories = commands.add_parser("categories", help="complaint categories").add_subparsers(
         dest="categories_command", required=True)
-    categories.add_parser("list", help="show the categories and their response times")
+    categories.add_parser("list", help="show the categories")
     setter = categories.add_parser("set", help="add or change a category")
     setter.add_argument("code", help="a short code, e.g. lift")
     setter.add_argument("--title", action="append", default=[], metavar="LANG=TEXT",
                         help="its name in a language (en, zh_Hans, ru); repeat per language")
-    setter.add_argument("--ack-hours", type=int, help="hours to acknowledge")
-    setter.add_argument("--resolve-hours", type=int, help="hours to resolve")
     setter.add_argument("--disable", action="store_true", help="hide it from new reports")
     setter.add_argument("--enable", action="store_true", help="offer it again")
+    commands.add_parser("sla", help="show the deadlines in force (office hours, days off, "
+                        "times per category and urgency; set by SLA_FILE)")
     exporter = commands.add_parser("export", help="the tickets of a period as CSV or XLSX")
     exporter.add_argument("--from", dest="first", type=day, required=True,
                           metavar="YYYY-MM-DD", help="first day (office time)")
@@ -157,8 +157,7 @@ async def list_categories(session: AsyncSession) -> str:
     for category in await Categories(session).all():
         titles = ", ".join(f"{k}={v}" for k, v in sorted(category.titles.items())) or "built-in"
         state = "active" if category.active else "disabled"
-        lines.append(f"{category.code:<12} {state:<8} acknowledge {category.ack_hours:>3} h  "
-                     f"resolve {category.resolve_hours:>3} h  titles: {titles}")
+        lines.append(f"{category.code:<12} {state:<8} titles: {titles}")
     return "\n".join(lines)
 
 
@@ -171,12 +170,8 @@ async def set_category(session: AsyncSession, args: argparse.Namespace) -> str:
         titles[lang] = text.strip()
     if args.disable and args.enable:
         raise ValueError("--disable and --enable exclude each other")
-    for hours in (args.ack_hours, args.resolve_hours):
-        if hours is not None and not 1 <= hours <= 24 * 90:
-            raise ValueError("hours must be between 1 and 2160")
     category, created = await Categories(session).upsert(
-        args.code, titles=titles, ack_hours=args.ack_hours, resolve_hours=args.resolve_hours,
-        active=False if args.disable else True if args.enable else None)
+        args.code, titles=titles, active=False if args.disable else True if args.enable else None)
     return f"category {category.code} {'added' if created else 'updated'}"
 
 
@@ -228,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             print(asyncio.run(export_tickets(args)), file=sys.stderr)
         elif args.command == "stats":
             print(asyncio.run(office_stats(args)))
+        elif args.command == "sla":
+            print("\n".join(load(OfficeSettings).timing().sla.describe()))
         elif args.command == "db":
             asyncio.run(Database(load(DatabaseSettings).database_url).upgrade())
             print("database is up to date")

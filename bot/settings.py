@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -10,6 +12,8 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from locales import SUPPORTED
+from tickets.policy import Timing
+from tickets.sla import Calendar, SlaError, SlaPolicy, policy_from
 
 TransportName = Literal["aiogram", "ptb"]
 ENV = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -51,6 +55,24 @@ class OfficeSettings(BaseSettings):
     # the satisfaction survey: one reminder after this many hours, then closed after as many more
     survey_reminder_hours: Annotated[float, Field(gt=0)] = 48.0
     survey_close_hours: Annotated[float, Field(gt=0)] = 72.0
+    # deadlines, office hours, days off, repeat window (see sla.example.toml); none: defaults
+    sla_file: Path | None = None
+
+    def timing(self) -> Timing:
+        """How long the office takes and waits: the survey settings and the SLA file."""
+        timezone = ZoneInfo(self.office_timezone)
+        sla = SlaPolicy(Calendar(timezone))
+        if self.sla_file is not None:
+            try:
+                sla = policy_from(tomllib.loads(self.sla_file.read_text(encoding="utf-8")),
+                                  timezone)
+            except OSError as error:
+                raise ConfigError(f"SLA_FILE {self.sla_file} cannot be read: "
+                                  f"{error.strerror}") from None
+            except (tomllib.TOMLDecodeError, SlaError) as error:
+                raise ConfigError(f"SLA_FILE {self.sla_file}: {error}") from None
+        return Timing(survey_reminder_after=timedelta(hours=self.survey_reminder_hours),
+                      survey_close_after=timedelta(hours=self.survey_close_hours), sla=sla)
 
     @field_validator("default_language")
     @classmethod
@@ -67,6 +89,11 @@ class OfficeSettings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError("unknown time zone") from error
         return name
+
+    @field_validator("sla_file", mode="before")
+    @classmethod
+    def _empty_is_no_file(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("staff_chat_id", mode="before")
     @classmethod

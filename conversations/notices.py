@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from conversations.events import Button, FileRef, Reply, inline
 from conversations.keyboards import button, staff_button
 from locales import N_, gettext_for
-from storage.models import Ticket
+from storage.models import Ticket, utcnow
 from tickets.lifecycle import OPEN, RULES, STAFF_STATUS_LABELS, Action, Status
 from tickets.policy import (
     CATEGORY_LABELS,
@@ -45,6 +46,10 @@ class Notice:
 
 def when(moment: Any, timezone: ZoneInfo) -> str:
     return moment.astimezone(timezone).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def _at(iso: object, timezone: ZoneInfo) -> str:
+    return when(datetime.fromisoformat(iso), timezone) if isinstance(iso, str) else "—"
 
 
 def category_name(_: Gettext, code: str) -> str:
@@ -115,8 +120,27 @@ def card(ticket: Ticket, lang: str, timezone: ZoneInfo) -> Reply:
         lines.append(_("Resolve by: %(due)s") % {"due": when(ticket.resolve_due_at, timezone)})
     if ticket.attachments:
         lines.append(_("Files attached: %(count)d") % {"count": len(ticket.attachments)})
+    now = utcnow()
+    if status in OPEN and ticket.acknowledged_at is None and ticket.ack_due_at < now:
+        lines.append("⏰ " + _("Overdue: acknowledgement was due %(due)s") % {
+            "due": when(ticket.ack_due_at, timezone)})
+    elif status in OPEN and ticket.resolve_due_at < now:
+        lines.append("⏰ " + _("Overdue: resolution was due %(due)s") % {
+            "due": when(ticket.resolve_due_at, timezone)})
     if ticket.escalated_at is not None and status in OPEN:
         lines.append("⬆️ " + _("Escalated to managers"))
+        promised = next((e.details["promised"] for e in reversed(ticket.events)
+                         if e.kind == "escalated" and e.details and "promised" in e.details),
+                        None)
+        if promised:
+            lines.append(_("Promised to the resident: %(time)s") % {
+                "time": when(datetime.fromisoformat(promised), timezone)})
+    repeat = next((e for e in ticket.events if e.kind == "repeat"), None)
+    if repeat is not None and repeat.details:
+        lines.append("🔁 " + _("Repeat complaint: the same unit and category within %(days)d "
+                              "days — earlier: %(numbers)s") % {
+            "days": repeat.details.get("days", 0),
+            "numbers": ", ".join("No. " + n for n in repeat.details.get("earlier", []))})
     if ticket.resident is not None and not ticket.resident.reachable:
         lines.append("⚠️ " + _("The resident cannot be reached (the bot is blocked)."))
     if ticket.resident_id is None:
@@ -175,6 +199,20 @@ def thread_post(ticket: Ticket, kind: str, details: dict[str, Any], lang: str,
         "closed_by_resident": "🏁 " + _("%(head)s — the resident confirmed the fix; closed.")
         % {"head": head},
         "survey_answer": "⭐ " + _("%(head)s — survey answer received.") % {"head": head},
+        "deadline_reminder": "⏳ " + (
+            _("%(head)s — to be acknowledged by %(due)s. Assignee: %(assignee)s")
+            if details.get("stage") == "ack" else
+            _("%(head)s — to be resolved by %(due)s. Assignee: %(assignee)s")) % {
+            "head": head, "due": _at(details.get("due"), timezone),
+            "assignee": details.get("assignee") or _("nobody yet — please take it")},
+        "overdue": "⏰ " + (
+            _("%(head)s — not acknowledged in time. Escalated to managers: %(managers)s. "
+              "Assignee: %(assignee)s")
+            if details.get("stage") == "ack" else
+            _("%(head)s — not resolved in time. Escalated to managers: %(managers)s. "
+              "Assignee: %(assignee)s")) % {
+            "head": head, "managers": details.get("managers") or "—",
+            "assignee": details.get("assignee") or "—"},
         "follow_up": "📅 " + _("%(head)s — follow-up due: check that the improvement "
                               "measures hold.") % {"head": head},
         "linked": "🔗 " + _("%(head)s — %(name)s registered in the bot and now follows "
@@ -209,7 +247,8 @@ def survey_buttons(survey_id: int, _: Gettext) -> tuple[tuple[Button, ...], ...]
     )
 
 
-def for_resident(ticket: Ticket, kind: str, details: dict[str, Any], lang: str) -> Reply | None:
+def for_resident(ticket: Ticket, kind: str, details: dict[str, Any], lang: str,
+                 timezone: ZoneInfo) -> Reply | None:
     _ = gettext_for(lang)
     head = _("Ticket No. %(number)s") % {"number": ticket.number}
     file = details.get("file")
@@ -242,6 +281,16 @@ def for_resident(ticket: Ticket, kind: str, details: dict[str, Any], lang: str) 
     elif kind == "rejected":
         text = "⛔ " + _("%(head)s was not accepted. Reason: %(text)s") % {
             "head": head, "text": details.get("text", "")}
+    elif kind == "apology":
+        promised = _at(details.get("promised"), timezone)
+        text = "🙏 " + (
+            _("%(head)s: we are sorry — the office has not taken up your complaint as soon as "
+              "we promised. A manager has been told and will see to it; you will hear from us "
+              "by %(time)s.")
+            if details.get("stage") == "ack" else
+            _("%(head)s: we are sorry — your complaint is taking longer than we promised. A "
+              "manager is now following it; we expect to resolve it by %(time)s.")) % {
+            "head": head, "time": promised}
     elif kind == "auto_closed":
         text = "🏁 " + _("%(head)s has been closed. If the problem comes back, please report "
                         "it again.") % {"head": head}
@@ -258,7 +307,7 @@ def render(ticket: Ticket, payload: dict[str, Any], *, resident_lang: str, staff
     more)."""
     kind = str(payload.get("kind"))
     if payload.get("to") == "resident":
-        reply = for_resident(ticket, kind, payload, resident_lang)
+        reply = for_resident(ticket, kind, payload, resident_lang, timezone)
         survey_id = payload.get("survey_id")
         return Notice(reply, ticket.id, survey_id=int(survey_id) if survey_id else None,
                       kind=kind) if reply else None

@@ -387,6 +387,8 @@ async def _confirm(ctx: Context) -> None:
         "(by %(due)s).",
         "We take every report seriously. The office will contact you within %(hours)d hours "
         "(by %(due)s).", hours) % {"hours": hours, "due": _when(due)}
+    text += " " + _("We expect to resolve it by %(due)s.") % {
+        "due": _when(ticket.resolve_due_at.astimezone(ctx.office.timezone))}
     text += "\n" + _("You will get a message here at every step, and you can follow the ticket "
                     "under “My tickets”.")
     if ticket.priority == "urgent" and ctx.office.emergency_phone:

@@ -139,8 +139,7 @@ class Category(Base):
     titles: Mapped[dict[str, Any]] = mapped_column(default=dict)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    ack_hours: Mapped[int] = mapped_column(Integer, default=4)
-    resolve_hours: Mapped[int] = mapped_column(Integer, default=72)
+    # (How long a category may take is the SLA policy's business: tickets/sla.py, SLA_FILE.)
 
 
 class Ticket(Base):
@@ -163,6 +162,8 @@ class Ticket(Base):
     severity: Mapped[str | None] = mapped_column(String(16))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     escalated_at: Mapped[datetime | None] = mapped_column()
+    # the latest earlier ticket of the same unit and category within the repeat window
+    repeat_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     # investigation record (complaint-process step 4)
     site_visit_at: Mapped[datetime | None] = mapped_column()
     site_visit_by: Mapped[str | None] = mapped_column(String(128))
@@ -206,6 +207,7 @@ class Ticket(Base):
         Index("ix_tickets_period", "created_at", "status", "category_code", "channel", "unit_id",
               "acknowledged_at", "ack_due_at", "resolved_at", "resolve_due_at", "rating",
               "reopen_count", "cause_category", "acknowledge_seconds", "resolve_seconds"),
+        Index("ix_tickets_repeat", "unit_text", "category_code", "created_at"),
         Index("ix_tickets_open_due", "status", "resolve_due_at", "acknowledged_at",
               "ack_due_at"),  # the overdue list
     )

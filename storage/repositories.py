@@ -183,8 +183,6 @@ class Categories(Repository):
         code: str,
         *,
         titles: dict[str, str],
-        ack_hours: int | None = None,
-        resolve_hours: int | None = None,
         active: bool | None = None,
     ) -> tuple[Category, bool]:
         """Add a category or change one; returns (category, created)."""
@@ -197,13 +195,9 @@ class Categories(Repository):
                 raise ValueError("a new category needs at least --title en=…")
             last = await self.session.scalar(select(func.max(Category.sort_order)))
             category = Category(code=code, titles={}, sort_order=(last or 0) + 1,
-                                active=True, ack_hours=8, resolve_hours=120)
+                                active=True)
             self.session.add(category)
         category.titles = {**category.titles, **titles}
-        if ack_hours is not None:
-            category.ack_hours = ack_hours
-        if resolve_hours is not None:
-            category.resolve_hours = resolve_hours
         if active is not None:
             category.active = active
         await self.session.flush()
@@ -213,6 +207,18 @@ class Categories(Repository):
 class Tickets(Repository):
     def add(self, ticket: Ticket) -> None:
         self.session.add(ticket)
+
+    async def earlier_of_unit(self, ticket: Ticket, since: datetime
+                              ) -> list[tuple[int, str]]:
+        """(id, number) of earlier tickets of the same unit and category created since
+        `since`, latest first (withdrawn ones too: the problem was there all the same)."""
+        rows = (await self.session.execute(
+            select(Ticket.id, Ticket.number).where(Ticket.unit_text == ticket.unit_text,
+                                 Ticket.category_code == ticket.category_code,
+                                 Ticket.created_at >= since,
+                                 Ticket.created_at <= ticket.created_at, Ticket.id != ticket.id)
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(20))).all()
+        return [(int(id_), str(number)) for id_, number in rows]
 
     async def by_submission(self, key: str) -> Ticket | None:
         return await self.session.scalar(select(Ticket).where(Ticket.submission_key == key))
@@ -350,6 +356,11 @@ class Timers(Repository):
         if existing is None:
             self.session.add(Timer(ticket_id=ticket_id, kind=kind, round=round_,
                                    due_at=due_at))
+
+    def start(self, ticket_id: int, due: dict[str, datetime]) -> None:
+        """A new ticket's timers (it has none yet, so nothing to look up first)."""
+        self.session.add_all(Timer(ticket_id=ticket_id, kind=kind, round=0, due_at=at)
+                             for kind, at in due.items())
 
     async def due(self, now: datetime, limit: int = 50) -> Sequence[Timer]:
         return (await self.session.scalars(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from locales import N_
+from tickets.sla import PRIORITIES as PRIORITIES  # re-exported: the rules of a report
+from tickets.sla import SlaPolicy
 
 DESCRIPTION_MIN = 10
 DESCRIPTION_MAX = 2000
@@ -17,12 +19,7 @@ MAX_FILE_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
 INFO_MAX = 2000
 STAFF_TEXT_MAX = 2000  # a staff message, note, reason or finding
 
-PRIORITIES = ("normal", "urgent")
 PRIORITY_LABELS = {"normal": N_("Normal"), "urgent": N_("Urgent")}
-# Urgent reports are acknowledged within the hour and resolved within a day at the latest.
-URGENT_ACK_HOURS = 1
-URGENT_RESOLVE_HOURS = 24
-
 # Built-in names of the default categories; an office may rename them in the categories table.
 CATEGORY_LABELS = {
     "noise": N_("Noise"),
@@ -38,22 +35,14 @@ CATEGORY_LABELS = {
 }
 
 
-def due_times(
-    now: datetime, ack_hours: int, resolve_hours: int, priority: str
-) -> tuple[datetime, datetime]:
-    if priority == "urgent":
-        ack_hours = min(ack_hours, URGENT_ACK_HOURS)
-        resolve_hours = min(resolve_hours, URGENT_RESOLVE_HOURS)
-    return now + timedelta(hours=ack_hours), now + timedelta(hours=resolve_hours)
-
-
 @dataclass(frozen=True)
 class Timing:
-    """How long the office waits on a resident (set in OfficeSettings)."""
+    """How long the office takes and waits (set in OfficeSettings and the SLA file)."""
 
     survey_reminder_after: timedelta = timedelta(hours=48)
     survey_close_after: timedelta = timedelta(hours=72)  # after the reminder
     follow_up_hour: int = 9  # office time, on the follow-up date
+    sla: SlaPolicy = field(default_factory=SlaPolicy)
 
 
 SEVERITIES = ("low", "medium", "high", "critical")

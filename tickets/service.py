@@ -25,6 +25,7 @@ from storage.repositories import (
     Timers,
 )
 from tickets.lifecycle import (
+    OPEN,
     Action,
     LifecycleError,
     Role,
@@ -41,7 +42,6 @@ from tickets.policy import (
     SEVERITIES,
     SURVEY_ANSWERS,
     Timing,
-    due_times,
     normalize_phone,
 )
 
@@ -161,6 +161,7 @@ class TicketService:
         await self._numbered(ticket)
         if ticket.attachments:
             self._thread(ticket, "evidence")
+        await self._start_clocks(ticket)
         return ticket, True
 
     async def take_intake(self, staff: Staff, intake: Intake) -> tuple[Ticket, bool]:
@@ -179,6 +180,7 @@ class TicketService:
         ticket.unit_text = intake.unit
         ticket.assignee_id = staff.id
         await self._numbered(ticket)
+        await self._start_clocks(ticket)
         return ticket, True
 
     async def _new_ticket(self, key: str, category_code: str, description: str, priority: str,
@@ -189,8 +191,7 @@ class TicketService:
         if priority not in PRIORITIES:
             raise TicketError("unknown_priority")
         now = now or utcnow()
-        ack_due, resolve_due = due_times(now, category.ack_hours, category.resolve_hours,
-                                         priority)
+        ack_due, resolve_due = self.timing.sla.due_times(now, category.code, priority)
         ticket = Ticket(
             submission_key=key, category_code=category.code, description=description,
             channel=channel, status=Status.NEW, priority=priority, created_at=now,
@@ -207,6 +208,26 @@ class TicketService:
         await self.session.flush()
         ticket.number = f"{ticket.created_at:%y%m}-{ticket.id:04d}"
         self.refresh_card(ticket)
+        await self.session.flush()
+
+    async def _start_clocks(self, ticket: Ticket) -> None:
+        """The deadline timers (a reminder before each, an escalation after), and the link to
+        earlier complaints of the same unit and category."""
+        sla = self.timing.sla
+        deadlines = sla.for_ticket(ticket.category_code, ticket.priority)
+        start = ticket.created_at
+        self.timers.start(ticket.id, {
+            "ack_reminder": sla.reminder(start, deadlines.acknowledge),
+            "ack_overdue": ticket.ack_due_at,
+            "resolve_reminder": sla.reminder(start, deadlines.resolve),
+            "resolve_overdue": ticket.resolve_due_at})
+        if ticket.unit_text and sla.repeat_window:
+            earlier = await self.tickets.earlier_of_unit(ticket, start - sla.repeat_window)
+            if earlier:
+                ticket.repeat_of_id = earlier[0][0]
+                numbers = [number for _, number in earlier]
+                self._event(ticket, "repeat", SYSTEM, note=", ".join(numbers),
+                            details={"earlier": numbers, "days": sla.repeat_window.days})
         await self.session.flush()
 
     async def claim_by_phone(self, resident: Resident) -> list[Ticket]:
@@ -510,8 +531,38 @@ class TicketService:
             elif timer.kind == "follow_up":
                 self._event(ticket, "follow_up", SYSTEM, note=ticket.improvement_measures)
                 self._thread(ticket, "follow_up", measures=ticket.improvement_measures or "")
+            elif timer.kind in DEADLINE_TIMERS and _deadline_open(ticket, timer.kind):
+                stage, _, what = timer.kind.partition("_")
+                if what == "reminder":
+                    await self._remind(ticket, stage)
+                else:
+                    await self._overdue(ticket, stage, now)
         await self.session.flush()
         return fired
+
+    async def _remind(self, ticket: Ticket, stage: str) -> None:
+        due = ticket.ack_due_at if stage == "ack" else ticket.resolve_due_at
+        self._event(ticket, "reminder", SYSTEM, note=f"{stage} deadline",
+                    details={"stage": stage})
+        self._thread(ticket, "deadline_reminder", stage=stage, due=due.isoformat(),
+                     assignee=ticket.assignee.name if ticket.assignee else "")
+
+    async def _overdue(self, ticket: Ticket, stage: str, now: datetime) -> None:
+        """A deadline passed: managers are alerted, the resident gets an apology and a new
+        expected time."""
+        sla = self.timing.sla
+        deadlines = sla.for_ticket(ticket.category_code, ticket.priority)
+        promised = sla.extended(now, deadlines.acknowledge if stage == "ack"
+                                else deadlines.resolve)
+        if ticket.escalated_at is None:
+            ticket.escalated_at = now
+        self._event(ticket, "escalated", SYSTEM, note=f"{stage} deadline passed",
+                    details={"stage": stage, "promised": promised.isoformat()})
+        self.refresh_card(ticket)
+        managers = ", ".join(m.name for m in await self.staff.managers())
+        self._thread(ticket, "overdue", stage=stage, managers=managers,
+                     assignee=ticket.assignee.name if ticket.assignee else "")
+        self._tell_resident(ticket, "apology", stage=stage, promised=promised.isoformat())
 
     # --- plumbing --------------------------------------------------------------------------
     async def _move(self, ticket: Ticket, target: Status | None, actor: Actor,
@@ -555,6 +606,18 @@ class TicketService:
             self.outbox.enqueue(resident.chat_id,
                                 {"kind": kind, "ticket_id": ticket.id, "to": "resident",
                                  **details})
+
+
+DEADLINE_TIMERS = frozenset({"ack_reminder", "ack_overdue", "resolve_reminder",
+                             "resolve_overdue"})
+
+
+def _deadline_open(ticket: Ticket, kind: str) -> bool:
+    """Whether the deadline a timer watches is still to be met."""
+    if ticket.status not in OPEN:
+        return False
+    return (ticket.acknowledged_at is None if kind.startswith("ack")
+            else ticket.resolved_at is None)
 
 
 def _file_ref(media: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""deadlines: SLA policy moves to the policy file, repeat complaints linked, expected time kept
+"""deadlines: the SLA policy moves to the SLA file (categories lose their hours); repeat
+complaints are linked to the earlier ticket
 
 Revision ID: 0005
 Revises: 0004
@@ -15,8 +16,25 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('categories', schema=None) as batch_op:
+        batch_op.drop_column('ack_hours')
+        batch_op.drop_column('resolve_hours')
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('repeat_of_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_tickets_repeat_of_id_tickets'), 'tickets',
+                                    ['repeat_of_id'], ['id'])
+        batch_op.create_index('ix_tickets_repeat', ['unit_text', 'category_code', 'created_at'],
+                              unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_repeat')
+        batch_op.drop_constraint(batch_op.f('fk_tickets_repeat_of_id_tickets'),
+                                 type_='foreignkey')
+        batch_op.drop_column('repeat_of_id')
+    with op.batch_alter_table('categories', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('resolve_hours', sa.Integer(), nullable=False,
+                                      server_default='72'))
+        batch_op.add_column(sa.Column('ack_hours', sa.Integer(), nullable=False,
+                                      server_default='4'))

@@ -1,0 +1,143 @@
+"""Deadlines through the service, on SQLite and PostgreSQL: the timers a report starts, the
+reminder and the escalation (each once, however often the scheduler looks), the resident's
+apology with a new expected time, and repeat complaints."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from storage.db import Database
+from storage.models import OutboxMessage, Resident, Staff, Ticket, Timer
+from tests.test_lifecycle import rows, setup
+from tickets.policy import Timing
+from tickets.service import Resolution, Submission, TicketService
+from tickets.sla import Calendar, Deadlines, SlaPolicy, Span
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MONDAY_10 = datetime(2026, 11, 30, 10, tzinfo=SHANGHAI).astimezone(UTC)
+POLICY = SlaPolicy(Calendar(SHANGHAI))
+
+
+def desk(session: object, policy: SlaPolicy = POLICY) -> TicketService:
+    return TicketService(session, staff_chat_id=-100, timing=Timing(sla=policy))  # type: ignore[arg-type]
+
+
+async def report(db: Database, resident_id: int, key: str = "k", category: str = "water",
+                 priority: str = "normal", at: datetime = MONDAY_10,
+                 policy: SlaPolicy = POLICY) -> int:
+    async with db.transaction() as session:
+        resident = await session.get(Resident, resident_id)
+        assert resident is not None
+        ticket, _ = await desk(session, policy).submit(
+            resident, Submission(key, category, "The pipe under the sink leaks", priority), at)
+        return ticket.id
+
+
+async def fire(db: Database, at: datetime) -> list[dict[str, object]]:
+    """One scheduler pass at `at`; returns the payloads it queued."""
+    async with db.transaction() as session:
+        before = {o.id for o in await rows(session, OutboxMessage)}
+        await desk(session).fire_due_timers(at)
+        return [o.payload for o in await rows(session, OutboxMessage) if o.id not in before]
+
+
+def kinds(payloads: list[dict[str, object]]) -> list[str]:
+    return sorted(f"{p.get('to', 'staff')}:{p['kind']}" for p in payloads)
+
+
+async def test_a_report_gets_its_due_times_and_four_timers(db: Database) -> None:
+    resident_id, *_ = await setup(db)
+    ticket_id = await report(db, resident_id)
+    async with db.transaction() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        assert ticket is not None
+        # normal: acknowledge within 48 hours, resolve within 7 working days (63 office hours)
+        assert ticket.ack_due_at == MONDAY_10 + timedelta(hours=48)
+        assert ticket.resolve_due_at == datetime(2026, 12, 9, 10, tzinfo=SHANGHAI)
+        timers = {t.kind: t.due_at for t in await rows(session, Timer)}
+    assert timers == {
+        "ack_reminder": MONDAY_10 + timedelta(hours=36),
+        "ack_overdue": MONDAY_10 + timedelta(hours=48),
+        # three quarters of 63 office hours: 47.25 h = five days and 2.25 h, from Monday 10:00
+        "resolve_reminder": datetime(2026, 12, 7, 12, 15, tzinfo=SHANGHAI),
+        "resolve_overdue": datetime(2026, 12, 9, 10, tzinfo=SHANGHAI),
+    }
+
+
+async def test_reminder_then_escalation_and_apology_each_once(db: Database) -> None:
+    resident_id, *_ = await setup(db)
+    ticket_id = await report(db, resident_id, priority="urgent")  # 2 h / 24 h around the clock
+    assert await fire(db, MONDAY_10 + timedelta(minutes=89)) == []
+    reminded = await fire(db, MONDAY_10 + timedelta(minutes=90))
+    assert kinds(reminded) == ["staff:deadline_reminder"]
+    assert reminded[0]["stage"] == "ack" and reminded[0]["assignee"] == ""
+    overdue_at = MONDAY_10 + timedelta(hours=2, seconds=30)
+    escalated = await fire(db, overdue_at)
+    assert kinds(escalated) == ["resident:apology", "staff:card", "staff:overdue"]
+    apology = next(p for p in escalated if p["kind"] == "apology")
+    # the new time: half the time allowed (2 hours) after the deadline passed
+    assert datetime.fromisoformat(str(apology["promised"])) == overdue_at + timedelta(hours=1)
+    assert "Manager Zhao" in str(next(p for p in escalated if p["kind"] == "overdue")["managers"])
+    # however often the scheduler looks again (or after a restart: a new session), never twice
+    for _ in range(2):
+        assert await fire(db, MONDAY_10 + timedelta(hours=3)) == []
+    async with db.transaction() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        assert ticket is not None and ticket.escalated_at == overdue_at
+        [event] = [e for e in ticket.events if e.kind == "escalated"]
+        assert event.actor_type == "system" and event.details["stage"] == "ack"
+
+
+async def test_a_deadline_met_fires_nothing(db: Database) -> None:
+    resident_id, agent_id, _ = await setup(db)
+    ticket_id = await report(db, resident_id, priority="urgent")
+    async with db.transaction() as session:
+        service = desk(session)
+        ticket, agent = await session.get(Ticket, ticket_id), await session.get(Staff, agent_id)
+        assert ticket is not None and agent is not None
+        await service.acknowledge(ticket, agent)
+        await service.start_investigation(ticket, agent)
+    # acknowledged in time: no acknowledgement reminder or escalation; the resolution clock runs
+    due = await fire(db, MONDAY_10 + timedelta(hours=19))
+    assert kinds(due) == ["staff:deadline_reminder"] and due[0]["stage"] == "resolve"
+    assert due[0]["assignee"] == "Agent Li"
+    async with db.transaction() as session:
+        service = desk(session)
+        ticket, agent = await session.get(Ticket, ticket_id), await session.get(Staff, agent_id)
+        assert ticket is not None and agent is not None
+        await service.resolve(ticket, agent, Resolution("repair", "Replaced the pipe"))
+    assert [p for p in await fire(db, MONDAY_10 + timedelta(hours=25))
+            if p["kind"] in ("overdue", "apology")] == []
+
+
+async def test_repeat_complaints_are_linked_within_the_window(db: Database) -> None:
+    resident_id, *_ = await setup(db)
+    first = await report(db, resident_id, "a", at=MONDAY_10 - timedelta(days=70))
+    second = await report(db, resident_id, "b", at=MONDAY_10 - timedelta(days=20))
+    other = await report(db, resident_id, "c", category="noise", at=MONDAY_10 - timedelta(days=5))
+    third = await report(db, resident_id, "d")
+    short = SlaPolicy(Calendar(SHANGHAI), repeat_window=timedelta(days=0))
+    fourth = await report(db, resident_id, "e", policy=short)
+    async with db.transaction() as session:
+        found = {t.id: t for t in await rows(session, Ticket)}
+    assert found[first].repeat_of_id is None
+    assert found[second].repeat_of_id is None  # 50 days after the first: not a repeat
+    assert found[other].repeat_of_id is None  # another category
+    assert found[third].repeat_of_id == second
+    [link] = [e for e in found[third].events if e.kind == "repeat"]
+    assert link.details == {"earlier": [found[second].number], "days": 30}  # not the first
+    assert found[fourth].repeat_of_id is None  # the office switched repeat detection off
+
+
+async def test_a_category_of_its_own_and_office_hours(db: Database) -> None:
+    resident_id, *_ = await setup(db)
+    policy = SlaPolicy(Calendar(SHANGHAI), categories={"water": {"normal": Deadlines(
+        Span(4, "working hours"), Span(1, "working days"))}})
+    friday_evening = datetime(2026, 12, 4, 20, tzinfo=SHANGHAI)
+    ticket_id = await report(db, resident_id, at=friday_evening, policy=policy)
+    async with db.transaction() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        assert ticket is not None
+        assert ticket.ack_due_at == datetime(2026, 12, 7, 13, tzinfo=SHANGHAI)
+        assert ticket.resolve_due_at == datetime(2026, 12, 7, 18, tzinfo=SHANGHAI)

@@ -1,0 +1,250 @@
+"""Trends on a known data set equal the values computed by hand, on SQLite and PostgreSQL,
+bucketed by the office's local days; the charts render to valid PNG pictures for full data,
+no data and Chinese labels, without warnings."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+import warnings
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from PIL import Image
+
+from bot.charts import ChartLabels, Charts, cjk_font, render_charts, render_charts_async
+from storage.db import Database
+from storage.models import Building, Ticket, Unit
+from tickets.trends import Hotspot, Trends, bucket_starts, choose_bucket, compute_trends
+
+OFFICE = ZoneInfo("Asia/Shanghai")  # UTC+8: local midnight is 16:00 UTC the day before
+START = datetime(2026, 11, 1, tzinfo=OFFICE)  # a Sunday
+END = datetime(2026, 11, 8, tzinfo=OFFICE)
+H = timedelta(hours=1)
+
+# label: (local time of creation, category, (building, unit), hours to resolve, rating)
+TICKETS = {
+    "t1": (datetime(2026, 11, 1, 9, 0), "water", ("A", "101"), 2, 5),
+    "t2": (datetime(2026, 11, 1, 23, 30), "water", ("A", "201"), 10, 4),  # Nov 1 local
+    "t3": (datetime(2026, 11, 2, 0, 30), "electric", ("A", "201"), 30, 2),  # same UTC day
+    "t4": (datetime(2026, 11, 2, 12, 0), "water", ("B", "101"), 4, 3),  # 4 h: the 4–24 h range
+    "t5": (datetime(2026, 11, 4, 8, 0), "noise", ("B", "1001"), 100, None),
+    "t6": (datetime(2026, 11, 7, 23, 59), "noise", None, 200, 5),
+    "t7": (datetime(2026, 11, 5, 10, 0), "water", ("A", "101"), None, None),
+    "t8": (datetime(2026, 11, 3, 14, 0), "lift", ("B", "901"), 50, 4),
+    # outside the period, by half an hour of local time on either side
+    "before": (datetime(2026, 10, 31, 23, 30), "water", ("A", "101"), 1, 1),
+    "after": (datetime(2026, 11, 8, 0, 30), "water", ("A", "101"), 1, 1),
+}
+FLOORS = {("A", "101"): "1", ("A", "201"): "2", ("B", "101"): None, ("B", "901"): "9",
+          ("B", "1001"): "10"}
+
+
+async def seed(db: Database) -> None:
+    async with db.transaction() as session:
+        buildings = {name: Building(name=name) for name in ("A", "B")}
+        units = {key: Unit(building=buildings[key[0]], number=key[1], floor=floor)
+                 for key, floor in FLOORS.items()}
+        session.add_all([*buildings.values(), *units.values()])
+        await session.flush()
+        for label, (local, category, unit, hours, rating) in TICKETS.items():
+            created = local.replace(tzinfo=OFFICE).astimezone(UTC)
+            ticket = Ticket(submission_key=label, category_code=category,
+                            description=f"ticket {label}", status="new", created_at=created,
+                            ack_due_at=created + 4 * H, resolve_due_at=created + 72 * H,
+                            unit_id=units[unit].id if unit else None, rating=rating)
+            if hours is not None:
+                ticket.status = "resolved"
+                ticket.resolved_at = created + hours * H  # keeps resolve_seconds
+            session.add(ticket)
+
+
+async def test_daily_trends_equal_the_hand_computed_values(db: Database) -> None:
+    await seed(db)
+    async with db.transaction() as session:
+        trends = await compute_trends(session, START.astimezone(UTC), END.astimezone(UTC),
+                                      OFFICE)
+    assert trends.bucket == "day"  # 7 days
+    assert trends.buckets == [date(2026, 11, d) for d in range(1, 8)]
+    # t2 (23:30 local, Nov 1) and t3 (00:30 local, Nov 2) share a UTC day but not a local one
+    assert trends.volume == {"water": [2, 1, 0, 0, 1, 0, 0],  # most tickets first, then by code
+                             "noise": [0, 0, 0, 1, 0, 0, 1],
+                             "electric": [0, 1, 0, 0, 0, 0, 0],
+                             "lift": [0, 0, 1, 0, 0, 0, 0]}
+    assert list(trends.volume) == ["water", "noise", "electric", "lift"]
+    assert trends.total == 8
+    # <4 h: t1 (2); 4–24 h: t4 (exactly 4), t2 (10); 1–3 d: t3 (30), t8 (50); 3–7 d: t5 (100);
+    # ≥7 d: t6 (200); t7 is not resolved
+    assert trends.resolve_counts == [1, 2, 2, 1, 1]
+    assert trends.rated == [2, 2, 1, 0, 0, 0, 1]
+    assert trends.average_rating == [pytest.approx(4.5), pytest.approx(2.5), pytest.approx(4.0),
+                                     None, None, None, pytest.approx(5.0)]
+    assert trends.satisfied_share == [1.0, 0.0, 1.0, None, None, None, 1.0]
+    # floors in natural order ("9" before "10"); no floor, then no unit, last among equals
+    assert trends.hotspots == [Hotspot("A", "1", 2), Hotspot("A", "2", 2),
+                               Hotspot("B", "9", 1), Hotspot("B", "10", 1),
+                               Hotspot("B", None, 1), Hotspot(None, None, 1)]
+    assert trends.unlocated == 1 and len(trends.located_hotspots) == 5
+
+
+async def test_weekly_trends_start_on_the_local_monday(db: Database) -> None:
+    await seed(db)
+    async with db.transaction() as session:
+        trends = await compute_trends(session, START, END, OFFICE, bucket="week")
+    # Sunday Nov 1 is the end of the week of Monday Oct 26; Oct 31 (local) is outside [start,
+    # end), so that week holds Nov 1 only
+    assert trends.buckets == [date(2026, 10, 26), date(2026, 11, 2)]
+    assert trends.volume == {"water": [2, 2], "noise": [0, 2], "electric": [0, 1],
+                             "lift": [0, 1]}
+    # t1 5, t2 4 | t3 2, t4 3, t8 4, t6 5
+    assert trends.rated == [2, 4]
+    assert trends.average_rating == [pytest.approx(4.5), pytest.approx(3.5)]
+    assert trends.satisfied_share == [pytest.approx(1.0), pytest.approx(0.5)]
+    async with db.transaction() as session:  # one bucket: no boundary to compare with
+        day = await compute_trends(session, START, START + timedelta(days=1), OFFICE)
+    assert day.buckets == [date(2026, 11, 1)] and day.volume == {"water": [2]}
+    assert day.resolve_counts == [1, 1, 0, 0, 0] and day.satisfied_share == [1.0]
+
+
+async def test_an_empty_period_has_empty_trends(db: Database) -> None:
+    async with db.transaction() as session:
+        trends = await compute_trends(session, START, END, OFFICE)
+    assert len(trends.buckets) == 7 and trends.volume == {} and trends.total == 0
+    assert trends.resolve_counts == [0, 0, 0, 0, 0]
+    assert trends.rated == [0] * 7 and trends.average_rating == [None] * 7
+    assert trends.hotspots == []
+
+
+def test_bucket_kind_and_edges_follow_the_local_calendar() -> None:
+    assert choose_bucket(START, START + timedelta(days=45)) == "day"
+    assert choose_bucket(START, START + timedelta(days=46)) == "week"
+    # Berlin leaves summer time on Oct 25, 2026: the local days stay whole days
+    berlin = ZoneInfo("Europe/Berlin")
+    days = bucket_starts(datetime(2026, 10, 24, tzinfo=berlin),
+                         datetime(2026, 10, 27, tzinfo=berlin), berlin, "day")
+    assert days == [date(2026, 10, 24), date(2026, 10, 25), date(2026, 10, 26)]
+    assert bucket_starts(START, START, OFFICE, "day") == []
+
+
+# --- the pictures -------------------------------------------------------------------------
+
+NAMES = ["volume", "resolve_time", "satisfaction", "hotspots"]
+
+
+def labels(categories: dict[str, str] | None = None) -> ChartLabels:
+    return ChartLabels(
+        no_data="No data for this period", volume_title="Tickets by category",
+        volume_axis="Tickets", other_categories="Other", resolve_title="Time to resolve",
+        resolve_axis="Resolved tickets",
+        resolve_ranges=("< 4 h", "4–24 h", "1–3 days", "3–7 days", "> 7 days"),
+        satisfaction_title="Satisfaction", average_rating="Average rating (1–5)",
+        satisfied_share="Satisfied (4–5 stars)", target="Target %(share)s",
+        hotspots_title="Where complaints come from", hotspots_axis="Tickets",
+        hotspot="%(building)s, floor %(floor)s", unlocated="Without a known unit: %(count)d",
+        categories=categories or {"water": "💧 Water $5", "noise": "Noise"})
+
+
+CHINESE = ChartLabels(
+    no_data="本期无数据", volume_title="各类别工单", volume_axis="工单", other_categories="其他",
+    resolve_title="解决用时", resolve_axis="已解决工单",
+    resolve_ranges=("< 4 小时", "4–24 小时", "1–3 天", "3–7 天", "> 7 天"),
+    satisfaction_title="满意度", average_rating="平均评分（1–5）",
+    satisfied_share="满意（4–5 星）", target="目标 %(share)s",
+    hotspots_title="投诉来源", hotspots_axis="工单", hotspot="%(building)s 栋 %(floor)s 层",
+    unlocated="无已知单元：%(count)d", categories={"water": "漏水", "noise": "噪音"},
+    date_format="%m月%d日")
+
+
+def full_trends(days: int = 7, categories: int = 3) -> Trends:
+    start = START.astimezone(UTC)
+    end = start + timedelta(days=days)
+    buckets = bucket_starts(start, end, OFFICE, choose_bucket(start, end))
+    n = len(buckets)
+    codes = ["water", "noise", "electric", "lift", "door", "heating", "cleaning", "parking",
+             "pests", "garden", "security", "other"][:categories]
+    return Trends(
+        start, end, OFFICE, choose_bucket(start, end), buckets,
+        volume={code: [(i * 7 + j * 3) % 5 for i in range(n)] for j, code in enumerate(codes)},
+        resolve_counts=[5, 12, 7, 3, 1], rated=[(i % 3) for i in range(n)],
+        average_rating=[None if i % 3 == 0 else 3.0 + (i % 4) / 2 for i in range(n)],
+        satisfied_share=[None if i % 3 == 0 else (i % 5) / 4 for i in range(n)],
+        hotspots=[Hotspot("A", str(f), 20 - f) for f in range(1, 18)]
+        + [Hotspot("B", None, 2), Hotspot(None, None, 4)])
+
+
+def empty_trends() -> Trends:
+    start = START.astimezone(UTC)
+    end = start + timedelta(days=7)
+    buckets = bucket_starts(start, end, OFFICE, "day")
+    return Trends(start, end, OFFICE, "day", buckets, resolve_counts=[0] * 5,
+                  rated=[0] * 7, average_rating=[None] * 7, satisfied_share=[None] * 7)
+
+
+def assert_pictures(charts: Charts, size: tuple[int, int] = (1000, 600)) -> None:
+    assert [name for name, _ in charts] == NAMES
+    for name, png in charts:
+        assert png.startswith(b"\x89PNG\r\n\x1a\n"), name
+        with Image.open(io.BytesIO(png)) as image:
+            image.load()  # decodes the whole picture
+            assert image.format == "PNG" and image.size == size, name
+        assert len(png) < 200_000, name  # small enough to send quickly
+
+
+def render_quietly(trends: Trends, chart_labels: ChartLabels, caplog: pytest.LogCaptureFixture,
+                   size: tuple[int, int, int] = (1000, 600, 100)) -> Charts:
+    """Render, failing on any warning (missing glyphs, math text, layout…)."""
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING):
+        warnings.simplefilter("always")
+        width, height, dpi = size
+        charts = render_charts(trends, chart_labels, width=width, height=height, dpi=dpi)
+    assert [str(w.message) for w in caught] == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    return charts
+
+
+@pytest.mark.parametrize(("days", "categories"), [(7, 3), (45, 12), (120, 5), (1, 1)])
+def test_charts_render_full_data(days: int, categories: int,
+                                 caplog: pytest.LogCaptureFixture) -> None:
+    charts = render_quietly(full_trends(days, categories), labels(), caplog)
+    assert_pictures(charts)
+    # the emoji of "💧 Water" is left out, quietly; Latin letters all have glyphs
+    assert charts.missing_glyphs is False
+
+
+@pytest.mark.parametrize("trends", [empty_trends(), Trends(START, START, OFFICE, "day")],
+                         ids=["no tickets", "no buckets"])
+def test_charts_render_without_data(trends: Trends, caplog: pytest.LogCaptureFixture) -> None:
+    assert_pictures(render_quietly(trends, labels(), caplog))
+
+
+def test_charts_render_chinese_labels(caplog: pytest.LogCaptureFixture) -> None:
+    for trends in (full_trends(), empty_trends()):
+        charts = render_quietly(trends, CHINESE, caplog)
+        assert_pictures(charts)
+        # without a CJK font the Chinese letters show as "□", quietly, and the caller is told
+        assert charts.missing_glyphs is (cjk_font() is None)
+
+
+def test_charts_take_another_size(caplog: pytest.LogCaptureFixture) -> None:
+    assert_pictures(render_quietly(full_trends(), labels(), caplog, (640, 400, 80)),
+                    size=(640, 400))
+
+
+async def test_charts_render_in_worker_threads_at_once() -> None:
+    started = time.perf_counter()
+    results = await asyncio.gather(*(render_charts_async(full_trends(30, 6), chart_labels)
+                                     for chart_labels in (labels(), CHINESE)))
+    for charts in results:
+        assert_pictures(charts)
+    assert time.perf_counter() - started < 30
+
+
+async def test_trends_from_the_database_render(db: Database,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    await seed(db)
+    async with db.transaction() as session:
+        trends = await compute_trends(session, START, END, OFFICE)
+    assert_pictures(render_quietly(trends, labels(), caplog))

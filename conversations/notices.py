@@ -120,11 +120,14 @@ def card(ticket: Ticket, lang: str, timezone: ZoneInfo) -> Reply:
         lines.append(_("Resolve by: %(due)s") % {"due": when(ticket.resolve_due_at, timezone)})
     if ticket.attachments:
         lines.append(_("Files attached: %(count)d") % {"count": len(ticket.attachments)})
-    now = utcnow()
-    if status in OPEN and ticket.acknowledged_at is None and ticket.ack_due_at < now:
+    # past due by the clock, or escalated by the scheduler for it (its clock may be ahead)
+    now, missed = utcnow(), {e.details.get("stage") for e in ticket.events
+                             if e.kind == "escalated" and e.details}
+    if status in OPEN and ticket.acknowledged_at is None and (
+            ticket.ack_due_at < now or "ack" in missed):
         lines.append("⏰ " + _("Overdue: acknowledgement was due %(due)s") % {
             "due": when(ticket.ack_due_at, timezone)})
-    elif status in OPEN and ticket.resolve_due_at < now:
+    elif status in OPEN and (ticket.resolve_due_at < now or "resolve" in missed):
         lines.append("⏰ " + _("Overdue: resolution was due %(due)s") % {
             "due": when(ticket.resolve_due_at, timezone)})
     if ticket.escalated_at is not None and status in OPEN:

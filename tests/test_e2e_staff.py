@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -394,3 +395,38 @@ async def test_a_typed_phone_number_does_not_claim_a_hotline_complaint(office: O
     assert "registered" in impostor.last_text
     assert "already has a complaint" not in impostor.last_text
     assert (await office.ticket()).resident_id is None
+
+
+async def test_a_missed_deadline_escalates_and_apologises_once_across_a_restart(
+        office: Office) -> None:
+    ticket = await office.new_ticket()
+    number = ticket.number
+    await office.all_sent()
+    assert await office.desk.scheduler.tick(ticket.ack_due_at - timedelta(hours=1)) == 1
+    await office.settle(lambda: any(f"⏳ No. {number} — to be acknowledged by" in (m.text or "")
+                                    for m in office.emulator.messages(STAFF_CHAT)))
+    assert any("Assignee: nobody yet — please take it" in (m.text or "")
+               for m in office.emulator.messages(STAFF_CHAT))
+
+    late = ticket.ack_due_at + timedelta(minutes=1)
+    await office.desk.scheduler.tick(late)
+    await office.settle(lambda: "we are sorry" in office.resident.last_text)
+    assert office.resident.last_text.startswith(
+        f"🙏 Ticket No. {number}: we are sorry — the office has not taken up your complaint")
+    await office.settle(lambda: "Overdue: acknowledgement was due" in office.card_text())
+    card = office.card_text()
+    assert "Escalated to managers" in card and "Promised to the resident" in card
+    assert "Escalate" not in str(office.card().inline_buttons)
+    await office.settle(lambda: any(
+        (m.text or "").startswith(f"⏰ No. {number} — not acknowledged in time. Escalated to "
+                                  "managers: Manager Zhao")
+        for m in office.emulator.messages(STAFF_CHAT)))
+
+    await office.all_sent()
+    await office.harness.stop()
+    await office.harness.start()
+    await office.desk.scheduler.tick(late + timedelta(minutes=5))
+    await office.all_sent()
+    assert sum("we are sorry" in t for t in office.resident_texts()) == 1
+    assert sum("not acknowledged in time" in (m.text or "")
+               for m in office.emulator.messages(STAFF_CHAT)) == 1

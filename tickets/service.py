@@ -534,7 +534,8 @@ class TicketService:
             elif timer.kind in DEADLINE_TIMERS and _deadline_open(ticket, timer.kind):
                 stage, _, what = timer.kind.partition("_")
                 if what == "reminder":
-                    await self._remind(ticket, stage)
+                    if now < (ticket.ack_due_at if stage == "ack" else ticket.resolve_due_at):
+                        await self._remind(ticket, stage)  # (late, say nothing: escalation is due)
                 else:
                     await self._overdue(ticket, stage, now)
         await self.session.flush()

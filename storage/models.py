@@ -210,6 +210,13 @@ class Ticket(Base):
         Index("ix_tickets_repeat", "unit_text", "category_code", "created_at"),
         Index("ix_tickets_open_due", "status", "resolve_due_at", "acknowledged_at",
               "ack_due_at"),  # the overdue list
+        # A period counted per status/category/channel, unit, cause: led by those few-valued
+        # columns, SQLite skips through them (skip-scan) instead of sorting the period's tickets.
+        Index("ix_tickets_period_groups", "status", "category_code", "channel", "created_at",
+              "acknowledged_at", "ack_due_at", "resolved_at", "resolve_due_at", "rating",
+              "reopen_count"),
+        Index("ix_tickets_period_units", "unit_id", "created_at"),
+        Index("ix_tickets_period_causes", "cause_category", "created_at"),
     )
 
     @validates("acknowledged_at", "resolved_at")

@@ -39,6 +39,7 @@ from bot.transport import (
     Unavailable,
     album_of,
     button_event,
+    file_of,
     file_sender,
     inline_markup_of,
     listened,
@@ -159,7 +160,7 @@ class AiogramTransport:
         assert reply.file is not None
         with translated():
             message = await file_sender(self.bot, reply.file.kind)(
-                chat_id, reply.file.file_id, caption=caption,
+                chat_id, file_of(reply.file, types), caption=caption,
                 reply_markup=markup_of(reply, types),
                 reply_parameters=reply_parameters_of(reply, types))
         return int(message.message_id)

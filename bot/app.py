@@ -28,6 +28,7 @@ from conversations.events import CallbackAnswer, Event, Outcome, Reply
 from locales import SUPPORTED, TELEGRAM_CODES, gettext_for, negotiate
 from storage.db import Database
 from storage.repositories import Residents
+from tickets.sla import WEEKDAYS
 
 log = logging.getLogger("residesk")
 DB_ATTEMPTS = 3
@@ -65,8 +66,12 @@ class ResidentDesk:
         # The notifier paces, waits and retries by itself (per row, in the database), so it
         # calls the transport directly, never through `retrying`.
         self.notifier = Notifier(self.transport, self.db, office.default_language,
-                                 self.engine.office.timezone, office.staff_chat_id)
-        self.scheduler = Scheduler(self.db, self.engine.office, self.notifier.wake.set)
+                                 self.engine.office.timezone, office.staff_chat_id,
+                                 chart_font=office.chart_font)
+        weekly = (None if office.weekly_report_day == "off"
+                  else (WEEKDAYS.index(office.weekly_report_day), office.weekly_report_hour))
+        self.scheduler = Scheduler(self.db, self.engine.office, self.notifier.wake.set,
+                                   weekly_report=weekly)
         self._workers: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         self.handled: dict[int, list[str]] = {}  # update_id -> results, for tests and the demo

@@ -18,12 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import logs
 from bot.export import FORMATS, export, period
 from bot.settings import ConfigError, DatabaseSettings, OfficeSettings, TelegramSettings, load
-from bot.stats_report import PERIOD_DAYS, stats_report
+from bot.stats_report import stats_report
 from bot.transport import TRANSPORTS, Unauthorized
 from locales import SUPPORTED
 from storage.db import Database
 from storage.models import Staff, UnitInvite
 from storage.repositories import Categories, StaffMembers, Units
+from tickets.periods import PERIOD_DAYS
 from tickets.stats import Stats, compute
 
 T = TypeVar("T")

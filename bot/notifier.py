@@ -18,11 +18,14 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.reports import Reporter
 from bot.transport import BadRequest, Forbidden, RetryAfter, TelegramFailure, Transport, send_reply
 from conversations.notices import Notice, render
 from storage.db import Database
@@ -98,12 +101,15 @@ class Due:
     row_id: int
     chat_id: int
     notice: Notice | None
+    report: dict[str, Any] | None = None  # the office's figures, drawn when sent
 
 
 class Notifier:
     def __init__(self, transport: Transport, db: Database, lang: str, timezone: ZoneInfo,
-                 staff_chat_id: int | None = None, interval: float = 1.0) -> None:
+                 staff_chat_id: int | None = None, interval: float = 1.0,
+                 chart_font: Path | None = None) -> None:
         self.transport, self.db, self.lang, self.timezone = transport, db, lang, timezone
+        self.reporter = Reporter(db, lang, timezone, chart_font)
         self.staff_chat_id = staff_chat_id
         self.interval = interval
         self.wake = asyncio.Event()
@@ -143,7 +149,7 @@ class Notifier:
             return 1
         tasks = []
         for due in ready:
-            if due.notice is not None:
+            if due.notice is not None or due.report is not None:
                 await self.limits.take()
             tasks.append(asyncio.create_task(self._deliver(due)))
         await asyncio.gather(*tasks)
@@ -154,6 +160,9 @@ class Notifier:
             outbox = Outbox(session)
             found = []
             for row in await outbox.due(utcnow(), BATCH):
+                if row.payload.get("kind") == "report":
+                    found.append(Due(row.id, row.chat_id, None, report=row.payload))
+                    continue
                 ticket = await outbox.ticket(int(row.payload.get("ticket_id") or 0))
                 notice = None
                 if ticket is not None:
@@ -164,12 +173,16 @@ class Notifier:
             return found
 
     async def _deliver(self, due: Due) -> None:
-        if due.notice is None:
+        if due.notice is None and due.report is None:
             await self._settle(due, None, "nothing to send")
             return
         try:
             try:
-                ids = await send_reply(self.transport, due.chat_id, due.notice.reply)
+                if due.report is not None:
+                    ids = await self.reporter.send(self.transport, due.chat_id, due.report)
+                else:
+                    assert due.notice is not None
+                    ids = await send_reply(self.transport, due.chat_id, due.notice.reply)
             finally:
                 self.limits.finish(due.chat_id)
         except Forbidden as error:
@@ -198,7 +211,8 @@ class Notifier:
             row.attempts += 1
             if ids is not None:
                 row.state, row.sent_at = "sent", utcnow()
-                await self._remember(session, due, ids)
+                if due.notice is not None:
+                    await self._remember(session, due, ids)
                 return
             row.state, row.last_error = "failed", (error or "")[:500]
             if failed:

@@ -28,6 +28,7 @@ from bot.transport import (
     Unavailable,
     album_of,
     button_event,
+    file_of,
     file_sender,
     inline_markup_of,
     listened,
@@ -147,7 +148,7 @@ class PTBTransport:
         assert reply.file is not None
         with translated():
             message = await file_sender(self.bot, reply.file.kind)(
-                chat_id, reply.file.file_id, caption=caption,
+                chat_id, file_of(reply.file, telegram), caption=caption,
                 reply_markup=markup_of(reply, telegram),
                 reply_parameters=reply_parameters_of(reply, telegram))
         return int(message.message_id)

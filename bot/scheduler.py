@@ -1,4 +1,5 @@
-"""Fires the timers kept in the database: survey reminders, auto-close, follow-ups.
+"""Fires the timers kept in the database: deadline reminders and escalations, survey reminders,
+auto-close, follow-ups; and queues the weekly report.
 
 Timers live in the `timers` table, so a restart forgets none; each fires exactly once (it is
 marked fired in the same transaction as what it does).
@@ -10,11 +11,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.reports import weekly_due
 from conversations.context import Office
 from storage.db import Database
 from storage.models import utcnow
+from storage.repositories import Outbox, WeeklyReports
 from tickets.service import TicketService
 
 log = logging.getLogger(__name__)
@@ -22,19 +27,34 @@ log = logging.getLogger(__name__)
 
 class Scheduler:
     def __init__(self, db: Database, office: Office, on_fired: Callable[[], None],
-                 interval: float = 30.0) -> None:
+                 interval: float = 30.0, weekly_report: tuple[int, int] | None = None) -> None:
         self.db, self.office, self.on_fired, self.interval = db, office, on_fired, interval
+        self.weekly_report = weekly_report  # (weekday, hour) in office time
         self._stopping = asyncio.Event()
 
     async def tick(self, now: datetime | None = None) -> int:
         """Fire what is due at `now` (tests pass a time in the future)."""
+        now = now or utcnow()
         async with self.db.transaction() as session:
             fired = await TicketService(session, staff_chat_id=self.office.staff_chat_id,
-                                        timing=self.office.timing).fire_due_timers(
-                now or utcnow())
+                                        timing=self.office.timing).fire_due_timers(now)
+            fired += await self._weekly_report(session, now)
         if fired:
             self.on_fired()
         return fired
+
+    async def _weekly_report(self, session: AsyncSession, now: datetime) -> int:
+        """Queue the weekly report once (the row it claims is committed with the outbox row)."""
+        chat = self.office.staff_chat_id
+        if chat is None or self.weekly_report is None:
+            return 0
+        day = weekly_due(now, *self.weekly_report, self.office.timezone)
+        if day is None or not await WeeklyReports(session).claim(day):
+            return 0
+        Outbox(session).enqueue(chat, {"kind": "report", "weekly": True,
+                                       "first": (day - timedelta(days=7)).isoformat(),
+                                       "last": (day - timedelta(days=1)).isoformat()})
+        return 1
 
     async def run(self) -> None:
         while not self._stopping.is_set():

@@ -57,6 +57,12 @@ class OfficeSettings(BaseSettings):
     survey_close_hours: Annotated[float, Field(gt=0)] = 72.0
     # deadlines, office hours, days off, repeat window (see sla.example.toml); none: defaults
     sla_file: Path | None = None
+    # the weekly report to the staff group: on this day ("off": none) at this hour, office time
+    weekly_report_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "off"] = "mon"
+    weekly_report_hour: Annotated[int, Field(ge=0, le=23)] = 9
+    # a font with Chinese glyphs for the charts (found by itself when one is installed, e.g.
+    # Debian's fonts-noto-cjk); without one, charts are drawn with English labels
+    chart_font: Path | None = None
 
     def timing(self) -> Timing:
         """How long the office takes and waits: the survey settings and the SLA file."""
@@ -90,7 +96,7 @@ class OfficeSettings(BaseSettings):
             raise ValueError("unknown time zone") from error
         return name
 
-    @field_validator("sla_file", mode="before")
+    @field_validator("sla_file", "chart_font", mode="before")
     @classmethod
     def _empty_is_no_file(cls, value: object) -> object:
         return None if value == "" else value

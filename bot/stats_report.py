@@ -1,54 +1,70 @@
-"""`residesk stats`: the office's figures as plain text (English, like the rest of the CLI)."""
+"""The office's figures as text: `residesk stats` (English) and `/stats` / the weekly report in
+the staff group (the office's language)."""
 
 from __future__ import annotations
 
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from conversations.notices import category_name
+from locales import gettext_for
+from tickets.lifecycle import STAFF_STATUS_LABELS
+from tickets.policy import CAUSE_LABELS, CHANNEL_LABELS
 from tickets.stats import SATISFACTION_TARGET, Stats
 
-PERIOD_DAYS = {"week": 7, "month": 30, "quarter": 90}
 
+def stats_report(stats: Stats, first: date, last: date, timezone: ZoneInfo,
+                 lang: str = "en") -> str:
+    _ = gettext_for(lang)
 
-def _hours(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} h"
+    def hours(value: float | None) -> str:
+        return "—" if value is None else _("%(hours).1f h") % {"hours": value}
 
+    def share(part: int, whole: int) -> str:
+        return _("%(share)s (%(part)d of %(whole)d)") % {
+            "share": f"{part / whole:.0%}", "part": part, "whole": whole} if whole else "—"
 
-def _share(part: int, whole: int) -> str:
-    return f"{part / whole:.0%} ({part} of {whole})" if whole else "—"
+    def counts(found: dict[str, int], label: dict[str, str] | None = None) -> str:
+        ordered = sorted(found.items(), key=lambda item: (-item[1], item[0]))
+        return ", ".join(f"{(label or {}).get(name, name) or _('(none)')} {n}"
+                         for name, n in ordered) or "—"
 
-
-def _counts(counts: dict[str, int]) -> str:
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return ", ".join(f"{name or '(none)'} {n}" for name, n in ordered) or "—"
-
-
-def stats_report(stats: Stats, first: date, last: date, timezone: ZoneInfo) -> str:
+    statuses = {s.value: _(label) for s, label in STAFF_STATUS_LABELS.items()}
     median_ack, p90_ack = stats.hours_to_acknowledge
     median_resolve, p90_resolve = stats.hours_to_resolve
     satisfied = stats.satisfied_share
-    verdict = "" if satisfied is None else (
-        "  (target ≥ {:.0%}: {})".format(SATISFACTION_TARGET,
-                                         "met" if stats.satisfaction_met else "NOT met"))
+    verdict = "" if satisfied is None else "  " + (
+        _("(target ≥ %(target)s: met)") if stats.satisfaction_met
+        else _("(target ≥ %(target)s: NOT met)")) % {"target": f"{SATISFACTION_TARGET:.0%}"}
     lines = [
-        f"Tickets created {first} – {last} ({timezone.key}): {stats.total}",
-        f"  by status:   {_counts(stats.by_status)}",
-        f"  by category: {_counts(stats.by_category)}",
-        f"  by building: {_counts(stats.by_building)}",
-        f"  by channel:  {_counts(stats.by_channel)}",
-        f"Time to acknowledge: median {_hours(median_ack)}, 90th percentile {_hours(p90_ack)}",
-        f"Time to resolve:     median {_hours(median_resolve)}, "
-        f"90th percentile {_hours(p90_resolve)}",
-        f"Acknowledged in time: {_share(*stats.acknowledged_on_time)}",
-        f"Resolved in time:     {_share(*stats.resolved_on_time)}",
-        "Satisfaction: " + ("no ratings" if not stats.rated else
-                            f"average {stats.average_rating:.2f} of 5, satisfied "
-                            f"{_share(stats.satisfied, stats.rated)}{verdict}"),
-        f"Reopened: {_share(*stats.reopened)} of the resolved",
-        f"Top causes: {_counts(dict(stats.top_causes))}",
-        f"Overdue now: {stats.overdue}",
+        _("Tickets created %(first)s – %(last)s (%(zone)s): %(total)d") % {
+            "first": first, "last": last, "zone": timezone.key, "total": stats.total},
+        "  " + _("by status: %(counts)s") % {"counts": counts(stats.by_status, statuses)},
+        "  " + _("by category: %(counts)s") % {"counts": counts(stats.by_category, {
+            code: category_name(_, code) for code in stats.by_category})},
+        "  " + _("by building: %(counts)s") % {"counts": counts(stats.by_building)},
+        "  " + _("by channel: %(counts)s") % {"counts": counts(stats.by_channel, {
+            code: _(label) for code, label in CHANNEL_LABELS.items()})},
+        _("Time to acknowledge: median %(median)s, 90th percentile %(p90)s") % {
+            "median": hours(median_ack), "p90": hours(p90_ack)},
+        _("Time to resolve: median %(median)s, 90th percentile %(p90)s") % {
+            "median": hours(median_resolve), "p90": hours(p90_resolve)},
+        _("Acknowledged in time: %(share)s") % {"share": share(*stats.acknowledged_on_time)},
+        _("Resolved in time: %(share)s") % {"share": share(*stats.resolved_on_time)},
+        _("Satisfaction: no ratings") if not stats.rated else
+        _("Satisfaction: average %(average).2f of 5, satisfied %(share)s") % {
+            "average": stats.average_rating, "share": share(stats.satisfied, stats.rated)}
+        + verdict,
+        _("Reopened: %(share)s of the resolved") % {"share": share(*stats.reopened)},
+        _("Top causes: %(counts)s") % {"counts": counts(dict(stats.top_causes), {
+            code: _(label) for code, label in CAUSE_LABELS.items()})},
+        _("Overdue now: %(count)d") % {"count": stats.overdue},
     ]
-    lines += [f"  No. {t.number}  {t.status:<14} {t.category_code:<10} due "
-              f"{t.resolve_due_at.astimezone(timezone):%Y-%m-%d %H:%M}"
-              for t in stats.overdue_first]
+    lines += ["  " + _("No. %(number)s  %(status)s  %(category)s  due %(due)s") % {
+        "number": t.number, "status": statuses.get(t.status, t.status),
+        "category": category_name(_, t.category_code),
+        "due": f"{t.resolve_due_at.astimezone(timezone):%Y-%m-%d %H:%M}"}
+        for t in stats.overdue_first]
     return "\n".join(lines)
+
+

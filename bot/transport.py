@@ -17,7 +17,15 @@ from types import ModuleType
 from typing import Any, Protocol, TypeVar, get_args
 
 from bot.settings import TransportName
-from conversations.events import CallbackAnswer, Event, EventKind, Media, Reply, Sender
+from conversations.events import (
+    CallbackAnswer,
+    Event,
+    EventKind,
+    FileRef,
+    Media,
+    Reply,
+    Sender,
+)
 
 log = logging.getLogger(__name__)
 
@@ -199,9 +207,19 @@ def reply_parameters_of(reply: Reply, types: ModuleType) -> Any:
     return types.ReplyParameters(message_id=reply.reply_to, allow_sending_without_reply=True)
 
 
+def file_of(file: FileRef, types: ModuleType) -> Any:
+    """What the framework sends for a file: its id, or an upload (aiogram wraps the bytes in
+    BufferedInputFile; python-telegram-bot takes them as they are)."""
+    if file.data is None:
+        return file.file_id
+    upload = getattr(types, "BufferedInputFile", None)
+    return upload(file.data, filename=file.name) if upload else types.InputFile(
+        file.data, filename=file.name)
+
+
 def album_of(reply: Reply, types: ModuleType) -> list[Any]:
-    return [types.InputMediaVideo(media=f.file_id) if f.kind == "video"
-            else types.InputMediaPhoto(media=f.file_id) for f in reply.album]
+    return [types.InputMediaVideo(media=file_of(f, types)) if f.kind == "video"
+            else types.InputMediaPhoto(media=file_of(f, types)) for f in reply.album]
 
 
 FILE_SENDERS = {"photo": "send_photo", "video": "send_video", "voice": "send_voice"}

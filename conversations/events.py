@@ -84,10 +84,13 @@ class KeyboardButton:
 
 @dataclass(frozen=True)
 class FileRef:
-    """A file Telegram already has (sent to the bot before), re-sent by its id."""
+    """A file Telegram already has (sent to the bot before), re-sent by its id; or, with
+    `data`, a new file the bot uploads (a chart)."""
 
     kind: str  # photo | video | voice | document
     file_id: str
+    data: bytes | None = field(default=None, repr=False)
+    name: str = ""  # the uploaded file's name
 
 
 @dataclass(frozen=True)

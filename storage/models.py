@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -345,3 +346,11 @@ class Timer(Base):
     due_at: Mapped[datetime] = mapped_column(index=True)
     fired_at: Mapped[datetime | None] = mapped_column()
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WeeklyReport(Base):
+    """One weekly report per report day: queued once, however many schedulers look."""
+
+    __tablename__ = "weekly_reports"
+    report_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -24,6 +25,7 @@ from storage.models import (
     Timer,
     Unit,
     UnitInvite,
+    WeeklyReport,
 )
 
 
@@ -255,6 +257,19 @@ class Tickets(Repository):
             .limit(limit)
         )
         return rows.all(), int(total or 0)
+
+
+class WeeklyReports(Repository):
+    async def claim(self, day: date) -> bool:
+        """Mark the report of `day` queued; False when it already was (by anyone)."""
+        if await self.session.get(WeeklyReport, day) is not None:
+            return False
+        try:
+            async with self.session.begin_nested():
+                self.session.add(WeeklyReport(report_day=day))
+        except IntegrityError:  # another scheduler was a moment faster
+            return False
+        return True
 
 
 class Outbox(Repository):

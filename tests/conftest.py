@@ -124,7 +124,9 @@ class Harness:
             TelegramSettings(bot_token=emulator.token, telegram_api_url=emulator.base_url,
                              transport=cast("TransportName", transport)),
             DatabaseSettings(database_url=database_url),
-            OfficeSettings(media_dir=media_dir, emergency_phone="+86 10 8888 0000", **office),
+            # no weekly report unless a test asks: the real clock would post one on Mondays
+            OfficeSettings(media_dir=media_dir, emergency_phone="+86 10 8888 0000",
+                           **{"weekly_report_day": "off", **office}),
         )
         self.desk: ResidentDesk | None = None
         self._polling: asyncio.Task[None] | None = None

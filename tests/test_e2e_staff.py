@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -430,3 +430,45 @@ async def test_a_missed_deadline_escalates_and_apologises_once_across_a_restart(
     assert sum("we are sorry" in t for t in office.resident_texts()) == 1
     assert sum("not acknowledged in time" in (m.text or "")
                for m in office.emulator.messages(STAFF_CHAT)) == 1
+
+
+def posted_report(office: Office) -> tuple[list[str], list[bytes]]:
+    """The figures posted in the staff group: the texts and the charts (PNG)."""
+    messages = office.emulator.messages(STAFF_CHAT)
+    texts = [m.text or "" for m in messages if (m.text or "").startswith("📊 ")]
+    charts = [office.emulator.file_bytes(m.file_id) for m in messages
+              if m.kind == "media_group_item" and m.file_id]
+    return texts, charts
+
+
+async def test_stats_for_managers_with_charts(office: Office) -> None:
+    await office.new_ticket()
+    await office.agent.send("/stats")
+    assert "Only managers can see the statistics." in office.recent(office.agent)
+    await office.manager.send("/stats fortnight")
+    assert "Please name a period" in office.recent(office.manager)
+    await office.manager.send("/stats month")
+    assert "Preparing the figures for" in office.recent(office.manager)
+    await office.settle(lambda: len(posted_report(office)[1]) == 4, within=30)
+    [text], charts = posted_report(office)
+    lines = text.splitlines()
+    assert lines[0].startswith("📊 Tickets created") and lines[0].endswith(": 1"), text
+    assert "by status: received 1" in text and "by category: Noise 1" in text
+    assert "Overdue now: 0" in text
+    assert all(chart.startswith(b"\x89PNG\r\n\x1a\n") for chart in charts)
+
+
+async def test_the_weekly_report_is_posted_once(office: Office) -> None:
+    office.desk.scheduler.weekly_report = (0, 9)  # Mondays at 09:00 (the default setting)
+    monday = datetime(2027, 3, 1, 9, 5, tzinfo=office.desk.engine.office.timezone)
+    assert await office.desk.scheduler.tick(monday - timedelta(minutes=10)) == 0  # not yet
+    assert await office.desk.scheduler.tick(monday) == 1
+    await office.settle(lambda: len(posted_report(office)[1]) == 4, within=30)
+    [text], _ = posted_report(office)
+    assert "Tickets created 2027-02-22 – 2027-02-28" in text
+    await office.harness.stop()
+    await office.harness.start()
+    office.desk.scheduler.weekly_report = (0, 9)
+    assert await office.desk.scheduler.tick(monday + timedelta(hours=1)) == 0  # once a week
+    await office.all_sent()
+    assert len(posted_report(office)[0]) == 1

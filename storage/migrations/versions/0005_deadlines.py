@@ -1,5 +1,5 @@
 """deadlines: the SLA policy moves to the SLA file (categories lose their hours); repeat
-complaints are linked to the earlier ticket
+complaints are linked to the earlier ticket; weekly reports are queued once
 
 Revision ID: 0005
 Revises: 0004
@@ -16,6 +16,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('weekly_reports',
+    sa.Column('report_day', sa.Date(), nullable=False),
+    sa.Column('queued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('report_day', name=op.f('pk_weekly_reports'))
+    )
     with op.batch_alter_table('categories', schema=None) as batch_op:
         batch_op.drop_column('ack_hours')
         batch_op.drop_column('resolve_hours')
@@ -28,6 +33,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('weekly_reports')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_repeat')
         batch_op.drop_constraint(batch_op.f('fk_tickets_repeat_of_id_tickets'),

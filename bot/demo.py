@@ -117,7 +117,8 @@ class Demo:
                 self._telegram(emulator),
                 DatabaseSettings(database_url=f"sqlite+aiosqlite:///{self.workdir / 'demo.db'}"),
                 OfficeSettings(media_dir=self.workdir / "media", emergency_phone="+86 10 8888 0000",
-                               default_language="en", staff_chat_id=STAFF_CHAT),
+                               default_language="en", staff_chat_id=STAFF_CHAT,
+                               weekly_report_day="off"),  # a fresh office: nothing to report
             )
             desk = ResidentDesk(settings)
             await desk.prepare()

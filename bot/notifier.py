@@ -179,7 +179,7 @@ class Notifier:
         try:
             try:
                 if due.report is not None:
-                    ids = await self.reporter.send(self.transport, due.chat_id, due.report)
+                    ids = await self._report(due)
                 else:
                     assert due.notice is not None
                     ids = await send_reply(self.transport, due.chat_id, due.notice.reply)
@@ -200,6 +200,18 @@ class Notifier:
             await self._retry(due, error.message, 0.0)
         else:
             await self._settle(due, ids, None)
+
+    async def _report(self, due: Due) -> list[int]:
+        """Draw and post the office's figures; a report that cannot be drawn is dropped (and
+        logged), never retried for ever in front of the staff group's other messages."""
+        assert due.report is not None
+        try:
+            return await self.reporter.send(self.transport, due.chat_id, due.report)
+        except TelegramFailure:
+            raise
+        except Exception as error:
+            log.exception("the report could not be made")
+            raise BadRequest(f"report failed: {type(error).__name__}") from error
 
     async def _settle(self, due: Due, ids: list[int] | None, error: str | None,
                       *, failed: bool = False) -> None:

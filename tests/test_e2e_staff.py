@@ -17,6 +17,7 @@ from bot.demo import tiny_png
 from bot.emulator.chat import GroupMember
 from bot.emulator.server import BotAPIEmulator, SentMessage
 from storage.models import OutboxMessage, Ticket
+from storage.repositories import Outbox
 from tests.conftest import Harness
 from tests.test_e2e_report import file_report, register, tickets_in
 
@@ -472,3 +473,15 @@ async def test_the_weekly_report_is_posted_once(office: Office) -> None:
     assert await office.desk.scheduler.tick(monday + timedelta(hours=1)) == 0  # once a week
     await office.all_sent()
     assert len(posted_report(office)[0]) == 1
+
+
+async def test_a_report_that_cannot_be_made_does_not_hold_up_the_group(office: Office) -> None:
+    async with office.desk.db.transaction() as session:
+        Outbox(session).enqueue(STAFF_CHAT, {"kind": "report", "first": "last Monday",
+                                             "last": "today"})
+    await office.new_ticket()  # its card still arrives
+    await office.all_sent()
+    async with office.desk.db.transaction() as session:
+        [report] = [row for row in (await session.scalars(select(OutboxMessage))).all()
+                    if row.payload["kind"] == "report"]
+        assert report.state == "failed" and "report failed" in (report.last_error or "")

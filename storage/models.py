@@ -215,7 +215,7 @@ class Ticket(Base):
         # columns, SQLite skips through them (skip-scan) instead of sorting the period's tickets.
         Index("ix_tickets_period_groups", "status", "category_code", "channel", "created_at",
               "acknowledged_at", "ack_due_at", "resolved_at", "resolve_due_at", "rating",
-              "reopen_count"),
+              "reopen_count", "acknowledge_seconds", "resolve_seconds"),
         Index("ix_tickets_period_units", "unit_id", "created_at"),
         Index("ix_tickets_period_causes", "cause_category", "created_at"),
     )

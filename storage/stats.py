@@ -1,17 +1,28 @@
 """The statistics' SQL: aggregates computed by the database, never by loading the tickets.
 
-What the figures mean (which statuses are open, what counts as satisfied) is decided in
-`tickets/stats.py`; this module only counts.
+What the figures mean (which statuses are open or measured, what counts as satisfied) is decided
+in `tickets/stats.py`; this module only counts.
+
+Speed on SQLite (a million tickets): SQLite has no hash aggregation, so a GROUP BY over a
+period's tickets sorts them all, which costs far more than reading them. The period is therefore
+grouped by the indexes of migration 0006, led by the grouped columns and then `created_at`: the
+planner skips through them (skip-scan, which needs ANALYZE's statistics) and reads each group's
+part of the period in order, with nothing to sort (without those statistics it plans as it did
+before 0006: a range of ix_tickets_period and a sort). Percentiles are the one sort left: the
+same pass hands the values over as JSON arrays, Python sorts them. PostgreSQL aggregates by
+hashing and has percentile_cont; it reads the period from ix_tickets_period.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, or_, select
+from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -26,95 +37,114 @@ def _postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-async def counts_by_status_category_channel(
-    session: AsyncSession, start: datetime, end: datetime
-) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
-    """Tickets created in [start, end) per status, per category and per channel: one scan."""
-    by_status: dict[str, int] = {}
-    by_category: dict[str, int] = {}
-    by_channel: dict[str, int] = {}
-    query = (select(Ticket.status, Ticket.category_code, Ticket.channel, func.count())
-             .where(_created_in(start, end))
-             .group_by(Ticket.status, Ticket.category_code, Ticket.channel))
-    for status, category, channel, n in (await session.execute(query)).all():
-        for counts, key in ((by_status, status), (by_category, category), (by_channel, channel)):
-            counts[key] = counts.get(key, 0) + int(n)
-    return by_status, by_category, by_channel
+def _count(condition: ColumnElement[bool]) -> Any:
+    """How many rows of the group meet `condition` (an aggregate FILTER, on both databases)."""
+    return func.count().filter(condition)
+
+
+@dataclass(frozen=True)
+class Group:
+    """The tickets created in a period with one status, category and channel."""
+
+    status: str
+    category: str
+    channel: str
+    tickets: int
+    acknowledged: int
+    acknowledged_on_time: int  # acknowledged by the acknowledgement deadline
+    unacknowledged_late: int  # not acknowledged, and the deadline has passed
+    resolved: int
+    resolved_on_time: int
+    unresolved_late: int
+    rated: int
+    rating_sum: int
+    rated_from: int  # rated at least `rated_from` (the caller's threshold)
+    reopened_resolved: int  # resolved and reopened at least once
+
+
+@dataclass
+class Period:
+    groups: list[Group]
+    hours_to_acknowledge: list[float | None]  # at the requested points
+    hours_to_resolve: list[float | None]
+
+
+async def period(session: AsyncSession, start: datetime, end: datetime, now: datetime,
+                 rated_from: int, points: Sequence[float]) -> Period:
+    """Tickets created in [start, end), counted per status, category and channel (the status
+    is a group, so which statuses count where is left to the caller), and the percentiles
+    (0..1, interpolated like PostgreSQL's percentile_cont) of the hours to acknowledge and to
+    resolve of those that have them."""
+    t = Ticket
+    seconds = (t.acknowledge_seconds, t.resolve_seconds)
+    postgres = _postgres(session)
+    query = (select(
+        t.status, t.category_code, t.channel, func.count(), func.count(t.acknowledged_at),
+        _count(t.acknowledged_at <= t.ack_due_at),
+        _count(and_(t.acknowledged_at.is_(None), t.ack_due_at < now)),
+        func.count(t.resolved_at),
+        _count(t.resolved_at <= t.resolve_due_at),
+        _count(and_(t.resolved_at.is_(None), t.resolve_due_at < now)),
+        func.count(t.rating), func.coalesce(func.sum(t.rating), 0), _count(t.rating >= rated_from),
+        _count(and_(t.resolved_at.is_not(None), t.reopen_count > 0)),
+        # SQLite has no percentile, and a window function sorts with its slow sorter: the same
+        # pass hands the values over as JSON arrays, which Python parses and sorts much faster
+        *(() if postgres else (func.json_group_array(column).filter(column.is_not(None))
+                               for column in seconds)))
+        .where(_created_in(start, end))
+        .group_by(t.status, t.category_code, t.channel))
+    rows = (await session.execute(query)).all()
+    found = Period([Group(str(row[0]), str(row[1]), str(row[2]),
+                          *(int(n) for n in row[3:14])) for row in rows], [], [])
+    if postgres:
+        # percentile_cont leaves out NULLs: both columns in one pass, sorting the integers
+        # themselves (hours, seconds / 3600.0, would be numeric: twice as slow to sort)
+        values = [None if v is None else float(v) / 3600.0 for v in (await session.execute(
+            select(*(func.percentile_cont(p).within_group(column)
+                     for column in seconds for p in points))
+            .where(_created_in(start, end)))).one()]
+        found.hours_to_acknowledge = values[:len(points)]
+        found.hours_to_resolve = values[len(points):]
+        return found
+    for column, hours in ((14, found.hours_to_acknowledge), (15, found.hours_to_resolve)):
+        ordered: list[int] = []
+        for row in rows:
+            ordered += json.loads(row[column])
+        ordered.sort()
+        hours += [None if s is None else s / 3600.0 for s in _interpolated(ordered, points)]
+    return found
 
 
 async def counts_by_building(session: AsyncSession, start: datetime, end: datetime
                              ) -> dict[str, int]:
     """Tickets created in [start, end) per building ("" for those without a known unit)."""
-    query = (select(Building.name, func.count()).select_from(Ticket)
-             .outerjoin(Unit, Unit.id == Ticket.unit_id)
-             .outerjoin(Building, Building.id == Unit.building_id)
-             .where(_created_in(start, end)).group_by(Building.name))
+    # per unit first (skip-scan of ix_tickets_period_units, no sort), then the few units are
+    # joined to their buildings
+    per_unit = (select(Ticket.unit_id, func.count().label("n")).where(_created_in(start, end))
+                .group_by(Ticket.unit_id).subquery())
+    query = (select(Building.name, func.sum(per_unit.c.n)).select_from(per_unit)
+             .outerjoin(Unit, Unit.id == per_unit.c.unit_id)
+             .outerjoin(Building, Building.id == Unit.building_id).group_by(Building.name))
     return {str(value or ""): int(n) for value, n in (await session.execute(query)).all()}
 
 
-async def percentiles(session: AsyncSession, seconds: Any, start: datetime, end: datetime,
-                      points: Sequence[float]) -> list[float | None]:
-    """Percentiles (0..1, interpolated like PostgreSQL's percentile_cont) of `seconds` in
-    hours, over the tickets created in [start, end) that have it."""
-    hours = seconds / 3600.0
-    where = and_(_created_in(start, end), seconds.is_not(None))
-    if _postgres(session):
-        row = (await session.execute(select(*(
-            func.percentile_cont(p).within_group(hours) for p in points)).where(where))).one()
-        return [None if v is None else float(v) for v in row]
-    # SQLite has no percentile: one sort numbers the rows, and only the two rows around each
-    # point come back, to be interpolated here
-    inner = select(hours.label("value"), (func.row_number().over(order_by=seconds) - 1)
-                   .label("rank"), func.count().over().label("count")).where(where).subquery()
-    positions = [cast(p * (inner.c.count - 1), Integer) for p in points]
-    rows = (await session.execute(select(inner.c.rank, inner.c.count, inner.c.value).where(
-        or_(*(inner.c.rank.in_([low, low + 1]) for low in positions))))).all()
-    if not rows:
+def _interpolated(ordered: Sequence[int], points: Sequence[float]) -> list[float | None]:
+    """Percentiles of sorted `ordered`, interpolated like PostgreSQL's percentile_cont."""
+    if not ordered:
         return [None for _ in points]
-    count = int(rows[0][1])
-    value = {int(rank): float(v) for rank, _, v in rows}
     found: list[float | None] = []
     for point in points:
-        rank = point * (count - 1)
+        rank = point * (len(ordered) - 1)
         low = math.floor(rank)
-        high = value.get(low + 1, value[low])
-        found.append(value[low] + (high - value[low]) * (rank - low))
+        high = ordered[min(low + 1, len(ordered) - 1)]
+        found.append(ordered[low] + (high - ordered[low]) * (rank - low))
     return found
-
-
-async def on_time(session: AsyncSession, done: Any, due: Any, start: datetime, end: datetime,
-                  now: datetime, excluded: Collection[str]) -> tuple[int, int]:
-    """(on time, measured) over the tickets created in [start, end) that are done or whose
-    due time has passed, leaving out the `excluded` statuses."""
-    measured = and_(_created_in(start, end), Ticket.status.not_in(excluded),
-                    or_(done.is_not(None), due < now))
-    on_time_count = func.sum(case((and_(done.is_not(None), done <= due), 1), else_=0))
-    row = (await session.execute(select(on_time_count, func.count()).select_from(Ticket)
-                                 .where(measured))).one()
-    return int(row[0] or 0), int(row[1])
-
-
-async def ratings(session: AsyncSession, start: datetime, end: datetime, satisfied_from: int
-                  ) -> tuple[int, float | None, int]:
-    """(rated, average rating, satisfied) over the tickets created in [start, end)."""
-    satisfied = func.sum(case((Ticket.rating >= satisfied_from, 1), else_=0))
-    row = (await session.execute(
-        select(func.count(Ticket.rating), func.avg(Ticket.rating), satisfied)
-        .where(_created_in(start, end), Ticket.rating.is_not(None)))).one()
-    return int(row[0]), None if row[1] is None else float(row[1]), int(row[2] or 0)
-
-
-async def reopened(session: AsyncSession, start: datetime, end: datetime) -> tuple[int, int]:
-    """(reopened at least once, resolved at least once) over the tickets created in
-    [start, end)."""
-    again = func.sum(case((Ticket.reopen_count > 0, 1), else_=0))
-    row = (await session.execute(select(again, func.count()).where(
-        _created_in(start, end), Ticket.resolved_at.is_not(None)))).one()
-    return int(row[0] or 0), int(row[1])
 
 
 async def top_causes(session: AsyncSession, start: datetime, end: datetime, limit: int
                      ) -> list[tuple[str, int]]:
+    """The most frequent causes of the tickets created in [start, end) (skip-scan of
+    ix_tickets_period_causes)."""
     count = func.count().label("n")
     query = (select(Ticket.cause_category, count)
              .where(_created_in(start, end), Ticket.cause_category.is_not(None))
@@ -125,12 +155,34 @@ async def top_causes(session: AsyncSession, start: datetime, end: datetime, limi
 
 async def overdue(session: AsyncSession, open_statuses: Collection[str], now: datetime,
                   limit: int) -> tuple[int, list[Ticket]]:
-    """Open tickets past a due time, whenever created: (how many, the most overdue first)."""
-    late = and_(Ticket.status.in_(open_statuses), or_(
-        and_(Ticket.acknowledged_at.is_(None), Ticket.ack_due_at < now),
-        Ticket.resolve_due_at < now))
-    total = int(await session.scalar(select(func.count()).select_from(Ticket).where(late)) or 0)
-    tickets = (await session.scalars(select(Ticket).where(late)
-                                     .order_by(Ticket.resolve_due_at, Ticket.id)
-                                     .limit(limit))).unique().all()
+    """Open tickets past a due time, whenever created: (how many, the most overdue first,
+    by resolve due time)."""
+    statuses = sorted(open_statuses)  # the same SQL each time: one cached statement
+    if not statuses:
+        return 0, []
+    open_ = Ticket.status.in_(statuses)
+    unacknowledged_late = and_(Ticket.acknowledged_at.is_(None), Ticket.ack_due_at < now)
+    # Late to resolve, or else late to acknowledge: two disjoint counts, the first of them a
+    # plain range of ix_tickets_open_due (status, resolve_due_at, …) with nothing to evaluate
+    # per ticket, the second a short one (only tickets not yet due to be resolved).
+    late_to_resolve = select(func.count()).where(open_, Ticket.resolve_due_at < now)
+    late_to_acknowledge = select(func.count()).where(
+        open_, Ticket.resolve_due_at >= now, unacknowledged_late)
+    total = int(await session.scalar(select(
+        late_to_resolve.scalar_subquery() + late_to_acknowledge.scalar_subquery())) or 0)
+    if total == 0:
+        return 0, []
+    # The first `limit` of each status in index order (status, resolve_due_at): reading a few
+    # index entries each, instead of sorting every late ticket of all open statuses; the
+    # union's first `limit` are the first overall.
+    late = or_(unacknowledged_late, Ticket.resolve_due_at < now)
+    firsts = [select(Ticket.id, Ticket.resolve_due_at).where(Ticket.status == status, late)
+              .order_by(Ticket.resolve_due_at, Ticket.id).limit(limit).subquery()
+              for status in statuses]
+    candidates = union_all(*(select(first.c.id, first.c.resolve_due_at) for first in firsts)
+                           ).subquery()
+    chosen = (select(candidates.c.id).order_by(candidates.c.resolve_due_at, candidates.c.id)
+              .limit(limit))
+    tickets = (await session.scalars(select(Ticket).where(Ticket.id.in_(chosen))
+                                     .order_by(Ticket.resolve_due_at, Ticket.id))).unique().all()
     return total, list(tickets)

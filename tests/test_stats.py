@@ -109,4 +109,57 @@ async def test_the_report_reads_the_figures(db: Database) -> None:
     assert "Acknowledged in time: 60% (3 of 5)" in text
     assert "satisfied 67% (2 of 3)  (target ≥ 80%: NOT met)" in text
     assert "Top causes: equipment 2, staff 1" in text
-    assert "Overdue now: 2" in text and f"No. {numbers['t4']}  investigating" in text
+    # the report names statuses as staff see them (bot/stats_report.py)
+    assert "Overdue now: 2" in text and f"No. {numbers['t4']}  under investigation" in text
+
+
+async def test_the_overdue_list_is_the_most_overdue_of_all_open_statuses(db: Database) -> None:
+    """The list merges each status's first tickets; the count adds the late to resolve and
+    the late to acknowledge only (not yet due to be resolved), each ticket once."""
+    from storage import stats as sql
+    from tickets.lifecycle import OPEN
+
+    # label: (status, resolve due, in days from NOW; acknowledged)
+    rows = {
+        "new-3": ("new", -3, False), "new-9": ("new", -9, False), "new-1": ("new", -1, True),
+        "new-8": ("new", -8, False), "inv-7": ("investigating", -7, True),
+        "inv-5": ("investigating", -5, True), "ack-8": ("acknowledged", -8, True),
+        "reopened-6": ("reopened", -6, True),
+        "unacknowledged": ("new", 2, False),  # late to acknowledge, not yet to resolve
+        "in-time": ("acknowledged", 2, True), "closed": ("closed", -10, True),
+        "withdrawn": ("withdrawn", -10, False),
+    }
+    numbers: dict[str, str] = {}
+    async with db.transaction() as session:
+        resident = Resident(telegram_user_id=1, chat_id=1, name="Wang", phone="+8613800138000",
+                            unit_text="1-1", language="en")
+        session.add(resident)
+        await session.flush()
+        service = TicketService(session)
+        for label, (status, due_days, acknowledged) in rows.items():
+            created = NOW - timedelta(days=20)
+            ticket, _ = await service.submit(resident, Submission(
+                key=label, category="water", description=f"ticket {label}"), now=created)
+            ticket.status = status
+            ticket.ack_due_at, ticket.resolve_due_at = created + H, NOW + due_days * 24 * H
+            ticket.acknowledged_at = created + H / 2 if acknowledged else None
+            assert ticket.number is not None
+            numbers[label] = ticket.number
+    async with db.transaction() as session:
+        total, first = await sql.overdue(session, OPEN, NOW, 4)
+        stats = await compute(session, START, END, NOW)
+    assert total == 9 and stats.overdue == 9
+    assert [t.number for t in first] == [numbers[label]
+                                         for label in ("new-9", "new-8", "ack-8", "inv-7")]
+    assert [t.number for t in stats.overdue_first] == [numbers[label] for label in (
+        "new-9", "new-8", "ack-8", "inv-7", "reopened-6", "inv-5", "new-3", "new-1",
+        "unacknowledged")]
+    assert first[0].resident is not None  # whole tickets, as before
+
+
+def test_percentiles_interpolate_like_percentile_cont() -> None:
+    from storage.stats import _interpolated
+
+    assert _interpolated([], (0.5, 0.9)) == [None, None]
+    assert _interpolated([7], (0.5, 0.9)) == [7, 7]
+    assert _interpolated([1, 2, 3, 4], (0.0, 0.5, 0.9, 1.0)) == pytest.approx([1, 2.5, 3.7, 4])

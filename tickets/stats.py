@@ -64,23 +64,30 @@ async def compute(session: AsyncSession, start: datetime, end: datetime, now: da
                   ) -> Stats:
     """Tickets created in [start, end); the overdue list as of `now`."""
     stats = Stats(start, end)
-    stats.by_status, stats.by_category, stats.by_channel = (
-        await sql.counts_by_status_category_channel(session, start, end))
-    stats.total = sum(stats.by_status.values())
+    period = await sql.period(session, start, end, now, SATISFIED_FROM, PERCENTILES)
+    groups = period.groups
+    stats.hours_to_acknowledge = period.hours_to_acknowledge
+    stats.hours_to_resolve = period.hours_to_resolve
+    for group in groups:
+        for counts, key in ((stats.by_status, group.status), (stats.by_category, group.category),
+                            (stats.by_channel, group.channel)):
+            counts[key] = counts.get(key, 0) + group.tickets
+    stats.total = sum(group.tickets for group in groups)
+    # measured: done, or due and not done; a withdrawn or rejected ticket has no deadline
+    measured = [group for group in groups if group.status not in NOT_MEASURED]
+    stats.acknowledged_on_time = (
+        sum(group.acknowledged_on_time for group in measured),
+        sum(group.acknowledged + group.unacknowledged_late for group in measured))
+    stats.resolved_on_time = (
+        sum(group.resolved_on_time for group in measured),
+        sum(group.resolved + group.unresolved_late for group in measured))
+    stats.rated = sum(group.rated for group in groups)
+    stats.average_rating = (sum(group.rating_sum for group in groups) / stats.rated
+                            if stats.rated else None)
+    stats.satisfied = sum(group.rated_from for group in groups)
+    stats.reopened = (sum(group.reopened_resolved for group in groups),
+                      sum(group.resolved for group in groups))
     stats.by_building = await sql.counts_by_building(session, start, end)
-    stats.hours_to_acknowledge = await sql.percentiles(
-        session, Ticket.acknowledge_seconds, start, end, PERCENTILES)
-    stats.hours_to_resolve = await sql.percentiles(
-        session, Ticket.resolve_seconds, start, end, PERCENTILES)
-    stats.acknowledged_on_time = await sql.on_time(
-        session, Ticket.acknowledged_at, Ticket.ack_due_at, start, end, now, NOT_MEASURED)
-    stats.resolved_on_time = await sql.on_time(
-        session, Ticket.resolved_at, Ticket.resolve_due_at, start, end, now, NOT_MEASURED)
-    stats.rated, stats.average_rating, stats.satisfied = await sql.ratings(
-        session, start, end, SATISFIED_FROM)
-    stats.reopened = await sql.reopened(session, start, end)
     stats.top_causes = await sql.top_causes(session, start, end, TOP_CAUSES)
     stats.overdue, stats.overdue_first = await sql.overdue(session, OPEN, now, OVERDUE_SHOWN)
     return stats
-
-

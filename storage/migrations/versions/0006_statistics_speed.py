@@ -16,7 +16,8 @@ branch_labels = None
 depends_on = None
 
 GROUPS = ['status', 'category_code', 'channel', 'created_at', 'acknowledged_at', 'ack_due_at',
-          'resolved_at', 'resolve_due_at', 'rating', 'reopen_count']
+          'resolved_at', 'resolve_due_at', 'rating', 'reopen_count', 'acknowledge_seconds',
+          'resolve_seconds']
 
 
 def upgrade() -> None:

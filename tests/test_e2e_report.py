@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -67,12 +68,15 @@ async def test_full_report_with_an_album_of_three_photos(
     await resident.click("✅ Confirm")
     confirmation = resident.messages[-2].text or ""
     assert "registered as No." in confirmation
-    assert "within 2 hours" in confirmation  # water: acknowledged within 2 hours
+    # normal urgency: acknowledged within 48 hours, resolved within 7 working days
+    assert "within 48 hours" in confirmation
     assert resident.last.keyboard_buttons  # the main menu is back
 
     [ticket] = await tickets_in(harness.settings.database.database_url)
     assert ticket.number and ticket.number in confirmation
     assert ticket.status == "new" and ticket.category_code == "water"
+    resolve_by = ticket.resolve_due_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f"We expect to resolve it by {resolve_by:%Y-%m-%d %H:%M}." in confirmation
     assert ticket.description == DESCRIPTION and ticket.unit_text == "3-1202"
     db = Database(harness.settings.database.database_url)
     async with db.transaction() as session:

@@ -151,7 +151,8 @@ async def test_the_full_path_is_audited_and_tells_the_resident(db: Database) -> 
         # resident-visible changes, in order; never the internal note
         assert told == ["acknowledged", "info_requested", "investigating", "resolved"]
         timers = {t.kind for t in await rows(session, Timer)}
-        assert timers == {"survey_reminder", "follow_up"}
+        assert timers == {"survey_reminder", "follow_up", "ack_reminder", "ack_overdue",
+                          "resolve_reminder", "resolve_overdue"}
         # the follow-up date comes: the staff are reminded in the card's thread, once
         for _ in range(2):
             await desk.fire_due_timers(datetime(2026, 12, 5, 2, tzinfo=UTC))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from conversations.notices import card
 from storage.db import Database
 from storage.models import OutboxMessage, Resident, Staff, Ticket, Timer
 from tests.test_lifecycle import rows, setup
@@ -127,6 +128,10 @@ async def test_repeat_complaints_are_linked_within_the_window(db: Database) -> N
     assert found[third].repeat_of_id == second
     [link] = [e for e in found[third].events if e.kind == "repeat"]
     assert link.details == {"earlier": [found[second].number], "days": 30}  # not the first
+    shown = card(found[third], "en", SHANGHAI).text
+    assert (f"🔁 Repeat complaint: the same unit and category within 30 days — earlier: "
+            f"No. {found[second].number}") in shown
+    assert "Repeat" not in card(found[second], "en", SHANGHAI).text
     assert found[fourth].repeat_of_id is None  # the office switched repeat detection off
 
 

@@ -145,13 +145,15 @@ async def seeded(db: Database) -> int:
 
 
 async def maintain(db: Database) -> None:
-    """What a maintained database has: the planner's statistics (ANALYZE) and, on PostgreSQL,
-    the visibility map that index-only scans need (VACUUM; autovacuum does it on a server
-    that runs it, and the test server does not)."""
-    sql = "ANALYZE" if db.is_sqlite else "VACUUM ANALYZE"
-    async with db.engine.connect() as connection:
-        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.execute(text(sql))
+    """What a running residesk keeps: the planner's statistics, refreshed as the bot does at
+    start-up and daily (sampled on SQLite); on PostgreSQL also the visibility map that
+    index-only scans need (VACUUM: autovacuum does it on a server that runs it, and the test
+    server does not)."""
+    if not db.is_sqlite:
+        async with db.engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text("VACUUM"))
+    await db.refresh_statistics()
 
 
 async def run(url: str, count: int, workdir: Path, export: bool = True) -> None:

@@ -201,6 +201,7 @@ class ResidentDesk:
     async def prepare(self) -> None:
         """Bring the database up to date (a new or older file alike)."""
         await self.db.upgrade()
+        await self.db.refresh_statistics()
 
     async def run(self, *, handle_signals: bool = True, polling_timeout: int = 25) -> None:
         """Long polling until stopped (SIGINT / SIGTERM or `stop()`)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -23,6 +24,7 @@ from storage.repositories import Outbox, WeeklyReports
 from tickets.service import TicketService
 
 log = logging.getLogger(__name__)
+STATISTICS_EVERY = 24 * 3600.0  # seconds between refreshes of the query planner's statistics
 
 
 class Scheduler:
@@ -57,9 +59,13 @@ class Scheduler:
         return 1
 
     async def run(self) -> None:
+        analyzed = time.monotonic()  # at start-up, by ResidentDesk.prepare
         while not self._stopping.is_set():
             try:
                 await self.tick()
+                if time.monotonic() - analyzed > STATISTICS_EVERY:
+                    await self.db.refresh_statistics()
+                    analyzed = time.monotonic()
             except Exception:  # a database outage must not stop the timers for good
                 log.exception("timers failed; trying again later")
             with contextlib.suppress(TimeoutError):

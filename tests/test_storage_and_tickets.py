@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database, upgrade
@@ -162,3 +162,21 @@ def test_migrations_upgrade_a_database_holding_tickets(tmp_path: Path) -> None:
         assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
         [(payload,)] = connection.execute("SELECT payload FROM outbox").fetchall()
     assert '"card"' in payload  # the old "new ticket" notice becomes the ticket's card
+
+
+async def test_the_planner_gets_statistics_of_the_tickets(db: Database) -> None:
+    resident_id = await make_resident(db)
+    async with db.transaction() as session:
+        service = TicketService(session)
+        resident = await get(session, resident_id)
+        for n in range(30):
+            await service.submit(resident, Submission(f"k{n}", "noise", "Loud music at night"))
+    await db.refresh_statistics()
+    async with db.transaction() as session:
+        if db.is_sqlite:
+            found = await session.scalar(select(text("count(*)")).select_from(
+                text("sqlite_stat1")).where(text("tbl = 'tickets'")))
+        else:
+            found = await session.scalar(select(text("reltuples")).select_from(
+                text("pg_class")).where(text("relname = 'tickets'")))
+    assert found and int(found) >= 1

@@ -113,10 +113,9 @@ async def seed(db: Database, count: int) -> None:
 async def time_stats(db: Database, days: int, repeats: int = 3) -> float:
     best = float("inf")
     for _ in range(repeats):
-        async with db.transaction() as session:
-            started = time.perf_counter()
-            stats = await compute(session, NOW - timedelta(days=days), NOW, NOW)
-            best = min(best, time.perf_counter() - started)
+        started = time.perf_counter()
+        stats = await compute(db, NOW - timedelta(days=days), NOW, NOW)
+        best = min(best, time.perf_counter() - started)
     print(f"  stats, last {days} days: {best * 1000:7.1f} ms (best of {repeats}; "
           f"{stats.total:,} tickets, overdue {stats.overdue:,})")
     return best * 1000

@@ -25,7 +25,7 @@ from storage.db import Database
 from storage.models import Staff, UnitInvite
 from storage.repositories import Categories, StaffMembers, Units
 from tickets.periods import PERIOD_DAYS
-from tickets.stats import Stats, compute
+from tickets.stats import compute
 
 T = TypeVar("T")
 
@@ -196,10 +196,13 @@ async def office_stats(args: argparse.Namespace) -> str:
     first = args.first or last - timedelta(days=PERIOD_DAYS[args.period] - 1)
     start, end = period(first, last, timezone)
 
-    async def figures(session: AsyncSession) -> Stats:
-        return await compute(session, start, end, now)
-
-    return stats_report(await in_transaction(figures), first, last, timezone)
+    database = Database(load(DatabaseSettings).database_url)
+    try:
+        await database.upgrade()
+        figures = await compute(database, start, end, now)
+    finally:
+        await database.dispose()
+    return stats_report(figures, first, last, timezone)
 
 
 async def run_bot(transport: str | None) -> None:

@@ -48,8 +48,8 @@ class Reporter:
         """The report's text and its charts (PNG uploads) for the days first..last."""
         start = local_midnight(first, self.timezone)
         end = local_midnight(last + timedelta(days=1), self.timezone)
-        async with self.db.transaction() as session:
-            stats = await compute(session, start, end, utcnow())
+        stats = await compute(self.db, start, end, utcnow())
+        async with self.db.reading() as session:
             trends = await compute_trends(session, start, end, self.timezone)
         text = stats_report(stats, first, last, self.timezone, self.lang)
         charts = await render_charts_async(trends, chart_labels(self.lang),

@@ -49,9 +49,22 @@ def _sqlite_begin(connection: object) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
 
 
-def make_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
+def _sqlite_read_only(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
+def _sqlite_begin_reading(connection: object) -> None:
+    # deferred: a reader sees one snapshot and never takes (or waits for) the write lock
+    connection.exec_driver_sql("BEGIN")  # type: ignore[attr-defined]
+
+
+def make_engine(url: str, *, foreign_keys: bool = True, read_only: bool = False
+                ) -> AsyncEngine:
     """`foreign_keys=False` is for migrations only: SQLite rebuilds a table to alter a column,
-    and dropping the old table would trip the rows that point at it (checked afterwards)."""
+    and dropping the old table would trip the rows that point at it (checked afterwards).
+    `read_only`: SQLite connections that only read, beside the writer."""
     url = normalize_url(url)
     # hide_parameters: SQL errors are logged, and parameters hold phones and resident text
     engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"),
@@ -59,7 +72,10 @@ def make_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect",
                      functools.partial(_sqlite_pragmas, foreign_keys=foreign_keys))
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        if read_only:
+            event.listen(engine.sync_engine, "connect", _sqlite_read_only)
+        event.listen(engine.sync_engine, "begin",
+                     _sqlite_begin_reading if read_only else _sqlite_begin)
     return engine
 
 
@@ -72,6 +88,11 @@ class Database:
         # handler, which sleeps and backs off while the lock sits free.
         self._writer: contextlib.AbstractAsyncContextManager[object] = (
             asyncio.Lock() if self.is_sqlite else contextlib.nullcontext())
+        # Readers that need not queue behind the writer (statistics): SQLite's WAL lets them
+        # read while it writes, each on its own connection (and thread), side by side.
+        self.read_engine = (make_engine(self.url, read_only=True) if self.is_sqlite
+                            else self.engine)
+        self.readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -81,6 +102,12 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """Commit on success, roll back on any error: nothing is ever half-saved."""
         async with self._writer, self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session that only reads, outside the writers' queue; several may run at once."""
+        async with self.readers() as session, session.begin():
             yield session
 
     async def upgrade(self) -> None:
@@ -97,6 +124,8 @@ class Database:
             await session.execute(text("ANALYZE"))
 
     async def dispose(self) -> None:
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
         await self.engine.dispose()
 
 

@@ -60,8 +60,7 @@ async def seed(db: Database) -> dict[str, str]:
 
 async def test_statistics_equal_the_hand_computed_values(db: Database) -> None:
     numbers = await seed(db)
-    async with db.transaction() as session:
-        stats = await compute(session, START, END, NOW)
+    stats = await compute(db, START, END, NOW)
     assert stats.total == 6  # October's ticket is outside the period
     assert stats.by_status == {"closed": 2, "resolved": 1, "investigating": 1, "new": 1,
                                "withdrawn": 1}
@@ -86,8 +85,7 @@ async def test_statistics_equal_the_hand_computed_values(db: Database) -> None:
 
 
 async def test_an_empty_period_has_no_figures(db: Database) -> None:
-    async with db.transaction() as session:
-        stats = await compute(session, START, END, NOW)
+    stats = await compute(db, START, END, NOW)
     assert stats.total == 0 and stats.hours_to_resolve == [None, None]
     assert stats.satisfied_share is None and stats.reopen_rate is None
     assert stats.acknowledged_on_time == (0, 0) and stats.overdue == 0
@@ -100,9 +98,8 @@ async def test_the_report_reads_the_figures(db: Database) -> None:
     from bot.stats_report import stats_report
 
     numbers = await seed(db)
-    async with db.transaction() as session:
-        stats = await compute(session, START, END, NOW)
-        text = stats_report(stats, date(2026, 11, 1), date(2026, 11, 30), ZoneInfo("UTC"))
+    stats = await compute(db, START, END, NOW)
+    text = stats_report(stats, date(2026, 11, 1), date(2026, 11, 30), ZoneInfo("UTC"))
     assert "Tickets created 2026-11-01 – 2026-11-30 (UTC): 6" in text
     assert "by building: (none) 3, A 2, B 1" in text
     assert "Time to acknowledge: median 2.5 h, 90th percentile 3.7 h" in text
@@ -147,7 +144,7 @@ async def test_the_overdue_list_is_the_most_overdue_of_all_open_statuses(db: Dat
             numbers[label] = ticket.number
     async with db.transaction() as session:
         total, first = await sql.overdue(session, OPEN, NOW, 4)
-        stats = await compute(session, START, END, NOW)
+    stats = await compute(db, START, END, NOW)
     assert total == 9 and stats.overdue == 9
     assert [t.number for t in first] == [numbers[label]
                                          for label in ("new-9", "new-8", "ack-8", "inv-7")]

@@ -535,13 +535,13 @@ class TicketService:
                 stage, _, what = timer.kind.partition("_")
                 if what == "reminder":
                     if now < (ticket.ack_due_at if stage == "ack" else ticket.resolve_due_at):
-                        await self._remind(ticket, stage)  # (late, say nothing: escalation is due)
+                        self._remind(ticket, stage)  # (late, say nothing: escalation is due)
                 else:
                     await self._overdue(ticket, stage, now)
         await self.session.flush()
         return fired
 
-    async def _remind(self, ticket: Ticket, stage: str) -> None:
+    def _remind(self, ticket: Ticket, stage: str) -> None:
         due = ticket.ack_due_at if stage == "ack" else ticket.resolve_due_at
         self._event(ticket, "reminder", SYSTEM, note=f"{stage} deadline",
                     details={"stage": stage})

@@ -132,7 +132,7 @@ async def handle(ctx: Context, staff: Staff | None) -> None:
     if event.kind == EventKind.BUTTON:
         await press(ctx, staff)
     elif staff is None or not staff.active:
-        if event.kind == EventKind.COMMAND and event.command in ("intake", "cancel"):
+        if event.kind == EventKind.COMMAND and event.command in ("intake", "cancel", "stats"):
             ctx.say(ctx._("Only office staff can do this. A manager can add you with "
                           "“residesk staff add”."), reply_to=event.message_id)
         else:

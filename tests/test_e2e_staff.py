@@ -276,6 +276,8 @@ async def test_who_may_act(office: Office) -> None:
                            office.harness.wait)
     await stranger.click("Acknowledge", office.card())
     assert "Only office staff" in office.emulator.callback_answers[-1].get("text", "")
+    await stranger.send("/stats month")
+    assert "Only office staff" in (stranger.messages[-1].text or "")
     await office.agent.click("Reject", office.card())
     assert "Only a manager" in office.emulator.callback_answers[-1].get("text", "")
     old_card = office.card()

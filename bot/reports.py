@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.charts import ChartLabels, render_charts_async
+from bot.export import period
 from bot.stats_report import stats_report
 from bot.transport import Transport, send_reply
 from conversations.events import FileRef, Reply
@@ -19,7 +20,7 @@ from storage.db import Database
 from storage.models import utcnow
 from tickets.policy import CATEGORY_LABELS
 from tickets.stats import compute
-from tickets.trends import compute_trends, local_midnight
+from tickets.trends import compute_trends
 
 
 def chart_labels(lang: str) -> ChartLabels:
@@ -46,8 +47,7 @@ class Reporter:
 
     async def build(self, first: date, last: date) -> tuple[str, list[FileRef]]:
         """The report's text and its charts (PNG uploads) for the days first..last."""
-        start = local_midnight(first, self.timezone)
-        end = local_midnight(last + timedelta(days=1), self.timezone)
+        start, end = period(first, last, self.timezone)
         stats = await compute(self.db, start, end, utcnow())
         async with self.db.reading() as session:
             trends = await compute_trends(session, start, end, self.timezone)

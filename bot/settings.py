@@ -96,12 +96,7 @@ class OfficeSettings(BaseSettings):
             raise ValueError("unknown time zone") from error
         return name
 
-    @field_validator("sla_file", "chart_font", mode="before")
-    @classmethod
-    def _empty_is_no_file(cls, value: object) -> object:
-        return None if value == "" else value
-
-    @field_validator("staff_chat_id", mode="before")
+    @field_validator("staff_chat_id", "sla_file", "chart_font", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

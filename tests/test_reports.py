@@ -3,8 +3,6 @@ office's language, its charts; and `residesk sla`."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,6 +13,7 @@ from bot.charts import cjk_font
 from bot.reports import Reporter, weekly_due
 from storage.db import Database
 from tests.test_charts import seed
+from tests.test_cli import residesk
 
 OFFICE = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).parents[1]
@@ -45,28 +44,22 @@ async def test_the_report_in_chinese_with_its_charts(db: Database) -> None:
             date(2026, 11, 1), date(2026, 11, 7)))[1]
 
 
-def residesk(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True,
-                          text=True, env={"PATH": "/usr/bin:/bin", **env}, timeout=60,
-                          cwd=ROOT)
-
-
 def test_residesk_sla_shows_the_policy_in_force(tmp_path: Path) -> None:
-    shown = residesk("sla", env={"SLA_FILE": str(ROOT / "sla.example.toml")})
+    shown = residesk("sla", cwd=ROOT, env={"SLA_FILE": str(ROOT / "sla.example.toml")})
     assert shown.returncode == 0, shown.stderr
     assert "office hours: 09:00-18:00 mon,tue,wed,thu,fri (Asia/Shanghai); 4 day(s) off" \
         in shown.stdout
     assert "water        normal  acknowledge 4 hours" in shown.stdout
-    assert residesk("sla", env={}).stdout.count("default") == 2
+    assert residesk("sla", cwd=ROOT, env={}).stdout.count("default") == 2
     broken = tmp_path / "sla.toml"
     broken.write_text('[normal]\nresolve = "a week"\n')
-    refused = residesk("sla", env={"SLA_FILE": str(broken)})
+    refused = residesk("sla", cwd=ROOT, env={"SLA_FILE": str(broken)})
     assert refused.returncode == 2
     assert refused.stderr.strip() == (
         f"residesk: configuration error: SLA_FILE {broken}: normal.resolve: expected a time "
         "such as \"2 hours\", \"3 days\", \"16 working hours\" or \"7 working days\", not "
         "'a week'")
-    missing = residesk("sla", env={"SLA_FILE": str(tmp_path / "none.toml")})
+    missing = residesk("sla", cwd=ROOT, env={"SLA_FILE": str(tmp_path / "none.toml")})
     assert missing.returncode == 2 and "cannot be read" in missing.stderr
 
 

@@ -533,16 +533,16 @@ class TicketService:
                 self._thread(ticket, "follow_up", measures=ticket.improvement_measures or "")
             elif timer.kind in DEADLINE_TIMERS and _deadline_open(ticket, timer.kind):
                 stage, _, what = timer.kind.partition("_")
+                due = ticket.ack_due_at if stage == "ack" else ticket.resolve_due_at
                 if what == "reminder":
-                    if now < (ticket.ack_due_at if stage == "ack" else ticket.resolve_due_at):
-                        self._remind(ticket, stage)  # (late, say nothing: escalation is due)
+                    if now < due:  # (late, say nothing: the escalation is due)
+                        self._remind(ticket, stage, due)
                 else:
                     await self._overdue(ticket, stage, now)
         await self.session.flush()
         return fired
 
-    def _remind(self, ticket: Ticket, stage: str) -> None:
-        due = ticket.ack_due_at if stage == "ack" else ticket.resolve_due_at
+    def _remind(self, ticket: Ticket, stage: str, due: datetime) -> None:
         self._event(ticket, "reminder", SYSTEM, note=f"{stage} deadline",
                     details={"stage": stage})
         self._thread(ticket, "deadline_reminder", stage=stage, due=due.isoformat(),

@@ -35,7 +35,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from bot.emulator import BotAPIEmulator, EmulatedUser
+from bot.emulator import Body, BotAPIEmulator, EmulatedUser
 from bot.emulator.chat import ChatClient, GroupMember
 
 STAFF_CHAT = -1001234567890
@@ -330,6 +330,55 @@ async def test_injected_errors(emu: BotAPIEmulator, bot: Bot, ann: EmulatedUser)
 
     await bot.send_message(ann.id, "delivered at last")
     assert [m.text for m in emu.messages(ann.id)] == ["delivered at last"]
+
+
+async def _raw(emu: BotAPIEmulator, method: str, **params: Any) -> tuple[int, str, str]:
+    """One Bot API call without a framework: status, content type, body."""
+    async with aiohttp.ClientSession() as http, http.post(
+            f"{emu.base_url}/bot{emu.token}/{method}", json=params) as answer:
+        return answer.status, answer.content_type, await answer.text()
+
+
+@pytest.mark.parametrize(("body", "content_type", "text"), [
+    (Body.HTML, "text/html", "<html>"),
+    (Body.TEXT, "text/plain", "502 "),
+    (Body.NO_RESULT, "application/json", '{"ok": true}'),
+    (Body.NOT_OBJECT, "application/json", '["not", "an", "object"]'),
+])
+async def test_malformed_answers(emu: BotAPIEmulator, ann: EmulatedUser, body: Body,
+                                 content_type: str, text: str) -> None:
+    emu.inject_error("sendMessage", 502, body=body)
+    status, kind, answer = await _raw(emu, "sendMessage", chat_id=ann.id, text="hi")
+    assert (status, kind) == (502, content_type) and answer.startswith(text)
+    assert emu.messages(ann.id) == []  # nothing was sent
+    emu.inject_error("sendMessage", 200, body=Body.HTML)  # a proxy's page with status 200
+    status, kind, answer = await _raw(emu, "sendMessage", chat_id=ann.id, text="hi")
+    assert (status, kind) == (200, "text/html") and "Bad Gateway" in answer
+    status, _, answer = await _raw(emu, "sendMessage", chat_id=ann.id, text="hi")
+    assert status == 200 and '"ok": true' in answer and emu.last_message(ann.id).text == "hi"
+
+
+async def test_outage_cuts_long_polls(emu: BotAPIEmulator, ann: EmulatedUser) -> None:
+    poll = asyncio.ensure_future(_raw(emu, "getUpdates", timeout=30))
+    await emu.wait_for(lambda: any(m == "getUpdates" for m, _ in emu.requests))
+    started = time.monotonic()
+    emu.start_outage(502)
+    status, kind, _ = await poll  # the waiting long poll is answered at once
+    assert (status, kind) == (502, "text/html") and time.monotonic() - started < 1
+    for method in ("getUpdates", "sendMessage", "getMe"):
+        assert (await _raw(emu, method, chat_id=ann.id, text="x"))[0] == 502
+    emu.send_text(ann, "hello")
+    emu.end_outage()
+    status, _, answer = await _raw(emu, "getUpdates", timeout=0)
+    assert status == 200 and "hello" in answer and emu.outage_answers == 4
+
+
+async def test_outage_dropping_connections(emu: BotAPIEmulator, ann: EmulatedUser) -> None:
+    emu.start_outage(drop_connection=True)
+    with pytest.raises(aiohttp.ClientError):
+        await _raw(emu, "getMe")
+    emu.end_outage()
+    assert (await _raw(emu, "getMe"))[0] == 200
 
 
 async def test_drop_connection(emu: BotAPIEmulator, bot: Bot, ann: EmulatedUser) -> None:

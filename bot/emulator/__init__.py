@@ -3,6 +3,7 @@
 from bot.emulator.server import (
     MAX_DOWNLOAD_SIZE,
     APIError,
+    Body,
     BotAPIEmulator,
     Button,
     EmulatedUser,
@@ -13,6 +14,7 @@ from bot.emulator.server import (
 __all__ = [
     "MAX_DOWNLOAD_SIZE",
     "APIError",
+    "Body",
     "BotAPIEmulator",
     "Button",
     "EmulatedUser",

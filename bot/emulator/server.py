@@ -31,6 +31,7 @@ import re
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from enum import StrEnum
 from types import TracebackType
 from typing import Any, NoReturn
 
@@ -39,6 +40,7 @@ from aiohttp import web
 __all__ = [
     "MAX_DOWNLOAD_SIZE",
     "APIError",
+    "Body",
     "BotAPIEmulator",
     "Button",
     "EmulatedUser",
@@ -100,6 +102,20 @@ _DEFAULT_DESCRIPTIONS = {
 }
 
 
+class Body(StrEnum):
+    """What an injected failure answers with, beside its HTTP status."""
+
+    ERROR = "error"  # the Bot API's own error object: {"ok": false, "error_code": …}
+    HTML = "html"  # an HTML page, as a proxy or load balancer in front of Telegram sends
+    TEXT = "text"  # plain text that is not JSON
+    NO_RESULT = "no_result"  # {"ok": true} without a "result"
+    NOT_OBJECT = "not_object"  # valid JSON that is not an object
+
+
+PROXY_PAGE = ("<html><head><title>502 Bad Gateway</title></head><body><center>"
+              "<h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>")
+
+
 class APIError(Exception):
     """An error answer of the Bot API: ``{"ok": false, "error_code": ..., ...}``."""
 
@@ -109,11 +125,19 @@ class APIError(Exception):
         self.description = description
         self.retry_after = retry_after
 
-    def response(self) -> web.Response:
-        body: JSON = {"ok": False, "error_code": self.status, "description": self.description}
+    def response(self, body: Body = Body.ERROR) -> web.Response:
+        if body == Body.HTML:
+            return web.Response(text=PROXY_PAGE, status=self.status, content_type="text/html")
+        if body == Body.TEXT:
+            return web.Response(text=f"{self.status} {self.description}", status=self.status)
+        if body == Body.NO_RESULT:
+            return web.json_response({"ok": True}, status=self.status)
+        if body == Body.NOT_OBJECT:
+            return web.json_response(["not", "an", "object"], status=self.status)
+        error: JSON = {"ok": False, "error_code": self.status, "description": self.description}
         if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
-        return web.json_response(body, status=self.status)
+            error["parameters"] = {"retry_after": self.retry_after}
+        return web.json_response(error, status=self.status)
 
 
 def _bad(description: str) -> APIError:
@@ -268,6 +292,24 @@ class _Injection:
     retry_after: int | None
     remaining: int
     drop_connection: bool
+    body: Body = Body.ERROR
+
+
+@dataclass(frozen=True)
+class _Outage:
+    """Every method answers this until the outage ends; long polls in progress are cut."""
+
+    status: int
+    body: Body
+    drop_connection: bool
+
+    def error(self) -> APIError:
+        return APIError(self.status, _DEFAULT_DESCRIPTIONS.get(self.status,
+                                                               f"Error {self.status}"))
+
+
+class _Cut(Exception):
+    """An outage began while a long poll was waiting."""
 
 
 @dataclass
@@ -405,6 +447,8 @@ class BotAPIEmulator:
         self._blocked: set[int] = set()
         self._callbacks: dict[str, bool] = {}  # callback query id -> answered
         self._injections: list[_Injection] = []
+        self._outage: _Outage | None = None
+        self.outage_answers = 0  # calls answered by an outage
         self._file_seq = itertools.count(1)
         self._group_seq = itertools.count(1)
         self._callback_seq = itertools.count(1)
@@ -711,8 +755,11 @@ class BotAPIEmulator:
         retry_after: int | None = None,
         times: int = 1,
         drop_connection: bool = False,
+        body: Body = Body.ERROR,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` ("*": any but getUpdates) fail."""
+        """Make the next ``times`` calls of ``method`` ("*": any but getUpdates) fail: with
+        the Bot API's error object, or (``body``) an HTML page, plain text, ``{"ok": true}``
+        without a result or JSON that is no object, under any ``status`` (200 too)."""
         if times < 1:
             raise ValueError("times must be at least 1")
         if status == 429 and retry_after is None:
@@ -723,8 +770,19 @@ class BotAPIEmulator:
             else:
                 description = _DEFAULT_DESCRIPTIONS.get(status, f"Error {status}")
         self._injections.append(_Injection(
-            method.lower(), status, description, retry_after, times, drop_connection
+            method.lower(), status, description, retry_after, times, drop_connection, body
         ))
+
+    def start_outage(self, status: int = 502, *, body: Body = Body.HTML,
+                     drop_connection: bool = False) -> None:
+        """Telegram (or the proxy in front of it) is down: every call, getUpdates and file
+        downloads included, is answered with ``status`` and ``body`` (or its connection
+        dropped) until ``end_outage``. Long polls waiting now are cut the same way."""
+        self._outage = _Outage(status, body, drop_connection)
+        self._wake_pollers()
+
+    def end_outage(self) -> None:
+        self._outage = None
 
     def set_limits(self, enabled: bool) -> None:
         """Enforce Telegram's flood limits on sending methods, or stop enforcing them.
@@ -927,9 +985,21 @@ class BotAPIEmulator:
     async def _handle_unknown(self, request: web.Request) -> web.Response:
         return APIError(404, "Not Found").response()
 
+    def _outage_answer(self, request: web.Request) -> web.Response | None:
+        outage = self._outage
+        if outage is None:
+            return None
+        self.outage_answers += 1
+        self._notify()
+        if outage.drop_connection:
+            self._drop_connection(request)
+        return outage.error().response(outage.body)
+
     async def _handle_file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return APIError(401, "Unauthorized").response()
+        if (down := self._outage_answer(request)) is not None:
+            return down
         stored = self._files_by_path.get(request.match_info["path"])
         if stored is None:
             return APIError(404, "Not Found").response()
@@ -939,6 +1009,8 @@ class BotAPIEmulator:
     async def _handle_method(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
             return APIError(401, "Unauthorized").response()
+        if (down := self._outage_answer(request)) is not None:
+            return down
         requested = request.match_info["method"]
         name, handler = self._methods.get(requested.lower(), (requested, None))
         try:
@@ -955,14 +1027,18 @@ class BotAPIEmulator:
             if injection is not None:
                 if injection.drop_connection:
                     self._drop_connection(request)
-                raise APIError(injection.status, injection.description,
-                               retry_after=injection.retry_after)
+                return APIError(injection.status, injection.description,
+                                retry_after=injection.retry_after).response(injection.body)
             # Sending handlers never await: checking, sending and counting are one step even
             # for concurrent calls.  Refused or failed sends are not counted.
             counted = self._check_limits(name, params)
             result = await handler(params)
             if counted is not None:
                 self._count_sends(*counted)
+        except _Cut:
+            if (down := self._outage_answer(request)) is not None:
+                return down
+            return web.json_response({"ok": True, "result": []})
         except APIError as error:
             return error.response()
         except Exception as exc:
@@ -1254,6 +1330,8 @@ class BotAPIEmulator:
         allowed = params.get_json("allowed_updates", list) or None
         deadline = time.monotonic() + timeout
         while True:
+            if self._outage is not None:
+                raise _Cut
             result = self._collect_updates(offset, limit, allowed)
             if result or self._stopping:
                 return result

@@ -13,6 +13,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
@@ -31,6 +32,7 @@ from aiogram.types import (
 
 from bot.transport import (
     ALLOWED_UPDATES,
+    MALFORMED,
     BadRequest,
     Forbidden,
     Handle,
@@ -45,6 +47,7 @@ from bot.transport import (
     listened,
     markup_of,
     message_event,
+    present,
     reply_parameters_of,
 )
 from conversations.events import CallbackAnswer, Reply
@@ -77,6 +80,8 @@ def translated() -> Iterator[None]:
         raise BadRequest(error.message) from None
     except TelegramAPIError as error:  # 5xx and the rest
         raise Unavailable(error.message) from None
+    except ClientDecodeError:  # a proxy's HTML page, text, JSON that is not an answer
+        raise Unavailable(MALFORMED) from None
     except (TelegramNetworkError, aiohttp.ClientError, TimeoutError, OSError) as error:
         raise Unavailable(type(error).__name__) from None
 
@@ -116,21 +121,23 @@ class AiogramTransport:
 
     async def delete_webhook(self) -> None:
         with translated():
-            await self.bot.delete_webhook(drop_pending_updates=False)
+            present(await self.bot.delete_webhook(drop_pending_updates=False), "deleteWebhook")
 
     async def set_commands(self, commands: Sequence[tuple[str, str]],
                            language_code: str | None) -> None:
         with translated():
-            await self.bot.set_my_commands(
+            present(await self.bot.set_my_commands(
                 [BotCommand(command=c, description=d) for c, d in commands],
-                scope=BotCommandScopeAllPrivateChats(), language_code=language_code)
+                scope=BotCommandScopeAllPrivateChats(), language_code=language_code),
+                "setMyCommands")
 
     async def get_updates(self, offset: int | None, poll_seconds: int) -> Sequence[Update]:
         request = methods.GetUpdates(offset=offset, timeout=poll_seconds,
                                      allowed_updates=ALLOWED_UPDATES)
         with translated():
-            return await self.bot(request, request_timeout=int(self.bot.session.timeout
-                                                               + poll_seconds))
+            updates: Sequence[Update] | None = await self.bot(request, request_timeout=int(
+                self.bot.session.timeout + poll_seconds))
+            return present(updates, "getUpdates")
 
     def update_id(self, update: object) -> int:
         assert isinstance(update, Update)
@@ -151,40 +158,42 @@ class AiogramTransport:
     # --- sending ---------------------------------------------------------------------------
     async def send_text(self, chat_id: int, text: str, reply: Reply) -> int:
         with translated():
-            message = await self.bot.send_message(
+            message = present(await self.bot.send_message(
                 chat_id, text, reply_markup=markup_of(reply, types),
-                reply_parameters=reply_parameters_of(reply, types))
+                reply_parameters=reply_parameters_of(reply, types)), "sendMessage")
         return message.message_id
 
     async def send_file(self, chat_id: int, caption: str | None, reply: Reply) -> int:
         assert reply.file is not None
         with translated():
-            message = await file_sender(self.bot, reply.file.kind)(
+            message = present(await file_sender(self.bot, reply.file.kind)(
                 chat_id, file_of(reply.file, types), caption=caption,
                 reply_markup=markup_of(reply, types),
-                reply_parameters=reply_parameters_of(reply, types))
+                reply_parameters=reply_parameters_of(reply, types)), "send a file")
         return int(message.message_id)
 
     async def send_album(self, chat_id: int, reply: Reply) -> list[int]:
         with translated():
-            sent = await self.bot.send_media_group(
+            sent = present(await self.bot.send_media_group(
                 chat_id, album_of(reply, types),
-                reply_parameters=reply_parameters_of(reply, types))
+                reply_parameters=reply_parameters_of(reply, types)), "sendMediaGroup")
         return [m.message_id for m in sent]
 
     async def edit_text(self, chat_id: int, message_id: int, text: str, reply: Reply) -> None:
         with translated():
-            await self.bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id,
-                                             reply_markup=inline_markup_of(reply, types))
+            present(await self.bot.edit_message_text(
+                text=text, chat_id=chat_id, message_id=message_id,
+                reply_markup=inline_markup_of(reply, types)), "editMessageText")
 
     async def answer_callback(self, callback_id: str, answer: CallbackAnswer | None) -> None:
         with translated():
-            await self.bot.answer_callback_query(callback_id,
-                                                 text=answer.text if answer else None,
-                                                 show_alert=answer.alert if answer else None)
+            present(await self.bot.answer_callback_query(
+                callback_id, text=answer.text if answer else None,
+                show_alert=answer.alert if answer else None), "answerCallbackQuery")
 
     async def download(self, file_id: str) -> bytes:
         buffer = BytesIO()
         with translated():
-            await self.bot.download(file_id, destination=buffer, timeout=60)
+            file = present(await self.bot.get_file(file_id), "getFile")
+            await self.bot.download(file, destination=buffer, timeout=60)
         return buffer.getvalue()

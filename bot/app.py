@@ -25,9 +25,10 @@ from bot.transport import Forbidden, TelegramFailure, deliver, make_transport, r
 from conversations.context import Office
 from conversations.engine import COMMANDS, Engine
 from conversations.events import CallbackAnswer, Event, Outcome, Reply
+from conversations.notices import ReplyLost
 from locales import SUPPORTED, TELEGRAM_CODES, gettext_for, negotiate
 from storage.db import Database
-from storage.repositories import Residents
+from storage.repositories import Outbox, Residents
 from tickets.sla import WEEKDAYS
 
 log = logging.getLogger("residesk")
@@ -93,6 +94,8 @@ class ResidentDesk:
             await self.mark_unreachable(event.sender.user_id)  # blocked us; their data stays
         except TelegramFailure as error:
             log.error("could not deliver to chat %s: %s", event.sender.chat_id, error.message)
+            if not event.in_group:
+                await self._tell_reply_lost(event)
         finally:
             await self._mark_handled(event.update_id, outcome.result)
         if outcome.notify:
@@ -108,8 +111,8 @@ class ResidentDesk:
                 event = replace(event, media=await self.media.fetch(event.media))
             outcome = await self._transaction(event)
         except Exception as error:
-            # the class only: database errors quote SQL, download errors quote URLs
-            log.error("update %s failed: %s", event.update_id, type(error).__name__,
+            # a safe reason only: database errors quote values, download errors quote URLs
+            log.error("update %s failed: %s", event.update_id, logs.reason(error),
                       exc_info=log.isEnabledFor(logging.DEBUG))
             _ = gettext_for(negotiate(event.sender.language_code,
                                       self.settings.office.default_language))
@@ -139,6 +142,25 @@ class ResidentDesk:
                 log.warning("update %s: database busy (%s), retrying", event.update_id, error)
                 await asyncio.sleep(0.05 * attempt)
         raise AssertionError("unreachable")
+
+    async def _tell_reply_lost(self, event: Event) -> None:
+        """The resident's answer is lost (Telegram kept failing): tell them once, through the
+        outbox, which keeps trying after this update is done."""
+        try:
+            async with self.db.transaction() as session:
+                outbox = Outbox(session)
+                if ReplyLost.KIND in await outbox.pending_kinds(event.sender.chat_id):
+                    return  # said already, still waiting to go out
+                resident = await Residents(session).by_user(event.sender.user_id)
+                lang = (resident.language if resident else None) or negotiate(
+                    event.sender.language_code, self.settings.office.default_language)
+                outbox.enqueue(event.sender.chat_id, ReplyLost(lang).to_payload())
+            self.notifier.wake.set()
+            log.warning("update %s: the reply to chat %s is lost; the resident will be told",
+                        event.update_id, event.sender.chat_id)
+        except Exception as error:
+            log.error("update %s: could not queue the lost-reply notice: %s",
+                      event.update_id, logs.reason(error))
 
     async def mark_unreachable(self, user_id: int) -> None:
         async with self.db.transaction() as session:
@@ -245,9 +267,11 @@ class ResidentDesk:
                     break
                 try:
                     updates = fetch.result()
-                except TelegramFailure as error:
-                    log.warning("getUpdates failed (%s); again in %.1fs", error.message, delay)
-                    await asyncio.sleep(delay)
+                except Exception as error:  # whatever Telegram (or a proxy) answered
+                    log.warning("getUpdates failed (%s); again in %.1fs", logs.reason(error),
+                                delay)
+                    with contextlib.suppress(TimeoutError):  # a stop ends the wait
+                        await asyncio.wait_for(asyncio.shield(stopping), delay)
                     delay = min(delay * 1.5, POLL_BACKOFF[1])
                     continue
                 delay = POLL_BACKOFF[0]
@@ -271,7 +295,7 @@ class ResidentDesk:
                     await self.transport.dispatch(update)
                 except Exception as error:  # one bad update must not hold back the chat
                     log.error("update %s: %s", self.transport.update_id(update),
-                              type(error).__name__)
+                              logs.reason(error))
 
         await asyncio.gather(*(in_order(chat) for chat in by_chat.values()))
 

@@ -25,9 +25,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.logs import reason
 from bot.reports import Reporter
 from bot.transport import BadRequest, Forbidden, RetryAfter, TelegramFailure, Transport, send_reply
-from conversations.notices import Notice, render
+from conversations.notices import Notice, ReplyLost, render
 from storage.db import Database
 from storage.models import Ticket, utcnow
 from storage.repositories import MessageLinks, Outbox, Residents
@@ -125,8 +126,9 @@ class Notifier:
         while not self._stopping:
             try:
                 busy = await self.drain()
-            except Exception:  # keep draining whatever one bad row or outage does
-                log.exception("outbox drain failed")
+            except Exception as error:  # keep draining whatever one bad row or outage does
+                log.error("outbox drain failed: %s", reason(error),
+                          exc_info=log.isEnabledFor(logging.DEBUG))
                 busy = 0
             if busy:
                 continue
@@ -162,6 +164,9 @@ class Notifier:
             for row in await outbox.due(utcnow(), BATCH):
                 if row.payload.get("kind") == "report":
                     found.append(Due(row.id, row.chat_id, None, report=row.payload))
+                    continue
+                if (lost := ReplyLost.from_payload(row.payload)) is not None:
+                    found.append(Due(row.id, row.chat_id, lost.notice()))
                     continue
                 ticket = await outbox.ticket(int(row.payload.get("ticket_id") or 0))
                 notice = None
@@ -210,7 +215,8 @@ class Notifier:
         except TelegramFailure:
             raise
         except Exception as error:
-            log.exception("the report could not be made")
+            log.error("the report could not be made: %s", reason(error),
+                      exc_info=log.isEnabledFor(logging.DEBUG))
             raise BadRequest(f"report failed: {type(error).__name__}") from error
 
     async def _settle(self, due: Due, ids: list[int] | None, error: str | None,
@@ -235,6 +241,8 @@ class Notifier:
         """Link what was sent to its ticket: replies to it find their way back."""
         assert due.notice is not None
         notice = due.notice
+        if notice.ticket_id is None:
+            return
         links = MessageLinks(session)
         for message_id in ids:
             await links.link(due.chat_id, message_id, notice.ticket_id, notice.survey_id,
@@ -274,7 +282,7 @@ class Notifier:
             resident = await Residents(session).by_chat(due.chat_id)
             if resident is not None and resident.reachable:
                 resident.reachable = False
-                if due.notice is not None:  # the card shows it
+                if due.notice is not None and due.notice.ticket_id is not None:  # the card
                     ticket = await outbox.ticket(due.notice.ticket_id)
                     if ticket is not None:
                         TicketService(session, staff_chat_id=self.staff_chat_id).refresh_card(
@@ -283,7 +291,8 @@ class Notifier:
 
     async def _alert(self, session: AsyncSession, due: Due, error: str) -> None:
         """Tell the staff group that a resident's notification could not go out."""
-        if self.staff_chat_id is None or due.chat_id == self.staff_chat_id or due.notice is None:
+        if (self.staff_chat_id is None or due.chat_id == self.staff_chat_id
+                or due.notice is None or due.notice.ticket_id is None):
             return
         Outbox(session).enqueue(self.staff_chat_id, {
             "kind": "delivery_failed", "ticket_id": due.notice.ticket_id, "error": error[:200]})

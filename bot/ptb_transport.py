@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import telegram
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, LinkPreviewOptions, Update
 from telegram import error as ptb_error
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.request import HTTPXRequest
 
+from bot.logs import reason
 from bot.transport import (
     ALLOWED_UPDATES,
+    MALFORMED,
     BadRequest,
     Forbidden,
     Handle,
@@ -44,6 +49,22 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 logging.getLogger("httpx").setLevel(logging.WARNING)
 log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class CheckedRequest(HTTPXRequest):
+    """PTB's HTTP client, refusing what is not a Bot API answer (a proxy's HTML page, text,
+    JSON that is no object, `{"ok": true}` without a result) as PTB refuses bad JSON — with
+    one TelegramError, instead of a KeyError later or a logged traceback quoting the page."""
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        try:
+            data = json.loads(payload.decode("utf-8", "replace"))
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or (data.get("ok") is True and "result" not in data):
+            raise ptb_error.TelegramError(MALFORMED)
+        return data
 
 
 @contextlib.contextmanager
@@ -76,6 +97,9 @@ class PTBTransport:
         self.handle, self.staff_chat_id = handle, staff_chat_id
         self.application = (Application.builder().token(token)
                             .base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
+                            # PTB's own pool sizes: 256 for calls, 1 for the long poll
+                            .request(CheckedRequest(connection_pool_size=256))
+                            .get_updates_request(CheckedRequest())
                             .updater(None).build())
         self.bot = self.application.bot
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE,
@@ -94,10 +118,10 @@ class PTBTransport:
         await self.handle(button_event(update.callback_query, update.update_id))
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        # PTB keeps a handler's exception to itself; log it as the aiogram path does: the
-        # class only (database errors quote SQL, network errors quote the URL)
+        # PTB keeps a handler's exception to itself; log it as the aiogram path does: a safe
+        # reason only (database errors quote values, network errors quote the URL)
         log.error("update %s: %s", getattr(update, "update_id", "?"),
-                  type(context.error).__name__)
+                  reason(context.error) if context.error else "?")
 
     # --- life cycle and updates -----------------------------------------------------------
     async def start(self) -> None:

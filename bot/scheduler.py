@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.logs import reason
 from bot.reports import weekly_due
 from conversations.context import Office
 from storage.db import Database
@@ -66,8 +67,9 @@ class Scheduler:
                 if time.monotonic() - analyzed > STATISTICS_EVERY:
                     await self.db.refresh_statistics()
                     analyzed = time.monotonic()
-            except Exception:  # a database outage must not stop the timers for good
-                log.exception("timers failed; trying again later")
+            except Exception as error:  # a database outage must not stop the timers for good
+                log.error("timers failed; trying again later: %s", reason(error),
+                          exc_info=log.isEnabledFor(logging.DEBUG))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.interval)
 

@@ -70,7 +70,19 @@ class RetryAfter(TelegramFailure):
 
 
 class Unavailable(TelegramFailure):
-    """5xx, a timeout or a dropped connection: worth another try later."""
+    """5xx, a timeout, a dropped connection, or an answer that is not the Bot API's (a
+    proxy's HTML page, text that is not JSON, no result): worth another try later."""
+
+
+MALFORMED = "malformed answer from the Bot API"
+
+
+def present(result: T | None, method: str) -> T:
+    """The result of a call; an answer without one (`{"ok": true}`, or a None the framework
+    made of something else) is a failure, not a message that was sent."""
+    if result is None:
+        raise Unavailable(f"{method}: {MALFORMED} (no result)")
+    return result
 
 
 # --- the adapter's side ------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from conversations.events import Button, FileRef, Reply, inline
@@ -38,10 +38,33 @@ class Notice:
     """One message to deliver, and what to remember once it is out."""
 
     reply: Reply
-    ticket_id: int
+    ticket_id: int | None  # None: about the chat, not a ticket (nothing to link)
     is_card: bool = False  # remember its message id as the ticket's card
     survey_id: int | None = None  # a reply to it is a survey comment
     kind: str = ""  # remembered with the message: which replies to it are relayed
+
+
+@dataclass(frozen=True)
+class ReplyLost:
+    """Our answer to a resident's message could not be delivered, even after retries (an
+    outage): said once, through the outbox, when Telegram takes messages again."""
+
+    KIND: ClassVar[str] = "reply_lost"
+    lang: str
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"kind": self.KIND, "lang": self.lang}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> ReplyLost | None:
+        return cls(str(payload.get("lang") or "en")) if payload.get("kind") == cls.KIND else None
+
+    def notice(self) -> Notice:
+        _ = gettext_for(self.lang)
+        return Notice(Reply(_(
+            "Sorry, Telegram did not let us answer your last message. What you sent is "
+            "saved, and the office will get back to you. You can also carry on where you "
+            "were, or send /help.")), None, kind=self.KIND)
 
 
 def when(moment: Any, timezone: ZoneInfo) -> str:

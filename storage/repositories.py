@@ -308,6 +308,13 @@ class Outbox(Repository):
     async def ticket(self, ticket_id: int) -> Ticket | None:
         return await self.session.get(Ticket, ticket_id)
 
+    async def pending_kinds(self, chat_id: int) -> set[str]:
+        """The kinds of the chat's rows still to be sent."""
+        payloads = await self.session.scalars(
+            select(OutboxMessage.payload).where(OutboxMessage.chat_id == chat_id,
+                                                OutboxMessage.state == "pending"))
+        return {str(p.get("kind")) for p in payloads}
+
     async def give_up_on_chat(self, chat_id: int, error: str) -> int:
         """The chat blocked us: its pending rows will never go out."""
         result = await self.session.execute(

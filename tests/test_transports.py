@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.emulator.server import BotAPIEmulator, EmulatedUser, SentMessage
+from bot.emulator.server import Body, BotAPIEmulator, EmulatedUser, SentMessage
 from bot.transport import (
     TRANSPORTS,
     BadRequest,
@@ -173,6 +173,44 @@ async def test_failures_mean_the_same_whichever_framework(
         if isinstance(raised.value, RetryAfter):
             assert raised.value.retry_after == 3
         assert await transport.send_text(ann.id, "hello", Reply("hello")) == 1
+    finally:
+        await transport.close()
+
+
+# Every primitive call, each given an answer that is not the Bot API's: whatever came back, it
+# is one of residesk's failures (here Unavailable: worth another try), never the framework's
+# decode error, a KeyError or a None where a message was expected.
+CALLS: dict[str, Callable[[Transport, int], Awaitable[object]]] = {
+    "getUpdates": lambda t, _chat: t.get_updates(None, 0),
+    "sendMessage": lambda t, chat: t.send_text(chat, "hello", Reply("hello")),
+    "editMessageText": lambda t, chat: t.edit_text(chat, 1, "edited", Reply("edited")),
+    "sendPhoto": lambda t, chat: t.send_file(chat, None, Reply("", file=FileRef("photo", "f"))),
+    "sendMediaGroup": lambda t, chat: t.send_album(chat, Reply("", album=(
+        FileRef("photo", "a"), FileRef("photo", "b")))),
+    "answerCallbackQuery": lambda t, _chat: t.answer_callback("123", None),
+    "getFile": lambda t, _chat: t.download("some-file-id"),
+    "setMyCommands": lambda t, _chat: t.set_commands([("help", "Help")], None),
+    "deleteWebhook": lambda t, _chat: t.delete_webhook(),
+}
+
+
+@pytest.mark.parametrize("transport_name", TRANSPORTS)
+@pytest.mark.parametrize("method", list(CALLS))
+@pytest.mark.parametrize(("status", "body"), [
+    (502, Body.HTML), (200, Body.HTML), (500, Body.TEXT), (200, Body.TEXT),
+    (200, Body.NO_RESULT), (200, Body.NOT_OBJECT), (502, Body.ERROR),
+])
+async def test_any_malformed_answer_is_a_failure_of_ours(
+    emu: BotAPIEmulator, transport_name: str, method: str, status: int, body: Body,
+) -> None:
+    ann: EmulatedUser = emu.user(7004, "Ann")
+    transport = await opened(transport_name, emu, _ignore)
+    try:
+        emu.inject_error(method, status, body=body)
+        with pytest.raises(Unavailable) as raised:
+            await CALLS[method](transport, ann.id)
+        assert emu.token not in str(raised.value)
+        assert await transport.send_text(ann.id, "hello", Reply("hello")) >= 1  # still works
     finally:
         await transport.close()
 

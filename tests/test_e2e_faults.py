@@ -1,0 +1,66 @@
+"""Faults that used to stop the bot or lose a reply (issue 11), through the real bot on both
+frameworks: a proxy's HTML page, answers that are not the Bot API's, outages that cut the long
+poll, replies Telegram keeps refusing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from bot.emulator.chat import ChatClient
+from bot.emulator.server import Body, BotAPIEmulator
+from tests.conftest import Harness
+
+LOST = "Telegram did not let us answer your last message"
+
+
+@pytest.mark.parametrize(("status", "body", "dropped"), [
+    (502, Body.HTML, False), (200, Body.NO_RESULT, False), (200, Body.TEXT, False),
+    (502, Body.ERROR, True),
+])
+async def test_polling_rides_out_an_outage_of_any_kind(
+    resident: ChatClient, harness: Harness, emulator: BotAPIEmulator,
+    status: int, body: Body, dropped: bool,
+) -> None:
+    assert harness.desk is not None and harness._polling is not None
+    await resident.send("/start")
+    emulator.start_outage(status, body=body, drop_connection=dropped)
+    await emulator.wait_for(lambda: emulator.outage_answers >= 2)  # the poll is cut, tried again
+    update_id = emulator.send_text(resident.user, "Li Wei")  # typed while Telegram is down
+    await asyncio.sleep(0.5)
+    assert not harness._polling.done(), "the bot stopped during the outage"
+    emulator.end_outage()
+    assert await harness.wait(update_id) == "ok"
+    assert "phone number" in resident.last_text  # answered once Telegram is back
+
+
+async def test_a_reply_answered_with_a_proxy_page_is_sent_again(
+    resident: ChatClient, harness: Harness, emulator: BotAPIEmulator
+) -> None:
+    emulator.inject_error("sendMessage", 200, body=Body.HTML)  # 200, but not the Bot API
+    await resident.send("/start")
+    assert [m.text for m in resident.messages].count(resident.last_text) == 1
+    assert "What is your name?" in resident.last_text
+    emulator.inject_error("sendMessage", 502, body=Body.HTML)
+    await resident.send("Li Wei")
+    assert "phone number" in resident.last_text
+
+
+async def test_a_reply_telegram_keeps_refusing_is_announced_once(
+    resident: ChatClient, harness: Harness, emulator: BotAPIEmulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await resident.send("/start")
+    # each answer is tried four times: both answers below are lost, and so is the first try
+    # of the notice that says so (the notifier tries again a few seconds later)
+    emulator.inject_error("sendMessage", 200, body=Body.HTML, times=9)
+    with caplog.at_level(logging.WARNING, logger="residesk"):
+        await resident.send("Li Wei")
+        await resident.send("/help")
+    assert "the reply to chat" in caplog.text and "is lost" in caplog.text
+    await emulator.wait_for(lambda: LOST in resident.last_text, timeout=15)
+    assert sum(LOST in (m.text or "") for m in resident.messages) == 1
+    await resident.send("+8613800138000")  # the conversation goes on where it was
+    assert "flat" in resident.last_text

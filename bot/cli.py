@@ -20,6 +20,7 @@ from bot.export import FORMATS, export, period
 from bot.settings import ConfigError, DatabaseSettings, OfficeSettings, TelegramSettings, load
 from bot.stats_report import stats_report
 from bot.transport import TRANSPORTS, Unauthorized
+from conversations.events import clean_text
 from locales import SUPPORTED
 from storage.db import Database
 from storage.models import Staff, UnitInvite
@@ -136,7 +137,7 @@ async def in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
 
 
 async def import_units(path: Path) -> str:
-    text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
+    text = clean_text(await asyncio.to_thread(path.read_text, encoding="utf-8-sig"))
     result = await in_transaction(lambda session: Units(session).import_csv(text))
     return (f"imported {result.units} unit(s) in {result.buildings} new building(s); "
             f"{result.skipped} row(s) skipped (duplicates or empty)")
@@ -215,6 +216,11 @@ async def run_bot(transport: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    for key, value in vars(args).items():  # typed text is cleaned as the bot's input is
+        if isinstance(value, str):
+            setattr(args, key, clean_text(value))
+        elif isinstance(value, list):
+            setattr(args, key, [clean_text(v) if isinstance(v, str) else v for v in value])
     logs.setup(logging.WARNING if args.command == "demo" else logging.INFO)  # demo: a clean chat
     try:
         if args.command == "run":

@@ -25,6 +25,8 @@ from conversations.events import (
     Media,
     Reply,
     Sender,
+    clean_optional,
+    clean_text,
 )
 
 log = logging.getLogger(__name__)
@@ -156,10 +158,14 @@ def media_of(message: Any) -> Media | None:
 
 
 def message_event(message: Any, update_id: int) -> Event:
-    user, replied, text = message.from_user, message.reply_to_message, message.text
+    """The message as a neutral event; every text in it cleaned of control characters here,
+    where it comes in, so that no field of any table ever holds one."""
+    user, replied = message.from_user, message.reply_to_message
+    text = clean_optional(message.text)
     base: dict[str, Any] = {
         "update_id": update_id, "message_id": message.message_id,
-        "sender": Sender(user.id, message.chat.id, user.full_name, user.language_code),
+        "sender": Sender(user.id, message.chat.id, clean_text(user.full_name),
+                         user.language_code),
         "reply_to_message_id": replied.message_id if replied else None}
     if text is not None:
         if text.startswith("/"):
@@ -169,23 +175,23 @@ def message_event(message: Any, update_id: int) -> Event:
                          command_args=args.strip(), **base)
         return Event(kind=EventKind.TEXT, text=text, **base)
     if message.contact is not None:
-        return Event(kind=EventKind.CONTACT, phone=message.contact.phone_number,
+        return Event(kind=EventKind.CONTACT, phone=clean_text(message.contact.phone_number),
                      contact_user_id=message.contact.user_id, **base)
     if message.location is not None:
         return Event(kind=EventKind.LOCATION, **base)
     media = media_of(message)
     if media is not None:
-        return Event(kind=EventKind(media.kind), media=media, text=message.caption,
+        return Event(kind=EventKind(media.kind), media=media, text=clean_optional(message.caption),
                      album_id=message.media_group_id, **base)
     return Event(kind=EventKind.OTHER, **base)
 
 
 def button_event(query: Any, update_id: int) -> Event:
     message, user = query.message, query.from_user  # message: maybe no longer accessible
-    return Event(update_id=update_id, kind=EventKind.BUTTON, callback_data=query.data,
-                 callback_id=query.id,
+    return Event(update_id=update_id, kind=EventKind.BUTTON,
+                 callback_data=clean_optional(query.data), callback_id=query.id,
                  sender=Sender(user.id, message.chat.id if message is not None else user.id,
-                               user.full_name, user.language_code),
+                               clean_text(user.full_name), user.language_code),
                  message_id=message.message_id if message is not None else None)
 
 

@@ -6,8 +6,25 @@ render `Reply`s, so the dialogues behave the same whichever framework runs.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+# Characters no field may hold: C0 and C1 controls but tab and newline, DEL, and the halves
+# of a surrogate pair on their own (PostgreSQL refuses NUL in text and any lone surrogate;
+# none of them is anything a person typed on purpose).
+_UNWANTED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Text as it may be stored and shown: line ends as \\n, controls removed."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _UNWANTED.sub("", text) if _UNWANTED.search(text) else text
+
+
+def clean_optional(text: str | None) -> str | None:
+    return None if text is None else clean_text(text)
 
 
 class EventKind(StrEnum):

@@ -8,10 +8,14 @@ import asyncio
 import logging
 
 import pytest
+from sqlalchemy import select
 
 from bot.emulator.chat import ChatClient
 from bot.emulator.server import Body, BotAPIEmulator
+from storage.db import Database
+from storage.models import Resident
 from tests.conftest import Harness
+from tests.test_e2e_report import DESCRIPTION, file_report, tickets_in
 
 LOST = "Telegram did not let us answer your last message"
 
@@ -64,3 +68,25 @@ async def test_a_reply_telegram_keeps_refusing_is_announced_once(
     assert sum(LOST in (m.text or "") for m in resident.messages) == 1
     await resident.send("+8613800138000")  # the conversation goes on where it was
     assert "flat" in resident.last_text
+
+
+async def test_control_characters_are_removed_wherever_text_comes_in(
+    resident: ChatClient, harness: Harness
+) -> None:
+    """A NUL in a name once made every registration on PostgreSQL fail for good."""
+    await resident.send("/start")
+    await resident.send("\x00\x1b")  # nothing but control characters: no name at all
+    assert "Please type your name" in resident.last_text
+    await resident.send("Li\x00 Wei\x07")
+    await resident.send("+86 138\x00 0013 8000")
+    await resident.send("3-1202\x1b\ud800")
+    assert "registered: Li Wei, 3-1202" in resident.last_text
+    await file_report(resident, DESCRIPTION.replace("leaks", "le\x00aks\r\nstill") + "\x7f")
+    assert "registered as No." in resident.messages[-2].text
+    [ticket] = await tickets_in(harness.settings.database.database_url)
+    assert ticket.description == DESCRIPTION.replace("leaks", "leaks\nstill")
+    db = Database(harness.settings.database.database_url)
+    async with db.transaction() as session:
+        person = await session.scalar(select(Resident))
+    await db.dispose()
+    assert person is not None and (person.name, person.phone) == ("Li Wei", "+8613800138000")

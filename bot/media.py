@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import tempfile
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+from bot.logs import reason
 from bot.transport import BadRequest, TelegramFailure, Transport, retrying
 from conversations.events import Media
-from tickets.evidence import check_content, check_declared, check_size, sniff
+from tickets.evidence import MediaProblem, check_content, check_declared, check_size, sniff
 
 log = logging.getLogger(__name__)
 
@@ -38,24 +40,40 @@ class MediaStore:
         except BadRequest as error:
             too_big = "too big" in error.message.lower()
             log.warning("getFile refused %s: %s", media.kind, error.message)
-            return replace(media, problem="too_big" if too_big else "unavailable")
+            return replace(media, problem=MediaProblem.TOO_BIG if too_big
+                           else MediaProblem.UNAVAILABLE)
         except TelegramFailure as error:
             log.warning("could not download %s: %s", media.kind, error.message)
-            return replace(media, problem="unavailable")
+            return replace(media, problem=MediaProblem.UNAVAILABLE)
         if problem := check_size(len(data)) or check_content(media.kind, data[:64]):
             return replace(media, problem=problem)
-        sha256, path = await asyncio.to_thread(self._store, media, data)
+        try:
+            sha256, path = await asyncio.to_thread(self._store, data)
+        except OSError as error:  # a full disk, MEDIA_DIR gone or read-only
+            log.error("could not store a %s in %s: %s", media.kind, self.media_dir,
+                      reason(error))
+            return replace(media, problem=MediaProblem.NOT_STORED)
         return replace(media, size=len(data), sha256=sha256, local_path=str(path))
 
-    def _store(self, media: Media, data: bytes) -> tuple[str, Path]:
+    def _store(self, data: bytes) -> tuple[str, Path]:
         sha256 = hashlib.sha256(data).hexdigest()
         extension = EXTENSIONS.get(sniff(data[:64]) or "", ".bin")
         path = self.media_dir / sha256[:2] / f"{sha256}{extension}"
-        if not path.exists():  # content-addressed: the same file twice is stored once
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # a unique temporary name: two chats may send the same bytes at the same moment
+        if path.exists():  # content-addressed: the same file twice is stored once
+            return sha256, path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # a unique temporary name: two chats may send the same bytes at the same moment
+        partial: Path | None = None
+        try:
             with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part",
                                              delete=False) as temporary:
+                partial = Path(temporary.name)
                 temporary.write(data)
-            Path(temporary.name).replace(path)
+                temporary.flush()
+                os.fsync(temporary.fileno())  # a full disk may only say so here
+            partial.replace(path)
+        except BaseException:
+            if partial is not None:  # never leave a partial file behind (the disk stays full)
+                partial.unlink(missing_ok=True)
+            raise
         return sha256, path

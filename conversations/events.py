@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from tickets.evidence import MediaProblem
+
 # Characters no field may hold: C0 and C1 controls but tab and newline, DEL, and the halves
 # of a surrogate pair on their own (PostgreSQL refuses NUL in text and any lone surrogate;
 # none of them is anything a person typed on purpose).
@@ -62,7 +64,7 @@ class Media:
     mime_type: str | None = None
     sha256: str | None = None
     local_path: str | None = None
-    problem: str | None = None  # "too_big" | "mismatch" | "unsupported" | "unavailable"
+    problem: MediaProblem | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any
 from conversations.context import Context
 from conversations.events import MEDIA_KINDS, Button, EventKind, inline
 from conversations.keyboards import Callback, button, grid, main_menu
+from tickets.evidence import MediaProblem
 from tickets.policy import (
     CATEGORY_LABELS,
     DESCRIPTION_MAX,
@@ -283,15 +284,17 @@ async def _description(ctx: Context) -> None:
     await _next_after(ctx, DESCRIPTION, edit=False)
 
 
-def media_problem_text(ctx: Context, problem: str) -> str:
-    _ = ctx._
+def media_problem_text(ctx: Context, problem: MediaProblem) -> str:
+    _, why = ctx._, MediaProblem
     texts = {
-        "too_big": _("This file is larger than 20 MB, which is more than we can accept. "
-                     "Please send a smaller file or a photo instead."),
-        "mismatch": _("We could not accept this file: its content is not the photo, video or "
-                      "voice note it claims to be. Please send it again as a photo or video."),
-        "unsupported": _("We can accept photos, videos, voice notes and pictures sent as "
-                         "files. Please send one of those."),
+        why.TOO_BIG: _("This file is larger than 20 MB, which is more than we can accept. "
+                       "Please send a smaller file or a photo instead."),
+        why.MISMATCH: _("We could not accept this file: its content is not the photo, video or "
+                        "voice note it claims to be. Please send it again as a photo or video."),
+        why.UNSUPPORTED: _("We can accept photos, videos, voice notes and pictures sent as "
+                           "files. Please send one of those."),
+        why.NOT_STORED: _("Sorry, we could not store this file just now. Please try again "
+                          "later; everything else you sent is kept."),
     }
     return texts.get(problem, _("We could not receive this file. Please try sending it again."))
 

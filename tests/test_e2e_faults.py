@@ -5,17 +5,24 @@ poll, replies Telegram keeps refusing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import logging
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+import bot.media
+from bot.demo import tiny_png
 from bot.emulator.chat import ChatClient
 from bot.emulator.server import Body, BotAPIEmulator
 from storage.db import Database
 from storage.models import Resident
 from tests.conftest import Harness
-from tests.test_e2e_report import DESCRIPTION, file_report, tickets_in
+from tests.test_e2e_report import DESCRIPTION, file_report, register, tickets_in
 
 LOST = "Telegram did not let us answer your last message"
 
@@ -82,7 +89,7 @@ async def test_control_characters_are_removed_wherever_text_comes_in(
     await resident.send("3-1202\x1b\ud800")
     assert "registered: Li Wei, 3-1202" in resident.last_text
     await file_report(resident, DESCRIPTION.replace("leaks", "le\x00aks\r\nstill") + "\x7f")
-    assert "registered as No." in resident.messages[-2].text
+    assert "registered as No." in (resident.messages[-2].text or "")
     [ticket] = await tickets_in(harness.settings.database.database_url)
     assert ticket.description == DESCRIPTION.replace("leaks", "leaks\nstill")
     db = Database(harness.settings.database.database_url)
@@ -90,3 +97,87 @@ async def test_control_characters_are_removed_wherever_text_comes_in(
         person = await session.scalar(select(Resident))
     await db.dispose()
     assert person is not None and (person.name, person.phone) == ("Li Wei", "+8613800138000")
+
+
+# --- a full disk -----------------------------------------------------------------------------
+
+FREE = 16 * 1024  # what is left on the small disk: less than the photo below
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A 256 kB tmpfs at `folder`, filled up to FREE bytes; yields the filler file (delete it
+    to free the disk). Where mounting is not allowed (no root), the writer is patched to fail
+    the same way instead: part of the bytes written, then ENOSPC."""
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)],
+                             capture_output=True).returncode == 0
+    filler = folder / "filler"
+    try:
+        if mounted:
+            with contextlib.suppress(OSError), filler.open("wb") as out:
+                out.write(b"\0" * (256 * 1024 - FREE))
+        else:
+            filler.write_bytes(b"")
+            real = bot.media.tempfile.NamedTemporaryFile
+
+            class FullDisk:
+                def __init__(self, *args: object, **kwargs: object) -> None:
+                    self.file = real(*args, **kwargs)  # type: ignore[call-overload]
+                    self.name = self.file.name
+
+                def __enter__(self) -> FullDisk:
+                    return self
+
+                def __exit__(self, *exc: object) -> None:
+                    self.file.close()
+
+                def write(self, data: bytes) -> int:
+                    if not filler.exists():
+                        return int(self.file.write(data))
+                    self.file.write(data[:FREE])
+                    raise OSError(errno.ENOSPC, "No space left on device")
+
+                def __getattr__(self, name: str) -> object:
+                    return getattr(self.file, name)
+
+            monkeypatch.setattr(bot.media.tempfile, "NamedTemporaryFile", FullDisk)
+        yield filler
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.fixture
+async def full_disk_harness(emulator: BotAPIEmulator, database_url: str, tmp_path: Path,
+                            transport: str, monkeypatch: pytest.MonkeyPatch,
+                            ) -> AsyncIterator[tuple[Harness, Path]]:
+    media = tmp_path / "media"
+    with small_disk(media, monkeypatch) as filler:
+        h = Harness(emulator, database_url, media, transport=transport)
+        await h.start()
+        try:
+            yield h, filler
+        finally:
+            await h.stop()
+
+
+async def test_a_full_disk_leaves_no_partial_file_and_the_resident_may_try_again(
+    full_disk_harness: tuple[Harness, Path], emulator: BotAPIEmulator,
+) -> None:
+    harness, filler = full_disk_harness
+    media_dir = harness.settings.office.media_dir
+    resident = harness.chat(emulator.user(1001, "Li Wei", language_code="en"))
+    await register(resident)
+    await resident.send("/report")
+    await resident.click("Water & plumbing")
+    await resident.send(DESCRIPTION)
+    photo = tiny_png((1, 2, 3)) + bytes(range(256)) * 256  # 64 kB: more than the disk has
+    await resident.send_photo(photo)
+    assert "could not store this file just now" in resident.last_text
+    assert "try again later" in resident.last_text
+    assert list(media_dir.rglob("*.part")) == [], "a partial file stays and fills the disk"
+    filler.unlink()  # the office frees some space
+    await resident.send_photo(photo)
+    assert "1 file attached" in resident.last_text
+    assert [p.stat().st_size for p in media_dir.rglob("*.png")] == [len(photo)]

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from tickets.policy import MAX_FILE_BYTES
+
+
+class MediaProblem(StrEnum):
+    """Why a file the resident sent is not kept as evidence (each has its own answer)."""
+
+    TOO_BIG = "too_big"
+    MISMATCH = "mismatch"  # the bytes are not what the message claims
+    UNSUPPORTED = "unsupported"
+    UNAVAILABLE = "unavailable"  # Telegram would not hand it to us
+    NOT_STORED = "not_stored"  # ours: the disk is full or MEDIA_DIR cannot be written
 
 
 def sniff(head: bytes) -> str | None:
@@ -38,20 +50,20 @@ ACCEPTED = {
 }
 
 
-def check_declared(kind: str, mime_type: str | None, size: int | None) -> str | None:
+def check_declared(kind: str, mime_type: str | None, size: int | None) -> MediaProblem | None:
     """What Telegram tells about a file is enough to refuse it before downloading."""
     if kind == "document" and not (mime_type or "").startswith("image/"):
-        return "unsupported"  # documents are evidence only when they are pictures
+        return MediaProblem.UNSUPPORTED  # documents are evidence only when they are pictures
     return check_size(size)
 
 
-def check_size(size: int | None) -> str | None:
-    return "too_big" if size is not None and size > MAX_FILE_BYTES else None
+def check_size(size: int | None) -> MediaProblem | None:
+    return MediaProblem.TOO_BIG if size is not None and size > MAX_FILE_BYTES else None
 
 
-def check_content(kind: str, head: bytes) -> str | None:
+def check_content(kind: str, head: bytes) -> MediaProblem | None:
     """None when the bytes match the kind, else the problem code shown to the resident."""
     real = sniff(head)
     if real is None or not real.startswith(ACCEPTED.get(kind, ("-",))):
-        return "mismatch"
+        return MediaProblem.MISMATCH
     return None

@@ -329,7 +329,9 @@ class Residesk:
     def __init__(self, emu: BotAPIEmulator, workdir: Path) -> None:
         self.emu = emu
         self.settings = Settings(
-            TelegramSettings(bot_token=emu.token, telegram_api_url=emu.base_url),
+            # each bench user answers as fast as the bot does: no flood limit (measured alone)
+            TelegramSettings(bot_token=emu.token, telegram_api_url=emu.base_url,
+                             flood_limit=0),
             DatabaseSettings(database_url=f"sqlite+aiosqlite:///{workdir / 'bench.db'}"),
             OfficeSettings(media_dir=workdir / "media"),
         )

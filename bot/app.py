@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot import logs
+from bot.flood import FloodGuard, Verdict
 from bot.media import MediaStore
 from bot.notifier import Notifier
 from bot.scheduler import Scheduler
@@ -63,6 +64,7 @@ class ResidentDesk:
                                         telegram.telegram_api_url, self.handle,
                                         office.staff_chat_id)
         self.media = MediaStore(self.transport, office.media_dir)
+        self.flood = FloodGuard(telegram.flood_limit)
         self._in_flight: dict[asyncio.Task[None], int] = {}  # task -> update id
         # The notifier paces, waits and retries by itself (per row, in the database), so it
         # calls the transport directly, never through `retrying`.
@@ -75,7 +77,9 @@ class ResidentDesk:
                                    weekly_report=weekly)
         self._workers: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
-        self.handled: dict[int, list[str]] = {}  # update_id -> results, for tests and the demo
+        # update_id -> results: the updates this process answered (a redelivery of one of them
+        # is not answered twice), and what tests and the demo wait for; bounded
+        self.handled: dict[int, list[str]] = {}
         self._waiters: dict[int, list[asyncio.Future[None]]] = {}
 
     # --- the unit of work of one update --------------------------------------------------
@@ -87,7 +91,14 @@ class ResidentDesk:
         await asyncio.shield(task)
 
     async def _handle(self, event: Event) -> None:
+        verdict = (Verdict.READ if event.in_group
+                   else self.flood.check(event.sender.chat_id, event.album_id))
+        if verdict != Verdict.READ:
+            await self._slow_down(event, verdict)
+            return
         outcome = await self.process(event)
+        if outcome.result == "duplicate" and event.update_id in self.handled:
+            outcome.replies = []  # answered by this very process already: said once is enough
         try:
             await deliver(self.transport, event, outcome.replies, outcome.callback_answer)
         except Forbidden:
@@ -143,6 +154,33 @@ class ResidentDesk:
                 await asyncio.sleep(0.05 * attempt)
         raise AssertionError("unreachable")
 
+    async def _slow_down(self, event: Event, verdict: Verdict) -> None:
+        """A chat over the flood limit: told once, then not read until it calms down."""
+        replies, answer = [], None
+        if verdict == Verdict.WARN:
+            log.warning("chat %s is over the flood limit (%s a minute); not read until it "
+                        "calms down", event.sender.chat_id, self.settings.telegram.flood_limit)
+            _ = gettext_for(await self._language_of(event))
+            text = _("You are sending messages faster than I can read them. Please slow "
+                     "down: I will read your messages again in a minute.")
+            replies = [Reply(text)]
+            answer = CallbackAnswer(text) if event.callback_id else None
+        try:
+            await deliver(self.transport, event, replies, answer)
+        except TelegramFailure as error:
+            log.info("chat %s: the flood notice was not delivered: %s",
+                     event.sender.chat_id, error.message)
+        await self._mark_handled(event.update_id, "flood")
+
+    async def _language_of(self, event: Event) -> str:
+        """The resident's language (as chosen in the bot), else their Telegram's."""
+        with contextlib.suppress(Exception):  # a database outage: Telegram's language then
+            async with self.db.reading() as session:
+                resident = await Residents(session).by_user(event.sender.user_id)
+                if resident is not None and resident.language:
+                    return resident.language
+        return negotiate(event.sender.language_code, self.settings.office.default_language)
+
     async def _tell_reply_lost(self, event: Event) -> None:
         """The resident's answer is lost (Telegram kept failing): tell them once, through the
         outbox, which keeps trying after this update is done."""
@@ -151,9 +189,7 @@ class ResidentDesk:
                 outbox = Outbox(session)
                 if ReplyLost.KIND in await outbox.pending_kinds(event.sender.chat_id):
                     return  # said already, still waiting to go out
-                resident = await Residents(session).by_user(event.sender.user_id)
-                lang = (resident.language if resident else None) or negotiate(
-                    event.sender.language_code, self.settings.office.default_language)
+                lang = await self._language_of(event)
                 outbox.enqueue(event.sender.chat_id, ReplyLost(lang).to_payload())
             self.notifier.wake.set()
             log.warning("update %s: the reply to chat %s is lost; the resident will be told",

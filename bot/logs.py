@@ -50,11 +50,11 @@ def reason(error: BaseException) -> str:
     the errno name of an OS error, Telegram's description of a refused call, the SQLSTATE,
     constraint, table and column a database refused. Never the message itself where it could
     quote SQL parameters, a URL with the token or what a resident wrote."""
-    parts = [type(error).__name__, *_errno(error)]
+    parts = [type(error).__name__]
     telegram = getattr(error, "message", None)
     if type(error).__module__ == "bot.transport" and isinstance(telegram, str):
         parts.append(telegram[:200])  # Telegram's own description, never a URL
-    for cause in _causes(error):
+    for cause in [error, *_causes(error)]:
         name = type(cause).__name__
         if name not in parts:
             parts.append(name)

@@ -31,6 +31,9 @@ class TelegramSettings(BaseSettings):
     bot_token: str = Field(pattern=TOKEN_PATTERN, repr=False)
     telegram_api_url: Annotated[str, AfterValidator(_strip_slash)] = "https://api.telegram.org"
     transport: TransportName = "aiogram"  # which framework speaks to Telegram
+    # messages a minute one private chat may send; past it one "please slow down", then the
+    # chat is not read until it calms down (0: no limit)
+    flood_limit: Annotated[int, Field(ge=0)] = 30
 
 
 class DatabaseSettings(BaseSettings):

@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations import mytickets, registration, report, staffdesk, survey
 from conversations.context import Context, Office
-from conversations.events import MEDIA_KINDS, Event, EventKind, Outcome
+from conversations.events import MEDIA_KINDS, Answer, Event, EventKind, Outcome
 from conversations.keyboards import Callback, languages, main_menu, menu_action
 from locales import LANGUAGE_NAMES, N_, SUPPORTED, negotiate
+from storage.models import ConversationState
 from storage.repositories import Conversations, Outbox, StaffMembers
 
 # The bot's command menu, set per language at start-up.
@@ -42,7 +43,7 @@ class Engine:
         state, resident = await Conversations(session).load_with_resident(
             sender.chat_id, sender.user_id)
         if not Conversations.claim(state, event.update_id):
-            return Outcome(step="-", result="duplicate")
+            return redelivered(state, event)
         if resident is not None and not resident.reachable:
             resident.reachable = True  # they wrote to us, so they unblocked the bot
         lang = (resident.language if resident else None) or state.data.get("lang") or negotiate(
@@ -54,6 +55,7 @@ class Engine:
         if event.kind == EventKind.BUTTON and ctx.out.callback_answer is None:
             ctx.answer()
         ctx.save()
+        keep_answer(state, event, ctx.out)
         ctx.out.step = f"{ctx.flow}:{ctx.step}" if ctx.flow else "menu"
         ctx.out.notify = ctx.out.notify or Outbox.touched(session)
         return ctx.out
@@ -63,17 +65,35 @@ class Engine:
         state, _resident = await Conversations(session).load_with_resident(
             event.sender.chat_id, None)
         if not Conversations.claim(state, event.update_id):
-            return Outcome(step="-", result="duplicate")
+            return redelivered(state, event)
         staff = await StaffMembers(session).by_user(event.sender.user_id)
         ctx = Context(event=event, state=state, session=session, office=self.office,
                       lang=self.office.default_language, resident=None)
         await staffdesk.handle(ctx, staff)
         if event.kind == EventKind.BUTTON and ctx.out.callback_answer is None:
             ctx.answer()
+        keep_answer(state, event, ctx.out)
         dialog = staff.dialog if staff is not None else None
         ctx.out.step = f"staff:{dialog['kind']}" if dialog else "staff"
         ctx.out.notify = ctx.out.notify or Outbox.touched(session)
         return ctx.out
+
+
+def keep_answer(state: ConversationState, event: Event, out: Outcome) -> None:
+    """The answer goes into the chat's row with the update it answers (same transaction)."""
+    state.last_answer = Answer(event.update_id, tuple(out.replies),
+                               out.callback_answer).to_json()
+
+
+def redelivered(state: ConversationState, event: Event) -> Outcome:
+    """An update handled before comes again: no second effect, but its answer once more if it
+    was the chat's last (it may never have gone out: a crash between commit and sending)."""
+    outcome = Outcome(step="-", result="duplicate")
+    answer = Answer.from_json(state.last_answer)
+    if answer is not None and answer.update_id == event.update_id:
+        outcome.replies = list(answer.replies)
+        outcome.callback_answer = answer.callback_answer
+    return outcome
 
 
 async def route(ctx: Context) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, ClassVar
 
 from tickets.evidence import MediaProblem
 
@@ -152,3 +153,65 @@ class Outcome:
 
 def inline(*rows: list[Button] | tuple[Button, ...]) -> tuple[tuple[Button, ...], ...]:
     return tuple(tuple(row) for row in rows if row)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the bot answered to one update, kept in the chat's state row by the update's own
+    transaction: when the update comes again (a crash before the answer went out), the same
+    answer is sent again instead of nothing. Stored as versioned JSON; a version this code
+    does not know reads as no answer (a redelivery then only stops the button's spinner)."""
+
+    VERSION: ClassVar[int] = 1
+    update_id: int
+    replies: tuple[Reply, ...] = ()
+    callback_answer: CallbackAnswer | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"v": self.VERSION, "update": self.update_id,
+                "replies": [_reply_json(r) for r in self.replies],
+                "callback": None if self.callback_answer is None else {
+                    "text": self.callback_answer.text, "alert": self.callback_answer.alert}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Answer | None:
+        if not data or data.get("v") != cls.VERSION:
+            return None
+        callback = data.get("callback")
+        return cls(int(data["update"]), tuple(_reply_of(r) for r in data.get("replies", ())),
+                   None if callback is None else CallbackAnswer(callback.get("text"),
+                                                                bool(callback.get("alert"))))
+
+
+def _reply_json(reply: Reply) -> dict[str, Any]:
+    """A reply as JSON; only what differs from the defaults (most replies are text alone).
+    An upload's bytes are not kept: chat answers re-send files by their Telegram id."""
+    data: dict[str, Any] = {"text": reply.text}
+    if reply.buttons:
+        data["buttons"] = [[[b.text, b.data] for b in row] for row in reply.buttons]
+    if reply.keyboard:
+        data["keyboard"] = [[[b.text, b.request_contact] for b in row] for row in reply.keyboard]
+    for flag in ("remove_keyboard", "edit"):
+        if getattr(reply, flag):
+            data[flag] = True
+    for number in ("reply_to", "edit_message_id"):
+        if getattr(reply, number) is not None:
+            data[number] = getattr(reply, number)
+    if reply.file is not None:
+        data["file"] = [reply.file.kind, reply.file.file_id]
+    if reply.album:
+        data["album"] = [[f.kind, f.file_id] for f in reply.album]
+    return data
+
+
+def _reply_of(data: dict[str, Any]) -> Reply:
+    file = data.get("file")
+    return Reply(
+        text=str(data["text"]),
+        buttons=tuple(tuple(Button(t, d) for t, d in row) for row in data.get("buttons", ())),
+        keyboard=tuple(tuple(KeyboardButton(t, bool(c)) for t, c in row)
+                       for row in data.get("keyboard", ())),
+        remove_keyboard=bool(data.get("remove_keyboard")), edit=bool(data.get("edit")),
+        reply_to=data.get("reply_to"), edit_message_id=data.get("edit_message_id"),
+        file=FileRef(file[0], file[1]) if file else None,
+        album=tuple(FileRef(k, i) for k, i in data.get("album", ())))

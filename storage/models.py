@@ -285,6 +285,10 @@ class ConversationState(Base):
     # The chat's last update ids: a redelivered update is recognised here, in the row that is
     # read and written anyway, instead of in a table of its own (one statement less each).
     recent_updates: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # What the bot answered to the chat's last update (conversations.events.Answer), written
+    # with it: a redelivery of that update — a crash before the answer went out — sends it
+    # again, so answers are at least once, like notifications.
+    last_answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -8,7 +8,9 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -181,3 +183,93 @@ async def test_a_full_disk_leaves_no_partial_file_and_the_resident_may_try_again
     await resident.send_photo(photo)
     assert "1 file attached" in resident.last_text
     assert [p.stat().st_size for p in media_dir.rglob("*.png")] == [len(photo)]
+
+
+# --- a flood -------------------------------------------------------------------------------
+
+
+async def test_a_flood_from_one_chat_gets_one_warning_and_slows_nobody_else(
+    resident: ChatClient, harness: Harness, emulator: BotAPIEmulator,
+) -> None:
+    await register(resident)
+    neighbour = harness.chat(emulator.user(1002, "Wang Fang", language_code="zh-hans"))
+    before = len(resident.messages)
+    ids = [emulator.send_text(resident.user, f"hello {i}") for i in range(300)]
+    answered = await neighbour.send("/help")  # in the middle of the flood
+    assert answered and "/report" in neighbour.last_text
+    for update_id in ids:
+        await harness.wait(update_id)
+    replies = [m.text or "" for m in resident.messages[before:]]
+    warnings = [t for t in replies if "Please slow down" in t]
+    assert len(warnings) == 1, "one polite warning, and nothing more"
+    limit = harness.settings.telegram.flood_limit
+    # what was read before the limit: registration left some of the minute's allowance
+    assert 0 < len(replies) - 1 <= limit
+    assert replies.index(warnings[0]) == len(replies) - 1  # nothing after the warning
+
+
+# --- a crash between the commit and the answer ----------------------------------------------
+
+
+class BotProcess:
+    """`residesk run` as its own process, killed with SIGKILL and started again."""
+
+    def __init__(self, emulator: BotAPIEmulator, database_url: str, transport: str,
+                 workdir: Path) -> None:
+        self.emulator, self.workdir, self.transport = emulator, workdir, transport
+        self.environment = {**os.environ, "BOT_TOKEN": emulator.token,
+                            "TELEGRAM_API_URL": emulator.base_url,
+                            "DATABASE_URL": database_url, "FLOOD_LIMIT": "600",
+                            "PYTHONPATH": str(Path(__file__).parent.parent)}
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        polls = sum(m == "getUpdates" for m, _ in self.emulator.requests)
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", "--transport", self.transport,
+            cwd=self.workdir, env=self.environment, stderr=asyncio.subprocess.DEVNULL)
+        await self.emulator.wait_for(
+            lambda: sum(m == "getUpdates" for m, _ in self.emulator.requests) > polls,
+            timeout=60)
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()  # SIGKILL: nothing is finished, nothing is flushed
+        await self.process.wait()
+
+    async def wait(self, update_id: int) -> str:
+        await self.emulator.wait_until_consumed(update_id, timeout=30)
+        return "consumed"
+
+
+async def test_an_answer_lost_in_a_crash_is_sent_after_the_restart(
+    emulator: BotAPIEmulator, database_url: str, transport: str, tmp_path: Path
+) -> None:
+    bot = BotProcess(emulator, database_url, transport, tmp_path)
+    await bot.start()
+    try:
+        resident = ChatClient(emulator, emulator.user(1001, "Li Wei", language_code="en"),
+                              bot.wait)
+        await register(resident)
+        await resident.send("/report")
+        categories = resident.last_with_buttons
+        # the answer to the button is held back (a long 429) after the transaction
+        for method in ("sendMessage", "editMessageText"):
+            emulator.inject_error(method, 429, retry_after=29, times=2)
+        seen = len(emulator.requests)
+        emulator.click(resident.user, categories, "Water & plumbing")
+        await emulator.wait_for(lambda: any(
+            m in ("sendMessage", "editMessageText") for m, _ in emulator.requests[seen:]),
+            timeout=30)
+        assert any(m == "answerCallbackQuery" for m, _ in emulator.requests[seen:])
+        await bot.kill()
+        emulator.clear_injections()
+        assert "describe the problem" not in resident.last_text  # nothing reached the resident
+        await bot.start()
+        await emulator.wait_for(lambda: "describe the problem" in resident.last_text,
+                                timeout=30)
+        await resident.send(DESCRIPTION)  # and the report goes on from there
+        assert "photos" in resident.last_text.lower()
+    finally:
+        if bot.process is not None and bot.process.returncode is None:
+            await bot.kill()

@@ -30,6 +30,7 @@ from conversations.notices import ReplyLost
 from locales import SUPPORTED, TELEGRAM_CODES, gettext_for, negotiate
 from storage.db import Database
 from storage.repositories import Outbox, Residents
+from tickets.service import TicketService
 from tickets.sla import WEEKDAYS
 
 log = logging.getLogger("residesk")
@@ -202,7 +203,10 @@ class ResidentDesk:
         async with self.db.transaction() as session:
             resident = await Residents(session).by_user(user_id)
             if resident is not None:
-                resident.reachable = False
+                await TicketService(session, staff_chat_id=self.settings.office.staff_chat_id
+                                    ).set_reachable(resident, False)
+                await Outbox(session).give_up_on_chat(resident.chat_id, "blocked the bot")
+        self.notifier.wake.set()  # the cards
 
     # --- test and demo hooks -------------------------------------------------------------
     async def _mark_handled(self, update_id: int, result: str) -> None:

@@ -280,13 +280,9 @@ class Notifier:
                 row.state, row.last_error = "unreachable", error[:500]
             await outbox.give_up_on_chat(due.chat_id, error[:500])
             resident = await Residents(session).by_chat(due.chat_id)
-            if resident is not None and resident.reachable:
-                resident.reachable = False
-                if due.notice is not None and due.notice.ticket_id is not None:  # the card
-                    ticket = await outbox.ticket(due.notice.ticket_id)
-                    if ticket is not None:
-                        TicketService(session, staff_chat_id=self.staff_chat_id).refresh_card(
-                            ticket)
+            if resident is not None:  # the cards of their live tickets show it
+                await TicketService(session, staff_chat_id=self.staff_chat_id).set_reachable(
+                    resident, False)
         log.info("chat %s blocked the bot; its notifications stop", due.chat_id)
 
     async def _alert(self, session: AsyncSession, due: Due, error: str) -> None:

@@ -15,6 +15,7 @@ from conversations.keyboards import Callback, languages, main_menu, menu_action
 from locales import LANGUAGE_NAMES, N_, SUPPORTED, negotiate
 from storage.models import ConversationState
 from storage.repositories import Conversations, Outbox, StaffMembers
+from tickets.service import TicketService
 
 # The bot's command menu, set per language at start-up.
 COMMANDS = (
@@ -44,8 +45,9 @@ class Engine:
             sender.chat_id, sender.user_id)
         if not Conversations.claim(state, event.update_id):
             return redelivered(state, event)
-        if resident is not None and not resident.reachable:
-            resident.reachable = True  # they wrote to us, so they unblocked the bot
+        if resident is not None and not resident.reachable:  # they wrote: they unblocked us
+            await TicketService(session, staff_chat_id=self.office.staff_chat_id
+                                ).set_reachable(resident, True)
         lang = (resident.language if resident else None) or state.data.get("lang") or negotiate(
             sender.language_code, self.office.default_language
         )

@@ -26,6 +26,7 @@ from storage.models import (
     Unit,
     UnitInvite,
     WeeklyReport,
+    utcnow,
 )
 
 
@@ -243,6 +244,12 @@ class Tickets(Repository):
             .where(Ticket.resident_id.is_(None), Ticket.contact_phone.in_(phones))
             .order_by(Ticket.id))).all()
 
+    async def live_of_resident(self, resident_id: int, statuses: Iterable[str]
+                               ) -> Sequence[Ticket]:
+        return (await self.session.scalars(
+            select(Ticket).where(Ticket.resident_id == resident_id,
+                                 Ticket.status.in_(list(statuses))).order_by(Ticket.id))).all()
+
     async def page_for_resident(
         self, resident_id: int, offset: int, limit: int
     ) -> tuple[Sequence[Ticket], int]:
@@ -314,6 +321,17 @@ class Outbox(Repository):
             select(OutboxMessage.payload).where(OutboxMessage.chat_id == chat_id,
                                                 OutboxMessage.state == "pending"))
         return {str(p.get("kind")) for p in payloads}
+
+    async def resend_to_chat(self, chat_id: int) -> int:
+        """The chat takes messages again: what it missed goes out now, in order."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.state == "unreachable")
+            .values(state="pending", attempts=0, next_attempt_at=utcnow(), last_error=None))
+        resent = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        if resent:
+            self.session.info["outbox_touched"] = True
+        return resent
 
     async def give_up_on_chat(self, chat_id: int, error: str) -> int:
         """The chat blocked us: its pending rows will never go out."""

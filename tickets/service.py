@@ -403,6 +403,20 @@ class TicketService:
         return ticket
 
     # --- the resident's side ---------------------------------------------------------------
+    async def set_reachable(self, resident: Resident, reachable: bool) -> None:
+        """The resident blocked the bot, or wrote to it again after unblocking it. The cards
+        of their live tickets say so; once reachable, what they missed meanwhile goes out."""
+        if resident.reachable == reachable:
+            return
+        resident.reachable = reachable
+        if reachable:
+            await self.outbox.resend_to_chat(resident.chat_id)
+        if self.staff_chat_id is None:
+            return
+        for ticket in await self.tickets.live_of_resident(resident.id,
+                                                          OPEN | {Status.RESOLVED}):
+            self.refresh_card(ticket)
+
     async def of_resident(self, resident: Resident, ticket_id: int) -> Ticket | None:
         """A resident sees only their own tickets; anyone else's number is simply not found."""
         return await self.tickets.for_resident(resident.id, ticket_id)

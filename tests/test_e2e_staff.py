@@ -326,6 +326,33 @@ async def test_a_blocked_resident_shows_on_the_card(office: Office) -> None:
     assert states == ["unreachable"]
 
 
+async def test_a_resident_who_unblocks_the_bot_gets_what_they_missed(office: Office) -> None:
+    await office.new_ticket()
+    resident = office.resident
+    office.emulator.block(resident.user)
+    await office.agent.click("Acknowledge", office.card())
+    await office.settle(lambda: "cannot be reached" in office.card_text())
+    await office.agent.click("Investigation", office.card())
+    await office.agent.click("Cancel", office.question(office.agent))
+    await office.settle(lambda: "Status: under investigation" in office.card_text())
+    await office.all_sent()
+    missed = len(resident.messages)
+    office.emulator.unblock(resident.user)
+    await resident.send("/help")  # writing to the bot again
+    await office.settle(lambda: "cannot be reached" not in office.card_text())
+    await office.settle(lambda: any("under investigation" in (m.text or "")
+                                    for m in resident.messages[missed:]))
+    news = [m.text or "" for m in resident.messages[missed:]]
+    taken_up = next(i for i, t in enumerate(news) if "has taken up your complaint" in t)
+    investigating = next(i for i, t in enumerate(news) if "under investigation" in t)
+    assert taken_up < investigating, "what was missed comes in order"
+    await office.all_sent()
+    async with office.desk.db.transaction() as session:
+        states = {m.state for m in (await session.scalars(select(OutboxMessage).where(
+            OutboxMessage.chat_id == resident.chat_id))).all()}
+    assert states == {"sent"}
+
+
 async def test_escalation_and_someone_elses_survey(office: Office) -> None:
     ticket = await office.new_ticket()
     await office.agent.click("Escalate", office.card())

@@ -9,6 +9,7 @@ import contextlib
 import errno
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -23,7 +24,7 @@ from bot.emulator.chat import ChatClient
 from bot.emulator.server import Body, BotAPIEmulator
 from storage.db import Database
 from storage.models import Resident
-from tests.conftest import Harness
+from tests.conftest import Harness, pg_admin_sync
 from tests.test_e2e_report import DESCRIPTION, file_report, register, tickets_in
 
 LOST = "Telegram did not let us answer your last message"
@@ -273,3 +274,28 @@ async def test_an_answer_lost_in_a_crash_is_sent_after_the_restart(
     finally:
         if bot.process is not None and bot.process.returncode is None:
             await bot.kill()
+
+
+# --- the database in trouble -----------------------------------------------------------------
+
+
+async def test_a_held_database_lock_or_lost_connections_only_delay_the_answer(
+    resident: ChatClient, harness: Harness, emulator: BotAPIEmulator, backend: str,
+) -> None:
+    await resident.send("/start")
+    url = harness.settings.database.database_url
+    if backend == "sqlite":  # another process holds SQLite's write lock for 2 s
+        blocker = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        update_id = emulator.send_text(resident.user, "Li Wei")
+        await asyncio.sleep(2)
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    else:  # the server drops every connection of the bot (a restart, a failover)
+        name = url.rsplit("/", 1)[1]
+        pg_admin_sync("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      f"WHERE datname = '{name}' AND pid <> pg_backend_pid()")
+        update_id = emulator.send_text(resident.user, "Li Wei")
+    assert await harness.wait(update_id) == "ok"
+    assert "phone number" in resident.last_text
+    assert "went wrong" not in " ".join(m.text or "" for m in resident.messages)

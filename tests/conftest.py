@@ -165,6 +165,8 @@ async def emulator() -> AsyncIterator[BotAPIEmulator]:
 
 @pytest.fixture
 def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """A migrated SQLite file only: for a test about SQLite itself (an end-to-end test takes
+    `database_url`, and so runs on both databases)."""
     path = tmp_path / "e2e.db"
     shutil.copyfile(sqlite_template, path)
     return f"sqlite+aiosqlite:///{path}"
@@ -172,9 +174,10 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def harness(
-    emulator: BotAPIEmulator, sqlite_url: str, tmp_path: Path, transport: str
+    emulator: BotAPIEmulator, database_url: str, tmp_path: Path, transport: str
 ) -> AsyncIterator[Harness]:
-    h = Harness(emulator, sqlite_url, tmp_path / "media", transport=transport)
+    """The real bot on each framework and each database (SQLite, PostgreSQL): four runs."""
+    h = Harness(emulator, database_url, tmp_path / "media", transport=transport)
     await h.start()
     yield h
     await h.stop()

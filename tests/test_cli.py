@@ -1,4 +1,5 @@
-"""The `residesk` command as an operator uses it (real processes, real SQLite files)."""
+"""The `residesk` command as an operator uses it (real processes, real SQLite files; `run` on
+SQLite and on PostgreSQL, the demo on its own SQLite file as it always is)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,15 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = str(Path(__file__).parent.parent)
     monkeypatch.setenv("PYTHONPATH", root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return tmp_path
+
+
+@pytest.fixture
+def run_url(backend: str, database_url: str, tmp_path: Path) -> str:
+    """DATABASE_URL as an operator writes it, on each database: a new SQLite file (`run`
+    creates and migrates it), or this test's own PostgreSQL database."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'run.db'}"
+    return database_url
 
 
 def test_run_without_a_token_stops_with_one_clear_line(workdir: Path) -> None:
@@ -103,14 +113,14 @@ def test_staff_are_added_listed_and_removed(workdir: Path) -> None:
     assert result.returncode == 1
 
 
-async def test_run_serves_residents_and_stops_cleanly_on_sigterm(tmp_path: Path,
-                                                                transport: str) -> None:
+async def test_run_serves_residents_and_stops_cleanly_on_sigterm(tmp_path: Path, run_url: str,
+                                                                 transport: str) -> None:
     from bot.emulator.server import BotAPIEmulator
 
     async with BotAPIEmulator() as emulator:
         environment = {**os.environ, "BOT_TOKEN": emulator.token,
                        "TELEGRAM_API_URL": emulator.base_url,
-                       "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+                       "DATABASE_URL": run_url,
                        "PYTHONPATH": str(Path(__file__).parent.parent)}
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.cli", "run", "--transport", transport, cwd=tmp_path,
@@ -135,14 +145,14 @@ async def test_run_serves_residents_and_stops_cleanly_on_sigterm(tmp_path: Path,
     assert emulator.token not in log and "Ann Lee" not in log
 
 
-async def test_run_with_a_refused_token_stops_with_one_clear_line(tmp_path: Path,
-                                                                 transport: str) -> None:
+async def test_run_with_a_refused_token_stops_with_one_clear_line(tmp_path: Path, run_url: str,
+                                                                  transport: str) -> None:
     from bot.emulator.server import BotAPIEmulator
 
     async with BotAPIEmulator() as emulator:
         wrong = emulator.token.split(":")[0] + ":WRONG-token-0123456789"
         environment = {**os.environ, "BOT_TOKEN": wrong, "TELEGRAM_API_URL": emulator.base_url,
-                       "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+                       "DATABASE_URL": run_url,
                        "PYTHONPATH": str(Path(__file__).parent.parent)}
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.cli", "run", "--transport", transport, cwd=tmp_path,

@@ -219,11 +219,11 @@ async def test_cancel_from_every_step_keeps_nothing(
 
 
 async def test_the_staff_group_gets_the_new_ticket_card(
-    emulator: BotAPIEmulator, sqlite_url: str, tmp_path: Path, transport: str
+    emulator: BotAPIEmulator, database_url: str, tmp_path: Path, transport: str
 ) -> None:
     staff_chat = -100500
     emulator.add_group(staff_chat, "Office staff")
-    harness = Harness(emulator, sqlite_url, tmp_path / "media", transport=transport,
+    harness = Harness(emulator, database_url, tmp_path / "media", transport=transport,
                       staff_chat_id=staff_chat)
     await harness.start()
     try:
@@ -233,7 +233,7 @@ async def test_the_staff_group_gets_the_new_ticket_card(
         await file_report(chat)
         await emulator.wait_for(lambda: bool(emulator.messages(staff_chat)))
         card = emulator.last_message(staff_chat).text or ""
-        [ticket] = await tickets_in(sqlite_url)
+        [ticket] = await tickets_in(database_url)
         assert f"Ticket No. {ticket.number}" in card and "Status: received" in card
         assert "Chen Jing, +8613800138000" in card and "8-0808" in card
         assert DESCRIPTION in card and "Category: Noise" in card

@@ -31,10 +31,10 @@ async def drain_by_hand(desk: ResidentDesk) -> None:
 
 
 async def test_a_failing_notification_is_retried_then_marked_failed_and_reported(
-    emulator: BotAPIEmulator, sqlite_url: str, tmp_path: Path, transport: str
+    emulator: BotAPIEmulator, database_url: str, tmp_path: Path, transport: str
 ) -> None:
     emulator.add_group(STAFF_CHAT, "Office staff")
-    harness = Harness(emulator, sqlite_url, tmp_path / "media", transport=transport,
+    harness = Harness(emulator, database_url, tmp_path / "media", transport=transport,
                       staff_chat_id=STAFF_CHAT)
     desk = await harness.start()
     try:

@@ -113,16 +113,23 @@ def transport(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+# Tests type at machine speed (a whole registration and report in a second): a limit no
+# person reaches, yet on. The flood tests run with FLOOD_LIMIT's default (`flood_limit=None`).
+MACHINE_SPEED = 6000
+
+
 class Harness:
     """Runs the real bot (aiogram or python-telegram-bot, HTTP) against the emulator; can
     restart it mid-test."""
 
     def __init__(self, emulator: BotAPIEmulator, database_url: str, media_dir: Path, *,
-                 transport: str, **office: Any) -> None:
+                 transport: str, flood_limit: int | None = MACHINE_SPEED,
+                 **office: Any) -> None:
         self.emulator = emulator
+        limits = {} if flood_limit is None else {"flood_limit": flood_limit}
         self.settings = Settings(
             TelegramSettings(bot_token=emulator.token, telegram_api_url=emulator.base_url,
-                             transport=cast("TransportName", transport)),
+                             transport=cast("TransportName", transport), **limits),
             DatabaseSettings(database_url=database_url),
             # no weekly report unless a test asks: the real clock would post one on Mondays
             OfficeSettings(media_dir=media_dir, emergency_phone="+86 10 8888 0000",

@@ -293,10 +293,12 @@ class ResidentDesk:
         restart, and the chat's recent update ids make the second delivery harmless.
         """
         offset: int | None = None
+        asked = offset  # the offset of the last call sent: Telegram confirmed up to it
         delay = POLL_BACKOFF[0]
         stopping = asyncio.ensure_future(self._stopping.wait())
         try:
             while not self._stopping.is_set():
+                asked = offset
                 fetch = asyncio.ensure_future(self.transport.get_updates(offset,
                                                                          polling_timeout))
                 await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -321,6 +323,10 @@ class ResidentDesk:
                 offset = self.transport.update_id(updates[-1]) + 1
         finally:
             stopping.cancel()
+        if offset != asked:  # a clean stop confirms the last batch: no answer twice
+            with contextlib.suppress(TelegramFailure, TimeoutError):
+                async with asyncio.timeout(5):
+                    await self.transport.get_updates(offset, 0)
 
     async def _handle_batch(self, updates: Sequence[object]) -> None:
         """Chats run concurrently; one chat's updates one after another, each shown before

@@ -121,7 +121,14 @@ async def test_same_update_twice_is_handled_once(db: Database) -> None:
                   text="/start", command="start")
     first = await talk.replay(event)
     again = await talk.replay(event)
-    assert first.result == "ok" and again.result == "duplicate" and not again.replies
+    assert first.result == "ok" and again.result == "duplicate"
+    # no second effect; the answer kept with the update comes back, for the shell to send
+    # again should it never have gone out (it sends it only if this process did not)
+    assert again.replies == first.replies and again.callback_answer == first.callback_answer
+    later = Event(update_id=next(_update_ids), sender=talk.sender, kind=EventKind.COMMAND,
+                  text="/help", command="help")
+    await talk.replay(later)
+    assert (await talk.replay(event)).replies == []  # only the chat's last answer is kept
 
 
 async def test_every_button_fits_telegrams_64_bytes(db: Database) -> None:

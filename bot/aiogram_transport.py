@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from io import BytesIO
+from typing import Any
 
 import aiohttp
+import pydantic
 from aiogram import Bot, Dispatcher, F, Router, methods, types
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -59,7 +61,7 @@ RESPONSE_TYPES = [
     Response[method.__returning__]  # type: ignore[name-defined]
     for method in (methods.SendMessage, methods.EditMessageText, methods.AnswerCallbackQuery,
                    methods.GetUpdates, methods.GetFile, methods.SetMyCommands,
-                   methods.DeleteWebhook, methods.GetMe, methods.SendPhoto,
+                   methods.DeleteWebhook, methods.SetWebhook, methods.GetMe, methods.SendPhoto,
                    methods.SendMediaGroup, methods.SendVoice, methods.SendDocument)
 ]
 
@@ -122,6 +124,18 @@ class AiogramTransport:
     async def delete_webhook(self) -> None:
         with translated():
             present(await self.bot.delete_webhook(drop_pending_updates=False), "deleteWebhook")
+
+    async def set_webhook(self, url: str, secret: str, max_connections: int) -> None:
+        with translated():
+            present(await self.bot.set_webhook(
+                url, secret_token=secret, allowed_updates=ALLOWED_UPDATES,
+                max_connections=max_connections, drop_pending_updates=False), "setWebhook")
+
+    def parse_update(self, data: dict[str, Any]) -> object:
+        try:
+            return Update.model_validate(data, context={"bot": self.bot})
+        except pydantic.ValidationError as error:
+            raise ValueError("not a Telegram update") from error
 
     async def set_commands(self, commands: Sequence[tuple[str, str]],
                            language_code: str | None) -> None:

@@ -8,9 +8,10 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import DBAPIError
@@ -19,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot import logs
 from bot.flood import FloodGuard, Verdict
 from bot.media import MediaStore
+from bot.metrics import Metrics
 from bot.notifier import Notifier
 from bot.scheduler import Scheduler
 from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings
@@ -38,6 +40,23 @@ DB_ATTEMPTS = 3
 HANDLED_KEPT = 10_000
 WORKERS_GRACE = 5.0  # seconds the notifier and the timers get to finish at shutdown
 POLL_BACKOFF = (1.0, 30.0)  # seconds: first and longest wait after a failed getUpdates
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where Telegram posts updates (`residesk serve` with WEBHOOK_URL), instead of polling."""
+
+    url: str
+    secret: str = field(repr=False)
+    max_connections: int = 40
+
+
+@dataclass
+class _ChatTurn:
+    """One chat's updates from the webhook, one at a time (they may arrive side by side)."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
 
 
 @dataclass(frozen=True)
@@ -69,9 +88,10 @@ class ResidentDesk:
         self._in_flight: dict[asyncio.Task[None], int] = {}  # task -> update id
         # The notifier paces, waits and retries by itself (per row, in the database), so it
         # calls the transport directly, never through `retrying`.
+        self.metrics = Metrics()
         self.notifier = Notifier(self.transport, self.db, office.default_language,
                                  self.engine.office.timezone, office.staff_chat_id,
-                                 chart_font=office.chart_font)
+                                 chart_font=office.chart_font, metrics=self.metrics)
         weekly = (None if office.weekly_report_day == "off"
                   else (WEEKDAYS.index(office.weekly_report_day), office.weekly_report_hour))
         self.scheduler = Scheduler(self.db, self.engine.office, self.notifier.wake.set,
@@ -82,6 +102,7 @@ class ResidentDesk:
         # is not answered twice), and what tests and the demo wait for; bounded
         self.handled: dict[int, list[str]] = {}
         self._waiters: dict[int, list[asyncio.Future[None]]] = {}
+        self._chat_turns: dict[int, _ChatTurn] = {}  # only chats with an update in hand
 
     # --- the unit of work of one update --------------------------------------------------
     async def handle(self, event: Event) -> None:
@@ -101,7 +122,9 @@ class ResidentDesk:
         if outcome.result == "duplicate" and event.update_id in self.handled:
             outcome.replies = []  # answered by this very process already: said once is enough
         try:
-            await deliver(self.transport, event, outcome.replies, outcome.callback_answer)
+            await deliver(self.transport, event, outcome.replies, outcome.callback_answer,
+                          rate_limited=self.metrics.rate_limited.labels("reply").inc)
+            self.metrics.sends.labels("reply").inc(len(outcome.replies))
         except Forbidden:
             await self.mark_unreachable(event.sender.user_id)  # blocked us; their data stays
         except TelegramFailure as error:
@@ -132,9 +155,10 @@ class ResidentDesk:
             outcome.replies = [Reply(text)]
             if event.callback_id:
                 outcome.callback_answer = CallbackAnswer(text)
+        took = time.perf_counter() - started
+        self.metrics.handling.observe(took)
         log.info("update=%s chat=%s step=%s outcome=%s duration_ms=%.1f", event.update_id,
-                 event.sender.chat_id, outcome.step, outcome.result,
-                 (time.perf_counter() - started) * 1000)
+                 event.sender.chat_id, outcome.step, outcome.result, took * 1000)
         return outcome
 
     async def _transaction(self, event: Event) -> Outcome:
@@ -210,6 +234,7 @@ class ResidentDesk:
 
     # --- test and demo hooks -------------------------------------------------------------
     async def _mark_handled(self, update_id: int, result: str) -> None:
+        self.metrics.updates.labels(result).inc()
         self.handled.setdefault(update_id, []).append(result)
         while len(self.handled) > HANDLED_KEPT:  # a window for waiters, not a history
             del self.handled[next(iter(self.handled))]
@@ -227,10 +252,14 @@ class ResidentDesk:
             return self.handled[update_id][-1]
 
     # --- life cycle ----------------------------------------------------------------------
-    async def _start(self) -> None:
+    async def _start(self, webhook: Webhook | None) -> None:
         transport = self.transport
         await retrying(transport.start)
-        await retrying(transport.delete_webhook)
+        if webhook is None:
+            await retrying(transport.delete_webhook)  # polling: Telegram refuses it otherwise
+        else:
+            await retrying(partial(transport.set_webhook, webhook.url, webhook.secret,
+                                   webhook.max_connections))
         for lang in SUPPORTED:
             _ = gettext_for(lang)
             commands = [(c, _(d)) for c, d in COMMANDS]
@@ -265,18 +294,28 @@ class ResidentDesk:
         await self.db.upgrade()
         await self.db.refresh_statistics()
 
-    async def run(self, *, handle_signals: bool = True, polling_timeout: int = 25) -> None:
-        """Long polling until stopped (SIGINT / SIGTERM or `stop()`)."""
+    async def run(self, *, handle_signals: bool = True, polling_timeout: int = 25,
+                  webhook: Webhook | None = None,
+                  alongside: contextlib.AbstractAsyncContextManager[object] | None = None,
+                  ) -> None:
+        """Long polling — or, with `webhook`, updates posted to us — until stopped (SIGINT /
+        SIGTERM or `stop()`). `alongside` runs meanwhile (the HTTP server of `serve`)."""
         await self.prepare()
         loop = asyncio.get_running_loop()
         signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
         for number in signals:
             loop.add_signal_handler(number, self._stopping.set)
         try:
-            await self._start()
-            log.info("polling %s with %s", self.settings.telegram.telegram_api_url,
-                     self.transport.name)
-            await self._poll(polling_timeout)
+            # the HTTP side first: Telegram may post the first update right after setWebhook
+            async with alongside or contextlib.nullcontext():
+                await self._start(webhook)
+                if webhook is not None:
+                    log.info("taking updates at the webhook with %s", self.transport.name)
+                    await self._stopping.wait()
+                else:
+                    log.info("polling %s with %s", self.settings.telegram.telegram_api_url,
+                             self.transport.name)
+                    await self._poll(polling_timeout)
         finally:
             for number in signals:
                 loop.remove_signal_handler(number)
@@ -328,6 +367,31 @@ class ResidentDesk:
                 async with asyncio.timeout(5):
                     await self.transport.get_updates(offset, 0)
 
+    async def handle_posted(self, data: dict[str, Any]) -> None:
+        """An update Telegram posted to the webhook, handled and answered before this returns
+        (the 200 then tells Telegram it is done). ValueError when the body is no update."""
+        update = self.transport.parse_update(data)
+        async with self._turn_of(self.transport.chat_of(update)):
+            await self._dispatch(update)
+
+    @contextlib.asynccontextmanager
+    async def _turn_of(self, chat_id: int) -> AsyncIterator[None]:
+        turn = self._chat_turns.setdefault(chat_id, _ChatTurn())
+        turn.users += 1
+        try:
+            async with turn.lock:
+                yield
+        finally:
+            turn.users -= 1
+            if not turn.users:  # nothing kept for a chat with nothing in hand
+                del self._chat_turns[chat_id]
+
+    async def _dispatch(self, update: object) -> None:
+        try:
+            await self.transport.dispatch(update)
+        except Exception as error:  # one bad update must not hold back the chat
+            log.error("update %s: %s", self.transport.update_id(update), logs.reason(error))
+
     async def _handle_batch(self, updates: Sequence[object]) -> None:
         """Chats run concurrently; one chat's updates one after another, each shown before
         the next is handled (an album stays in order, replies never overtake each other)."""
@@ -337,11 +401,7 @@ class ResidentDesk:
 
         async def in_order(chat_updates: list[object]) -> None:
             for update in chat_updates:
-                try:
-                    await self.transport.dispatch(update)
-                except Exception as error:  # one bad update must not hold back the chat
-                    log.error("update %s: %s", self.transport.update_id(update),
-                              logs.reason(error))
+                await self._dispatch(update)
 
         await asyncio.gather(*(in_order(chat) for chat in by_chat.values()))
 

@@ -17,7 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import logs
 from bot.export import FORMATS, export, period
-from bot.settings import ConfigError, DatabaseSettings, OfficeSettings, TelegramSettings, load
+from bot.settings import (
+    ConfigError,
+    DatabaseSettings,
+    HttpSettings,
+    OfficeSettings,
+    TelegramSettings,
+    load,
+)
 from bot.stats_report import stats_report
 from bot.transport import TRANSPORTS, Unauthorized
 from conversations.events import clean_text
@@ -42,8 +49,10 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="residesk", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the bot (long polling against TELEGRAM_API_URL)")
+    serve = commands.add_parser("serve", help="the bot as a service: HTTP (webhook, health, "
+                                "metrics) on HTTP_HOST:HTTP_PORT; polls without WEBHOOK_URL")
     demo = commands.add_parser("demo", help="try the bot offline in this terminal")
-    for command in (run, demo):
+    for command in (run, serve, demo):
         command.add_argument("--transport", choices=TRANSPORTS,
                              help="the Telegram framework (default: TRANSPORT, or aiogram)")
     demo.add_argument("--script", action="store_true", help="run a scripted walkthrough")
@@ -214,6 +223,19 @@ async def run_bot(transport: str | None) -> None:
     await ResidentDesk(settings).run()
 
 
+async def serve_bot(transport: str | None) -> None:
+    from bot.app import ResidentDesk, Settings, Webhook
+    from web.app import listening, make_app
+
+    telegram = load(TelegramSettings, **({"transport": transport} if transport else {}))
+    http = load(HttpSettings)
+    desk = ResidentDesk(Settings(telegram, load(DatabaseSettings), load(OfficeSettings)))
+    webhook = Webhook(http.webhook_url, http.webhook_secret) if http.webhook_url else None
+    app = make_app(desk, webhook_path=http.webhook_path if webhook else None,
+                   webhook_secret=http.webhook_secret)
+    await desk.run(webhook=webhook, alongside=listening(app, http.http_host, http.http_port))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     for key, value in vars(args).items():  # typed text is cleaned as the bot's input is
@@ -225,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             asyncio.run(run_bot(args.transport))
+        elif args.command == "serve":
+            asyncio.run(serve_bot(args.transport))
         elif args.command == "demo":
             from bot import demo
 

@@ -26,6 +26,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.logs import reason
+from bot.metrics import Metrics, chat_kind
 from bot.reports import Reporter
 from bot.transport import BadRequest, Forbidden, RetryAfter, TelegramFailure, Transport, send_reply
 from conversations.notices import Notice, ReplyLost, render
@@ -108,13 +109,14 @@ class Due:
 class Notifier:
     def __init__(self, transport: Transport, db: Database, lang: str, timezone: ZoneInfo,
                  staff_chat_id: int | None = None, interval: float = 1.0,
-                 chart_font: Path | None = None) -> None:
+                 chart_font: Path | None = None, metrics: Metrics | None = None) -> None:
         self.transport, self.db, self.lang, self.timezone = transport, db, lang, timezone
         self.reporter = Reporter(db, lang, timezone, chart_font)
         self.staff_chat_id = staff_chat_id
         self.interval = interval
         self.wake = asyncio.Event()
         self.limits = RateLimits()
+        self.metrics = metrics or Metrics()
         self._stopping = False
 
     def stop(self) -> None:
@@ -197,6 +199,7 @@ class Notifier:
             else:
                 await self._unreachable(due, error.message)
         except RetryAfter as error:
+            self.metrics.rate_limited.labels(chat_kind(due.chat_id)).inc()
             self.limits.hold(due.chat_id, error.retry_after)
             await self._retry(due, error.message, error.retry_after, counts=False)
         except BadRequest as error:  # will not get better by trying again
@@ -204,6 +207,7 @@ class Notifier:
         except TelegramFailure as error:  # unavailable, or a token refused for now
             await self._retry(due, error.message, 0.0)
         else:
+            self.metrics.sends.labels(chat_kind(due.chat_id)).inc(len(ids))
             await self._settle(due, ids, None)
 
     async def _report(self, due: Due) -> list[int]:

@@ -135,6 +135,21 @@ class PTBTransport:
         with translated():
             await self.bot.delete_webhook(drop_pending_updates=False)
 
+    async def set_webhook(self, url: str, secret: str, max_connections: int) -> None:
+        with translated():
+            await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES,
+                                       max_connections=max_connections,
+                                       drop_pending_updates=False)
+
+    def parse_update(self, data: dict[str, Any]) -> object:
+        try:
+            update = Update.de_json(data, self.bot)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ValueError("not a Telegram update") from error
+        if update is None:
+            raise ValueError("not a Telegram update")
+        return update
+
     async def set_commands(self, commands: Sequence[tuple[str, str]],
                            language_code: str | None) -> None:
         with translated():

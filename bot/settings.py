@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from locales import SUPPORTED
@@ -34,6 +36,30 @@ class TelegramSettings(BaseSettings):
     # messages a minute one private chat may send; past it one "please slow down", then the
     # chat is not read until it calms down (0: no limit)
     flood_limit: Annotated[int, Field(ge=0)] = 30
+
+
+class HttpSettings(BaseSettings):
+    """`residesk serve`: where it listens, and Telegram's webhook (polling without one)."""
+
+    model_config = ENV
+    http_host: str = "127.0.0.1"
+    http_port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    webhook_url: str = ""  # the public HTTPS URL Telegram posts to; its path is served
+    webhook_secret: Annotated[str, Field(repr=False)] = ""
+
+    @model_validator(mode="after")
+    def _secret_with_url(self) -> HttpSettings:
+        if self.webhook_url:
+            if not self.webhook_url.startswith(("https://", "http://")):
+                raise ValueError("WEBHOOK_URL must start with https://")
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", self.webhook_secret):
+                raise ValueError("WEBHOOK_SECRET is required with WEBHOOK_URL: 1 to 256 of "
+                                 "A-Z a-z 0-9 _ -")
+        return self
+
+    @property
+    def webhook_path(self) -> str:
+        return urlsplit(self.webhook_url).path or "/"
 
 
 class DatabaseSettings(BaseSettings):
@@ -111,7 +137,9 @@ class ConfigError(Exception):
 
 def explain(error: ValidationError) -> ConfigError:
     first = error.errors()[0]
-    name = str(first["loc"][0]).upper() if first["loc"] else "?"
+    if not first["loc"]:  # a rule across settings: its message names them
+        return ConfigError(str(first["msg"]).removeprefix("Value error, "))
+    name = str(first["loc"][0]).upper()
     if first["type"] == "missing":
         return ConfigError(f"{name} is not set (put it in the environment or in .env)")
     if name == "BOT_TOKEN":  # never echo the token itself

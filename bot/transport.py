@@ -99,6 +99,10 @@ class Transport(Protocol):
     async def start(self) -> None: ...
     async def close(self) -> None: ...
     async def delete_webhook(self) -> None: ...
+    async def set_webhook(self, url: str, secret: str, max_connections: int) -> None: ...
+    def parse_update(self, data: dict[str, Any]) -> object:
+        """A webhook's JSON body as the framework's update; ValueError if it is none."""
+        ...
     async def set_commands(self, commands: Sequence[tuple[str, str]],
                            language_code: str | None) -> None: ...
     async def get_updates(self, offset: int | None, poll_seconds: int) -> Sequence[object]: ...
@@ -287,24 +291,28 @@ async def send_reply(transport: Transport, chat_id: int, reply: Reply, *,
 
 
 async def deliver(transport: Transport, event: Event, replies: Sequence[Reply],
-                  answer: CallbackAnswer | None) -> None:
+                  answer: CallbackAnswer | None, *,
+                  rate_limited: Callable[[], None] | None = None) -> None:
     """Show an update's outcome: answer the button first (stops the spinner), then the
-    messages, each retried through a short outage."""
+    messages, each retried through a short outage (`rate_limited` hears of each 429)."""
     if event.callback_id is not None:
         try:
-            await retrying(partial(transport.answer_callback, event.callback_id, answer))
+            await retrying(partial(transport.answer_callback, event.callback_id, answer),
+                           rate_limited=rate_limited)
         except BadRequest as error:  # too old: the resident has moved on anyway
             log.info("callback answer refused: %s", error.message)
     for reply in replies:
         edit = event.message_id if reply.edit and event.kind == EventKind.BUTTON else None
-        await retrying(partial(send_reply, transport, event.sender.chat_id, reply, edit=edit))
+        await retrying(partial(send_reply, transport, event.sender.chat_id, reply, edit=edit),
+                       rate_limited=rate_limited)
 
 
 # --- resilience --------------------------------------------------------------------------
 
 
 async def retrying(call: Callable[[], Awaitable[T]], *, attempts: int = 4,
-                   max_wait: float = 30.0) -> T:
+                   max_wait: float = 30.0,
+                   rate_limited: Callable[[], None] | None = None) -> T:
     """Wait out a short 429 and retry 5xx / network failures a few times, with backoff.
     (The notifier does not use this: it retries per outbox row, in the database.)"""
     delay = 0.5
@@ -312,6 +320,8 @@ async def retrying(call: Callable[[], Awaitable[T]], *, attempts: int = 4,
         try:
             return await call()
         except RetryAfter as error:
+            if rate_limited is not None:
+                rate_limited()
             if attempt == attempts or error.retry_after > max_wait:
                 raise
             log.warning("flood control, waiting %ss", error.retry_after)

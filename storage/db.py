@@ -11,6 +11,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -113,6 +114,18 @@ class Database:
     async def upgrade(self) -> None:
         await asyncio.to_thread(upgrade, self.url)
 
+    async def not_ready(self) -> str | None:
+        """Why the database cannot serve now (unreachable, or its schema is not the code's),
+        or None when it can."""
+        try:
+            async with self.reading() as session:
+                current = await session.scalar(text("SELECT version_num FROM alembic_version"))
+        except Exception:
+            return "database unreachable or not migrated"
+        if current != head_revision():
+            return f"database at migration {current}, the code needs {head_revision()}"
+        return None
+
     async def refresh_statistics(self) -> None:
         """Fresh statistics for the query planner, which picks the statistics' indexes by them
         (without them SQLite sorts a whole period instead of skipping through an index).
@@ -134,6 +147,12 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
     return config
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration (read once from the migration files)."""
+    return str(ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head())
 
 
 def upgrade(url: str, revision: str = "head") -> None:

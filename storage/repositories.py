@@ -315,6 +315,12 @@ class Outbox(Repository):
     async def ticket(self, ticket_id: int) -> Ticket | None:
         return await self.session.get(Ticket, ticket_id)
 
+    async def count_by_state(self, states: Sequence[str]) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(OutboxMessage.state, func.count(OutboxMessage.id))
+            .where(OutboxMessage.state.in_(states)).group_by(OutboxMessage.state))
+        return {state: 0 for state in states} | {str(s): int(n) for s, n in rows.all()}
+
     async def pending_kinds(self, chat_id: int) -> set[str]:
         """The kinds of the chat's rows still to be sent."""
         payloads = await self.session.scalars(
@@ -401,6 +407,12 @@ class Timers(Repository):
         """A new ticket's timers (it has none yet, so nothing to look up first)."""
         self.session.add_all(Timer(ticket_id=ticket_id, kind=kind, round=0, due_at=at)
                              for kind, at in due.items())
+
+    async def count_due(self, now: datetime) -> int:
+        return int(await self.session.scalar(
+            select(func.count(Timer.id)).where(Timer.fired_at.is_(None),
+                                               Timer.cancelled.is_(False),
+                                               Timer.due_at <= now)) or 0)
 
     async def due(self, now: datetime, limit: int = 50) -> Sequence[Timer]:
         return (await self.session.scalars(

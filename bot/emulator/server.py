@@ -22,6 +22,7 @@ import asyncio
 import collections
 import contextlib
 import copy
+import functools
 import itertools
 import json
 import logging
@@ -35,6 +36,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Any, NoReturn
 
+import aiohttp
 from aiohttp import web
 
 __all__ = [
@@ -138,6 +140,18 @@ class APIError(Exception):
         if self.retry_after is not None:
             error["parameters"] = {"retry_after": self.retry_after}
         return web.json_response(error, status=self.status)
+
+
+def _forget(in_flight: dict[int, asyncio.Task[None]], chat: int, _task: object) -> None:
+    in_flight.pop(chat, None)
+
+
+def _chat_of_update(update: JSON) -> int:
+    """The chat an update belongs to (a button's chat, else who pressed it)."""
+    message = update.get("message") or (update.get("callback_query") or {}).get("message")
+    if message:
+        return int(message["chat"]["id"])
+    return int((update.get("callback_query") or {}).get("from", {}).get("id", 0))
 
 
 def _bad(description: str) -> APIError:
@@ -428,6 +442,12 @@ class BotAPIEmulator:
         self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         self.chat_actions: list[tuple[int, str]] = []
         self.webhook_url = ""
+        self.webhook_secret: str | None = None
+        self.webhook_max_connections = 40
+        self.webhook_retry_delay = 0.5  # seconds before an update the bot did not take comes again
+        self.webhook_posts: list[tuple[int, int]] = []  # (update_id, HTTP status; 0: no answer)
+        self._webhook_task: asyncio.Task[None] | None = None
+        self._webhook_not_before: dict[int, float] = {}  # update_id -> monotonic time
         self.activity = 0
         self.internal_errors: list[str] = []  # emulator bugs reported as 400 (should stay [])
         # Telegram's flood limits, when enforced (see set_limits)
@@ -500,6 +520,11 @@ class BotAPIEmulator:
             return
         self._stopping = True
         self._wake_pollers()
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
+            self._webhook_task = None
         runner, self._runner = self._runner, None
         await runner.cleanup()
         self._base_url = None
@@ -1364,6 +1389,7 @@ class BotAPIEmulator:
 
     async def _delete_webhook(self, params: _Params) -> bool:
         self.webhook_url = ""
+        self._wake_pollers()  # the webhook's pusher stops
         if params.get_bool("drop_pending_updates"):
             self._pending.clear()
             self._redelivered.clear()
@@ -1371,7 +1397,67 @@ class BotAPIEmulator:
 
     async def _set_webhook(self, params: _Params) -> bool:
         self.webhook_url = params.get_str("url", required=True) or ""
+        self.webhook_secret = params.get_str("secret_token")
+        self.webhook_max_connections = params.get_int("max_connections") or 40
+        if self.webhook_url and (self._webhook_task is None or self._webhook_task.done()):
+            self._webhook_task = asyncio.create_task(self._push_updates())
         return True
+
+    # ------------------------------------------------------------------ webhook mode
+
+    async def _push_updates(self) -> None:
+        """Webhook mode, as Telegram does it: each update is POSTed to the webhook URL with
+        the secret header; one that is not answered 200 (or whose connection drops) comes
+        again after `webhook_retry_delay`; one chat's updates one at a time, in order; up to
+        `max_connections` requests at once."""
+        in_flight: dict[int, asyncio.Task[None]] = {}  # chat -> its update being posted
+        async with aiohttp.ClientSession() as http:
+            while self.webhook_url and not self._stopping:
+                for update in self._webhook_batch(set(in_flight)):
+                    chat = _chat_of_update(update)
+                    task = asyncio.create_task(self._post_update(http, update))
+                    in_flight[chat] = task
+                    task.add_done_callback(functools.partial(_forget, in_flight, chat))
+                changed = asyncio.ensure_future(self._updates_changed.wait())
+                await asyncio.wait({changed, *in_flight.values()}, timeout=0.05,
+                                   return_when=asyncio.FIRST_COMPLETED)
+                changed.cancel()
+            for task in list(in_flight.values()):
+                task.cancel()
+
+    def _webhook_batch(self, busy: set[int]) -> list[JSON]:
+        now, chosen, chats = time.monotonic(), [], set(busy)
+        waiting = [r.update for r in self._redelivered] + self._pending
+        for update in waiting:
+            if len(chats) >= self.webhook_max_connections:
+                break
+            chat = _chat_of_update(update)
+            if chat in chats:
+                continue  # the chat's earlier update goes first
+            chats.add(chat)
+            if self._webhook_not_before.get(update["update_id"], 0) <= now:
+                chosen.append(update)
+        return chosen
+
+    async def _post_update(self, http: aiohttp.ClientSession, update: JSON) -> None:
+        headers = ({"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret}
+                   if self.webhook_secret else {})
+        update_id = update["update_id"]
+        try:
+            async with http.post(self.webhook_url, json=update, headers=headers,
+                                 timeout=aiohttp.ClientTimeout(total=60)) as answer:
+                status = answer.status
+        except (aiohttp.ClientError, TimeoutError):
+            status = 0
+        self.webhook_posts.append((update_id, status))
+        if status == 200:
+            self._pending = [u for u in self._pending if u["update_id"] != update_id]
+            self._redelivered = [r for r in self._redelivered
+                                 if r.update["update_id"] != update_id]
+            self._webhook_not_before.pop(update_id, None)
+        else:
+            self._webhook_not_before[update_id] = time.monotonic() + self.webhook_retry_delay
+        self._notify()
 
     async def _get_webhook_info(self, params: _Params) -> JSON:
         return {"url": self.webhook_url, "has_custom_certificate": False,

@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot import logs
 from bot.flood import FloodGuard, Verdict
+from bot.leadership import TRY_EVERY, AdvisoryLock, Leadership, OnlyProcess
 from bot.media import MediaStore
 from bot.metrics import Metrics
 from bot.notifier import Notifier
@@ -103,6 +105,9 @@ class ResidentDesk:
         self.handled: dict[int, list[str]] = {}
         self._waiters: dict[int, list[asyncio.Future[None]]] = {}
         self._chat_turns: dict[int, _ChatTurn] = {}  # only chats with an update in hand
+        self.leadership: Leadership = (
+            OnlyProcess(Path(self.db.engine.url.database or "residesk.db"))
+            if self.db.is_sqlite else AdvisoryLock(self.db.engine))
 
     # --- the unit of work of one update --------------------------------------------------
     async def handle(self, event: Event) -> None:
@@ -252,9 +257,10 @@ class ResidentDesk:
             return self.handled[update_id][-1]
 
     # --- life cycle ----------------------------------------------------------------------
-    async def _start(self, webhook: Webhook | None) -> None:
+    async def _take_the_lead(self, webhook: Webhook | None) -> None:
+        """What the leader does once for the deployment: tell Telegram where updates go and
+        which commands there are, and start the notifier and the timers."""
         transport = self.transport
-        await retrying(transport.start)
         if webhook is None:
             await retrying(transport.delete_webhook)  # polling: Telegram refuses it otherwise
         else:
@@ -290,7 +296,10 @@ class ResidentDesk:
         self._workers = []
 
     async def prepare(self) -> None:
-        """Bring the database up to date (a new or older file alike)."""
+        """Bring the database up to date (a new or older file alike). On SQLite, refuse to
+        be a second process on the same file (SecondProcess)."""
+        if isinstance(self.leadership, OnlyProcess):
+            self.leadership.claim()
         await self.db.upgrade()
         await self.db.refresh_statistics()
 
@@ -300,31 +309,62 @@ class ResidentDesk:
                   ) -> None:
         """Long polling — or, with `webhook`, updates posted to us — until stopped (SIGINT /
         SIGTERM or `stop()`). `alongside` runs meanwhile (the HTTP server of `serve`)."""
-        await self.prepare()
         loop = asyncio.get_running_loop()
         signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
-        for number in signals:
-            loop.add_signal_handler(number, self._stopping.set)
         try:
+            await self.prepare()
+            for number in signals:
+                loop.add_signal_handler(number, self._stopping.set)
             # the HTTP side first: Telegram may post the first update right after setWebhook
             async with alongside or contextlib.nullcontext():
-                await self._start(webhook)
-                if webhook is not None:
-                    log.info("taking updates at the webhook with %s", self.transport.name)
-                    await self._stopping.wait()
-                else:
-                    log.info("polling %s with %s", self.settings.telegram.telegram_api_url,
-                             self.transport.name)
-                    await self._poll(polling_timeout)
+                await retrying(self.transport.start)
+                while not self._stopping.is_set():
+                    if await self.leadership.try_lead():
+                        await self._lead(webhook, polling_timeout)
+                    else:  # a follower: serves its HTTP side, and tries again soon
+                        await self._pause(TRY_EVERY)
         finally:
             for number in signals:
                 loop.remove_signal_handler(number)
             await self._finish()
+            await self.leadership.release()
             await self.transport.close()
             await self.db.dispose()
             log.info("stopped")
 
-    async def _poll(self, polling_timeout: int) -> None:
+    async def _lead(self, webhook: Webhook | None, polling_timeout: int) -> None:
+        """Lead until stopped or until the lead is lost (then a follower again)."""
+        log.info("leading the deployment: %s, the notifier and the timers",
+                 "webhook" if webhook else "polling")
+        await self._take_the_lead(webhook)
+        lost = asyncio.Event()
+        watch = asyncio.create_task(self._watch_the_lead(lost))
+        try:
+            if webhook is not None:
+                log.info("taking updates at the webhook with %s", self.transport.name)
+                await _first(self._stopping, lost)
+            else:
+                log.info("polling %s with %s", self.settings.telegram.telegram_api_url,
+                         self.transport.name)
+                await self._poll(polling_timeout, lost)
+        finally:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
+            await self.stop_workers()
+
+    async def _watch_the_lead(self, lost: asyncio.Event) -> None:
+        while True:
+            await asyncio.sleep(TRY_EVERY)
+            if not await self.leadership.try_lead():
+                lost.set()
+                return
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _poll(self, polling_timeout: int, lost: asyncio.Event) -> None:
         """Take a batch, handle it, and only then confirm it (the next call's offset).
 
         The frameworks' own polling (aiogram's, PTB's Updater) confirms a batch as soon as it
@@ -334,9 +374,9 @@ class ResidentDesk:
         offset: int | None = None
         asked = offset  # the offset of the last call sent: Telegram confirmed up to it
         delay = POLL_BACKOFF[0]
-        stopping = asyncio.ensure_future(self._stopping.wait())
+        stopping = asyncio.ensure_future(_first(self._stopping, lost))
         try:
-            while not self._stopping.is_set():
+            while not (self._stopping.is_set() or lost.is_set()):
                 asked = offset
                 fetch = asyncio.ensure_future(self.transport.get_updates(offset,
                                                                          polling_timeout))
@@ -412,6 +452,16 @@ class ResidentDesk:
 
     async def stop(self) -> None:
         self._stopping.set()
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Wait until any of the events is set."""
+    waits = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
 
 
 def _transient(error: DBAPIError) -> bool:

@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import logs
 from bot.export import FORMATS, export, period
+from bot.leadership import SecondProcess
 from bot.settings import (
     ConfigError,
     DatabaseSettings,
-    HttpSettings,
     OfficeSettings,
     TelegramSettings,
     load,
@@ -52,6 +52,8 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="the bot as a service: HTTP (webhook, health, "
                                 "metrics) on HTTP_HOST:HTTP_PORT; polls without WEBHOOK_URL")
     demo = commands.add_parser("demo", help="try the bot offline in this terminal")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="N worker processes under gunicorn (PostgreSQL only)")
     for command in (run, serve, demo):
         command.add_argument("--transport", choices=TRANSPORTS,
                              help="the Telegram framework (default: TRANSPORT, or aiogram)")
@@ -223,19 +225,6 @@ async def run_bot(transport: str | None) -> None:
     await ResidentDesk(settings).run()
 
 
-async def serve_bot(transport: str | None) -> None:
-    from bot.app import ResidentDesk, Settings, Webhook
-    from web.app import listening, make_app
-
-    telegram = load(TelegramSettings, **({"transport": transport} if transport else {}))
-    http = load(HttpSettings)
-    desk = ResidentDesk(Settings(telegram, load(DatabaseSettings), load(OfficeSettings)))
-    webhook = Webhook(http.webhook_url, http.webhook_secret) if http.webhook_url else None
-    app = make_app(desk, webhook_path=http.webhook_path if webhook else None,
-                   webhook_secret=http.webhook_secret)
-    await desk.run(webhook=webhook, alongside=listening(app, http.http_host, http.http_port))
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     for key, value in vars(args).items():  # typed text is cleaned as the bot's input is
@@ -248,7 +237,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             asyncio.run(run_bot(args.transport))
         elif args.command == "serve":
-            asyncio.run(serve_bot(args.transport))
+            from web import service
+
+            settings, http = service.settings_from_environment(args.transport)
+            if args.workers > 1:
+                service.serve_workers(settings, http, args.workers)
+            asyncio.run(service.serve(settings, http))
         elif args.command == "demo":
             from bot import demo
 
@@ -281,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
             print(asyncio.run(in_transaction(lambda session: remove_staff(session, args.user_id))))
     except ConfigError as error:
         print(f"residesk: configuration error: {error}", file=sys.stderr)
+        return 2
+    except SecondProcess as error:
+        print(f"residesk: {error}", file=sys.stderr)
         return 2
     except Unauthorized:
         print("residesk: Telegram refused the bot token (BOT_TOKEN): check it with @BotFather",

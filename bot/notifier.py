@@ -125,6 +125,7 @@ class Notifier:
         self.wake.set()
 
     async def run(self) -> None:
+        self._stopping = False  # a replica that leads again starts it again
         while not self._stopping:
             try:
                 busy = await self.drain()

@@ -60,6 +60,7 @@ class Scheduler:
         return 1
 
     async def run(self) -> None:
+        self._stopping.clear()  # a replica that leads again starts it again
         analyzed = time.monotonic()  # at start-up, by ResidentDesk.prepare
         while not self._stopping.is_set():
             try:

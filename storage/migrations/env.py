@@ -19,6 +19,9 @@ def run_with(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # replicas starting together: one migrates, the others wait and find it done
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7365647261746531)")
         context.run_migrations()
         if connection.dialect.name == "sqlite":  # ran without foreign keys: check them now
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()

@@ -15,6 +15,8 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
+import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,6 +40,9 @@ from tickets.service import TicketService
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10  # with the backoff below: about 25 minutes of trying
 MAX_BACKOFF = 300.0
+# How long a claimed row is ours: a notifier that dies mid-send frees its rows after this.
+# Far longer than any send (an album of charts takes seconds).
+LEASE = timedelta(seconds=120)
 BATCH = 100
 
 
@@ -117,6 +122,7 @@ class Notifier:
         self.wake = asyncio.Event()
         self.limits = RateLimits()
         self.metrics = metrics or Metrics()
+        self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{id(self) % 100_000}"
         self._stopping = False
 
     def stop(self) -> None:
@@ -148,6 +154,11 @@ class Notifier:
             return 0
         now = time.monotonic()
         ready = [d for d in batch if self.limits.ready_at(d.chat_id, now) <= now]
+        if len(ready) < len(batch):  # claimed, but their chats must wait: free them again
+            sending = {d.row_id for d in ready}
+            async with self.db.transaction() as session:
+                await Outbox(session).release([d.row_id for d in batch
+                                               if d.row_id not in sending])
         if not ready:  # every chat in the batch must wait a little
             wait = min(self.limits.ready_at(d.chat_id, now) for d in batch) - now
             await asyncio.sleep(max(wait, 0.01))
@@ -164,7 +175,7 @@ class Notifier:
         async with self.db.transaction() as session:
             outbox = Outbox(session)
             found = []
-            for row in await outbox.due(utcnow(), BATCH):
+            for row in await outbox.claim(utcnow(), BATCH, self.owner, LEASE):
                 if row.payload.get("kind") == "report":
                     found.append(Due(row.id, row.chat_id, None, report=row.payload))
                     continue
@@ -229,6 +240,8 @@ class Notifier:
         async with self.db.transaction() as session:
             outbox = Outbox(session)
             row = await outbox.get(due.row_id)
+            if row is not None:
+                row.claimed_by = row.lease_until = None
             if row is None:
                 return
             row.attempts += 1
@@ -261,6 +274,8 @@ class Notifier:
     async def _retry(self, due: Due, error: str, delay: float, *, counts: bool = True) -> None:
         async with self.db.transaction() as session:
             row = await Outbox(session).get(due.row_id)
+            if row is not None:
+                row.claimed_by = row.lease_until = None
             if row is None:
                 return
             row.last_error = error[:500]
@@ -280,6 +295,8 @@ class Notifier:
         async with self.db.transaction() as session:
             outbox = Outbox(session)
             row = await outbox.get(due.row_id)
+            if row is not None:
+                row.claimed_by = row.lease_until = None
             if row is not None:
                 row.attempts += 1
                 row.state, row.last_error = "unreachable", error[:500]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -289,9 +289,28 @@ class Outbox(Repository):
         """Whether this transaction queued anything (then the notifier is woken after it)."""
         return bool(session.info.get("outbox_touched"))
 
-    async def due(self, now: datetime, limit: int = 100) -> Sequence[OutboxMessage]:
-        """Pending rows whose time has come, each the oldest pending row of its chat: a chat's
-        messages go out in order, and one waiting row holds back the rest of its chat."""
+    async def claim(self, now: datetime, limit: int, owner: str, lease: timedelta
+                    ) -> Sequence[OutboxMessage]:
+        """Take the due rows for sending (`due`), each for `lease`: rows another notifier
+        holds are skipped — on PostgreSQL without waiting for its lock (SKIP LOCKED) — and a
+        chat whose oldest row is held sends nothing else meanwhile (order, one sender)."""
+        rows = await self.due(now, limit, lock=True)
+        for row in rows:
+            row.claimed_by, row.lease_until = owner, now + lease
+        return rows
+
+    async def release(self, row_ids: Sequence[int]) -> None:
+        """Claimed but not sent (a chat that must wait): free for the next drain."""
+        if row_ids:
+            await self.session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(list(row_ids)))
+                .values(claimed_by=None, lease_until=None))
+
+    async def due(self, now: datetime, limit: int = 100, *, lock: bool = False
+                  ) -> Sequence[OutboxMessage]:
+        """Pending rows whose time has come and that no notifier holds, each the oldest
+        pending row of its chat: a chat's messages go out in order, and one waiting (or held)
+        row holds back the rest of its chat."""
         earlier = aliased(OutboxMessage)
         older_pending = (
             select(earlier.id)
@@ -299,15 +318,16 @@ class Outbox(Repository):
                    earlier.id < OutboxMessage.id)
             .exists()
         )
-        return (
-            await self.session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now,
-                       ~older_pending)
-                .order_by(OutboxMessage.id)
-                .limit(limit)
-            )
-        ).all()
+        query = (select(OutboxMessage)
+                 .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now,
+                        or_(OutboxMessage.lease_until.is_(None),
+                            OutboxMessage.lease_until < now),
+                        ~older_pending)
+                 .order_by(OutboxMessage.id)
+                 .limit(limit))
+        if lock:
+            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+        return (await self.session.scalars(query)).all()
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         return await self.session.get(OutboxMessage, message_id)

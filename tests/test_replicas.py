@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.emulator.server import BotAPIEmulator
+from storage.db import Database
 from tests.test_cli import residesk
 from tests.test_web import free_port
 
@@ -165,3 +166,102 @@ async def test_sqlite_refuses_workers_and_a_second_process(
             "(DATABASE_URL=postgresql://…)")
     finally:
         await running.stop()
+
+
+async def test_two_notifiers_on_one_outbox_send_each_row_exactly_once(
+    emulator: BotAPIEmulator, database_url: str, tmp_path: Path, transport: str,
+) -> None:
+    """Two notifiers draining one outbox at once (as for a moment when the lead changes):
+    each row is claimed by one of them and sent once. (Each paces itself to Telegram's
+    limits, so together they go over them and wait out 429s: hence one leader.)"""
+    from zoneinfo import ZoneInfo
+
+    from bot.notifier import Notifier
+    from bot.transport import make_transport
+    from conversations.events import Event
+    from storage.models import OutboxMessage
+
+    async def nothing(_event: Event) -> None:
+        """These transports only send."""
+
+    count = 300
+    db = Database(database_url)
+    chats = await seed_notifications(db, count)
+    emulator.set_limits(True)
+    for chat in chats:
+        emulator.user(chat, f"R{chat}")
+    transports = [make_transport(transport, emulator.token, emulator.base_url, nothing, None)
+                  for _ in range(2)]
+    notifiers = [Notifier(t, db, "en", ZoneInfo("Asia/Shanghai")) for t in transports]
+    for t in transports:
+        await t.start()
+    workers = [asyncio.create_task(n.run()) for n in notifiers]
+    try:
+        await emulator.wait_for(lambda: all(emulator.messages(c) for c in chats), timeout=60)
+        await asyncio.sleep(0.5)  # a second copy would be on its way by now
+    finally:
+        for notifier in notifiers:
+            notifier.stop()
+        await asyncio.gather(*workers)
+        for t in transports:
+            await t.close()
+    assert [len(emulator.messages(c)) for c in chats] == [1] * count
+    async with db.transaction() as session:
+        from sqlalchemy import select
+        rows = (await session.scalars(select(OutboxMessage))).all()
+    await db.dispose()
+    assert {r.state for r in rows} == {"sent"} and {r.claimed_by for r in rows} == {None}
+    sent = [n.metrics.registry.get_sample_value("residesk_sends_total", {"kind": "resident"})
+            for n in notifiers]
+    assert sum(s or 0 for s in sent) == count  # between them, each row once
+
+
+async def test_two_replicas_drain_a_thousand_notifications_once_within_the_limits(
+    emulator: BotAPIEmulator, database_url: str, tmp_path: Path, replicas: list[Replica],
+) -> None:
+    count = 1000
+    db = Database(database_url)
+    await db.upgrade()
+    chats = await seed_notifications(db, count)
+    await db.dispose()
+    emulator.set_limits(True)  # Telegram's 30 a second, 1 a second per chat: 429 past them
+    for chat in chats:
+        emulator.user(chat, f"R{chat}")
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        replicas.append(await Replica(emulator, database_url, tmp_path / name).start())
+    await emulator.wait_for(lambda: all(emulator.messages(c) for c in chats),
+                            timeout=count / 30 + 40)
+    await asyncio.sleep(1)
+    assert [len(emulator.messages(c)) for c in chats] == [1] * count
+    assert emulator.rate_limited == 0, "the limits hold for the whole deployment"
+    assert sum(r.said("leading the deployment") for r in replicas) == 1
+
+
+async def seed_notifications(db: Database, count: int) -> list[int]:
+    """`count` residents with a ticket and one notification each (bulk, as the bench does)."""
+    from sqlalchemy import insert, select
+
+    from storage.models import OutboxMessage, Resident, Ticket, utcnow
+
+    now, first = utcnow(), 20_000
+    async with db.transaction() as session:
+        await session.execute(insert(Resident), [
+            {"telegram_user_id": first + i, "chat_id": first + i, "name": f"R{i}",
+             "phone": f"+86139{i:08d}", "unit_text": "1-1", "language": "en",
+             "unit_verified": False, "reachable": True, "created_at": now}
+            for i in range(count)])
+        residents = (await session.scalars(select(Resident.id).order_by(Resident.id))).all()
+        await session.execute(insert(Ticket), [
+            {"number": f"2612-{i:05d}", "submission_key": f"seed-{i}", "resident_id": rid,
+             "unit_text": "1-1", "category_code": "noise", "description": "Noise at night",
+             "channel": "telegram", "status": "acknowledged", "priority": "normal",
+             "reopen_count": 0, "created_at": now, "ack_due_at": now, "resolve_due_at": now,
+             "version": 1} for i, rid in enumerate(residents)])
+        tickets = (await session.scalars(select(Ticket.id).order_by(Ticket.id))).all()
+        await session.execute(insert(OutboxMessage), [
+            {"chat_id": first + i, "payload": {"kind": "acknowledged", "ticket_id": ticket,
+                                               "to": "resident"},
+             "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+            for i, ticket in enumerate(tickets)])
+    return [first + i for i in range(count)]

@@ -19,7 +19,7 @@ ROOT = Path(__file__).parent.parent
 
 def source_messages() -> set[str]:
     found: set[str] = set()
-    for folder in ("bot", "conversations", "tickets", "locales"):
+    for folder in ("bot", "web", "conversations", "tickets", "locales"):
         for _file, _line, message, _comments, _context in extract_from_dir(
             ROOT / folder, keywords={"_": None, "N_": None, "ngettext": (1, 2)}
         ):
@@ -71,6 +71,13 @@ def test_framework_imports_stay_in_bot() -> None:
                 for name in names:
                     root = name.split(".")[0]
                     assert root not in {"aiogram", "telegram", "aiohttp", "bot"}, (path, name)
+    # the HTTP face reaches Telegram only through the desk, never through a framework
+    for path in (ROOT / "web").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not {n.split(".")[0] for n in names} & {"aiogram", "telegram"}, path
 
 
 def test_missing_token_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:

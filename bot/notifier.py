@@ -42,7 +42,7 @@ MAX_ATTEMPTS = 10  # with the backoff below: about 25 minutes of trying
 MAX_BACKOFF = 300.0
 # How long a claimed row is ours: a notifier that dies mid-send frees its rows after this.
 # Far longer than any send (an album of charts takes seconds).
-LEASE = timedelta(seconds=120)
+LEASE = timedelta(seconds=30)
 BATCH = 100
 
 

@@ -277,6 +277,44 @@ async def test_two_replicas_drain_a_thousand_notifications_once_within_the_limit
     assert sum(r.said("leading the deployment") for r in replicas) == 1
 
 
+async def test_the_leader_killed_while_draining_loses_no_notification(
+    emulator: BotAPIEmulator, database_url: str, tmp_path: Path, replicas: list[Replica],
+) -> None:
+    """SIGKILL to the leader in the middle of 1,000 notifications: the other replica leads
+    and sends the rest; the rows the dead one held come free when their lease ends, and only
+    those can come twice (sent, but killed before marked sent)."""
+    from sqlalchemy import select
+
+    from storage.models import OutboxMessage
+
+    count = 1000
+    db = Database(database_url)
+    await db.upgrade()
+    chats = await seed_notifications(db, count)
+    emulator.set_limits(True)
+    for chat in chats:
+        emulator.user(chat, f"R{chat}")
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        replicas.append(await Replica(emulator, database_url, tmp_path / name).start())
+    await emulator.wait_for(lambda: sum(bool(emulator.messages(c)) for c in chats) >= 200,
+                            timeout=60)
+    leader = next(r for r in replicas if r.said("leading the deployment"))
+    await leader.kill()
+    async with db.transaction() as session:
+        held = {row.chat_id for row in (await session.scalars(select(OutboxMessage).where(
+            OutboxMessage.state == "pending", OutboxMessage.claimed_by.is_not(None)))).all()}
+    await emulator.wait_for(lambda: all(emulator.messages(c) for c in chats),
+                            timeout=count / 30 + 60)
+    await asyncio.sleep(1)
+    await db.dispose()
+    doubled = {c for c in chats if len(emulator.messages(c)) > 1}
+    assert doubled <= held, "only what the dead leader held may come twice"
+    assert all(len(emulator.messages(c)) <= 2 for c in chats)
+    assert emulator.rate_limited == 0
+    assert sum(r.said("leading the deployment") for r in replicas) == 2  # the other took over
+
+
 async def seed_notifications(db: Database, count: int) -> list[int]:
     """`count` residents with a ticket and one notification each (bulk, as the bench does)."""
     from sqlalchemy import insert, select

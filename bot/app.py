@@ -215,11 +215,11 @@ class ResidentDesk:
         """The resident's answer is lost (Telegram kept failing): tell them once, through the
         outbox, which keeps trying after this update is done."""
         try:
+            lang = await self._language_of(event)  # read before the write, not inside it
             async with self.db.transaction() as session:
                 outbox = Outbox(session)
                 if ReplyLost.KIND in await outbox.pending_kinds(event.sender.chat_id):
                     return  # said already, still waiting to go out
-                lang = await self._language_of(event)
                 outbox.enqueue(event.sender.chat_id, ReplyLost(lang).to_payload())
             self.notifier.wake.set()
             log.warning("update %s: the reply to chat %s is lost; the resident will be told",
@@ -298,8 +298,7 @@ class ResidentDesk:
     async def prepare(self) -> None:
         """Bring the database up to date (a new or older file alike). On SQLite, refuse to
         be a second process on the same file (SecondProcess)."""
-        if isinstance(self.leadership, OnlyProcess):
-            self.leadership.claim()
+        self.leadership.claim()
         await self.db.upgrade()
         await self.db.refresh_statistics()
 

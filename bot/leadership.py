@@ -31,6 +31,10 @@ class SecondProcess(Exception):
 
 
 class Leadership(Protocol):
+    def claim(self) -> None:
+        """At start-up: raise SecondProcess where this process must be the only one."""
+        ...
+
     async def try_lead(self) -> bool:
         """True when this replica leads (now, or still)."""
         ...
@@ -74,6 +78,9 @@ class AdvisoryLock:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._connection: AsyncConnection | None = None
+
+    def claim(self) -> None:
+        """Any number of replicas may run."""
 
     async def try_lead(self) -> bool:
         if self._connection is not None:

@@ -238,10 +238,7 @@ class Notifier:
     async def _settle(self, due: Due, ids: list[int] | None, error: str | None,
                       *, failed: bool = False) -> None:
         async with self.db.transaction() as session:
-            outbox = Outbox(session)
-            row = await outbox.get(due.row_id)
-            if row is not None:
-                row.claimed_by = row.lease_until = None
+            row = await Outbox(session).settling(due.row_id)
             if row is None:
                 return
             row.attempts += 1
@@ -273,9 +270,7 @@ class Notifier:
 
     async def _retry(self, due: Due, error: str, delay: float, *, counts: bool = True) -> None:
         async with self.db.transaction() as session:
-            row = await Outbox(session).get(due.row_id)
-            if row is not None:
-                row.claimed_by = row.lease_until = None
+            row = await Outbox(session).settling(due.row_id)
             if row is None:
                 return
             row.last_error = error[:500]
@@ -294,9 +289,7 @@ class Notifier:
     async def _unreachable(self, due: Due, error: str) -> None:
         async with self.db.transaction() as session:
             outbox = Outbox(session)
-            row = await outbox.get(due.row_id)
-            if row is not None:
-                row.claimed_by = row.lease_until = None
+            row = await outbox.settling(due.row_id)
             if row is not None:
                 row.attempts += 1
                 row.state, row.last_error = "unreachable", error[:500]

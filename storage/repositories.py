@@ -299,6 +299,13 @@ class Outbox(Repository):
             row.claimed_by, row.lease_until = owner, now + lease
         return rows
 
+    async def settling(self, row_id: int) -> OutboxMessage | None:
+        """The row, to record how its send went: no longer anyone's claim."""
+        row = await self.get(row_id)
+        if row is not None:
+            row.claimed_by = row.lease_until = None
+        return row
+
     async def release(self, row_ids: Sequence[int]) -> None:
         """Claimed but not sent (a chat that must wait): free for the next drain."""
         if row_ids:

@@ -90,15 +90,21 @@ async def answered(emulator: BotAPIEmulator, chats: range, count: int,
                             timeout=timeout)
 
 
+async def two_workers_at_the_webhook(emulator: BotAPIEmulator, database_url: str,
+                                     workdir: Path, replicas: list[Replica]) -> Replica:
+    """`residesk serve --workers 2` with Telegram's webhook at its port, up and set."""
+    replica = Replica(emulator, database_url, workdir, "--workers", "2",
+                      WEBHOOK_SECRET=SECRET)
+    replica.env["WEBHOOK_URL"] = f"http://127.0.0.1:{replica.port}/hook"
+    replicas.append(await replica.start())
+    await emulator.wait_for(lambda: bool(emulator.webhook_url), timeout=60)
+    return replica
+
+
 async def test_two_gunicorn_workers_take_the_webhook_each_reply_once_and_in_order(
     emulator: BotAPIEmulator, database_url: str, tmp_path: Path, replicas: list[Replica],
 ) -> None:
-    port = free_port()
-    replica = Replica(emulator, database_url, tmp_path, "--workers", "2",
-                      HTTP_PORT=str(port), WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
-                      WEBHOOK_SECRET=SECRET)
-    replicas.append(await replica.start())
-    await emulator.wait_for(lambda: bool(emulator.webhook_url), timeout=60)
+    replica = await two_workers_at_the_webhook(emulator, database_url, tmp_path, replicas)
     residents = range(5001, 5301)  # 300 residents at once
     for user_id in residents:
         emulator.send_text(emulator.user(user_id, f"R{user_id}"), "/start")
@@ -128,12 +134,7 @@ async def test_a_worker_killed_in_the_middle_loses_nothing(
     arrives; an answer comes twice only where the kill cut its update's webhook request
     after the answer went out (answers are at least once — Telegram's sends cannot be made
     idempotent), and that shows in the emulator as a request without an answer."""
-    port = free_port()
-    replica = Replica(emulator, database_url, tmp_path, "--workers", "2",
-                      HTTP_PORT=str(port), WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
-                      WEBHOOK_SECRET=SECRET)
-    replicas.append(await replica.start())
-    await emulator.wait_for(lambda: bool(emulator.webhook_url), timeout=60)
+    replica = await two_workers_at_the_webhook(emulator, database_url, tmp_path, replicas)
     assert replica.process is not None
     arbiter = replica.process.pid
     await emulator.wait_for(lambda: len(children(arbiter)) == 2, timeout=60)

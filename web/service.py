@@ -83,6 +83,6 @@ async def worker_app() -> web.Application:
 
 
 def _report_end(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("the bot of this worker stopped: %s", logs.reason(task.exception()
-                                                                    or Exception()))
+    error = None if task.cancelled() else task.exception()
+    if error is not None:
+        log.error("the bot of this worker stopped: %s", logs.reason(error))

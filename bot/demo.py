@@ -141,10 +141,11 @@ class Demo:
                 await polling
 
     async def settle(self) -> None:
-        """Let the notifier deliver what the last step queued (it works in the background)."""
+        """Let the notifier deliver what the last step queued (it works in the background):
+        rows it holds while sending count too, or an edit would show one step late."""
         for _ in range(100):
             async with self.desk.db.transaction() as session:
-                waiting = await Outbox(session).due(utcnow(), 1)
+                waiting = await Outbox(session).unsent(utcnow())
             if not waiting:
                 return
             self.desk.notifier.wake.set()

@@ -336,6 +336,13 @@ class Outbox(Repository):
             query = query.with_for_update(skip_locked=True, of=OutboxMessage)
         return (await self.session.scalars(query)).all()
 
+    async def unsent(self, now: datetime) -> int:
+        """Rows whose time has come and that are not sent yet, held by a notifier or not."""
+        return int(await self.session.scalar(
+            select(func.count(OutboxMessage.id))
+            .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now))
+            or 0)
+
     async def get(self, message_id: int) -> OutboxMessage | None:
         return await self.session.get(OutboxMessage, message_id)
 

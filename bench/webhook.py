@@ -7,7 +7,10 @@ polling on one process — the same emulator, the same database, one run.
 
 Prints updates/s per setup, 2 workers ÷ 1 worker (target ≥ 1.6× on a 2-core machine),
 webhook ÷ polling on one process, and p50/p95/p99 of the time from an update's arrival at the
-emulator (its webhook request follows at once) to the reply sent. Registering the residents
+emulator (its webhook request follows at once) to the reply sent; then where the cores went
+(the bot's processes, PostgreSQL's, the emulator's, the whole machine) and the most updates/s
+the machine could give at one worker's CPU per update — the ceiling any number of workers
+meets. Registering the residents
 and putting them back at DESCRIPTION between rounds are not timed. It is a benchmark, not a
 test: it always exits 0.
 """
@@ -50,6 +53,39 @@ class Setup:
     webhook: bool
     rates: list[float] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds in the timed rounds
+    wall: float = 0.0  # seconds of the timed rounds
+    updates: int = 0
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(bot_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the bot's processes (`bot_pid` and its descendants), of
+    PostgreSQL's, of this process (the emulator and the bench), and of the whole machine
+    (`busy`) — read from /proc, so where the two cores go shows beside the rates."""
+    parents: dict[int, int] = {}
+    spent: dict[int, tuple[str, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        parents[int(entry)] = int(fields[1])
+        spent[int(entry)] = name, (int(fields[11]) + int(fields[12])) / TICK
+    bot = {bot_pid}
+    while grown := {pid for pid, parent in parents.items() if parent in bot} - bot:
+        bot |= grown
+    machine = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    busy = (sum(machine[:8]) - machine[3] - machine[4]) / TICK  # all but idle and iowait
+    return {"bot": sum(spent[p][1] for p in bot if p in spent),
+            "postgres": sum(t for name, t in spent.values() if name.startswith("postgres")),
+            "emulator": spent.get(os.getpid(), ("", 0.0))[1], "busy": busy}
 
 
 def free_port() -> int:
@@ -130,11 +166,17 @@ class Bench:
                 await self.register(users)
             for n in range(rounds + 1):  # the first round warms up
                 await self.back_to_description(users)
+                before = cpu_seconds(process.pid)
                 seconds, each = await self.step(
                     users, f"Round {n}: loud music from the flat above after midnight.")
+                after = cpu_seconds(process.pid)
                 if n:
                     setup.rates.append(len(users) / seconds)
                     setup.latencies += each
+                    setup.wall += seconds
+                    setup.updates += len(users)
+                    for part, used in after.items():
+                        setup.cpu[part] = setup.cpu.get(part, 0.0) + used - before[part]
             missing = [u.id for u in users
                        if EVIDENCE_PROMPT not in (self.emulator.last_message(u).text or "")]
             if missing:
@@ -178,10 +220,21 @@ async def main_async(residents: int, rounds: int, admin: str) -> None:
               f"p50 {percentile(setup.latencies, .5) * 1000:6.0f} ms   "
               f"p95 {percentile(setup.latencies, .95) * 1000:6.0f} ms   "
               f"p99 {percentile(setup.latencies, .99) * 1000:6.0f} ms")
+    print("  CPU in the timed rounds (cores busy on average; ms of CPU per update):")
+    for setup in setups:
+        used = setup.cpu
+        parts = "   ".join(f"{part} {used[part] / setup.wall:4.2f} "
+                           f"({used[part] / setup.updates * 1000:4.1f})"
+                           for part in ("bot", "postgres", "emulator", "busy"))
+        print(f"  {setup.name:<20} {parts}   of {os.cpu_count()} cores")
     one, two, polling = (statistics.median(s.rates) for s in setups)
     print(f"  2 workers / 1 worker: {two / one:.2f}×   (target ≥ 1.6×: "
           f"{'met' if two / one >= 1.6 else 'NOT met'})")
     print(f"  webhook / polling, one process: {one / polling:.2f}×")
+    single = setups[0]
+    ceiling = (os.cpu_count() or 1) / (single.cpu["busy"] / single.updates)
+    print(f"  this machine's ceiling at one worker's CPU per update (bot, PostgreSQL, emulator "
+          f"and kernel together): {ceiling:.0f} updates/s = {ceiling / one:.2f}× one worker")
 
 
 def main() -> int:

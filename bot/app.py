@@ -72,7 +72,8 @@ class ResidentDesk:
     def __init__(self, settings: Settings, *, database: Database | None = None) -> None:
         self.settings = settings
         office = settings.office
-        self.db = database or Database(settings.database.database_url)
+        self.db = database or Database(settings.database.database_url,
+                                        settings.database.database_pool_size)
         self.engine = Engine(Office(
             default_language=office.default_language,
             emergency_phone=office.emergency_phone,

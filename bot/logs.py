@@ -32,7 +32,9 @@ class RedactSecrets(logging.Filter):
 
 
 def setup(level: int = logging.INFO) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # the process id tells one worker's lines from another's
+    logging.basicConfig(level=level,
+                        format="%(asctime)s %(levelname)s [%(process)d] %(name)s %(message)s")
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # we log one line per update
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactSecrets())

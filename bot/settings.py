@@ -65,6 +65,8 @@ class HttpSettings(BaseSettings):
 class DatabaseSettings(BaseSettings):
     model_config = ENV
     database_url: str = "sqlite+aiosqlite:///residesk.db"
+    # PostgreSQL connections each process keeps open (and as many more at a peak)
+    database_pool_size: int = Field(default=20, ge=1, le=200)
 
     @field_validator("database_url")
     @classmethod

@@ -8,10 +8,12 @@ import asyncio
 import os
 import signal
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.emulator.server import BotAPIEmulator
 from storage.db import Database
@@ -109,10 +111,17 @@ async def test_two_gunicorn_workers_take_the_webhook_each_reply_once_and_in_orde
     for user_id in residents:
         emulator.send_text(emulator.user(user_id, f"R{user_id}"), "/start")
     await answered(emulator, residents, 1, timeout=120)
+    connections = await sessions_opened(database_url)
     for user_id in residents:
         emulator.send_text(emulator.user(user_id, f"R{user_id}"), f"Resident {user_id}")
     await answered(emulator, residents, 2, timeout=120)
     await asyncio.sleep(1)  # anything doubled would have come by now
+    # the second burst is served by the pools the first one filled: no connection opened
+    # (and closed) for it; and both workers took a share of the updates (a socket each)
+    assert await sessions_opened(database_url) - connections <= 1  # this query's own
+    workers = Counter(line.split("[", 1)[1].split("]", 1)[0] for line in replica.log
+                      if " update=" in line and "[" in line)
+    assert len(workers) == 2 and min(workers.values()) >= sum(workers.values()) / 4, workers
     for user_id in residents:
         texts = [m.text or "" for m in emulator.messages(user_id)]
         assert len(texts) == 2, (user_id, texts)
@@ -120,6 +129,18 @@ async def test_two_gunicorn_workers_take_the_webhook_each_reply_once_and_in_orde
     assert sum(m == "setWebhook" for m, _ in emulator.requests) == 1, "once per deployment"
     assert replica.said("leading the deployment") == 1  # one of the two workers leads
     assert {s for _, s in emulator.webhook_posts} == {200}
+
+
+async def sessions_opened(database_url: str) -> int:
+    """How many connections PostgreSQL has accepted to this database so far."""
+    db = Database(database_url)
+    try:
+        async with db.reading() as session:
+            return int(await session.scalar(text(
+                "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"))
+                or 0)
+    finally:
+        await db.dispose()
 
 
 def children(pid: int) -> list[int]:

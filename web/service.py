@@ -61,6 +61,9 @@ def serve_workers(settings: Settings, http: HttpSettings, workers: int) -> None:
         sys.executable, "-m", "gunicorn", "web.service:worker_app",
         "--worker-class", "aiohttp.GunicornWebWorker", "--workers", str(workers),
         "--bind", f"{http.http_host}:{http.http_port}", "--graceful-timeout", "15",
+        # a socket per worker, balanced by the kernel: on one shared socket the first worker
+        # to wake accepts a whole burst of connections, and keep-alive keeps them there
+        "--reuse-port",
         "--access-logfile", "-" if os.environ.get("ACCESS_LOG") else "/dev/null"])
 
 

@@ -2,7 +2,7 @@
 through real `residesk serve` processes, with 1 and with 2 gunicorn workers, and through
 polling on one process — the same emulator, the same database, one run.
 
-    .venv/bin/python bench/webhook.py [--residents 40] [--rounds 10]
+    .venv/bin/python bench/webhook.py [--residents 40] [--rounds 10] [--repeats 3]
                                       [--postgres postgresql://postgres@127.0.0.1:5432/test]
 
 Prints updates/s per setup, 2 workers ÷ 1 worker (target ≥ 1.6× on a 2-core machine),
@@ -191,7 +191,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def main_async(residents: int, rounds: int, admin: str) -> None:
+async def main_async(residents: int, rounds: int, repeats: int, admin: str) -> None:
     name = f"residesk_bench_{uuid.uuid4().hex[:8]}"
     base = admin.rsplit("/", 1)[0]
     connection = await asyncpg.connect(admin)
@@ -207,13 +207,17 @@ async def main_async(residents: int, rounds: int, admin: str) -> None:
             users = [emulator.user(30_000 + i, f"B{i}") for i in range(residents)]
             setups = [Setup("webhook, 1 worker", 1, True), Setup("webhook, 2 workers", 2, True),
                       Setup("polling, 1 process", 1, False)]
-            for number, setup in enumerate(setups):
-                await bench.measure(setup, users, rounds, prepare=number == 0)
+            # the setups take turns, `repeats` times: this machine's speed drifts by a third
+            # within minutes, and one setup measured after another would carry the drift
+            for repeat in range(repeats):
+                for number, setup in enumerate(setups):
+                    await bench.measure(setup, users, rounds, prepare=repeat == number == 0)
     finally:
         connection = await asyncpg.connect(admin)
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await connection.close()
-    print(f"webhook bench (PostgreSQL): {residents} residents at once × {rounds} rounds; "
+    print(f"webhook bench (PostgreSQL): {residents} residents at once × {rounds} rounds × "
+          f"{repeats} turns of the three setups; "
           f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
     for setup in setups:
         print(f"  {setup.name:<20} {statistics.median(setup.rates):7.1f} updates/s   "
@@ -241,10 +245,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--residents", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--postgres", default=os.environ.get(
         "RESIDESK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
-    asyncio.run(main_async(args.residents, args.rounds, args.postgres))
+    asyncio.run(main_async(args.residents, args.rounds, args.repeats, args.postgres))
     return 0
 
 

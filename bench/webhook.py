@@ -8,9 +8,8 @@ polling on one process — the same emulator, the same database, one run.
 Prints updates/s per setup, 2 workers ÷ 1 worker (target ≥ 1.6× on a 2-core machine),
 webhook ÷ polling on one process, and p50/p95/p99 of the time from an update's arrival at the
 emulator (its webhook request follows at once) to the reply sent; then where the cores went
-(the bot's processes, PostgreSQL's, the emulator's, the whole machine) and the most updates/s
-the machine could give at one worker's CPU per update — the ceiling any number of workers
-meets. Registering the residents
+(the bot's processes, PostgreSQL's, the emulator's, the whole machine), and the ceiling that
+sets: the cores ÷ the cores one worker's run keeps busy. Registering the residents
 and putting them back at DESCRIPTION between rounds are not timed. It is a benchmark, not a
 test: it always exits 0.
 """
@@ -235,10 +234,10 @@ async def main_async(residents: int, rounds: int, repeats: int, admin: str) -> N
     print(f"  2 workers / 1 worker: {two / one:.2f}×   (target ≥ 1.6×: "
           f"{'met' if two / one >= 1.6 else 'NOT met'})")
     print(f"  webhook / polling, one process: {one / polling:.2f}×")
-    single = setups[0]
-    ceiling = (os.cpu_count() or 1) / (single.cpu["busy"] / single.updates)
-    print(f"  this machine's ceiling at one worker's CPU per update (bot, PostgreSQL, emulator "
-          f"and kernel together): {ceiling:.0f} updates/s = {ceiling / one:.2f}× one worker")
+    cores, busy = os.cpu_count() or 1, setups[0].cpu["busy"] / setups[0].wall
+    print(f"  one worker keeps {busy:.2f} of the {cores} cores busy (itself, PostgreSQL, the "
+          f"emulator, the kernel): any number of workers gives at most {cores / busy:.2f}× "
+          "on this machine")
 
 
 def main() -> int:

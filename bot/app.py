@@ -30,10 +30,10 @@ from bot.transport import Forbidden, TelegramFailure, deliver, make_transport, r
 from conversations.context import Office
 from conversations.engine import COMMANDS, Engine
 from conversations.events import CallbackAnswer, Event, Outcome, Reply
-from conversations.notices import ReplyLost
 from locales import SUPPORTED, TELEGRAM_CODES, gettext_for, negotiate
 from storage.db import Database
 from storage.repositories import Outbox, Residents
+from tickets.notices import ReplyLost
 from tickets.service import TicketService
 from tickets.sla import WEEKDAYS
 
@@ -221,7 +221,7 @@ class ResidentDesk:
                 outbox = Outbox(session)
                 if ReplyLost.KIND in await outbox.pending_kinds(event.sender.chat_id):
                     return  # said already, still waiting to go out
-                outbox.enqueue(event.sender.chat_id, ReplyLost(lang).to_payload())
+                outbox.enqueue(event.sender.chat_id, ReplyLost(lang))
             self.notifier.wake.set()
             log.warning("update %s: the reply to chat %s is lost; the resident will be told",
                         event.update_id, event.sender.chat_id)

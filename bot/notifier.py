@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
@@ -31,10 +30,17 @@ from bot.logs import reason
 from bot.metrics import Metrics, chat_kind
 from bot.reports import Reporter
 from bot.transport import BadRequest, Forbidden, RetryAfter, TelegramFailure, Transport, send_reply
-from conversations.notices import Notice, ReplyLost, render
+from conversations.notices import Notice, render, reply_lost
 from storage.db import Database
-from storage.models import Ticket, utcnow
+from storage.models import OutboxMessage, Ticket, utcnow
 from storage.repositories import MessageLinks, Outbox, Residents
+from tickets.notices import (
+    DeliveryFailed,
+    ReplyLost,
+    StatisticsReport,
+    TicketNotice,
+    read_payload,
+)
 from tickets.service import TicketService
 
 log = logging.getLogger(__name__)
@@ -108,7 +114,8 @@ class Due:
     row_id: int
     chat_id: int
     notice: Notice | None
-    report: dict[str, Any] | None = None  # the office's figures, drawn when sent
+    report: StatisticsReport | None = None  # the office's figures, drawn when sent
+    unreadable: str | None = None  # a row that can never be sent: why
 
 
 class Notifier:
@@ -176,22 +183,34 @@ class Notifier:
             outbox = Outbox(session)
             found = []
             for row in await outbox.claim(utcnow(), BATCH, self.owner, LEASE):
-                if row.payload.get("kind") == "report":
-                    found.append(Due(row.id, row.chat_id, None, report=row.payload))
-                    continue
-                if (lost := ReplyLost.from_payload(row.payload)) is not None:
-                    found.append(Due(row.id, row.chat_id, lost.notice()))
-                    continue
-                ticket = await outbox.ticket(int(row.payload.get("ticket_id") or 0))
-                notice = None
-                if ticket is not None:
-                    resident_lang = ticket.resident.language if ticket.resident else self.lang
-                    notice = render(ticket, row.payload, resident_lang=resident_lang,
-                                    staff_lang=self.lang, timezone=self.timezone)
-                found.append(Due(row.id, row.chat_id, notice))
+                found.append(await self._read(outbox, row))
             return found
 
+    async def _read(self, outbox: Outbox, row: OutboxMessage) -> Due:
+        """What to send for the row, drawn now (a card shows the ticket as it is now)."""
+        match read_payload(row.payload):
+            case StatisticsReport() as report:
+                return Due(row.id, row.chat_id, None, report=report)
+            case ReplyLost() as lost:
+                return Due(row.id, row.chat_id, reply_lost(lost))
+            case TicketNotice() as notice:
+                ticket = await outbox.ticket(notice.ticket_id)
+                if ticket is None:
+                    return Due(row.id, row.chat_id, None)  # nothing to say any more
+                lang = ticket.resident.language if ticket.resident else self.lang
+                return Due(row.id, row.chat_id, render(ticket, notice, resident_lang=lang,
+                                                       staff_lang=self.lang,
+                                                       timezone=self.timezone))
+            case None if row.payload.get("kind") == StatisticsReport.KIND:
+                return Due(row.id, row.chat_id, None,
+                           unreadable="report failed: no such period")
+        return Due(row.id, row.chat_id, None)  # a kind this code does not know
+
     async def _deliver(self, due: Due) -> None:
+        if due.unreadable is not None:
+            log.error("outbox row %s cannot be sent: %s", due.row_id, due.unreadable)
+            await self._settle(due, None, due.unreadable, failed=True)
+            return
         if due.notice is None and due.report is None:
             await self._settle(due, None, "nothing to send")
             return
@@ -305,5 +324,5 @@ class Notifier:
         if (self.staff_chat_id is None or due.chat_id == self.staff_chat_id
                 or due.notice is None or due.notice.ticket_id is None):
             return
-        Outbox(session).enqueue(self.staff_chat_id, {
-            "kind": "delivery_failed", "ticket_id": due.notice.ticket_id, "error": error[:200]})
+        Outbox(session).enqueue(self.staff_chat_id,
+                                DeliveryFailed(due.notice.ticket_id, error=error[:200]))

@@ -1,12 +1,11 @@
 """The office's figures in the staff group: `/stats` and the weekly report. Both are outbox
-rows ({"kind": "report", "first", "last"}) that the notifier hands to `Reporter`, which computes
+rows (`tickets.notices.StatisticsReport`) that the notifier hands to `Reporter`, which computes
 the figures, draws the charts (in a worker thread) and posts the text and an album of charts."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.charts import ChartLabels, render_charts_async
@@ -18,6 +17,7 @@ from conversations.notices import category_name
 from locales import gettext_for
 from storage.db import Database
 from storage.models import utcnow
+from tickets.notices import StatisticsReport
 from tickets.policy import CATEGORY_LABELS
 from tickets.stats import compute
 from tickets.trends import compute_trends
@@ -59,11 +59,9 @@ class Reporter:
         return text, [FileRef("photo", "", data=png, name=f"{name}.png")
                       for name, png in charts.images]
 
-    async def send(self, transport: Transport, chat_id: int, payload: dict[str, Any]
+    async def send(self, transport: Transport, chat_id: int, report: StatisticsReport
                    ) -> list[int]:
-        first = date.fromisoformat(str(payload["first"]))
-        last = date.fromisoformat(str(payload["last"]))
-        text, charts = await self.build(first, last)
+        text, charts = await self.build(report.first, report.last)
         ids = await send_reply(transport, chat_id, Reply("📊 " + text))
         return ids + await send_reply(transport, chat_id, Reply("", album=tuple(charts)))
 

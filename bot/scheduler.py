@@ -22,6 +22,7 @@ from conversations.context import Office
 from storage.db import Database
 from storage.models import utcnow
 from storage.repositories import Outbox, WeeklyReports
+from tickets.notices import StatisticsReport
 from tickets.service import TicketService
 
 log = logging.getLogger(__name__)
@@ -54,9 +55,8 @@ class Scheduler:
         day = weekly_due(now, *self.weekly_report, self.office.timezone)
         if day is None or not await WeeklyReports(session).claim(day):
             return 0
-        Outbox(session).enqueue(chat, {"kind": "report", "weekly": True,
-                                       "first": (day - timedelta(days=7)).isoformat(),
-                                       "last": (day - timedelta(days=1)).isoformat()})
+        Outbox(session).enqueue(chat, StatisticsReport(day - timedelta(days=7),
+                                                       day - timedelta(days=1), weekly=True))
         return 1
 
     async def run(self) -> None:

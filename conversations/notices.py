@@ -5,10 +5,11 @@ the reader's language; the notifier in `bot/` only delivers.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from conversations.events import Button, FileRef, Reply, inline
@@ -16,6 +17,36 @@ from conversations.keyboards import button, staff_button
 from locales import N_, gettext_for
 from storage.models import Ticket, utcnow
 from tickets.lifecycle import OPEN, RULES, STAFF_STATUS_LABELS, Action, Status
+from tickets.notices import (
+    Acknowledged,
+    Apology,
+    Assigned,
+    AutoClosed,
+    Card,
+    ClosedByResident,
+    DeadlineNear,
+    DeliveryFailed,
+    Escalated,
+    Evidence,
+    FollowUpDue,
+    InformationRequested,
+    Investigating,
+    InvestigationRecorded,
+    Linked,
+    NotFixed,
+    NoticeFile,
+    Overdue,
+    Rejected,
+    ReplyLost,
+    ResidentAdded,
+    ResidentNotice,
+    Resolved,
+    StaffMessage,
+    SurveyAnswered,
+    SurveyReminder,
+    TicketNotice,
+    Withdrawn,
+)
 from tickets.policy import (
     CATEGORY_LABELS,
     CAUSE_LABELS,
@@ -30,7 +61,7 @@ SURVEY_ANSWER_LABELS = {"yes": N_("fixed"), "partly": N_("partly fixed"), "no": 
 SURVEY = "sv"
 # A staff member's reply to these posts in a card's thread goes to the resident (not a reply
 # to an assignment, an escalation or a delivery alert: those are talk among the staff).
-RELAYED_FROM = frozenset({"card", "resident_added", "evidence", "linked"})
+RELAYED_FROM = frozenset({Card.KIND, ResidentAdded.KIND, Evidence.KIND, Linked.KIND})
 
 
 @dataclass(frozen=True)
@@ -42,29 +73,6 @@ class Notice:
     is_card: bool = False  # remember its message id as the ticket's card
     survey_id: int | None = None  # a reply to it is a survey comment
     kind: str = ""  # remembered with the message: which replies to it are relayed
-
-
-@dataclass(frozen=True)
-class ReplyLost:
-    """Our answer to a resident's message could not be delivered, even after retries (an
-    outage): said once, through the outbox, when Telegram takes messages again."""
-
-    KIND: ClassVar[str] = "reply_lost"
-    lang: str
-
-    def to_payload(self) -> dict[str, Any]:
-        return {"kind": self.KIND, "lang": self.lang}
-
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> ReplyLost | None:
-        return cls(str(payload.get("lang") or "en")) if payload.get("kind") == cls.KIND else None
-
-    def notice(self) -> Notice:
-        _ = gettext_for(self.lang)
-        return Notice(Reply(_(
-            "Sorry, Telegram did not let us answer your last message. What you sent is "
-            "saved, and the office will get back to you. You can also carry on where you "
-            "were, or send /help.")), None, kind=self.KIND)
 
 
 def when(moment: Any, timezone: ZoneInfo) -> str:
@@ -192,13 +200,12 @@ def card(ticket: Ticket, lang: str, timezone: ZoneInfo) -> Reply:
 # --- posts in the card's thread --------------------------------------------------------------
 
 
-def thread_post(ticket: Ticket, kind: str, details: dict[str, Any], lang: str,
-                timezone: ZoneInfo) -> Reply | None:
+def thread_post(ticket: Ticket, notice: TicketNotice, lang: str, timezone: ZoneInfo
+                ) -> Reply | None:
+    """A post under the card, or None when the kind has no post (any more)."""
     _ = gettext_for(lang)
-    head = _("No. %(number)s") % {"number": ticket.number}
     reply_to = ticket.card_message_id
-    file = details.get("file")
-    if kind == "evidence":
+    if isinstance(notice, Evidence):
         files = tuple(FileRef(a.kind, a.file_id) for a in ticket.attachments)
         photos = tuple(f for f in files if f.kind in ("photo", "video"))
         if len(photos) >= 2:
@@ -206,58 +213,116 @@ def thread_post(ticket: Ticket, kind: str, details: dict[str, Any], lang: str,
         if files:
             return Reply(_("Evidence from the resident"), file=files[0], reply_to=reply_to)
         return None
-    texts: dict[str, str] = {
-        "resident_added": "💬 " + _("%(head)s — the resident writes:") % {"head": head},
-        "withdrawn": "↩️ " + _("%(head)s — the resident withdrew this ticket.") % {"head": head},
-        "assigned": "👤 " + _("%(head)s — assigned to %(name)s by %(by)s.") % {
-            "head": head, "name": details.get("name", ""), "by": details.get("by", "")},
-        "investigation": "📝 " + _("%(head)s — investigation recorded by %(by)s.") % {
-            "head": head, "by": details.get("by", "")},
-        "escalated": "⬆️ " + _("%(head)s — escalated by %(by)s. Managers: %(managers)s") % {
-            "head": head, "by": details.get("by") or _("the system"),
-            "managers": details.get("managers") or "—"},
-        "not_fixed": "🔁 " + _("%(head)s — the resident's answer: %(answer)s. Reopened; "
-                              "assignee: %(assignee)s; managers: %(managers)s") % {
-            "head": head, "answer": _(SURVEY_ANSWER_LABELS.get(str(details.get("answer")),
-                                                               "—")),
-            "assignee": details.get("assignee") or "—", "managers": details.get("managers")
-            or "—"},
-        "closed_by_resident": "🏁 " + _("%(head)s — the resident confirmed the fix; closed.")
-        % {"head": head},
-        "survey_answer": "⭐ " + _("%(head)s — survey answer received.") % {"head": head},
-        "deadline_reminder": "⏳ " + (
-            _("%(head)s — to be acknowledged by %(due)s. Assignee: %(assignee)s")
-            if details.get("stage") == "ack" else
-            _("%(head)s — to be resolved by %(due)s. Assignee: %(assignee)s")) % {
-            "head": head, "due": _at(details.get("due"), timezone),
-            "assignee": details.get("assignee") or _("nobody yet — please take it")},
-        "overdue": "⏰ " + (
-            _("%(head)s — not acknowledged in time. Escalated to managers: %(managers)s. "
-              "Assignee: %(assignee)s")
-            if details.get("stage") == "ack" else
-            _("%(head)s — not resolved in time. Escalated to managers: %(managers)s. "
-              "Assignee: %(assignee)s")) % {
-            "head": head, "managers": details.get("managers") or "—",
-            "assignee": details.get("assignee") or "—"},
-        "follow_up": "📅 " + _("%(head)s — follow-up due: check that the improvement "
-                              "measures hold.") % {"head": head},
-        "linked": "🔗 " + _("%(head)s — %(name)s registered in the bot and now follows "
-                           "this ticket.") % {"head": head, "name": details.get("name", "")},
-        "delivery_failed": "⚠️ " + _("%(head)s — a message to the resident could not be "
-                                    "delivered: %(error)s") % {
-            "head": head, "error": details.get("error", "")},
-    }
-    text = texts.get(kind)
-    if text is None:
+    head = _("No. %(number)s") % {"number": ticket.number}
+    lines = post_lines(notice, head, _, timezone)
+    if lines is None:
         return None
-    extra = [str(details[k]) for k in ("text", "reason", "comment", "measures")
-             if details.get(k)]
-    if kind == "survey_answer" and details.get("rating"):
-        extra.insert(0, "★" * int(details["rating"]))
-    body = "\n".join([text, *extra])
-    if isinstance(file, dict):
-        return Reply(body, file=FileRef(file["kind"], file["file_id"]), reply_to=reply_to)
-    return Reply(body, reply_to=reply_to)
+    body = "\n".join(line for line in lines if line)
+    file = getattr(notice, "file", None)
+    return Reply(body, file=_file(file), reply_to=reply_to)
+
+
+def _file(file: NoticeFile | None) -> FileRef | None:
+    return FileRef(file.kind, file.file_id) if file is not None else None
+
+
+@functools.singledispatch
+def post_lines(notice: TicketNotice, head: str, _: Gettext, timezone: ZoneInfo
+               ) -> list[str] | None:
+    """The lines of a kind's post (empty ones are left out); None: the kind has no post."""
+    return None
+
+
+@post_lines.register
+def _resident_added(notice: ResidentAdded, head: str, _: Gettext, timezone: ZoneInfo
+                    ) -> list[str]:
+    return ["💬 " + _("%(head)s — the resident writes:") % {"head": head}, notice.text]
+
+
+@post_lines.register
+def _withdrawn(notice: Withdrawn, head: str, _: Gettext, timezone: ZoneInfo) -> list[str]:
+    return ["↩️ " + _("%(head)s — the resident withdrew this ticket.") % {"head": head}]
+
+
+@post_lines.register
+def _assigned(notice: Assigned, head: str, _: Gettext, timezone: ZoneInfo) -> list[str]:
+    return ["👤 " + _("%(head)s — assigned to %(name)s by %(by)s.") % {
+        "head": head, "name": notice.name, "by": notice.by}]
+
+
+@post_lines.register
+def _investigation(notice: InvestigationRecorded, head: str, _: Gettext, timezone: ZoneInfo
+                   ) -> list[str]:
+    return ["📝 " + _("%(head)s — investigation recorded by %(by)s.") % {
+        "head": head, "by": notice.by}]
+
+
+@post_lines.register
+def _escalated(notice: Escalated, head: str, _: Gettext, timezone: ZoneInfo) -> list[str]:
+    return ["⬆️ " + _("%(head)s — escalated by %(by)s. Managers: %(managers)s") % {
+        "head": head, "by": notice.by or _("the system"), "managers": notice.managers or "—"},
+        notice.reason]
+
+
+@post_lines.register
+def _not_fixed(notice: NotFixed, head: str, _: Gettext, timezone: ZoneInfo) -> list[str]:
+    return ["🔁 " + _("%(head)s — the resident's answer: %(answer)s. Reopened; "
+                     "assignee: %(assignee)s; managers: %(managers)s") % {
+        "head": head, "answer": _(SURVEY_ANSWER_LABELS.get(notice.answer, "—")),
+        "assignee": notice.assignee or "—", "managers": notice.managers or "—"}]
+
+
+@post_lines.register
+def _closed_by_resident(notice: ClosedByResident, head: str, _: Gettext, timezone: ZoneInfo
+                        ) -> list[str]:
+    return ["🏁 " + _("%(head)s — the resident confirmed the fix; closed.") % {"head": head}]
+
+
+@post_lines.register
+def _survey_answer(notice: SurveyAnswered, head: str, _: Gettext, timezone: ZoneInfo
+                   ) -> list[str]:
+    return ["⭐ " + _("%(head)s — survey answer received.") % {"head": head},
+            "★" * notice.rating, notice.comment]
+
+
+@post_lines.register
+def _deadline_near(notice: DeadlineNear, head: str, _: Gettext, timezone: ZoneInfo
+                   ) -> list[str]:
+    text = (_("%(head)s — to be acknowledged by %(due)s. Assignee: %(assignee)s")
+            if notice.stage == "ack" else
+            _("%(head)s — to be resolved by %(due)s. Assignee: %(assignee)s"))
+    return ["⏳ " + text % {"head": head, "due": _at(notice.due, timezone),
+                           "assignee": notice.assignee or _("nobody yet — please take it")}]
+
+
+@post_lines.register
+def _overdue(notice: Overdue, head: str, _: Gettext, timezone: ZoneInfo) -> list[str]:
+    text = (_("%(head)s — not acknowledged in time. Escalated to managers: %(managers)s. "
+              "Assignee: %(assignee)s")
+            if notice.stage == "ack" else
+            _("%(head)s — not resolved in time. Escalated to managers: %(managers)s. "
+              "Assignee: %(assignee)s"))
+    return ["⏰ " + text % {"head": head, "managers": notice.managers or "—",
+                           "assignee": notice.assignee or "—"}]
+
+
+@post_lines.register
+def _follow_up(notice: FollowUpDue, head: str, _: Gettext, timezone: ZoneInfo) -> list[str]:
+    return ["📅 " + _("%(head)s — follow-up due: check that the improvement measures hold.")
+            % {"head": head}, notice.measures]
+
+
+@post_lines.register
+def _linked(notice: Linked, head: str, _: Gettext, timezone: ZoneInfo) -> list[str]:
+    return ["🔗 " + _("%(head)s — %(name)s registered in the bot and now follows this "
+                     "ticket.") % {"head": head, "name": notice.name}]
+
+
+@post_lines.register
+def _delivery_failed(notice: DeliveryFailed, head: str, _: Gettext, timezone: ZoneInfo
+                     ) -> list[str]:
+    return ["⚠️ " + _("%(head)s — a message to the resident could not be delivered: "
+                     "%(error)s") % {"head": head, "error": notice.error}]
 
 
 # --- the resident's notifications ----------------------------------------------------------
@@ -273,71 +338,120 @@ def survey_buttons(survey_id: int, _: Gettext) -> tuple[tuple[Button, ...], ...]
     )
 
 
-def for_resident(ticket: Ticket, kind: str, details: dict[str, Any], lang: str,
-                 timezone: ZoneInfo) -> Reply | None:
+def for_resident(ticket: Ticket, notice: ResidentNotice, lang: str, timezone: ZoneInfo
+                 ) -> Reply | None:
     _ = gettext_for(lang)
     head = _("Ticket No. %(number)s") % {"number": ticket.number}
-    file = details.get("file")
-    if kind == "acknowledged":
-        text = "👋 " + _("%(head)s: the office has taken up your complaint. Thank you for "
-                        "telling us; we will keep you informed here.") % {"head": head}
-    elif kind == "info_requested":
-        text = "❓ " + _("%(head)s: the office needs more information:\n\n%(text)s\n\n"
-                        "Reply to this message (text, photo or voice note).") % {
-            "head": head, "text": details.get("text", "")}
-    elif kind == "investigating":
-        text = "🔎 " + _("%(head)s is now under investigation.") % {"head": head}
-    elif kind == "staff_message":
-        text = "✉️ " + _("%(head)s — message from the office:\n\n%(text)s\n\n"
-                        "You can reply to this message.") % {
-            "head": head, "text": details.get("text", "")}
-    elif kind in ("resolved", "survey_reminder"):
-        lines = ["✅ " + _("%(head)s has been resolved.") % {"head": head}
-                 if kind == "resolved" else
-                 "🔔 " + _("%(head)s: we would still like to know whether the problem is "
-                          "fixed.") % {"head": head}]
-        if kind == "resolved" and ticket.resolution_text:
-            lines.append(_("What was done: %(text)s") % {"text": ticket.resolution_text})
-        if kind == "resolved" and ticket.improvement_measures:
-            lines.append(_("To keep it from happening again: %(text)s") % {
-                "text": ticket.improvement_measures})
-        lines += ["", _("Is it fixed? And how would you rate our work (1–5)?")]
-        survey_id = int(details.get("survey_id") or 0)
-        return Reply("\n".join(lines), buttons=survey_buttons(survey_id, _))
-    elif kind == "rejected":
-        text = "⛔ " + _("%(head)s was not accepted. Reason: %(text)s") % {
-            "head": head, "text": details.get("text", "")}
-    elif kind == "apology":
-        promised = _at(details.get("promised"), timezone)
-        text = "🙏 " + (
-            _("%(head)s: we are sorry — the office has not taken up your complaint as soon as "
+    return resident_reply(notice, ticket, head, _, timezone)
+
+
+@functools.singledispatch
+def resident_reply(notice: ResidentNotice, ticket: Ticket, head: str, _: Gettext,
+                   timezone: ZoneInfo) -> Reply | None:
+    """A kind's message to the resident; None: the kind says nothing."""
+    return None
+
+
+@resident_reply.register
+def _acknowledged(notice: Acknowledged, ticket: Ticket, head: str, _: Gettext,
+                  timezone: ZoneInfo) -> Reply:
+    return Reply("👋 " + _("%(head)s: the office has taken up your complaint. Thank you for "
+                          "telling us; we will keep you informed here.") % {"head": head})
+
+
+@resident_reply.register
+def _information_requested(notice: InformationRequested, ticket: Ticket, head: str,
+                           _: Gettext, timezone: ZoneInfo) -> Reply:
+    return Reply("❓ " + _("%(head)s: the office needs more information:\n\n%(text)s\n\n"
+                          "Reply to this message (text, photo or voice note).") % {
+        "head": head, "text": notice.text})
+
+
+@resident_reply.register
+def _investigating(notice: Investigating, ticket: Ticket, head: str, _: Gettext,
+                   timezone: ZoneInfo) -> Reply:
+    return Reply("🔎 " + _("%(head)s is now under investigation.") % {"head": head})
+
+
+@resident_reply.register
+def _staff_message(notice: StaffMessage, ticket: Ticket, head: str, _: Gettext,
+                   timezone: ZoneInfo) -> Reply:
+    return Reply("✉️ " + _("%(head)s — message from the office:\n\n%(text)s\n\n"
+                          "You can reply to this message.") % {"head": head, "text": notice.text},
+                 file=_file(notice.file))
+
+
+@resident_reply.register
+def _resolved(notice: Resolved, ticket: Ticket, head: str, _: Gettext, timezone: ZoneInfo
+              ) -> Reply:
+    lines = ["✅ " + _("%(head)s has been resolved.") % {"head": head}]
+    if ticket.resolution_text:
+        lines.append(_("What was done: %(text)s") % {"text": ticket.resolution_text})
+    if ticket.improvement_measures:
+        lines.append(_("To keep it from happening again: %(text)s") % {
+            "text": ticket.improvement_measures})
+    return _survey_question(lines, notice.survey_id, _)
+
+
+@resident_reply.register
+def _survey_reminder(notice: SurveyReminder, ticket: Ticket, head: str, _: Gettext,
+                     timezone: ZoneInfo) -> Reply:
+    return _survey_question(["🔔 " + _("%(head)s: we would still like to know whether the "
+                                      "problem is fixed.") % {"head": head}],
+                            notice.survey_id, _)
+
+
+def _survey_question(lines: list[str], survey_id: int, _: Gettext) -> Reply:
+    lines += ["", _("Is it fixed? And how would you rate our work (1–5)?")]
+    return Reply("\n".join(lines), buttons=survey_buttons(survey_id, _))
+
+
+@resident_reply.register
+def _rejected(notice: Rejected, ticket: Ticket, head: str, _: Gettext, timezone: ZoneInfo
+              ) -> Reply:
+    return Reply("⛔ " + _("%(head)s was not accepted. Reason: %(text)s") % {
+        "head": head, "text": notice.text})
+
+
+@resident_reply.register
+def _apology(notice: Apology, ticket: Ticket, head: str, _: Gettext, timezone: ZoneInfo
+             ) -> Reply:
+    text = (_("%(head)s: we are sorry — the office has not taken up your complaint as soon as "
               "we promised. A manager has been told and will see to it; you will hear from us "
               "by %(time)s.")
-            if details.get("stage") == "ack" else
+            if notice.stage == "ack" else
             _("%(head)s: we are sorry — your complaint is taking longer than we promised. A "
-              "manager is now following it; we expect to resolve it by %(time)s.")) % {
-            "head": head, "time": promised}
-    elif kind == "auto_closed":
-        text = "🏁 " + _("%(head)s has been closed. If the problem comes back, please report "
-                        "it again.") % {"head": head}
-    else:
-        return None
-    if isinstance(file, dict):
-        return Reply(text, file=FileRef(file["kind"], file["file_id"]))
-    return Reply(text)
+              "manager is now following it; we expect to resolve it by %(time)s."))
+    return Reply("🙏 " + text % {"head": head, "time": _at(notice.promised, timezone)})
 
 
-def render(ticket: Ticket, payload: dict[str, Any], *, resident_lang: str, staff_lang: str,
+@resident_reply.register
+def _auto_closed(notice: AutoClosed, ticket: Ticket, head: str, _: Gettext,
+                 timezone: ZoneInfo) -> Reply:
+    return Reply("🏁 " + _("%(head)s has been closed. If the problem comes back, please report "
+                          "it again.") % {"head": head})
+
+
+def render(ticket: Ticket, notice: TicketNotice, *, resident_lang: str, staff_lang: str,
            timezone: ZoneInfo) -> Notice | None:
-    """The message an outbox row stands for, or None when there is nothing to say (any
+    """The message a ticket's notice stands for, or None when there is nothing to say (any
     more)."""
-    kind = str(payload.get("kind"))
-    if payload.get("to") == "resident":
-        reply = for_resident(ticket, kind, payload, resident_lang, timezone)
-        survey_id = payload.get("survey_id")
-        return Notice(reply, ticket.id, survey_id=int(survey_id) if survey_id else None,
-                      kind=kind) if reply else None
-    if kind == "card":
-        return Notice(card(ticket, staff_lang, timezone), ticket.id, is_card=True, kind=kind)
-    reply = thread_post(ticket, kind, payload, staff_lang, timezone)
-    return Notice(reply, ticket.id, kind=kind) if reply else None
+    if isinstance(notice, ResidentNotice):
+        reply = for_resident(ticket, notice, resident_lang, timezone)
+        survey_id = getattr(notice, "survey_id", None)
+        return Notice(reply, ticket.id, survey_id=survey_id or None,
+                      kind=notice.KIND) if reply else None
+    if isinstance(notice, Card):
+        return Notice(card(ticket, staff_lang, timezone), ticket.id, is_card=True,
+                      kind=notice.KIND)
+    reply = thread_post(ticket, notice, staff_lang, timezone)
+    return Notice(reply, ticket.id, kind=notice.KIND) if reply else None
+
+
+def reply_lost(notice: ReplyLost) -> Notice:
+    """Our answer to the resident's last message is lost: said once."""
+    _ = gettext_for(notice.lang)
+    return Notice(Reply(_(
+        "Sorry, Telegram did not let us answer your last message. What you sent is "
+        "saved, and the office will get back to you. You can also carry on where you "
+        "were, or send /help.")), None, kind=notice.KIND)

@@ -30,6 +30,7 @@ from locales import N_
 from storage.models import Staff, Ticket, utcnow
 from storage.repositories import Outbox
 from tickets.lifecycle import STAFF_STATUS_LABELS, Action, Role, Status, allowed
+from tickets.notices import StatisticsReport
 from tickets.periods import period
 from tickets.policy import (
     CAUSE_LABELS,
@@ -204,8 +205,7 @@ async def statistics(ctx: Context, staff: Staff) -> None:
         return
     first, last = found
     assert ctx.office.staff_chat_id is not None  # this is the staff group
-    Outbox(ctx.session).enqueue(ctx.office.staff_chat_id, {
-        "kind": "report", "first": first.isoformat(), "last": last.isoformat()})
+    Outbox(ctx.session).enqueue(ctx.office.staff_chat_id, StatisticsReport(first, last))
     ctx.out.notify = True
     ctx.say(_("Preparing the figures for %(first)s – %(last)s…") % {
         "first": first.isoformat(), "last": last.isoformat()}, reply_to=ctx.event.message_id)

@@ -6,6 +6,7 @@ import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -279,9 +280,15 @@ class WeeklyReports(Repository):
         return True
 
 
+class OutboxPayload(Protocol):
+    """A message the outbox carries (`tickets.notices`): it says how it is stored."""
+
+    def to_payload(self) -> dict[str, Any]: ...
+
+
 class Outbox(Repository):
-    def enqueue(self, chat_id: int, payload: dict[str, object]) -> None:
-        self.session.add(OutboxMessage(chat_id=chat_id, payload=payload))
+    def enqueue(self, chat_id: int, message: OutboxPayload) -> None:
+        self.session.add(OutboxMessage(chat_id=chat_id, payload=message.to_payload()))
         self.session.info["outbox_touched"] = True
 
     @staticmethod

@@ -34,6 +34,34 @@ from tickets.lifecycle import (
     after_waiting,
     check,
 )
+from tickets.notices import (
+    Acknowledged,
+    Apology,
+    Assigned,
+    AutoClosed,
+    Card,
+    ClosedByResident,
+    DeadlineNear,
+    Escalated,
+    Evidence,
+    FollowUpDue,
+    InformationRequested,
+    Investigating,
+    InvestigationRecorded,
+    Linked,
+    NotFixed,
+    NoticeFile,
+    Overdue,
+    Rejected,
+    ResidentAdded,
+    ResidentNotice,
+    Resolved,
+    StaffMessage,
+    SurveyAnswered,
+    SurveyReminder,
+    TicketNotice,
+    Withdrawn,
+)
 from tickets.policy import (
     CAUSES,
     CHANNELS,
@@ -160,7 +188,7 @@ class TicketService:
         ticket.attachments = [attachment_from(m) for m in submission.evidence]
         await self._numbered(ticket)
         if ticket.attachments:
-            self._thread(ticket, "evidence")
+            self._thread(Evidence(ticket.id))
         await self._start_clocks(ticket)
         return ticket, True
 
@@ -239,7 +267,7 @@ class TicketService:
             self._event(ticket, "linked", Actor.of_resident(resident),
                         note=resident.name)
             self.refresh_card(ticket)
-            self._thread(ticket, "linked", name=resident.name)
+            self._thread(Linked(ticket.id, name=resident.name))
         await self.session.flush()
         return found
 
@@ -255,17 +283,17 @@ class TicketService:
 
     async def acknowledge(self, ticket: Ticket, staff: Staff, version: int | None = None,
                           ) -> Ticket:
-        return await self._take_up(ticket, staff, Action.ACKNOWLEDGE, version, "acknowledged")
+        return await self._take_up(ticket, staff, Action.ACKNOWLEDGE, version, Acknowledged)
 
     async def _take_up(self, ticket: Ticket, staff: Staff, action: Action,
-                       version: int | None, notice: str) -> Ticket:
+                       version: int | None, notice: type[ResidentNotice]) -> Ticket:
         """A status step that tells the resident; whoever first works the ticket owns it."""
         actor = Actor.of_staff(staff)
         target = self._require(ticket, action, actor, version)
         if ticket.assignee_id is None:
             ticket.assignee_id = staff.id
         await self._move(ticket, target, actor)
-        self._tell_resident(ticket, notice)
+        self._tell_resident(ticket, notice(ticket.id))
         return ticket
 
     async def assign(self, ticket: Ticket, staff: Staff, assignee: Staff,
@@ -282,7 +310,7 @@ class TicketService:
         self._event(ticket, "assigned", actor, note=assignee.name,
                     details={"staff_id": assignee.id})
         self.refresh_card(ticket)
-        self._thread(ticket, "assigned", name=assignee.name, by=staff.name)
+        self._thread(Assigned(ticket.id, name=assignee.name, by=staff.name))
         await self.session.flush()
         return ticket
 
@@ -294,8 +322,8 @@ class TicketService:
             raise TicketError("no_resident")
         self._event(ticket, "staff_message", actor, note=text or (media or {}).get("kind"),
                     details={"file": media} if media else None)
-        self._tell_resident(ticket, "staff_message", text=text or "", staff=staff.name,
-                            file=media)
+        self._tell_resident(ticket, StaffMessage(ticket.id, text=text or "", staff=staff.name,
+                                                 file=NoticeFile.of(media)))
         await self.session.flush()
         return ticket
 
@@ -310,12 +338,12 @@ class TicketService:
         if ticket.assignee_id is None:
             ticket.assignee_id = staff.id
         await self._move(ticket, target, actor, note=text)
-        self._tell_resident(ticket, "info_requested", text=text, staff=staff.name)
+        self._tell_resident(ticket, InformationRequested(ticket.id, text=text, staff=staff.name))
         return ticket
 
     async def start_investigation(self, ticket: Ticket, staff: Staff,
                                   version: int | None = None) -> Ticket:
-        return await self._take_up(ticket, staff, Action.INVESTIGATE, version, "investigating")
+        return await self._take_up(ticket, staff, Action.INVESTIGATE, version, Investigating)
 
     async def record_investigation(self, ticket: Ticket, staff: Staff, record: Investigation,
                                    version: int | None = None) -> Ticket:
@@ -333,7 +361,7 @@ class TicketService:
             "severity": record.severity, "cause_category": record.cause_category,
             "cause": record.cause})
         self.refresh_card(ticket)
-        self._thread(ticket, "investigation", by=staff.name)
+        self._thread(InvestigationRecorded(ticket.id, by=staff.name))
         await self.session.flush()
         return ticket
 
@@ -365,7 +393,7 @@ class TicketService:
                 survey = Survey(ticket_id=ticket.id, round=round_, sent_at=now)
                 self.surveys.add(survey)
                 await self.session.flush()
-            self._tell_resident(ticket, "resolved", survey_id=survey.id)
+            self._tell_resident(ticket, Resolved(ticket.id, survey_id=survey.id))
             await self.timers.set(ticket.id, "survey_reminder",
                                   now + self.timing.survey_reminder_after, round_)
         else:  # nobody to ask: closes after the same wait
@@ -380,7 +408,7 @@ class TicketService:
         actor = Actor.of_staff(staff)
         target = self._require(ticket, Action.REJECT, actor, version)
         await self._move(ticket, target, actor, note=reason)
-        self._tell_resident(ticket, "rejected", text=reason)
+        self._tell_resident(ticket, Rejected(ticket.id, text=reason))
         return ticket
 
     async def escalate(self, ticket: Ticket, actor: Actor, reason: str | None = None,
@@ -390,8 +418,8 @@ class TicketService:
         self._event(ticket, "escalated", actor, note=reason)
         self.refresh_card(ticket)
         managers = [m.name for m in await self.staff.managers()]
-        self._thread(ticket, "escalated", by=actor.name, reason=reason or "",
-                     managers=", ".join(managers))
+        self._thread(Escalated(ticket.id, by=actor.name, reason=reason or "",
+                               managers=", ".join(managers)))
         await self.session.flush()
         return ticket
 
@@ -432,7 +460,7 @@ class TicketService:
         actor = Actor.of_resident(resident)
         target = self._require(ticket, Action.WITHDRAW, actor, None)
         await self._move(ticket, target, actor)
-        self._thread(ticket, "withdrawn")
+        self._thread(Withdrawn(ticket.id))
         return ticket
 
     async def add_information(
@@ -456,8 +484,8 @@ class TicketService:
         self._event(ticket, "evidence" if media is not None else "message", actor,
                     note=text if media is None else (text or media["kind"]),
                     details={"file_id": media["file_id"]} if media else None)
-        self._thread(ticket, "resident_added", text=(text or "")[:3000],
-                     file=_file_ref(media) if media else None)
+        self._thread(ResidentAdded(ticket.id, text=(text or "")[:3000],
+                                   file=NoticeFile.of(media)))
         if ticket.status == Status.WAITING_FOR_RESIDENT:
             previous = next((e.from_status for e in reversed(ticket.events)
                              if e.kind == "status" and e.to_status == Status.WAITING_FOR_RESIDENT),
@@ -505,18 +533,18 @@ class TicketService:
             ticket.escalated_at = now
             await self.timers.cancel(ticket.id, "survey_reminder", "auto_close")
             managers = ", ".join(m.name for m in await self.staff.managers())
-            self._thread(ticket, "not_fixed", answer=fixed, managers=managers,
-                         assignee=ticket.assignee.name if ticket.assignee else "")
+            self._thread(NotFixed(ticket.id, answer=fixed, managers=managers,
+                                  assignee=ticket.assignee.name if ticket.assignee else ""))
         elif current_round and ticket.status == Status.RESOLVED and (
                 fixed == "yes" or (rating is not None and survey.fixed is None)):
             await self._move(ticket, check(Action.CONFIRM_FIXED, ticket.status, actor.role),
                              actor)
             await self.timers.cancel(ticket.id, "survey_reminder", "auto_close")
-            self._thread(ticket, "closed_by_resident", rating=rating or 0)
+            self._thread(ClosedByResident(ticket.id, rating=rating or 0))
         else:
             self.refresh_card(ticket)
-            self._thread(ticket, "survey_answer", fixed=fixed or "", rating=rating or 0,
-                         comment=comment or "")
+            self._thread(SurveyAnswered(ticket.id, fixed=fixed or "", rating=rating or 0,
+                                        comment=comment or ""))
         await self.session.flush()
         return survey, True
 
@@ -534,17 +562,17 @@ class TicketService:
             if timer.kind == "survey_reminder" and ticket.status == Status.RESOLVED:
                 survey = await self.surveys.of_round(ticket.id, timer.round)
                 if survey is not None and survey.answered_at is None:
-                    self._tell_resident(ticket, "survey_reminder", survey_id=survey.id)
+                    self._tell_resident(ticket, SurveyReminder(ticket.id, survey_id=survey.id))
                     self._event(ticket, "reminder", SYSTEM, note="survey")
                 await self.timers.set(ticket.id, "auto_close",
                                       now + self.timing.survey_close_after, timer.round)
             elif timer.kind == "auto_close" and ticket.status == Status.RESOLVED:
                 target = check(Action.AUTO_CLOSE, ticket.status, Role.SYSTEM)
                 await self._move(ticket, target, SYSTEM, note="no answer to the survey")
-                self._tell_resident(ticket, "auto_closed")
+                self._tell_resident(ticket, AutoClosed(ticket.id))
             elif timer.kind == "follow_up":
                 self._event(ticket, "follow_up", SYSTEM, note=ticket.improvement_measures)
-                self._thread(ticket, "follow_up", measures=ticket.improvement_measures or "")
+                self._thread(FollowUpDue(ticket.id, measures=ticket.improvement_measures or ""))
             elif timer.kind in DEADLINE_TIMERS and _deadline_open(ticket, timer.kind):
                 stage, _, what = timer.kind.partition("_")
                 due = ticket.ack_due_at if stage == "ack" else ticket.resolve_due_at
@@ -559,8 +587,8 @@ class TicketService:
     def _remind(self, ticket: Ticket, stage: str, due: datetime) -> None:
         self._event(ticket, "reminder", SYSTEM, note=f"{stage} deadline",
                     details={"stage": stage})
-        self._thread(ticket, "deadline_reminder", stage=stage, due=due.isoformat(),
-                     assignee=ticket.assignee.name if ticket.assignee else "")
+        self._thread(DeadlineNear(ticket.id, stage=stage, due=due.isoformat(),
+                                  assignee=ticket.assignee.name if ticket.assignee else ""))
 
     async def _overdue(self, ticket: Ticket, stage: str, now: datetime) -> None:
         """A deadline passed: managers are alerted, the resident gets an apology and a new
@@ -575,9 +603,10 @@ class TicketService:
                     details={"stage": stage, "promised": promised.isoformat()})
         self.refresh_card(ticket)
         managers = ", ".join(m.name for m in await self.staff.managers())
-        self._thread(ticket, "overdue", stage=stage, managers=managers,
-                     assignee=ticket.assignee.name if ticket.assignee else "")
-        self._tell_resident(ticket, "apology", stage=stage, promised=promised.isoformat())
+        self._thread(Overdue(ticket.id, stage=stage, managers=managers,
+                             assignee=ticket.assignee.name if ticket.assignee else ""))
+        self._tell_resident(ticket, Apology(ticket.id, stage=stage,
+                                            promised=promised.isoformat()))
 
     # --- plumbing --------------------------------------------------------------------------
     async def _move(self, ticket: Ticket, target: Status | None, actor: Actor,
@@ -607,20 +636,17 @@ class TicketService:
     def refresh_card(self, ticket: Ticket) -> None:
         """Post the card, or bring the posted one up to date (the notifier renders it then)."""
         if self.staff_chat_id is not None:
-            self.outbox.enqueue(self.staff_chat_id, {"kind": "card", "ticket_id": ticket.id})
+            self.outbox.enqueue(self.staff_chat_id, Card(ticket.id))
 
-    def _thread(self, ticket: Ticket, kind: str, **details: object) -> None:
+    def _thread(self, notice: TicketNotice) -> None:
         """A post in the card's thread in the staff group."""
         if self.staff_chat_id is not None:
-            self.outbox.enqueue(self.staff_chat_id,
-                                {"kind": kind, "ticket_id": ticket.id, **details})
+            self.outbox.enqueue(self.staff_chat_id, notice)
 
-    def _tell_resident(self, ticket: Ticket, kind: str, **details: object) -> None:
+    def _tell_resident(self, ticket: Ticket, notice: ResidentNotice) -> None:
         resident = ticket.resident
         if resident is not None:
-            self.outbox.enqueue(resident.chat_id,
-                                {"kind": kind, "ticket_id": ticket.id, "to": "resident",
-                                 **details})
+            self.outbox.enqueue(resident.chat_id, notice)
 
 
 DEADLINE_TIMERS = frozenset({"ack_reminder", "ack_overdue", "resolve_reminder",
@@ -633,8 +659,4 @@ def _deadline_open(ticket: Ticket, kind: str) -> bool:
         return False
     return (ticket.acknowledged_at is None if kind.startswith("ack")
             else ticket.resolved_at is None)
-
-
-def _file_ref(media: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": media["kind"], "file_id": media["file_id"]}
 

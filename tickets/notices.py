@@ -1,0 +1,330 @@
+"""What the outbox carries: one frozen dataclass per kind of message, made where the reason
+for it arises (mostly `TicketService`), stored as a JSON payload in the same transaction, and
+read back and rendered when it is sent (`conversations/notices.py`, in the reader's language
+and with the ticket as it is then).
+
+Adding a kind is one class here and one renderer there. The payload keeps the shape rows
+had before these classes (`{"kind": …, "ticket_id": …, "to": "resident", …fields}`), so rows
+queued before an upgrade are read after it; a row whose kind or fields this code does not
+know reads as None (nothing to send), never as an exception in the notifier.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any, ClassVar, get_type_hints
+
+Payload = dict[str, Any]
+
+
+class Audience(StrEnum):
+    STAFF = "staff"  # the staff group: the card, and posts in its thread
+    RESIDENT = "resident"  # the ticket's resident, in their chat
+
+
+@dataclass(frozen=True)
+class NoticeFile:
+    """A file that goes with a message, by its Telegram id (sent again, not uploaded)."""
+
+    kind: str  # photo, video, voice, document…
+    file_id: str
+
+    @classmethod
+    def of(cls, media: dict[str, Any] | None) -> NoticeFile | None:
+        return cls(str(media["kind"]), str(media["file_id"])) if media else None
+
+
+@dataclass(frozen=True)
+class TicketNotice:
+    """A message about one ticket. Subclasses name their `KIND` (stored, and remembered with
+    the sent message: a staff reply to some kinds is relayed to the resident) and their
+    `AUDIENCE`."""
+
+    KIND: ClassVar[str]
+    AUDIENCE: ClassVar[Audience] = Audience.STAFF
+    _KINDS: ClassVar[dict[tuple[Audience, str], type[TicketNotice]]] = {}
+    ticket_id: int
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "KIND" not in cls.__dict__:
+            return  # a base of kinds (ResidentNotice), never sent itself
+        key = (cls.AUDIENCE, cls.KIND)
+        assert key not in TicketNotice._KINDS, f"two notice classes for {key}"
+        TicketNotice._KINDS[key] = cls
+
+    @staticmethod
+    def kinds() -> list[type[TicketNotice]]:
+        """Every kind there is."""
+        return list(TicketNotice._KINDS.values())
+
+    def to_payload(self) -> Payload:
+        payload: Payload = {"kind": self.KIND}
+        if self.AUDIENCE == Audience.RESIDENT:
+            payload["to"] = "resident"
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            payload[item.name] = (dataclasses.asdict(value) if isinstance(value, NoticeFile)
+                                  else value)
+        return payload
+
+    @classmethod
+    def read(cls, payload: Payload) -> TicketNotice | None:
+        """The notice a stored payload stands for; None for one this code cannot read."""
+        audience = Audience.RESIDENT if payload.get("to") == "resident" else Audience.STAFF
+        kind = TicketNotice._KINDS.get((audience, str(payload.get("kind"))))
+        if kind is None:
+            return None
+        hints = get_type_hints(kind)
+        values: dict[str, Any] = {}
+        try:
+            for item in dataclasses.fields(kind):
+                if item.name not in payload:
+                    continue  # an older row: the field's default
+                value = payload[item.name]
+                if hints[item.name] in (NoticeFile, NoticeFile | None):
+                    value = NoticeFile.of(value) if isinstance(value, dict) else None
+                values[item.name] = value
+            return kind(**values)
+        except (TypeError, KeyError, ValueError):
+            return None
+
+
+# --- to the staff group ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Card(TicketNotice):
+    """Post the ticket's card, or bring the posted one up to date."""
+
+    KIND = "card"
+
+
+@dataclass(frozen=True)
+class Evidence(TicketNotice):
+    """The resident's files, under the card."""
+
+    KIND = "evidence"
+
+
+@dataclass(frozen=True)
+class Linked(TicketNotice):
+    """A resident registered in the bot and now follows a ticket the office logged."""
+
+    KIND = "linked"
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Assigned(TicketNotice):
+    KIND = "assigned"
+    name: str = ""
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class InvestigationRecorded(TicketNotice):
+    KIND = "investigation"
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class Escalated(TicketNotice):
+    KIND = "escalated"
+    by: str = ""  # empty: the system
+    reason: str = ""
+    managers: str = ""
+
+
+@dataclass(frozen=True)
+class Withdrawn(TicketNotice):
+    KIND = "withdrawn"
+
+
+@dataclass(frozen=True)
+class ResidentAdded(TicketNotice):
+    """The resident wrote more about their ticket (text, a file, or both)."""
+
+    KIND = "resident_added"
+    text: str = ""
+    file: NoticeFile | None = None
+
+
+@dataclass(frozen=True)
+class NotFixed(TicketNotice):
+    """The survey says the problem is not (or only partly) fixed: the ticket reopens."""
+
+    KIND = "not_fixed"
+    answer: str = ""
+    managers: str = ""
+    assignee: str = ""
+
+
+@dataclass(frozen=True)
+class ClosedByResident(TicketNotice):
+    KIND = "closed_by_resident"
+    rating: int = 0
+
+
+@dataclass(frozen=True)
+class SurveyAnswered(TicketNotice):
+    KIND = "survey_answer"
+    fixed: str = ""
+    rating: int = 0
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class FollowUpDue(TicketNotice):
+    KIND = "follow_up"
+    measures: str = ""
+
+
+@dataclass(frozen=True)
+class DeadlineNear(TicketNotice):
+    KIND = "deadline_reminder"
+    stage: str = "ack"  # ack or resolve
+    due: str = ""  # ISO time
+    assignee: str = ""
+
+
+@dataclass(frozen=True)
+class Overdue(TicketNotice):
+    KIND = "overdue"
+    stage: str = "ack"
+    managers: str = ""
+    assignee: str = ""
+
+
+@dataclass(frozen=True)
+class DeliveryFailed(TicketNotice):
+    """A message to the ticket's resident could not go out."""
+
+    KIND = "delivery_failed"
+    error: str = ""
+
+
+# --- to the resident ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResidentNotice(TicketNotice):
+    AUDIENCE = Audience.RESIDENT
+
+
+@dataclass(frozen=True)
+class Acknowledged(ResidentNotice):
+    KIND = "acknowledged"
+
+
+@dataclass(frozen=True)
+class Investigating(ResidentNotice):
+    KIND = "investigating"
+
+
+@dataclass(frozen=True)
+class StaffMessage(ResidentNotice):
+    KIND = "staff_message"
+    text: str = ""
+    staff: str = ""
+    file: NoticeFile | None = None
+
+
+@dataclass(frozen=True)
+class InformationRequested(ResidentNotice):
+    KIND = "info_requested"
+    text: str = ""
+    staff: str = ""
+
+
+@dataclass(frozen=True)
+class Resolved(ResidentNotice):
+    """Resolved: what was done, and the satisfaction survey."""
+
+    KIND = "resolved"
+    survey_id: int = 0
+
+
+@dataclass(frozen=True)
+class SurveyReminder(ResidentNotice):
+    KIND = "survey_reminder"
+    survey_id: int = 0
+
+
+@dataclass(frozen=True)
+class Rejected(ResidentNotice):
+    KIND = "rejected"
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Apology(ResidentNotice):
+    """A deadline passed: we are sorry, and here is the new expected time."""
+
+    KIND = "apology"
+    stage: str = "ack"
+    promised: str = ""  # ISO time
+
+
+@dataclass(frozen=True)
+class AutoClosed(ResidentNotice):
+    KIND = "auto_closed"
+
+
+# --- not about one ticket -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatisticsReport:
+    """The office's figures for a period, drawn when sent (the weekly report, /stats)."""
+
+    KIND: ClassVar[str] = "report"
+    first: date
+    last: date
+    weekly: bool = False
+
+    def to_payload(self) -> Payload:
+        return {"kind": self.KIND, "first": self.first.isoformat(),
+                "last": self.last.isoformat(), "weekly": self.weekly}
+
+    @classmethod
+    def read(cls, payload: Payload) -> StatisticsReport | None:
+        if payload.get("kind") != cls.KIND:
+            return None
+        try:
+            return cls(date.fromisoformat(str(payload["first"])),
+                       date.fromisoformat(str(payload["last"])), bool(payload.get("weekly")))
+        except (KeyError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class ReplyLost:
+    """Our answer to a resident's message could not be delivered, even after retries (an
+    outage): said once, through the outbox, when Telegram takes messages again."""
+
+    KIND: ClassVar[str] = "reply_lost"
+    lang: str
+
+    def to_payload(self) -> Payload:
+        return {"kind": self.KIND, "lang": self.lang}
+
+    @classmethod
+    def read(cls, payload: Payload) -> ReplyLost | None:
+        return cls(str(payload.get("lang") or "en")) if payload.get("kind") == cls.KIND else None
+
+
+OutboxNotice = TicketNotice | StatisticsReport | ReplyLost
+
+
+def read_payload(payload: Payload) -> OutboxNotice | None:
+    """What an outbox row stands for; None for a row this code cannot read."""
+    kind = payload.get("kind")
+    if kind == StatisticsReport.KIND:
+        return StatisticsReport.read(payload)
+    if kind == ReplyLost.KIND:
+        return ReplyLost.read(payload)
+    return TicketNotice.read(payload)

@@ -55,6 +55,7 @@ from tickets.policy import (
     RESOLUTION_LABELS,
     SEVERITY_LABELS,
 )
+from tickets.timers import Stage
 
 Gettext = Callable[[str], str]
 SURVEY_ANSWER_LABELS = {"yes": N_("fixed"), "partly": N_("partly fixed"), "no": N_("not fixed")}
@@ -289,7 +290,7 @@ def _survey_answer(notice: SurveyAnswered, head: str, _: Gettext, timezone: Zone
 def _deadline_near(notice: DeadlineNear, head: str, _: Gettext, timezone: ZoneInfo
                    ) -> list[str]:
     text = (_("%(head)s — to be acknowledged by %(due)s. Assignee: %(assignee)s")
-            if notice.stage == "ack" else
+            if notice.stage == Stage.ACKNOWLEDGE else
             _("%(head)s — to be resolved by %(due)s. Assignee: %(assignee)s"))
     return ["⏳ " + text % {"head": head, "due": _at(notice.due, timezone),
                            "assignee": notice.assignee or _("nobody yet — please take it")}]
@@ -299,7 +300,7 @@ def _deadline_near(notice: DeadlineNear, head: str, _: Gettext, timezone: ZoneIn
 def _overdue(notice: Overdue, head: str, _: Gettext, timezone: ZoneInfo) -> list[str]:
     text = (_("%(head)s — not acknowledged in time. Escalated to managers: %(managers)s. "
               "Assignee: %(assignee)s")
-            if notice.stage == "ack" else
+            if notice.stage == Stage.ACKNOWLEDGE else
             _("%(head)s — not resolved in time. Escalated to managers: %(managers)s. "
               "Assignee: %(assignee)s"))
     return ["⏰ " + text % {"head": head, "managers": notice.managers or "—",
@@ -419,7 +420,7 @@ def _apology(notice: Apology, ticket: Ticket, head: str, _: Gettext, timezone: Z
     text = (_("%(head)s: we are sorry — the office has not taken up your complaint as soon as "
               "we promised. A manager has been told and will see to it; you will hear from us "
               "by %(time)s.")
-            if notice.stage == "ack" else
+            if notice.stage == Stage.ACKNOWLEDGE else
             _("%(head)s: we are sorry — your complaint is taking longer than we promised. A "
               "manager is now following it; we expect to resolve it by %(time)s."))
     return Reply("🙏 " + text % {"head": head, "time": _at(notice.promised, timezone)})

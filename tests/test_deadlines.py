@@ -14,6 +14,7 @@ from tests.test_lifecycle import rows, setup
 from tickets.policy import Timing
 from tickets.service import Resolution, Submission, TicketService
 from tickets.sla import Calendar, Deadlines, SlaPolicy, Span
+from tickets.timers import Stage, TimerKind
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY_10 = datetime(2026, 11, 30, 10, tzinfo=SHANGHAI).astimezone(UTC)
@@ -146,3 +147,17 @@ async def test_a_category_of_its_own_and_office_hours(db: Database) -> None:
         assert ticket is not None
         assert ticket.ack_due_at == datetime(2026, 12, 7, 13, tzinfo=SHANGHAI)
         assert ticket.resolve_due_at == datetime(2026, 12, 7, 18, tzinfo=SHANGHAI)
+
+
+def test_timer_kinds_name_their_deadline() -> None:
+    """The four deadline timers watch one promise each; the others watch none; a stored kind
+    this release does not know (a newer one's) reads as None and fires as nothing."""
+    watched = {kind: kind.stage for kind in TimerKind if kind.stage is not None}
+    assert watched == {TimerKind.ACK_REMINDER: Stage.ACKNOWLEDGE,
+                       TimerKind.ACK_OVERDUE: Stage.ACKNOWLEDGE,
+                       TimerKind.RESOLVE_REMINDER: Stage.RESOLVE,
+                       TimerKind.RESOLVE_OVERDUE: Stage.RESOLVE}
+    assert {kind for kind in TimerKind if kind.is_reminder} == {
+        TimerKind.ACK_REMINDER, TimerKind.RESOLVE_REMINDER}
+    assert TimerKind.read("ack_overdue") is TimerKind.ACK_OVERDUE
+    assert TimerKind.read("coffee_break") is None

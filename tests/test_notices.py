@@ -28,10 +28,12 @@ from tickets.notices import (
     TicketNotice,
     read_payload,
 )
+from tickets.timers import Stage
 
 TZ = ZoneInfo("Asia/Shanghai")
 SAMPLES: dict[str, Any] = {  # by the field's annotation
-    "str": "some words", "int": 3, "NoticeFile | None": NoticeFile("photo", "F")}
+    "str": "some words", "int": 3, "NoticeFile | None": NoticeFile("photo", "F"),
+    "Stage": Stage.RESOLVE}
 
 
 def every_kind() -> list[type[TicketNotice]]:
@@ -45,8 +47,6 @@ def sample(kind: type[TicketNotice]) -> TicketNotice:
         values[item.name] = SAMPLES[str(item.type)]
         if item.name in ("due", "promised"):
             values[item.name] = "2026-12-02T09:30:00+00:00"
-        if item.name == "stage":
-            values[item.name] = "resolve"
     return kind(41, **values)
 
 
@@ -76,10 +76,10 @@ def test_rows_written_before_the_classes_are_still_read() -> None:
          SurveyAnswered(7, "yes", 5, "")),
         ({"kind": "apology", "ticket_id": 7, "to": "resident", "stage": "ack",
           "promised": "2026-12-02T09:30:00+00:00"},
-         Apology(7, "ack", "2026-12-02T09:30:00+00:00")),
+         Apology(7, Stage.ACKNOWLEDGE, "2026-12-02T09:30:00+00:00")),
         ({"kind": "deadline_reminder", "ticket_id": 7, "stage": "ack",
           "due": "2026-12-02T09:30:00+00:00", "assignee": ""},
-         DeadlineNear(7, "ack", "2026-12-02T09:30:00+00:00", "")),
+         DeadlineNear(7, Stage.ACKNOWLEDGE, "2026-12-02T09:30:00+00:00", "")),
         ({"kind": "card", "ticket_id": 7}, Card(7)),
         ({"kind": "report", "first": "2026-11-01", "last": "2026-11-30"},
          StatisticsReport(date(2026, 11, 1), date(2026, 11, 30))),

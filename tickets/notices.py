@@ -14,8 +14,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any, ClassVar, get_type_hints
+
+from tickets.timers import Stage
 
 Payload = dict[str, Any]
 
@@ -85,8 +87,11 @@ class TicketNotice:
                 if item.name not in payload:
                     continue  # an older row: the field's default
                 value = payload[item.name]
-                if hints[item.name] in (NoticeFile, NoticeFile | None):
+                hint = hints[item.name]
+                if hint in (NoticeFile, NoticeFile | None):
                     value = NoticeFile.of(value) if isinstance(value, dict) else None
+                elif isinstance(hint, type) and issubclass(hint, Enum):
+                    value = hint(value)
                 values[item.name] = value
             return kind(**values)
         except (TypeError, KeyError, ValueError):
@@ -186,7 +191,7 @@ class FollowUpDue(TicketNotice):
 @dataclass(frozen=True)
 class DeadlineNear(TicketNotice):
     KIND = "deadline_reminder"
-    stage: str = "ack"  # ack or resolve
+    stage: Stage = Stage.ACKNOWLEDGE
     due: str = ""  # ISO time
     assignee: str = ""
 
@@ -194,7 +199,7 @@ class DeadlineNear(TicketNotice):
 @dataclass(frozen=True)
 class Overdue(TicketNotice):
     KIND = "overdue"
-    stage: str = "ack"
+    stage: Stage = Stage.ACKNOWLEDGE
     managers: str = ""
     assignee: str = ""
 
@@ -265,7 +270,7 @@ class Apology(ResidentNotice):
     """A deadline passed: we are sorry, and here is the new expected time."""
 
     KIND = "apology"
-    stage: str = "ack"
+    stage: Stage = Stage.ACKNOWLEDGE
     promised: str = ""  # ISO time
 
 

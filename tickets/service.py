@@ -72,6 +72,7 @@ from tickets.policy import (
     Timing,
     normalize_phone,
 )
+from tickets.timers import Stage, TimerKind
 
 MAX_ATTACHMENTS = 30
 
@@ -245,10 +246,10 @@ class TicketService:
         deadlines = sla.for_ticket(ticket.category_code, ticket.priority)
         start = ticket.created_at
         self.timers.start(ticket.id, {
-            "ack_reminder": sla.reminder(start, deadlines.acknowledge),
-            "ack_overdue": ticket.ack_due_at,
-            "resolve_reminder": sla.reminder(start, deadlines.resolve),
-            "resolve_overdue": ticket.resolve_due_at})
+            TimerKind.ACK_REMINDER: sla.reminder(start, deadlines.acknowledge),
+            TimerKind.ACK_OVERDUE: ticket.ack_due_at,
+            TimerKind.RESOLVE_REMINDER: sla.reminder(start, deadlines.resolve),
+            TimerKind.RESOLVE_OVERDUE: ticket.resolve_due_at})
         if ticket.unit_text and sla.repeat_window:
             earlier = await self.tickets.earlier_of_unit(ticket, start - sla.repeat_window)
             if earlier:
@@ -394,13 +395,14 @@ class TicketService:
                 self.surveys.add(survey)
                 await self.session.flush()
             self._tell_resident(ticket, Resolved(ticket.id, survey_id=survey.id))
-            await self.timers.set(ticket.id, "survey_reminder",
+            await self.timers.set(ticket.id, TimerKind.SURVEY_REMINDER,
                                   now + self.timing.survey_reminder_after, round_)
         else:  # nobody to ask: closes after the same wait
-            await self.timers.set(ticket.id, "auto_close", now + self.timing.survey_reminder_after
+            await self.timers.set(ticket.id, TimerKind.AUTO_CLOSE,
+                                  now + self.timing.survey_reminder_after
                                   + self.timing.survey_close_after, round_)
         if resolution.follow_up_at is not None:
-            await self.timers.set(ticket.id, "follow_up", resolution.follow_up_at, round_)
+            await self.timers.set(ticket.id, TimerKind.FOLLOW_UP, resolution.follow_up_at, round_)
         return ticket
 
     async def reject(self, ticket: Ticket, staff: Staff, reason: str,
@@ -531,7 +533,7 @@ class TicketService:
                              note=fixed)
             ticket.reopen_count += 1
             ticket.escalated_at = now
-            await self.timers.cancel(ticket.id, "survey_reminder", "auto_close")
+            await self.timers.cancel(ticket.id, TimerKind.SURVEY_REMINDER, TimerKind.AUTO_CLOSE)
             managers = ", ".join(m.name for m in await self.staff.managers())
             self._thread(NotFixed(ticket.id, answer=fixed, managers=managers,
                                   assignee=ticket.assignee.name if ticket.assignee else ""))
@@ -539,7 +541,7 @@ class TicketService:
                 fixed == "yes" or (rating is not None and survey.fixed is None)):
             await self._move(ticket, check(Action.CONFIRM_FIXED, ticket.status, actor.role),
                              actor)
-            await self.timers.cancel(ticket.id, "survey_reminder", "auto_close")
+            await self.timers.cancel(ticket.id, TimerKind.SURVEY_REMINDER, TimerKind.AUTO_CLOSE)
             self._thread(ClosedByResident(ticket.id, rating=rating or 0))
         else:
             self.refresh_card(ticket)
@@ -559,43 +561,47 @@ class TicketService:
             if ticket is None:
                 continue
             fired += 1
-            if timer.kind == "survey_reminder" and ticket.status == Status.RESOLVED:
-                survey = await self.surveys.of_round(ticket.id, timer.round)
-                if survey is not None and survey.answered_at is None:
-                    self._tell_resident(ticket, SurveyReminder(ticket.id, survey_id=survey.id))
-                    self._event(ticket, "reminder", SYSTEM, note="survey")
-                await self.timers.set(ticket.id, "auto_close",
-                                      now + self.timing.survey_close_after, timer.round)
-            elif timer.kind == "auto_close" and ticket.status == Status.RESOLVED:
-                target = check(Action.AUTO_CLOSE, ticket.status, Role.SYSTEM)
-                await self._move(ticket, target, SYSTEM, note="no answer to the survey")
-                self._tell_resident(ticket, AutoClosed(ticket.id))
-            elif timer.kind == "follow_up":
-                self._event(ticket, "follow_up", SYSTEM, note=ticket.improvement_measures)
-                self._thread(FollowUpDue(ticket.id, measures=ticket.improvement_measures or ""))
-            elif timer.kind in DEADLINE_TIMERS and _deadline_open(ticket, timer.kind):
-                stage, _, what = timer.kind.partition("_")
-                due = ticket.ack_due_at if stage == "ack" else ticket.resolve_due_at
-                if what == "reminder":
-                    if now < due:  # (late, say nothing: the escalation is due)
-                        self._remind(ticket, stage, due)
-                else:
-                    await self._overdue(ticket, stage, now)
+            await self._fire(ticket, timer.kind, timer.round, now)
         await self.session.flush()
         return fired
 
-    def _remind(self, ticket: Ticket, stage: str, due: datetime) -> None:
+    async def _fire(self, ticket: Ticket, stored_kind: str, round_: int, now: datetime
+                    ) -> None:
+        kind = TimerKind.read(stored_kind)  # an unknown kind (a newer release's) does nothing
+        resolved = ticket.status == Status.RESOLVED
+        if kind == TimerKind.SURVEY_REMINDER and resolved:
+            survey = await self.surveys.of_round(ticket.id, round_)
+            if survey is not None and survey.answered_at is None:
+                self._tell_resident(ticket, SurveyReminder(ticket.id, survey_id=survey.id))
+                self._event(ticket, "reminder", SYSTEM, note="survey")
+            await self.timers.set(ticket.id, TimerKind.AUTO_CLOSE,
+                                  now + self.timing.survey_close_after, round_)
+        elif kind == TimerKind.AUTO_CLOSE and resolved:
+            target = check(Action.AUTO_CLOSE, ticket.status, Role.SYSTEM)
+            await self._move(ticket, target, SYSTEM, note="no answer to the survey")
+            self._tell_resident(ticket, AutoClosed(ticket.id))
+        elif kind == TimerKind.FOLLOW_UP:
+            self._event(ticket, "follow_up", SYSTEM, note=ticket.improvement_measures)
+            self._thread(FollowUpDue(ticket.id, measures=ticket.improvement_measures or ""))
+        elif kind is not None and (stage := kind.stage) and _deadline_open(ticket, stage):
+            due = ticket.ack_due_at if stage == Stage.ACKNOWLEDGE else ticket.resolve_due_at
+            if not kind.is_reminder:
+                await self._overdue(ticket, stage, now)
+            elif now < due:  # (late, say nothing: the escalation is due)
+                self._remind(ticket, stage, due)
+
+    def _remind(self, ticket: Ticket, stage: Stage, due: datetime) -> None:
         self._event(ticket, "reminder", SYSTEM, note=f"{stage} deadline",
                     details={"stage": stage})
         self._thread(DeadlineNear(ticket.id, stage=stage, due=due.isoformat(),
                                   assignee=ticket.assignee.name if ticket.assignee else ""))
 
-    async def _overdue(self, ticket: Ticket, stage: str, now: datetime) -> None:
+    async def _overdue(self, ticket: Ticket, stage: Stage, now: datetime) -> None:
         """A deadline passed: managers are alerted, the resident gets an apology and a new
         expected time."""
         sla = self.timing.sla
         deadlines = sla.for_ticket(ticket.category_code, ticket.priority)
-        promised = sla.extended(now, deadlines.acknowledge if stage == "ack"
+        promised = sla.extended(now, deadlines.acknowledge if stage == Stage.ACKNOWLEDGE
                                 else deadlines.resolve)
         if ticket.escalated_at is None:
             ticket.escalated_at = now
@@ -649,14 +655,10 @@ class TicketService:
             self.outbox.enqueue(resident.chat_id, notice)
 
 
-DEADLINE_TIMERS = frozenset({"ack_reminder", "ack_overdue", "resolve_reminder",
-                             "resolve_overdue"})
-
-
-def _deadline_open(ticket: Ticket, kind: str) -> bool:
+def _deadline_open(ticket: Ticket, stage: Stage) -> bool:
     """Whether the deadline a timer watches is still to be met."""
     if ticket.status not in OPEN:
         return False
-    return (ticket.acknowledged_at is None if kind.startswith("ack")
+    return (ticket.acknowledged_at is None if stage == Stage.ACKNOWLEDGE
             else ticket.resolved_at is None)
 

@@ -68,6 +68,7 @@ from aiogram import types as aiogram_types
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message, Update
+from pydantic import SecretStr
 from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -330,7 +331,7 @@ class Residesk:
         self.emu = emu
         self.settings = Settings(
             # each bench user answers as fast as the bot does: no flood limit (measured alone)
-            TelegramSettings(bot_token=emu.token, telegram_api_url=emu.base_url,
+            TelegramSettings(bot_token=SecretStr(emu.token), telegram_api_url=emu.base_url,
                              flood_limit=0),
             DatabaseSettings(database_url=f"sqlite+aiosqlite:///{workdir / 'bench.db'}"),
             OfficeSettings(media_dir=workdir / "media"),

@@ -81,9 +81,9 @@ class ResidentDesk:
             timezone=ZoneInfo(office.office_timezone),
             timing=office.timing(),
         ))
-        logs.redact(settings.telegram.bot_token)
+        logs.redact(settings.telegram.bot_token.get_secret_value())
         telegram = settings.telegram
-        self.transport = make_transport(telegram.transport, telegram.bot_token,
+        self.transport = make_transport(telegram.transport, telegram.bot_token.get_secret_value(),
                                         telegram.telegram_api_url, self.handle,
                                         office.staff_chat_id)
         self.media = MediaStore(self.transport, office.media_dir)

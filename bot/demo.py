@@ -12,6 +12,8 @@ import zlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from bot.app import ResidentDesk, Settings
 from bot.cli import add_staff
 from bot.emulator.chat import ChatClient, GroupMember
@@ -105,7 +107,8 @@ class Demo:
         self.seen: set[tuple[int, int, str | None, int]] = set()
 
     def _telegram(self, emulator: BotAPIEmulator) -> TelegramSettings:
-        telegram = TelegramSettings(bot_token=emulator.token, telegram_api_url=emulator.base_url)
+        telegram = TelegramSettings(bot_token=SecretStr(emulator.token),
+                                    telegram_api_url=emulator.base_url)
         if self.transport:  # else TRANSPORT from the environment, or aiogram
             telegram = telegram.model_copy(update={"transport": self.transport})
         return telegram

@@ -10,7 +10,14 @@ from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from locales import SUPPORTED
@@ -28,9 +35,16 @@ def _strip_slash(url: str) -> str:
     return url.rstrip("/")
 
 
+def _token_shape(token: SecretStr) -> SecretStr:
+    if not re.fullmatch(TOKEN_PATTERN, token.get_secret_value()):
+        raise ValueError("malformed")  # `explain` words it, without the token
+    return token
+
+
 class TelegramSettings(BaseSettings):
     model_config = ENV
-    bot_token: str = Field(pattern=TOKEN_PATTERN, repr=False)
+    # a SecretStr: printed, logged or put in an error it reads **********
+    bot_token: Annotated[SecretStr, AfterValidator(_token_shape)]
     telegram_api_url: Annotated[str, AfterValidator(_strip_slash)] = "https://api.telegram.org"
     transport: TransportName = "aiogram"  # which framework speaks to Telegram
     # messages a minute one private chat may send; past it one "please slow down", then the

@@ -18,6 +18,7 @@ from typing import Any, cast
 
 import asyncpg
 import pytest
+from pydantic import SecretStr
 
 from bot.app import ResidentDesk, Settings
 from bot.emulator.chat import ChatClient
@@ -128,7 +129,8 @@ class Harness:
         self.emulator = emulator
         limits = {} if flood_limit is None else {"flood_limit": flood_limit}
         self.settings = Settings(
-            TelegramSettings(bot_token=emulator.token, telegram_api_url=emulator.base_url,
+            TelegramSettings(bot_token=SecretStr(emulator.token),
+                             telegram_api_url=emulator.base_url,
                              transport=cast("TransportName", transport), **limits),
             DatabaseSettings(database_url=database_url),
             # no weekly report unless a test asks: the real clock would post one on Mondays

@@ -95,6 +95,9 @@ def test_malformed_settings_are_named_without_echoing_secrets(
         load(TelegramSettings)
     assert "BOT_TOKEN is malformed" in str(error.value) and "secret" not in str(error.value)
     monkeypatch.setenv("BOT_TOKEN", "123456:ABCDEFGHIJKLMNOP")
+    telegram = load(TelegramSettings)  # printed or logged, the settings hide the token
+    assert "ABCDEFGHIJKLMNOP" not in f"{telegram!r} {telegram} {telegram.bot_token}"
+    assert telegram.bot_token.get_secret_value() == "123456:ABCDEFGHIJKLMNOP"
     monkeypatch.setenv("TELEGRAM_API_URL", "ftp://nowhere")
     with pytest.raises(ConfigError, match=r"^TELEGRAM_API_URL is invalid"):
         load(TelegramSettings)

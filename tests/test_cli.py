@@ -12,14 +12,7 @@ from pathlib import Path
 
 import pytest
 
-
-def residesk(*args: str, cwd: Path, env: dict[str, str] | None = None,
-             timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items()
-                   if k not in ("BOT_TOKEN", "DATABASE_URL", "TELEGRAM_API_URL")}
-    environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=environment,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+from tests.processes import residesk
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from conversations.notices import card
 from storage.db import Database
 from storage.models import OutboxMessage, Resident, Staff, Ticket, Timer
-from tests.test_lifecycle import rows, setup
+from tests.records import rows, setup
 from tickets.policy import Timing
 from tickets.service import Resolution, Submission, TicketService
 from tickets.sla import Calendar, Deadlines, SlaPolicy, Span

@@ -13,8 +13,9 @@ from locales import gettext_for
 from storage.db import Database
 from storage.models import Resident
 from storage.repositories import Units
+from tests.chats import DESCRIPTION, file_report, register
 from tests.conftest import Harness
-from tests.test_e2e_report import DESCRIPTION, count, file_report, register, tickets_in
+from tests.records import count, tickets_in
 
 SORRY = "something went wrong"
 

@@ -24,8 +24,9 @@ from bot.emulator.chat import ChatClient
 from bot.emulator.server import Body, BotAPIEmulator
 from storage.db import Database
 from storage.models import Resident
+from tests.chats import DESCRIPTION, file_report, register
 from tests.conftest import Harness, pg_admin_sync
-from tests.test_e2e_report import DESCRIPTION, file_report, register, tickets_in
+from tests.records import tickets_in
 
 LOST = "Telegram did not let us answer your last message"
 

@@ -10,8 +10,8 @@ import pytest
 from bot.demo import tiny_png
 from bot.emulator.chat import ChatClient
 from bot.emulator.server import BotAPIEmulator
+from tests.chats import register
 from tests.conftest import Harness
-from tests.test_e2e_report import register
 
 
 async def test_logs_hold_no_token_phone_or_text(

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.demo import tiny_png
 from bot.emulator.chat import ChatClient
@@ -14,35 +14,9 @@ from bot.emulator.server import BotAPIEmulator
 from storage.db import Database
 from storage.models import Attachment, ConversationState, Resident, Ticket
 from storage.repositories import Units
+from tests.chats import DESCRIPTION, file_report, register
 from tests.conftest import Harness
-
-DESCRIPTION = "The kitchen ceiling leaks since this morning, water drips on the floor."
-
-
-async def register(chat: ChatClient, name: str = "Li Wei", unit: str = "3-1202") -> None:
-    await chat.send("/start")
-    await chat.send(name)
-    await chat.share_contact("+8613800138000")
-    await chat.send(unit)
-    assert "registered" in chat.last_text
-
-
-async def tickets_in(database_url: str) -> list[Ticket]:
-    db = Database(database_url)
-    try:
-        async with db.transaction() as session:
-            return list((await session.scalars(select(Ticket).order_by(Ticket.id))).all())
-    finally:
-        await db.dispose()
-
-
-async def count(database_url: str, model: type) -> int:
-    db = Database(database_url)
-    try:
-        async with db.transaction() as session:
-            return int(await session.scalar(select(func.count()).select_from(model)) or 0)
-    finally:
-        await db.dispose()
+from tests.records import count, tickets_in
 
 
 async def test_full_report_with_an_album_of_three_photos(
@@ -116,19 +90,6 @@ async def test_my_tickets_shows_the_timeline_and_allows_withdrawal(
     assert "Status: withdrawn" in resident.last_text
     [ticket] = await tickets_in(harness.settings.database.database_url)
     assert ticket.status == "withdrawn" and ticket.closed_at is not None
-
-
-async def file_report(
-    chat: ChatClient, description: str = DESCRIPTION, *, confirm: bool = True
-) -> None:
-    """A noise report without files, up to the summary (and confirmed, by default)."""
-    await chat.send("/report")
-    await chat.click("Noise")
-    await chat.send(description)
-    await chat.click("Skip")
-    await chat.click("Normal")
-    if confirm:
-        await chat.click("✅ Confirm")
 
 
 async def test_restart_in_the_middle_keeps_the_draft(

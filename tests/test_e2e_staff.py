@@ -17,8 +17,9 @@ from bot.demo import tiny_png
 from bot.emulator.chat import GroupMember
 from bot.emulator.server import BotAPIEmulator, SentMessage
 from storage.models import OutboxMessage, Ticket
+from tests.chats import file_report, register
 from tests.conftest import Harness
-from tests.test_e2e_report import file_report, register, tickets_in
+from tests.records import tickets_in
 
 STAFF_CHAT = -100777
 AGENT, MANAGER = 501, 502

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from storage.db import Database
 from storage.models import OutboxMessage, Resident, Staff, Survey, Ticket, Timer
+from tests.records import rows, setup
 from tickets.lifecycle import Action, LifecycleError, Role, Status, check
 from tickets.policy import Timing
 from tickets.service import (
@@ -83,21 +82,6 @@ def test_every_transition_is_allowed_or_refused_as_specified(action: Action,
 
 
 # --- through the service, on both databases -------------------------------------------------
-
-
-async def setup(db: Database) -> tuple[int, int, int]:
-    async with db.transaction() as session:
-        resident = Resident(telegram_user_id=1, chat_id=1, name="Wang Fang", phone="+8613900000001",
-                            unit_text="2-301", language="en")
-        agent = Staff(telegram_user_id=501, name="Agent Li", role="agent", active=True)
-        manager = Staff(telegram_user_id=502, name="Manager Zhao", role="manager", active=True)
-        session.add_all([resident, agent, manager])
-        await session.flush()
-        return resident.id, agent.id, manager.id
-
-
-async def rows(session: AsyncSession, model: type[Any]) -> list[Any]:
-    return list((await session.scalars(select(model))).all())
 
 
 async def under_investigation(desk: TicketService, resident_id: int, agent_id: int

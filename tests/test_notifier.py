@@ -16,8 +16,8 @@ from bot.emulator.chat import ChatClient
 from bot.emulator.server import BotAPIEmulator
 from bot.notifier import MAX_ATTEMPTS, RateLimits
 from storage.models import OutboxMessage, Resident, Ticket, utcnow
+from tests.chats import file_report, register
 from tests.conftest import Harness
-from tests.test_e2e_report import file_report, register
 
 STAFF_CHAT = -100321
 

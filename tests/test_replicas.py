@@ -17,8 +17,7 @@ from sqlalchemy import text
 
 from bot.emulator.server import BotAPIEmulator
 from storage.db import Database
-from tests.test_cli import residesk
-from tests.test_web import free_port
+from tests.processes import free_port, residesk
 
 ROOT = Path(__file__).parent.parent
 SECRET = "replica-secret"

@@ -12,8 +12,8 @@ import pytest
 from bot.charts import cjk_font
 from bot.reports import Reporter, weekly_due
 from storage.db import Database
-from tests.test_charts import seed
-from tests.test_cli import residesk
+from tests.known_tickets import seed
+from tests.processes import residesk
 
 OFFICE = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).parents[1]

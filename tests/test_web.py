@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,17 +18,12 @@ from bot.app import ResidentDesk, Webhook
 from bot.emulator.chat import ChatClient
 from bot.emulator.server import BotAPIEmulator
 from storage.db import Database
+from tests.chats import register
 from tests.conftest import Harness
-from tests.test_e2e_report import register
+from tests.processes import free_port, residesk
 from web.app import SECRET_HEADER, listening, make_app
 
 SECRET = "s3cret_Token-42"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Served:
@@ -186,8 +180,6 @@ async def test_residesk_serve_polls_without_a_webhook_and_stops_on_sigterm(
 
 
 def test_a_webhook_without_its_secret_stops_start_up_with_one_line(tmp_path: Path) -> None:
-    from tests.test_cli import residesk
-
     result = residesk("serve", cwd=tmp_path, env={
         "BOT_TOKEN": "123456:ABCDEFGHIJKLMNOP", "WEBHOOK_URL": "https://desk.example/hook",
         "PYTHONPATH": str(Path(__file__).parent.parent)})

@@ -6,12 +6,14 @@ step of the flow the chat is in. Flows live in their own modules, each with a Me
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations import mytickets, registration, report, staffdesk, survey
 from conversations.context import Context, Office
 from conversations.events import MEDIA_KINDS, Answer, Event, EventKind, Outcome
-from conversations.keyboards import Callback, languages, main_menu, menu_action
+from conversations.keyboards import Callback, Prefix, languages, main_menu, menu_action
 from locales import LANGUAGE_NAMES, N_, SUPPORTED, negotiate
 from storage.models import ConversationState
 from storage.repositories import Conversations, Outbox, StaffMembers
@@ -27,8 +29,9 @@ COMMANDS = (
     ("start", N_("Start or restart")),
 )
 
-FLOWS = {registration.FLOW: registration, report.FLOW: report, mytickets.FLOW: mytickets,
-         survey.FLOW: survey}
+# by the flow's name as the chat's state row stores it
+FLOWS: dict[str, ModuleType] = {registration.FLOW: registration, report.FLOW: report,
+                                mytickets.FLOW: mytickets, survey.FLOW: survey}
 
 
 class Engine:
@@ -190,7 +193,7 @@ async def press(ctx: Context) -> None:
     callback = Callback.parse(ctx.event.callback_data)
     if callback is None:
         ctx.answer(_("This button is no longer active."))
-    elif callback.prefix == "lg":
+    elif callback.prefix == Prefix.LANGUAGE:
         set_language(ctx, callback.arg)
     elif callback.prefix == survey.FLOW:
         await survey.press(ctx, callback)

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from conversations.events import Button, KeyboardButton, inline
 from locales import LANGUAGE_NAMES, N_, SUPPORTED, gettext_for
 
 CALLBACK_LIMIT = 64  # bytes, Telegram's limit
+
+
+class Prefix(StrEnum):
+    """Whose button it is: the first part of every callback data, and the name of a flow in
+    the chat's state row. The short forms travel (64 bytes of callback data; rows already
+    stored) and are spelled here alone; the code says the names."""
+
+    REGISTRATION = "reg"
+    REPORT = "rp"
+    MY_TICKETS = "mt"
+    SURVEY = "sv"
+    LANGUAGE = "lg"
+    STAFF_CARD = "sf"  # a ticket card's buttons in the staff group
+    STAFF_DIALOG = "sd"  # choices inside a staff member's guided action
 
 
 class TicketRef(Protocol):
@@ -48,14 +63,10 @@ def button(text: str, prefix: str, action: str, arg: str | int = "") -> Button:
     return Button(text, Callback(prefix, action, str(arg)).pack())
 
 
-STAFF = "sf"  # a ticket card's buttons in the staff group
-DIALOG = "sd"  # choices inside a staff member's guided action
-
-
 def staff_button(text: str, action: str, ticket: TicketRef, extra: str | int = "") -> Button:
     """A card button carries the ticket's version: pressed on an older card, it is refused."""
     arg = f"{ticket.id}.{ticket.version}" + (f".{extra}" if extra != "" else "")
-    return button(text, STAFF, action, arg)
+    return button(text, Prefix.STAFF_CARD, action, arg)
 
 
 def staff_target(callback: Callback) -> tuple[int, int, str] | None:
@@ -104,4 +115,5 @@ def share_phone(_: Callable[[str], str]) -> tuple[tuple[KeyboardButton, ...], ..
 
 
 def languages() -> tuple[tuple[Button, ...], ...]:
-    return grid([button(LANGUAGE_NAMES[lang], "lg", "set", lang) for lang in SUPPORTED], 3)
+    return grid([button(LANGUAGE_NAMES[lang], Prefix.LANGUAGE, "set", lang)
+                 for lang in SUPPORTED], 3)

@@ -10,14 +10,14 @@ from collections.abc import Callable
 
 from conversations.context import Context
 from conversations.events import MEDIA_KINDS, Button, EventKind, inline
-from conversations.keyboards import Callback, button, main_menu
+from conversations.keyboards import Callback, Prefix, button, main_menu
 from conversations.report import category_title, media_record
 from storage.models import Ticket, TicketEvent
 from tickets.lifecycle import STATUS_LABELS, Status, accepts_information, can_withdraw
 from tickets.policy import INFO_MAX, PRIORITY_LABELS
 from tickets.service import TicketError
 
-FLOW = "mt"
+FLOW = Prefix.MY_TICKETS
 ADD_INFO = "add_info"
 STEPS = (ADD_INFO,)
 PER_PAGE = 5

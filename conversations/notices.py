@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from conversations.events import Button, FileRef, Reply, inline
-from conversations.keyboards import button, staff_button
+from conversations.keyboards import Prefix, button, staff_button
 from locales import N_, gettext_for
 from storage.models import Ticket, utcnow
 from tickets.lifecycle import OPEN, RULES, STAFF_STATUS_LABELS, Action, Status
@@ -59,7 +59,6 @@ from tickets.timers import Stage
 
 Gettext = Callable[[str], str]
 SURVEY_ANSWER_LABELS = {"yes": N_("fixed"), "partly": N_("partly fixed"), "no": N_("not fixed")}
-SURVEY = "sv"
 # A staff member's reply to these posts in a card's thread goes to the resident (not a reply
 # to an assignment, an escalation or a delivery alert: those are talk among the staff).
 RELAYED_FROM = frozenset({Card.KIND, ResidentAdded.KIND, Evidence.KIND, Linked.KIND})
@@ -331,10 +330,10 @@ def _delivery_failed(notice: DeliveryFailed, head: str, _: Gettext, timezone: Zo
 
 def survey_buttons(survey_id: int, _: Gettext) -> tuple[tuple[Button, ...], ...]:
     return inline(
-        (button(_("✅ Yes"), SURVEY, "yes", survey_id),
-         button(_("🟡 Partly"), SURVEY, "partly", survey_id),
-         button(_("❌ No"), SURVEY, "no", survey_id)),
-        tuple(button("⭐" * n if n == 1 else str(n) + "⭐", SURVEY, f"r{n}", survey_id)
+        (button(_("✅ Yes"), Prefix.SURVEY, "yes", survey_id),
+         button(_("🟡 Partly"), Prefix.SURVEY, "partly", survey_id),
+         button(_("❌ No"), Prefix.SURVEY, "no", survey_id)),
+        tuple(button("⭐" * n if n == 1 else str(n) + "⭐", Prefix.SURVEY, f"r{n}", survey_id)
               for n in range(1, 6)),
     )
 

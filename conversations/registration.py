@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from conversations.context import Context
 from conversations.events import EventKind
-from conversations.keyboards import Callback, button, grid, main_menu, share_phone
+from conversations.keyboards import Callback, Prefix, button, grid, main_menu, share_phone
 from storage.models import Resident
 from tickets.policy import NAME_MAX, UNIT_TEXT_MAX, normalize_phone
 
-FLOW = "reg"
+FLOW = Prefix.REGISTRATION
 NAME = "name"
 PHONE = "phone"
 BUILDING = "building"

@@ -8,7 +8,7 @@ from typing import Any
 
 from conversations.context import Context
 from conversations.events import MEDIA_KINDS, Button, EventKind, inline
-from conversations.keyboards import Callback, button, grid, main_menu
+from conversations.keyboards import Callback, Prefix, button, grid, main_menu
 from tickets.evidence import MediaProblem
 from tickets.policy import (
     CATEGORY_LABELS,
@@ -19,7 +19,7 @@ from tickets.policy import (
 )
 from tickets.service import Submission, TicketError
 
-FLOW = "rp"
+FLOW = Prefix.REPORT
 CATEGORY = "category"
 DESCRIPTION = "description"
 EVIDENCE = "evidence"

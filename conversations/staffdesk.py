@@ -17,9 +17,8 @@ from typing import Any
 from conversations.context import Context
 from conversations.events import EventKind
 from conversations.keyboards import (
-    DIALOG,
-    STAFF,
     Callback,
+    Prefix,
     button,
     grid,
     staff_button,
@@ -48,7 +47,7 @@ from tickets.policy import (
 )
 from tickets.service import Actor, Intake, Investigation, Resolution, TicketError
 
-FLOW = STAFF
+FLOW = Prefix.STAFF_CARD
 STEPS = ("asking",)  # a guided action in progress (kept on the staff row)
 
 
@@ -217,7 +216,7 @@ async def statistics(ctx: Context, staff: Staff) -> None:
 async def press(ctx: Context, staff: Staff | None) -> None:
     _ = ctx._
     callback = Callback.parse(ctx.event.callback_data)
-    if callback is None or callback.prefix not in (STAFF, DIALOG):
+    if callback is None or callback.prefix not in (Prefix.STAFF_CARD, Prefix.STAFF_DIALOG):
         ctx.answer(_("This button is no longer active."))
         return
     if staff is None or not staff.active:
@@ -225,7 +224,7 @@ async def press(ctx: Context, staff: Staff | None) -> None:
                      "“residesk staff add”."), alert=True)
         ctx.out.result = "refused"
         return
-    if callback.prefix == DIALOG:
+    if callback.prefix == Prefix.STAFF_DIALOG:
         if not staff.dialog or callback.arg != question_tag(staff.dialog):
             ctx.answer(_("This question is not yours, or no longer open."), alert=True)
             ctx.out.result = "refused"
@@ -366,11 +365,11 @@ async def _ask(ctx: Context, staff: Staff, ask: Ask, ticket: Ticket | None,
     # bound to this person's question: a button of another one's (or an older) question
     # is refused instead of answering the wrong thing
     tag = question_tag(staff.dialog or {})
-    buttons = [button(_(label) if ask.key != "category" else label, DIALOG, value, tag)
+    buttons = [button(_(label) if ask.key != "category" else label, Prefix.STAFF_DIALOG, value, tag)
                for value, label in choices]
     if ask.optional:
-        buttons.append(button(_("Skip"), DIALOG, "-skip", tag))
-    buttons.append(button(_("Cancel"), DIALOG, "-cancel", tag))
+        buttons.append(button(_("Skip"), Prefix.STAFF_DIALOG, "-skip", tag))
+    buttons.append(button(_("Cancel"), Prefix.STAFF_DIALOG, "-cancel", tag))
     ctx.say(text, grid(buttons, 3), reply_to=(staff.dialog or {}).get("anchor"))
 
 

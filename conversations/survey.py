@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from conversations.context import Context
 from conversations.events import EventKind, inline
-from conversations.keyboards import Callback, button, main_menu
-from conversations.notices import SURVEY
+from conversations.keyboards import Callback, Prefix, button, main_menu
 from storage.models import Survey
 from tickets.policy import INFO_MAX
 from tickets.service import TicketError
 
-FLOW = SURVEY
+FLOW = Prefix.SURVEY
 COMMENT = "comment"
 STEPS = (COMMENT,)
 ANSWERS = {"yes": "yes", "partly": "partly", "no": "no"}

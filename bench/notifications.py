@@ -32,16 +32,18 @@ from bot.transport import TRANSPORTS, make_transport
 from conversations.events import Event
 from storage.db import Database
 from storage.models import OutboxMessage, Resident, Ticket, utcnow
+from tickets.notices import Acknowledged
 
 FIRST_USER = 10_000
 
 
-async def seed(db: Database, count: int) -> None:
-    """N residents, one ticket each, one notification each (bulk inserts, untimed)."""
+async def seed(db: Database, count: int, first_user: int = FIRST_USER) -> list[int]:
+    """N residents, one ticket each, one notification each (bulk inserts, untimed); returns
+    their chats. The replica tests seed their outbox with it too."""
     now = utcnow()
     async with db.transaction() as session:
         await session.execute(insert(Resident), [
-            {"telegram_user_id": FIRST_USER + i, "chat_id": FIRST_USER + i, "name": f"R{i}",
+            {"telegram_user_id": first_user + i, "chat_id": first_user + i, "name": f"R{i}",
              "phone": f"+86139{i:08d}", "unit_text": f"{i // 100}-{i % 100}", "language": "en",
              "unit_verified": False, "reachable": True, "created_at": now}
             for i in range(count)])
@@ -55,10 +57,10 @@ async def seed(db: Database, count: int) -> None:
             for i, rid in enumerate(ids)])
         tickets = (await session.scalars(select(Ticket.id).order_by(Ticket.id))).all()
         await session.execute(insert(OutboxMessage), [
-            {"chat_id": FIRST_USER + i, "payload": {"kind": "acknowledged", "ticket_id": tid,
-                                                    "to": "resident"},
+            {"chat_id": first_user + i, "payload": Acknowledged(tid).to_payload(),
              "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
             for i, tid in enumerate(tickets)])
+    return [first_user + i for i in range(count)]
 
 
 async def no_updates(_event: Event) -> None:

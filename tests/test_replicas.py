@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from bench.notifications import seed
 from bot.emulator.server import BotAPIEmulator
 from storage.db import Database
 from tests.processes import free_port, residesk
@@ -248,7 +249,7 @@ async def test_two_notifiers_on_one_outbox_send_each_row_exactly_once(
 
     count = 300
     db = Database(database_url)
-    chats = await seed_notifications(db, count)
+    chats = await seed(db, count, first_user=20_000)
     emulator.set_limits(True)
     for chat in chats:
         emulator.user(chat, f"R{chat}")
@@ -284,7 +285,7 @@ async def test_two_replicas_drain_a_thousand_notifications_once_within_the_limit
     count = 1000
     db = Database(database_url)
     await db.upgrade()
-    chats = await seed_notifications(db, count)
+    chats = await seed(db, count, first_user=20_000)
     await db.dispose()
     emulator.set_limits(True)  # Telegram's 30 a second, 1 a second per chat: 429 past them
     for chat in chats:
@@ -313,7 +314,7 @@ async def test_the_leader_killed_while_draining_loses_no_notification(
     count = 1000
     db = Database(database_url)
     await db.upgrade()
-    chats = await seed_notifications(db, count)
+    chats = await seed(db, count, first_user=20_000)
     emulator.set_limits(True)
     for chat in chats:
         emulator.user(chat, f"R{chat}")
@@ -336,32 +337,3 @@ async def test_the_leader_killed_while_draining_loses_no_notification(
     assert all(len(emulator.messages(c)) <= 2 for c in chats)
     assert emulator.rate_limited == 0
     assert sum(r.said("leading the deployment") for r in replicas) == 2  # the other took over
-
-
-async def seed_notifications(db: Database, count: int) -> list[int]:
-    """`count` residents with a ticket and one notification each (bulk, as the bench does)."""
-    from sqlalchemy import insert, select
-
-    from storage.models import OutboxMessage, Resident, Ticket, utcnow
-
-    now, first = utcnow(), 20_000
-    async with db.transaction() as session:
-        await session.execute(insert(Resident), [
-            {"telegram_user_id": first + i, "chat_id": first + i, "name": f"R{i}",
-             "phone": f"+86139{i:08d}", "unit_text": "1-1", "language": "en",
-             "unit_verified": False, "reachable": True, "created_at": now}
-            for i in range(count)])
-        residents = (await session.scalars(select(Resident.id).order_by(Resident.id))).all()
-        await session.execute(insert(Ticket), [
-            {"number": f"2612-{i:05d}", "submission_key": f"seed-{i}", "resident_id": rid,
-             "unit_text": "1-1", "category_code": "noise", "description": "Noise at night",
-             "channel": "telegram", "status": "acknowledged", "priority": "normal",
-             "reopen_count": 0, "created_at": now, "ack_due_at": now, "resolve_due_at": now,
-             "version": 1} for i, rid in enumerate(residents)])
-        tickets = (await session.scalars(select(Ticket.id).order_by(Ticket.id))).all()
-        await session.execute(insert(OutboxMessage), [
-            {"chat_id": first + i, "payload": {"kind": "acknowledged", "ticket_id": ticket,
-                                               "to": "resident"},
-             "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
-            for i, ticket in enumerate(tickets)])
-    return [first + i for i in range(count)]

@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from locales import SUPPORTED
+from storage.db import POOL_SIZE
 from tickets.policy import Timing
 from tickets.sla import Calendar, SlaError, SlaPolicy, policy_from
 
@@ -80,7 +81,7 @@ class DatabaseSettings(BaseSettings):
     model_config = ENV
     database_url: str = "sqlite+aiosqlite:///residesk.db"
     # PostgreSQL connections each process keeps open (and as many more at a peak)
-    database_pool_size: int = Field(default=20, ge=1, le=200)
+    database_pool_size: int = Field(default=POOL_SIZE, ge=1, le=200)
 
     @field_validator("database_url")
     @classmethod

@@ -43,6 +43,7 @@ from tickets.notices import (
     Resolved,
     StaffMessage,
     SurveyAnswered,
+    SurveyQuestion,
     SurveyReminder,
     TicketNotice,
     Withdrawn,
@@ -218,7 +219,7 @@ def thread_post(ticket: Ticket, notice: TicketNotice, lang: str, timezone: ZoneI
     if lines is None:
         return None
     body = "\n".join(line for line in lines if line)
-    file = getattr(notice, "file", None)
+    file = notice.file if isinstance(notice, ResidentAdded) else None
     return Reply(body, file=_file(file), reply_to=reply_to)
 
 
@@ -438,7 +439,7 @@ def render(ticket: Ticket, notice: TicketNotice, *, resident_lang: str, staff_la
     more)."""
     if isinstance(notice, ResidentNotice):
         reply = for_resident(ticket, notice, resident_lang, timezone)
-        survey_id = getattr(notice, "survey_id", None)
+        survey_id = notice.survey_id if isinstance(notice, SurveyQuestion) else None
         return Notice(reply, ticket.id, survey_id=survey_id or None,
                       kind=notice.KIND) if reply else None
     if isinstance(notice, Card):

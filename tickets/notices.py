@@ -80,7 +80,7 @@ class TicketNotice:
         kind = TicketNotice._KINDS.get((audience, str(payload.get("kind"))))
         if kind is None:
             return None
-        hints = get_type_hints(kind)
+        hints = _field_types(kind)
         values: dict[str, Any] = {}
         try:
             for item in dataclasses.fields(kind):
@@ -96,6 +96,16 @@ class TicketNotice:
             return kind(**values)
         except (TypeError, KeyError, ValueError):
             return None
+
+
+_FIELD_TYPES: dict[type[TicketNotice], dict[str, Any]] = {}
+
+
+def _field_types(kind: type[TicketNotice]) -> dict[str, Any]:
+    """A kind's field types, resolved once (the notifier reads every row through them)."""
+    if kind not in _FIELD_TYPES:
+        _FIELD_TYPES[kind] = get_type_hints(kind)
+    return _FIELD_TYPES[kind]
 
 
 # --- to the staff group ---------------------------------------------------------------------
@@ -246,17 +256,22 @@ class InformationRequested(ResidentNotice):
 
 
 @dataclass(frozen=True)
-class Resolved(ResidentNotice):
-    """Resolved: what was done, and the satisfaction survey."""
+class SurveyQuestion(ResidentNotice):
+    """A message that asks the survey: a reply to it is a survey comment."""
 
-    KIND = "resolved"
     survey_id: int = 0
 
 
 @dataclass(frozen=True)
-class SurveyReminder(ResidentNotice):
+class Resolved(SurveyQuestion):
+    """Resolved: what was done, and the satisfaction survey."""
+
+    KIND = "resolved"
+
+
+@dataclass(frozen=True)
+class SurveyReminder(SurveyQuestion):
     KIND = "survey_reminder"
-    survey_id: int = 0
 
 
 @dataclass(frozen=True)

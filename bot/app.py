@@ -318,10 +318,12 @@ class ResidentDesk:
             # the HTTP side first: Telegram may post the first update right after setWebhook
             async with alongside or contextlib.nullcontext():
                 await retrying(self.transport.start)
+                followed = False  # someone else led: it may have sent a moment ago
                 while not self._stopping.is_set():
                     if await self.leadership.try_lead():
-                        await self._lead(webhook, polling_timeout)
+                        await self._lead(webhook, polling_timeout, taking_over=followed)
                     else:  # a follower: serves its HTTP side, and tries again soon
+                        followed = True
                         await self._pause(TRY_EVERY)
         finally:
             for number in signals:
@@ -332,10 +334,13 @@ class ResidentDesk:
             await self.db.dispose()
             log.info("stopped")
 
-    async def _lead(self, webhook: Webhook | None, polling_timeout: int) -> None:
+    async def _lead(self, webhook: Webhook | None, polling_timeout: int, *,
+                    taking_over: bool) -> None:
         """Lead until stopped or until the lead is lost (then a follower again)."""
         log.info("leading the deployment: %s, the notifier and the timers",
                  "webhook" if webhook else "polling")
+        if taking_over:  # Telegram's limits are the deployment's, not this process's
+            self.notifier.limits.assume_spent()
         await self._take_the_lead(webhook)
         lost = asyncio.Event()
         watch = asyncio.create_task(self._watch_the_lead(lost))

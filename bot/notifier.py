@@ -93,6 +93,13 @@ class RateLimits:
             await asyncio.sleep(max(wake, 0.001))
         self._in_flight += 1
 
+    def assume_spent(self) -> None:
+        """Another sender may have used the whole budget a moment ago (a leader that just
+        died): send nothing for one window. A private chat's second then has passed too; a
+        group's minute may not have (Telegram's 429 is then waited out)."""
+        now = time.monotonic()
+        self._done.extend([now] * (self.GLOBAL_PER_SECOND - len(self._done)))
+
     def finish(self, chat_id: int) -> None:
         """The send is answered: stamp it, for the overall budget and the chat's."""
         self._in_flight -= 1

@@ -1,8 +1,8 @@
 """Notification delivery: N outbox rows to N distinct residents, through an emulator that
 enforces Telegram's limits (30 messages/s overall, 1/s per private chat, 20/min per group).
 
-The real notifier (`bot/notifier.py`) drains a real SQLite outbox over real HTTP with aiogram
-or python-telegram-bot (`--transport`).
+The real notifier (`bot/workers/notifier.py`) drains a real SQLite outbox over real HTTP with
+aiogram or python-telegram-bot (`--transport`).
 Reported: the time against the floor N/30 s (the best any bot can do under the limits), the
 429s the emulator had to answer, and lost or doubled messages. Target: ≤ 1.05 × floor, zero
 429s, zero lost.
@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select
 
 from bot.emulator.server import BotAPIEmulator
-from bot.notifier import Notifier
-from bot.transport import TRANSPORTS, make_transport
+from bot.telegram.transport import TRANSPORTS, make_transport
+from bot.workers.notifier import Notifier
 from conversations.events import Event
 from storage.db import Database
 from storage.models import OutboxMessage, Resident, Ticket, utcnow

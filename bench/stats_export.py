@@ -1,7 +1,7 @@
 """Statistics and export at scale: N tickets (default 1,000,000) with their events, spread over
 a year, on SQLite (and PostgreSQL with --postgres URL); then the whole statistics computation
-(`tickets.stats.compute`, what `residesk stats` and /stats run) for the last 30 days and for the
-whole year, and a full-year CSV export by `residesk export` in a child process, whose peak
+(`tickets.statistics.compute`, what `residesk stats` and /stats run) for the last 30 days and
+for the whole year, and a full-year CSV export by `residesk export` in a child process, whose peak
 memory (max RSS) is measured.
 
     .venv/bin/python bench/stats_export.py [--tickets N] [--postgres postgresql://…/db]
@@ -35,7 +35,7 @@ from sqlalchemy import insert, text  # noqa: E402
 
 from storage.db import Database  # noqa: E402
 from storage.models import Building, Resident, Ticket, TicketEvent, Unit  # noqa: E402
-from tickets.stats import compute  # noqa: E402
+from tickets.statistics import compute  # noqa: E402
 
 STATS_TARGET_MS = 300.0
 EXPORT_TARGET_MB = 200.0

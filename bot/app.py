@@ -19,14 +19,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot import logs
-from bot.flood import FloodGuard, Verdict
-from bot.leadership import TRY_EVERY, AdvisoryLock, Leadership, OnlyProcess
-from bot.media import MediaStore
 from bot.metrics import Metrics
-from bot.notifier import Notifier
-from bot.scheduler import Scheduler
 from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings
-from bot.transport import Forbidden, TelegramFailure, deliver, make_transport, retrying
+from bot.telegram.flood import FloodGuard, Verdict
+from bot.telegram.media import MediaStore
+from bot.telegram.transport import Forbidden, TelegramFailure, deliver, make_transport, retrying
+from bot.workers.leadership import TRY_EVERY, AdvisoryLock, Leadership, OnlyProcess
+from bot.workers.notifier import Notifier
+from bot.workers.scheduler import Scheduler
 from conversations.context import Office
 from conversations.engine import COMMANDS, Engine
 from conversations.events import CallbackAnswer, Event, Outcome, Reply

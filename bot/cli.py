@@ -16,8 +16,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import logs
-from bot.export import FORMATS, export, period
-from bot.leadership import SecondProcess
 from bot.settings import (
     ConfigError,
     DatabaseSettings,
@@ -25,15 +23,17 @@ from bot.settings import (
     TelegramSettings,
     load,
 )
-from bot.stats_report import stats_report
-from bot.transport import TRANSPORTS, Unauthorized
+from bot.statistics.export import FORMATS, export, period
+from bot.statistics.text import statistics_text
+from bot.telegram.transport import TRANSPORTS, Unauthorized
+from bot.workers.leadership import SecondProcess
 from conversations.events import clean_text
 from locales import SUPPORTED
 from storage.db import Database
 from storage.models import Staff, UnitInvite
 from storage.repositories import Categories, StaffMembers, Units
 from tickets.periods import PERIOD_DAYS
-from tickets.stats import compute
+from tickets.statistics import compute
 
 T = TypeVar("T")
 
@@ -214,7 +214,7 @@ async def office_stats(args: argparse.Namespace) -> str:
         figures = await compute(database, start, end, now)
     finally:
         await database.dispose()
-    return stats_report(figures, first, last, timezone)
+    return statistics_text(figures, first, last, timezone)
 
 
 async def run_bot(transport: str | None) -> None:

@@ -54,7 +54,7 @@ def reason(error: BaseException) -> str:
     quote SQL parameters, a URL with the token or what a resident wrote."""
     parts = [type(error).__name__]
     telegram = getattr(error, "message", None)
-    if type(error).__module__ == "bot.transport" and isinstance(telegram, str):
+    if type(error).__module__ == "bot.telegram.transport" and isinstance(telegram, str):
         parts.append(telegram[:200])  # Telegram's own description, never a URL
     for cause in [error, *_causes(error)]:
         name = type(cause).__name__

@@ -24,7 +24,7 @@ from bot.app import ResidentDesk, Settings
 from bot.emulator.chat import ChatClient
 from bot.emulator.server import BotAPIEmulator, EmulatedUser
 from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings, TransportName
-from bot.transport import TRANSPORTS
+from bot.telegram.transport import TRANSPORTS
 from storage.db import Database, upgrade
 
 PG_ADMIN = os.environ.get("RESIDESK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
-from bot.charts import ChartLabels, Charts, cjk_font, render_charts, render_charts_async
+from bot.statistics.charts import ChartLabels, Charts, cjk_font, render_charts, render_charts_async
 from storage.db import Database
 from tests.known_tickets import END, OFFICE, START, seed
 from tickets.trends import Hotspot, Trends, bucket_starts, choose_bucket, compute_trends

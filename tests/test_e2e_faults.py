@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-import bot.media
+import bot.telegram.media
 from bot.demo import tiny_png
 from bot.emulator.chat import ChatClient
 from bot.emulator.server import Body, BotAPIEmulator
@@ -123,7 +123,7 @@ def small_disk(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
                 out.write(b"\0" * (256 * 1024 - FREE))
         else:
             filler.write_bytes(b"")
-            real = bot.media.tempfile.NamedTemporaryFile
+            real = bot.telegram.media.tempfile.NamedTemporaryFile
 
             class FullDisk:
                 def __init__(self, *args: object, **kwargs: object) -> None:
@@ -145,7 +145,7 @@ def small_disk(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
                 def __getattr__(self, name: str) -> object:
                     return getattr(self.file, name)
 
-            monkeypatch.setattr(bot.media.tempfile, "NamedTemporaryFile", FullDisk)
+            monkeypatch.setattr(bot.telegram.media.tempfile, "NamedTemporaryFile", FullDisk)
         yield filler
     finally:
         if mounted:

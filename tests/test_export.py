@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from bot.export import export
+from bot.statistics.export import export
 from storage.db import Database
 from storage.export import HEADERS
 from storage.models import Building, Resident, Staff, Unit
@@ -106,7 +106,7 @@ async def test_an_empty_period_and_bad_requests(db: Database, tmp_path: Path) ->
 
 
 def test_times_cover_whole_days_in_office_time() -> None:
-    from bot.export import period
+    from bot.statistics.export import period
 
     start, end = period(date(2026, 11, 1), date(2026, 11, 1), SHANGHAI)
     assert start.astimezone(UTC) == datetime(2026, 10, 31, 16, 0, tzinfo=UTC)

@@ -3,7 +3,7 @@ test_e2e_faults.py)."""
 
 from __future__ import annotations
 
-from bot.flood import FloodGuard, Verdict
+from bot.telegram.flood import FloodGuard, Verdict
 
 
 class Clock:

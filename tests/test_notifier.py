@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from bot.app import ResidentDesk
 from bot.emulator.chat import ChatClient
 from bot.emulator.server import BotAPIEmulator
-from bot.notifier import MAX_ATTEMPTS, RateLimits
+from bot.workers.notifier import MAX_ATTEMPTS, RateLimits
 from storage.models import OutboxMessage, Resident, Ticket, utcnow
 from tests.chats import file_report, register
 from tests.conftest import Harness

@@ -239,8 +239,8 @@ async def test_two_notifiers_on_one_outbox_send_each_row_exactly_once(
     limits, so together they go over them and wait out 429s: hence one leader.)"""
     from zoneinfo import ZoneInfo
 
-    from bot.notifier import Notifier
-    from bot.transport import make_transport
+    from bot.telegram.transport import make_transport
+    from bot.workers.notifier import Notifier
     from conversations.events import Event
     from storage.models import OutboxMessage
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.charts import cjk_font
-from bot.reports import Reporter, weekly_due
+from bot.statistics.charts import cjk_font
+from bot.statistics.report import Reporter, weekly_due
 from storage.db import Database
 from tests.known_tickets import seed
 from tests.processes import residesk

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.emulator.server import Body, BotAPIEmulator, EmulatedUser, SentMessage
-from bot.transport import (
+from bot.telegram.transport import (
     TRANSPORTS,
     BadRequest,
     Forbidden,
@@ -227,8 +227,8 @@ def imported_roots(path: Path) -> set[str]:
 
 
 def test_each_framework_stays_in_its_small_adapter() -> None:
-    adapters = {"aiogram": ROOT / "bot" / "aiogram_transport.py",
-                "telegram": ROOT / "bot" / "ptb_transport.py"}
+    adapters = {"aiogram": ROOT / "bot" / "telegram" / "aiogram_transport.py",
+                "telegram": ROOT / "bot" / "telegram" / "ptb_transport.py"}
     for path in (ROOT / "bot").rglob("*.py"):
         if "emulator" in path.parts:
             continue

@@ -2,8 +2,8 @@
 over time, how long resolving takes, satisfaction over time, and where complaints come from.
 
 Definitions live here (bucket length, resolve-time ranges, what counts as satisfied: the same
-as `tickets/stats.py`); the SQL in `storage/trends.py`. Everything in `Trends` is plain Python
-data, so rendering (`bot/charts.py`) needs no database and can run in a worker thread.
+as `tickets/statistics.py`); the SQL in `storage/trends.py`. Everything in `Trends` is plain Python
+data, so rendering (`bot/statistics/charts.py`) needs no database and can run in a worker thread.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Literal, NamedTuple
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import trends as sql
-from tickets.stats import SATISFACTION_TARGET, SATISFIED_FROM
+from tickets.statistics import SATISFACTION_TARGET, SATISFIED_FROM
 
 BucketKind = Literal["day", "week"]
 

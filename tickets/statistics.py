@@ -1,6 +1,6 @@
 """The office's figures for a period (complaint-process step 6): volumes, times, deadlines kept,
 satisfaction, reopenings, causes, and what is overdue now. Definitions live here; the SQL in
-`storage/stats.py`."""
+`storage/statistics.py`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import stats as sql
+from storage import statistics as sql
 from storage.db import Database
 from storage.models import Ticket
 from tickets.lifecycle import OPEN, Status
@@ -31,7 +31,7 @@ def share(part: int, whole: int) -> float | None:
 
 
 @dataclass
-class Stats:
+class Statistics:
     start: datetime
     end: datetime
     total: int = 0
@@ -65,7 +65,7 @@ class Stats:
         return share(*self.reopened)
 
 
-async def compute(db: Database, start: datetime, end: datetime, now: datetime) -> Stats:
+async def compute(db: Database, start: datetime, end: datetime, now: datetime) -> Statistics:
     """Tickets created in [start, end); the overdue list as of `now`. The four queries are
     independent and run side by side, each in a read-only session of its own."""
 
@@ -73,7 +73,7 @@ async def compute(db: Database, start: datetime, end: datetime, now: datetime) -
         async with db.reading() as session:
             return await query(session)
 
-    stats = Stats(start, end)
+    stats = Statistics(start, end)
     period, stats.by_building, stats.top_causes, (stats.overdue, stats.overdue_first) = (
         await asyncio.gather(
             read(lambda s: sql.period(s, start, end, now, SATISFIED_FROM, PERCENTILES)),

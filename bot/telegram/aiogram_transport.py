@@ -1,5 +1,5 @@
 """aiogram 3 adapter: aiogram updates to neutral events, primitive Bot API calls, aiogram's
-errors to residesk's. It only translates; see `bot/transport.py` for what is shared."""
+errors to residesk's. It only translates; see `bot/telegram/transport.py` for what is shared."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from aiogram.types import (
     Update,
 )
 
-from bot.transport import (
+from bot.telegram.transport import (
     ALLOWED_UPDATES,
     MALFORMED,
     BadRequest,

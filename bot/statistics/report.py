@@ -8,10 +8,10 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.charts import ChartLabels, render_charts_async
-from bot.export import period
-from bot.stats_report import stats_report
-from bot.transport import Transport, send_reply
+from bot.statistics.charts import ChartLabels, render_charts_async
+from bot.statistics.export import period
+from bot.statistics.text import statistics_text
+from bot.telegram.transport import Transport, send_reply
 from conversations.events import FileRef, Reply
 from conversations.notices import category_name
 from locales import gettext_for
@@ -19,7 +19,7 @@ from storage.db import Database
 from storage.models import utcnow
 from tickets.notices import StatisticsReport
 from tickets.policy import CATEGORY_LABELS
-from tickets.stats import compute
+from tickets.statistics import compute
 from tickets.trends import compute_trends
 
 
@@ -51,7 +51,7 @@ class Reporter:
         stats = await compute(self.db, start, end, utcnow())
         async with self.db.reading() as session:
             trends = await compute_trends(session, start, end, self.timezone)
-        text = stats_report(stats, first, last, self.timezone, self.lang)
+        text = statistics_text(stats, first, last, self.timezone, self.lang)
         charts = await render_charts_async(trends, chart_labels(self.lang),
                                            font_path=self.chart_font)
         if charts.missing_glyphs:  # no Chinese font here: English charts beat boxes

@@ -10,10 +10,10 @@ from conversations.notices import category_name
 from locales import gettext_for
 from tickets.lifecycle import STAFF_STATUS_LABELS
 from tickets.policy import CAUSE_LABELS, CHANNEL_LABELS
-from tickets.stats import SATISFACTION_TARGET, Stats
+from tickets.statistics import SATISFACTION_TARGET, Statistics
 
 
-def stats_report(stats: Stats, first: date, last: date, timezone: ZoneInfo,
+def statistics_text(stats: Statistics, first: date, last: date, timezone: ZoneInfo,
                  lang: str = "en") -> str:
     _ = gettext_for(lang)
 

@@ -1,5 +1,5 @@
 """python-telegram-bot 22 adapter: PTB updates to neutral events, primitive Bot API calls,
-PTB's errors to residesk's. It only translates; see `bot/transport.py` for what is shared.
+PTB's errors to residesk's. It only translates; see `bot/telegram/transport.py` for what is shared.
 
 PTB's Application routes each update to a handler (`process_update`); its Updater,
 ConversationHandler, persistence and rate limiter are not used: polling, conversation state
@@ -22,7 +22,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 from telegram.request import HTTPXRequest
 
 from bot.logs import reason
-from bot.transport import (
+from bot.telegram.transport import (
     ALLOWED_UPDATES,
     MALFORMED,
     BadRequest,

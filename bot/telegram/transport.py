@@ -125,10 +125,10 @@ def make_transport(name: str, token: str, api_url: str, handle: Handle,
                    staff_chat_id: int | None) -> Transport:
     """The adapter for TRANSPORT=name (imported only when chosen)."""
     if name == "ptb":
-        from bot.ptb_transport import PTBTransport
+        from bot.telegram.ptb_transport import PTBTransport
         return PTBTransport(token, api_url, handle, staff_chat_id)
     if name == "aiogram":
-        from bot.aiogram_transport import AiogramTransport
+        from bot.telegram.aiogram_transport import AiogramTransport
         return AiogramTransport(token, api_url, handle, staff_chat_id)
     raise ValueError(f"unknown transport {name!r}; choose one of {', '.join(TRANSPORTS)}")
 

@@ -1,7 +1,7 @@
 """The statistics' SQL: aggregates computed by the database, never by loading the tickets.
 
 What the figures mean (which statuses are open or measured, what counts as satisfied) is decided
-in `tickets/stats.py`; this module only counts.
+in `tickets/statistics.py`; this module only counts.
 
 Speed on SQLite (a million tickets): SQLite has no hash aggregation, so a GROUP BY over a
 period's tickets sorts them all, which costs far more than reading them. The period is therefore

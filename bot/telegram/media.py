@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from bot.logs import reason
-from bot.transport import BadRequest, TelegramFailure, Transport, retrying
+from bot.telegram.transport import BadRequest, TelegramFailure, Transport, retrying
 from conversations.events import Media
 from tickets.evidence import MediaProblem, check_content, check_declared, check_size, sniff
 

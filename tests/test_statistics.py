@@ -9,7 +9,7 @@ import pytest
 from storage.db import Database
 from storage.models import Building, Resident, Unit
 from tickets.service import Submission, TicketService
-from tickets.stats import compute
+from tickets.statistics import compute
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 END = datetime(2026, 12, 1, tzinfo=UTC)
@@ -95,25 +95,25 @@ async def test_the_report_reads_the_figures(db: Database) -> None:
     from datetime import date
     from zoneinfo import ZoneInfo
 
-    from bot.stats_report import stats_report
+    from bot.statistics.text import statistics_text
 
     numbers = await seed(db)
     stats = await compute(db, START, END, NOW)
-    text = stats_report(stats, date(2026, 11, 1), date(2026, 11, 30), ZoneInfo("UTC"))
+    text = statistics_text(stats, date(2026, 11, 1), date(2026, 11, 30), ZoneInfo("UTC"))
     assert "Tickets created 2026-11-01 – 2026-11-30 (UTC): 6" in text
     assert "by building: (none) 3, A 2, B 1" in text
     assert "Time to acknowledge: median 2.5 h, 90th percentile 3.7 h" in text
     assert "Acknowledged in time: 60% (3 of 5)" in text
     assert "satisfied 67% (2 of 3)  (target ≥ 80%: NOT met)" in text
     assert "Top causes: equipment 2, staff 1" in text
-    # the report names statuses as staff see them (bot/stats_report.py)
+    # the report names statuses as staff see them (bot/statistics/text.py)
     assert "Overdue now: 2" in text and f"No. {numbers['t4']}  under investigation" in text
 
 
 async def test_the_overdue_list_is_the_most_overdue_of_all_open_statuses(db: Database) -> None:
     """The list merges each status's first tickets; the count adds the late to resolve and
     the late to acknowledge only (not yet due to be resolved), each ticket once."""
-    from storage import stats as sql
+    from storage import statistics as sql
     from tickets.lifecycle import OPEN
 
     # label: (status, resolve due, in days from NOW; acknowledged)
@@ -155,7 +155,7 @@ async def test_the_overdue_list_is_the_most_overdue_of_all_open_statuses(db: Dat
 
 
 def test_percentiles_interpolate_like_percentile_cont() -> None:
-    from storage.stats import _interpolated
+    from storage.statistics import _interpolated
 
     assert _interpolated([], (0.5, 0.9)) == [None, None]
     assert _interpolated([7], (0.5, 0.9)) == [7, 7]

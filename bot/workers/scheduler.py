@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.logs import reason
-from bot.reports import weekly_due
+from bot.statistics.report import weekly_due
 from conversations.context import Office
 from storage.db import Database
 from storage.models import utcnow

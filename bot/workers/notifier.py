@@ -28,8 +28,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.logs import reason
 from bot.metrics import Metrics, chat_kind
-from bot.reports import Reporter
-from bot.transport import BadRequest, Forbidden, RetryAfter, TelegramFailure, Transport, send_reply
+from bot.statistics.report import Reporter
+from bot.telegram.transport import (
+    BadRequest,
+    Forbidden,
+    RetryAfter,
+    TelegramFailure,
+    Transport,
+    send_reply,
+)
 from conversations.notices import Notice, render, reply_lost
 from storage.db import Database
 from storage.models import OutboxMessage, Ticket, utcnow

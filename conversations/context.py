@@ -18,6 +18,7 @@ from conversations.events import (
     Outcome,
     Reply,
 )
+from conversations.keyboards import Callback
 from locales import gettext_for, ngettext_for
 from storage.models import ConversationState, Resident
 from storage.repositories import Categories, MessageLinks, Residents, Surveys, Units
@@ -110,6 +111,11 @@ class Context:
     def answer(self, text: str | None = None, *, alert: bool = False) -> None:
         """Answer the pressed button (Telegram shows a spinner until we do)."""
         self.out.callback_answer = CallbackAnswer(text=text, alert=alert)
+
+    @property
+    def callback(self) -> Callback | None:
+        """The pressed button's data, parsed; None for a message or unreadable data."""
+        return Callback.parse(self.event.callback_data)
 
     @property
     def pressed(self) -> bool:

@@ -6,14 +6,13 @@ step of the flow the chat is in. Flows live in their own modules, each with a Me
 
 from __future__ import annotations
 
-from types import ModuleType
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations import mytickets, registration, report, staffdesk, survey
 from conversations.context import Context, Office
 from conversations.events import MEDIA_KINDS, Answer, Event, EventKind, Outcome
-from conversations.keyboards import Callback, Prefix, languages, main_menu, menu_action
+from conversations.flow import Flow, Handler
+from conversations.keyboards import Prefix, languages, main_menu, menu_action
 from locales import LANGUAGE_NAMES, N_, SUPPORTED, negotiate
 from storage.models import ConversationState
 from storage.repositories import Conversations, Outbox, StaffMembers
@@ -30,8 +29,8 @@ COMMANDS = (
 )
 
 # by the flow's name as the chat's state row stores it
-FLOWS: dict[str, ModuleType] = {registration.FLOW: registration, report.FLOW: report,
-                                mytickets.FLOW: mytickets, survey.FLOW: survey}
+FLOWS: dict[str, Flow] = {flow.name: flow for flow in (
+    registration.TABLE, report.TABLE, mytickets.TABLE, survey.TABLE)}
 
 
 class Engine:
@@ -122,36 +121,43 @@ async def route(ctx: Context) -> None:
 
 
 async def command(ctx: Context, name: str) -> None:
-    _ = ctx._
-    if name == "help":
-        show_help(ctx)
-    elif name == "language":
-        ctx.say(_("Choose your language:"), languages())
-    elif name == "cancel":
-        cancel(ctx)
-    elif name == "start" and ctx.resident is None:
-        await registration.begin(ctx)
+    if (handler := ANYONE.get(name)) is not None:
+        await handler(ctx)
     elif ctx.resident is None:
-        if ctx.flow == registration.FLOW:
-            ctx.say(_("Let's finish your registration first; send /cancel to stop."))
-            await registration.handle(ctx)
-        else:
-            await registration.begin(ctx)
-    elif name == "start" and ctx.flow == report.FLOW:
-        await report.begin(ctx)  # asks before discarding the unfinished report
-    elif name == "start":
-        ctx.reset()
-        ctx.say(_("Welcome back, %(name)s! How can we help?") % {"name": ctx.resident.name},
-                keyboard=main_menu(_))
-    elif name == "report":
-        await report.begin(ctx)
-    elif name == "mytickets":
-        await mytickets.show_list(ctx)
+        await unregistered(ctx, name)
     else:
-        ctx.say(_("Sorry, I don't know that command. Send /help to see what I can do."))
+        await RESIDENTS.get(name, unknown_command)(ctx)
 
 
-def cancel(ctx: Context) -> None:
+async def unregistered(ctx: Context, name: str) -> None:
+    """Any other command before registration leads to (or back into) registration."""
+    if name != "start" and ctx.flow == registration.FLOW:
+        ctx.say(ctx._("Let's finish your registration first; send /cancel to stop."))
+        await registration.handle(ctx)
+    else:
+        await registration.begin(ctx)
+
+
+async def start(ctx: Context) -> None:
+    _ = ctx._
+    assert ctx.resident is not None
+    if ctx.flow == report.FLOW:
+        await report.begin(ctx)  # asks before discarding the unfinished report
+        return
+    ctx.reset()
+    ctx.say(_("Welcome back, %(name)s! How can we help?") % {"name": ctx.resident.name},
+            keyboard=main_menu(_))
+
+
+async def choose_language(ctx: Context) -> None:
+    ctx.say(ctx._("Choose your language:"), languages())
+
+
+async def unknown_command(ctx: Context) -> None:
+    ctx.say(ctx._("Sorry, I don't know that command. Send /help to see what I can do."))
+
+
+async def cancel(ctx: Context) -> None:
     _ = ctx._
     flow = ctx.flow
     ctx.reset()
@@ -168,7 +174,7 @@ def cancel(ctx: Context) -> None:
         ctx.say(_("There is nothing to cancel. Send /start to register."))
 
 
-def show_help(ctx: Context) -> None:
+async def show_help(ctx: Context) -> None:
     _ = ctx._
     text = _(
         "This bot is the property management office's service desk.\n\n"
@@ -189,25 +195,24 @@ def show_help(ctx: Context) -> None:
 
 
 async def press(ctx: Context) -> None:
-    _ = ctx._
-    callback = Callback.parse(ctx.event.callback_data)
-    if callback is None:
-        ctx.answer(_("This button is no longer active."))
-    elif callback.prefix == Prefix.LANGUAGE:
-        set_language(ctx, callback.arg)
-    elif callback.prefix == survey.FLOW:
-        await survey.press(ctx, callback)
-    elif callback.prefix == mytickets.FLOW:
-        if ctx.flow == report.FLOW and callback.action == "add":
-            ctx.answer(_("Please finish or /cancel your report first."), alert=True)
-        else:
-            await mytickets.press(ctx, callback)
-    elif callback.prefix == ctx.flow:
+    """A button: the current flow's own first, then those that work anywhere in the chat."""
+    callback = ctx.callback
+    if callback is not None and callback.prefix == ctx.flow:
         await FLOWS[ctx.flow].handle(ctx)
-    elif callback.prefix == report.FLOW and callback.action == "confirm":
+    elif callback is not None and (handler := ANYWHERE.get(callback.prefix)) is not None:
+        await handler(ctx)
+    elif callback is not None and callback.prefix == report.FLOW and callback.action == "confirm":
         await report.already_sent(ctx, callback.arg)
     else:
-        ctx.answer(_("This button is no longer active."))
+        ctx.answer(ctx._("This button is no longer active."))
+
+
+async def my_tickets_button(ctx: Context) -> None:
+    callback = ctx.callback
+    if ctx.flow == report.FLOW and callback is not None and callback.action == "add":
+        ctx.answer(ctx._("Please finish or /cancel your report first."), alert=True)
+    else:
+        await mytickets.press(ctx)
 
 
 def replies_to_us(ctx: Context) -> bool:
@@ -240,7 +245,8 @@ async def answer_by_reply(ctx: Context) -> bool:
     return True
 
 
-def set_language(ctx: Context, lang: str) -> None:
+async def set_language(ctx: Context) -> None:
+    lang = ctx.callback.arg if ctx.callback else ""
     if lang not in SUPPORTED:
         ctx.answer(ctx._("This button is no longer active."))
         return
@@ -253,3 +259,16 @@ def set_language(ctx: Context, lang: str) -> None:
     ctx.say(_("The language is now %(name)s.") % {"name": LANGUAGE_NAMES[lang]}, edit=True)
     if ctx.resident is not None and not ctx.flow:
         ctx.say(_("What would you like to do?"), keyboard=main_menu(_))
+
+
+async def _show_tickets(ctx: Context) -> None:
+    await mytickets.show_list(ctx)
+
+
+# commands anyone may send, and those for registered residents
+ANYONE: dict[str, Handler] = {"help": show_help, "language": choose_language, "cancel": cancel}
+RESIDENTS: dict[str, Handler] = {"start": start, "report": report.begin,
+                                 "mytickets": _show_tickets}
+# buttons that work from anywhere in the chat, by their prefix
+ANYWHERE: dict[str, Handler] = {Prefix.LANGUAGE: set_language, Prefix.SURVEY: survey.press,
+                                Prefix.MY_TICKETS: my_tickets_button}

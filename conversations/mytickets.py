@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from conversations.context import Context
 from conversations.events import MEDIA_KINDS, Button, EventKind, inline
-from conversations.keyboards import Callback, Prefix, button, main_menu
+from conversations.flow import EXIT, Flow, Input, Press, Transition
+from conversations.keyboards import Prefix, button, main_menu
 from conversations.report import category_title, media_record
 from storage.models import Ticket, TicketEvent
 from tickets.lifecycle import STATUS_LABELS, Status, accepts_information, can_withdraw
@@ -119,9 +120,11 @@ async def show_detail(ctx: Context, ticket: Ticket, *, edit: bool = True) -> Non
             edit=edit)
 
 
-async def press(ctx: Context, callback: Callback) -> None:
+async def press(ctx: Context) -> None:
     """Buttons of the list and the detail views."""
     _ = ctx._
+    callback = ctx.callback
+    assert callback is not None
     if ctx.resident is None:
         ctx.answer(_("This button is no longer active."))
         return
@@ -173,7 +176,7 @@ async def press(ctx: Context, callback: Callback) -> None:
         await show_detail(ctx, ticket)
 
 
-async def handle(ctx: Context) -> None:
+async def _information(ctx: Context) -> None:
     """Messages while adding information to a ticket."""
     _ = ctx._
     if ctx.resident is None:
@@ -228,3 +231,21 @@ async def add_to(ctx: Context, ticket: Ticket,
                 buttons)
         return "refused"
     return "added"
+
+
+_added = Transition(_information, {ADD_INFO: "text, photo, video or voice note (each added "
+                                             "at once)"})
+
+TABLE = Flow(
+    name=FLOW,
+    steps=STEPS,
+    starts={ADD_INFO: "➕ Add information (ticket still open)"},
+    transitions={
+        **{(ADD_INFO, kind): _added for kind in Input},
+        (ADD_INFO, Press("done")): Transition(press, {EXIT: "Done (shows the ticket again)"}),
+        # the list's and other tickets' buttons work here too ("add" moves to that ticket)
+        **{(ADD_INFO, Press(action)): Transition(press)
+           for action in ("page", "show", "add", "wd", "wdyes")},
+    },
+    otherwise=_information,  # every input has its transition above
+)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from conversations.context import Context
 from conversations.events import EventKind
-from conversations.keyboards import Callback, Prefix, button, grid, main_menu, share_phone
+from conversations.flow import EXIT, Flow, Input, Press, Transition
+from conversations.keyboards import Prefix, button, grid, main_menu, share_phone
 from storage.models import Resident
 from tickets.policy import NAME_MAX, UNIT_TEXT_MAX, normalize_phone
 
@@ -39,44 +40,40 @@ async def begin(ctx: Context) -> None:
     )
 
 
-async def handle(ctx: Context) -> None:
+async def _name(ctx: Context) -> None:
     _ = ctx._
     event = ctx.event
-    if ctx.pressed:
-        callback = Callback.parse(event.callback_data)
-        action = callback.action if callback and callback.prefix == FLOW else None
-        if ctx.step == BUILDING and action == "bld":
-            await _choose_building(ctx, callback)
-        elif ctx.step == UNIT and action == "other":
-            ctx.answer()
-            await _ask_building(ctx, _("Which building do you live in?"))
-        elif ctx.step == UNIT and action == "unlisted" and ctx.data.get("unit_try"):
-            ctx.answer()
-            await _unlisted(ctx)
-        else:
-            ctx.answer(_("This button is no longer active."))
+    name = " ".join((event.text or "").split())
+    if event.kind != EventKind.TEXT or not name:
+        ctx.say(_("Please type your name."))
+    elif len(name) > NAME_MAX:
+        ctx.say(_("That is too long for a name. Please use at most %(max)d characters.")
+                % {"max": NAME_MAX})
+    else:
+        ctx.data["name"] = name
+        ctx.goto(FLOW, PHONE)
+        ctx.say(
+            _("Thank you, %(name)s. What phone number can the office reach you on? "
+              "Press the button below to share it, or type it.") % {"name": name},
+            keyboard=share_phone(_),
+        )
+
+
+async def _building_by_buttons(ctx: Context) -> None:
+    await _ask_building(ctx, ctx._("Please choose your building with the buttons."))
+
+
+async def _another_building(ctx: Context) -> None:
+    ctx.answer()
+    await _ask_building(ctx, ctx._("Which building do you live in?"))
+
+
+async def _flat_not_listed(ctx: Context) -> None:
+    if not ctx.data.get("unit_try"):
+        ctx.answer(ctx._("This button is no longer active."))
         return
-    if ctx.step == NAME:
-        name = " ".join((event.text or "").split())
-        if event.kind != EventKind.TEXT or not name:
-            ctx.say(_("Please type your name."))
-        elif len(name) > NAME_MAX:
-            ctx.say(_("That is too long for a name. Please use at most %(max)d characters.")
-                    % {"max": NAME_MAX})
-        else:
-            ctx.data["name"] = name
-            ctx.goto(FLOW, PHONE)
-            ctx.say(
-                _("Thank you, %(name)s. What phone number can the office reach you on? "
-                  "Press the button below to share it, or type it.") % {"name": name},
-                keyboard=share_phone(_),
-            )
-    elif ctx.step == PHONE:
-        await _phone(ctx)
-    elif ctx.step == UNIT:
-        await _unit(ctx)
-    else:  # BUILDING expects a button
-        await _ask_building(ctx, _("Please choose your building with the buttons."))
+    ctx.answer()
+    await _unlisted(ctx)
 
 
 async def _phone(ctx: Context) -> None:
@@ -126,8 +123,9 @@ async def _ask_building(ctx: Context, text: str, *, new: bool = False) -> None:
     ctx.say(text, grid([button(b.name, FLOW, "bld", b.id) for b in buildings], 3))
 
 
-async def _choose_building(ctx: Context, callback: Callback | None) -> None:
+async def _choose_building(ctx: Context) -> None:
     _ = ctx._
+    callback = ctx.callback
     building_id = callback.int_arg() if callback else None
     building = await ctx.units.building(building_id) if building_id else None
     if building is None:
@@ -229,3 +227,36 @@ async def _finish(ctx: Context) -> None:
             "news here; see /mytickets.", len(claimed)) % {
             "numbers": ", ".join(t.number or "" for t in claimed)}
     ctx.say(text, keyboard=main_menu(_))
+
+
+_typed_name = Transition(_name, {PHONE: "a name (1–64 characters)"})
+_given_phone = Transition(_phone, {
+    BUILDING: "a phone (shared contact or typed), unit list loaded, several buildings; or "
+              "the invite was used by someone else meanwhile",
+    UNIT: "a phone, one building or no unit list",
+    EXIT: "a phone, unit known from the invite"})
+_typed_flat = Transition(_unit, {
+    EXIT: "a known unit (or any text when no list is loaded: unverified)"})
+_buttons_please = Transition(_building_by_buttons, {UNIT: "typed, and one building is left"})
+
+TABLE = Flow(
+    name=FLOW,
+    steps=STEPS,
+    starts={NAME: "/start (not registered)"},
+    transitions={
+        **{(NAME, kind): _typed_name for kind in Input},
+        **{(PHONE, kind): _given_phone for kind in Input},
+        (BUILDING, Press("bld")): Transition(_choose_building, {UNIT: "building button"}),
+        **{(BUILDING, kind): _buttons_please for kind in Input},
+        **{(UNIT, kind): _typed_flat for kind in Input},
+        (UNIT, Press("other")): Transition(_another_building, {
+            BUILDING: "Choose another building (a flat not found)"}),
+        (UNIT, Press("unlisted")): Transition(_flat_not_listed, {
+            EXIT: "My flat is not on the list (registered as typed, unverified)"}),
+    },
+    otherwise=_building_by_buttons,  # every input has its transition above
+)
+
+
+async def handle(ctx: Context) -> None:
+    await TABLE.handle(ctx)

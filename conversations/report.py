@@ -8,7 +8,8 @@ from typing import Any
 
 from conversations.context import Context
 from conversations.events import MEDIA_KINDS, Button, EventKind, inline
-from conversations.keyboards import Callback, Prefix, button, grid, main_menu
+from conversations.flow import ANY_STEP, EXIT, Flow, Input, Press, Transition
+from conversations.keyboards import Prefix, button, grid, main_menu
 from tickets.evidence import MediaProblem
 from tickets.policy import (
     CATEGORY_LABELS,
@@ -27,18 +28,6 @@ URGENCY = "urgency"
 SUMMARY = "summary"
 EDIT = "edit"
 STEPS = (CATEGORY, DESCRIPTION, EVIDENCE, URGENCY, SUMMARY, EDIT)
-
-# The button actions each step accepts; anything else is a stale or forged button.
-ANY_STEP = {"resume", "restart"}  # the "unfinished report" question
-STEP_ACTIONS = {
-    CATEGORY: {"cat", "cancel"} | ANY_STEP,
-    DESCRIPTION: ANY_STEP,
-    EVIDENCE: {"done", "skip", "cancel"} | ANY_STEP,
-    URGENCY: {"prio", "cancel"} | ANY_STEP,
-    SUMMARY: {"confirm", "edit", "cancel"} | ANY_STEP,
-    EDIT: {"goto", "back"} | ANY_STEP,
-}
-
 
 def category_title(ctx: Context, code: str, titles: dict[str, Any] | None = None) -> str:
     """The office's own name for the category, else the built-in translation, else English."""
@@ -189,73 +178,85 @@ async def _next_after(ctx: Context, step: str, *, edit: bool) -> None:
         await show_summary(ctx, edit=edit)
 
 
-async def handle(ctx: Context) -> None:
-    if ctx.pressed:
-        await _press(ctx)
-    elif ctx.step == DESCRIPTION:
-        await _description(ctx)
-    elif ctx.step == EVIDENCE:
-        await _evidence(ctx)
-    elif ctx.event.kind in MEDIA_KINDS:
-        _ = ctx._
+async def _not_here(ctx: Context) -> None:
+    _ = ctx._
+    if ctx.event.kind in MEDIA_KINDS:
         ctx.say(_("This file was not attached: files are added at the files step of the "
                   "report. From the summary, use Edit → Files."))
     else:
-        _ = ctx._
         ctx.say(_("Please use the buttons of the last message, or send /cancel to stop."))
 
 
-async def _press(ctx: Context) -> None:
+async def _cancel(ctx: Context) -> None:
     _ = ctx._
-    callback = Callback.parse(ctx.event.callback_data)
-    if (callback is None or callback.prefix != FLOW
-            or callback.action not in STEP_ACTIONS.get(ctx.step, set())):
-        ctx.answer(_("This button is no longer active."))
+    ctx.answer()
+    ctx.reset()
+    ctx.say(_("Report cancelled. Nothing was saved."), edit=True)
+    ctx.say(_("What would you like to do next?"), keyboard=main_menu(_))
+
+
+async def _choose_category(ctx: Context) -> None:
+    callback = ctx.callback
+    category = await ctx.categories.by_code(callback.arg) if callback else None
+    if category is None or not category.active:
+        ctx.answer(ctx._("This button is no longer active."))
         return
-    action, draft = callback.action, _draft(ctx)
-    if action == "cancel":
-        ctx.answer()
-        ctx.reset()
-        ctx.say(_("Report cancelled. Nothing was saved."), edit=True)
-        ctx.say(_("What would you like to do next?"), keyboard=main_menu(_))
-    elif action == "cat":
-        category = await ctx.categories.by_code(callback.arg)
-        if category is None or not category.active:
-            ctx.answer(_("This button is no longer active."))
-            return
-        ctx.answer()
-        draft["category"] = category.code
-        await _next_after(ctx, CATEGORY, edit=True)
-    elif action in ("done", "skip"):
-        ctx.answer()
-        await _next_after(ctx, EVIDENCE, edit=True)
-    elif action == "prio" and callback.arg in PRIORITY_LABELS:
-        ctx.answer()
-        draft["priority"] = callback.arg
-        await _next_after(ctx, URGENCY, edit=True)
-    elif action == "confirm":
-        if callback.arg != draft.get("key", "")[:8]:
-            await already_sent(ctx, callback.arg)  # the Confirm of an earlier report
-        else:
-            await _confirm(ctx)
-    elif action == "resume":
-        ctx.answer()
-        await ask_step(ctx, ctx.step, edit=True)
-    elif action == "restart":
-        ctx.answer()
-        await _start(ctx, edit=True)
-    elif action == "edit":
-        ctx.answer()
-        ctx.data["editing"] = True
-        _show_edit_menu(ctx)
-    elif action == "back":
-        ctx.answer()
-        await show_summary(ctx, edit=True)
-    elif action == "goto" and callback.arg in (CATEGORY, DESCRIPTION, EVIDENCE, URGENCY):
-        ctx.answer()
-        await ask_step(ctx, callback.arg, edit=True)
+    ctx.answer()
+    _draft(ctx)["category"] = category.code
+    await _next_after(ctx, CATEGORY, edit=True)
+
+
+async def _evidence_done(ctx: Context) -> None:
+    ctx.answer()
+    await _next_after(ctx, EVIDENCE, edit=True)
+
+
+async def _choose_urgency(ctx: Context) -> None:
+    callback = ctx.callback
+    if callback is None or callback.arg not in PRIORITY_LABELS:
+        ctx.answer(ctx._("This button is no longer active."))
+        return
+    ctx.answer()
+    _draft(ctx)["priority"] = callback.arg
+    await _next_after(ctx, URGENCY, edit=True)
+
+
+async def _confirm_pressed(ctx: Context) -> None:
+    key = ctx.callback.arg if ctx.callback else ""
+    if key != _draft(ctx).get("key", "")[:8]:
+        await already_sent(ctx, key)  # the Confirm of an earlier report
     else:
-        ctx.answer(_("This button is no longer active."))
+        await _confirm(ctx)
+
+
+async def _resume(ctx: Context) -> None:
+    ctx.answer()
+    await ask_step(ctx, ctx.step, edit=True)
+
+
+async def _restart(ctx: Context) -> None:
+    ctx.answer()
+    await _start(ctx, edit=True)
+
+
+async def _edit(ctx: Context) -> None:
+    ctx.answer()
+    ctx.data["editing"] = True
+    _show_edit_menu(ctx)
+
+
+async def _back(ctx: Context) -> None:
+    ctx.answer()
+    await show_summary(ctx, edit=True)
+
+
+async def _goto(ctx: Context) -> None:
+    step = ctx.callback.arg if ctx.callback else ""
+    if step not in (CATEGORY, DESCRIPTION, EVIDENCE, URGENCY):
+        ctx.answer(ctx._("This button is no longer active."))
+        return
+    ctx.answer()
+    await ask_step(ctx, step, edit=True)
 
 
 async def _description(ctx: Context) -> None:
@@ -412,3 +413,55 @@ async def already_sent(ctx: Context, key: str) -> None:
         ctx.answer(ctx._("This report was already sent as No. %(number)s.") % {"number": number})
     else:
         ctx.answer(ctx._("This button is no longer active."))
+
+
+_describe = Transition(_description, {EVIDENCE: "text of 10–2000 characters (or a photo with "
+                                                "such a caption)",
+                                      SUMMARY: "the same, while editing"})
+_attach = Transition(_evidence, {EVIDENCE: "photo / video / voice / picture file (up to 10; "
+                                           "albums as one)"})
+_leave = Transition(_cancel, {EXIT: "Cancel"})
+
+TABLE = Flow(
+    name=FLOW,
+    steps=STEPS,
+    starts={CATEGORY: "/report or the menu"},
+    transitions={
+        (CATEGORY, Press("cat")): Transition(_choose_category, {
+            DESCRIPTION: "category button", SUMMARY: "category button, while editing"}),
+        (CATEGORY, Press("cancel")): _leave,
+        (DESCRIPTION, Input.TEXT): _describe,
+        (DESCRIPTION, Input.MEDIA): _describe,
+        (DESCRIPTION, Input.CONTACT): _describe,
+        (DESCRIPTION, Input.OTHER): _describe,
+        (EVIDENCE, Input.MEDIA): _attach,
+        (EVIDENCE, Input.TEXT): _attach,
+        (EVIDENCE, Input.CONTACT): _attach,
+        (EVIDENCE, Input.OTHER): _attach,
+        (EVIDENCE, Press("done")): Transition(_evidence_done, {
+            URGENCY: "Done or Skip", SUMMARY: "Done, while editing"}),
+        (EVIDENCE, Press("skip")): Transition(_evidence_done, {URGENCY: "Done or Skip"}),
+        (EVIDENCE, Press("cancel")): _leave,
+        (URGENCY, Press("prio")): Transition(_choose_urgency, {SUMMARY: "Normal or Urgent"}),
+        (URGENCY, Press("cancel")): _leave,
+        (SUMMARY, Press("confirm")): Transition(_confirm_pressed, {
+            EXIT: "Confirm (ticket stored, number and response time sent)",
+            CATEGORY: "Confirm, but the category was disabled meanwhile"}),
+        (SUMMARY, Press("edit")): Transition(_edit, {EDIT: "Edit"}),
+        (SUMMARY, Press("cancel")): _leave,
+        (EDIT, Press("goto")): Transition(_goto, {
+            CATEGORY: "Category", DESCRIPTION: "Description", EVIDENCE: "Files",
+            URGENCY: "Urgency"}),
+        (EDIT, Press("back")): Transition(_back, {SUMMARY: "Back"}),
+        # the question asked at /report (or /start) while a report is unfinished
+        (ANY_STEP, Press("resume")): Transition(_resume, {
+            ANY_STEP: "Continue (at /report with an unfinished report: its step again)"}),
+        (ANY_STEP, Press("restart")): Transition(_restart, {
+            CATEGORY: "Start anew (the unfinished report is discarded)"}),
+    },
+    otherwise=_not_here,
+)
+
+
+async def handle(ctx: Context) -> None:
+    await TABLE.handle(ctx)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from conversations.context import Context
 from conversations.events import EventKind, inline
-from conversations.keyboards import Callback, Prefix, button, main_menu
+from conversations.flow import EXIT, Flow, Input, Press, Transition
+from conversations.keyboards import Prefix, button, main_menu
 from storage.models import Survey
 from tickets.policy import INFO_MAX
 from tickets.service import TicketError
@@ -21,8 +22,11 @@ ANSWERS = {"yes": "yes", "partly": "partly", "no": "no"}
 RATINGS = {f"r{n}": n for n in range(1, 6)}
 
 
-async def press(ctx: Context, callback: Callback) -> None:
+async def press(ctx: Context) -> None:
+    """A survey message's buttons, pressed anywhere in the chat."""
     _ = ctx._
+    callback = ctx.callback
+    assert callback is not None
     survey_id = callback.int_arg()
     survey = await ctx.surveys.get(survey_id) if survey_id is not None else None
     if ctx.resident is None or survey is None or survey.ticket.resident_id != ctx.resident.id:
@@ -81,8 +85,7 @@ def ask_comment(ctx: Context, survey: Survey) -> None:
             inline([button(_("Skip"), FLOW, "skip", survey.id)]))
 
 
-async def handle(ctx: Context) -> None:
-    """The comment step."""
+async def _typed_comment(ctx: Context) -> None:
     _ = ctx._
     survey = await ctx.surveys.get(int(ctx.data.get("survey_id", 0)))
     if ctx.resident is None or survey is None:
@@ -93,20 +96,38 @@ async def handle(ctx: Context) -> None:
         ctx.say(_("Please type your comment, or press Skip."),
                 inline([button(_("Skip"), FLOW, "skip", survey.id)]))
         return
-    await comment(ctx, survey, text)
-    ctx.reset()
+    if await comment(ctx, survey, text):
+        ctx.reset()  # a comment too long to keep leaves the resident at this step, to split it
 
 
-async def comment(ctx: Context, survey: Survey, text: str) -> None:
+async def comment(ctx: Context, survey: Survey, text: str) -> bool:
+    """Keep the resident's comment; False (after saying why) when it is too long."""
     _ = ctx._
     assert ctx.resident is not None
     if len(text) > INFO_MAX:
         ctx.say(_("That message is %(length)d characters long; the limit is %(max)d. "
                   "Please split it into shorter messages.") % {"length": len(text),
                                                                 "max": INFO_MAX})
-        return
+        return False
     _survey, changed = await ctx.tickets.answer_survey(ctx.resident, survey, comment=text)
     if changed:
         ctx.say(_("Thank you for your feedback!"), keyboard=main_menu(_))
     else:
         ctx.say(_("You have already answered this. Thank you!"), keyboard=main_menu(_))
+    return True
+
+
+_typed = Transition(_typed_comment, {EXIT: "text (saved as the comment)"})
+
+TABLE = Flow(
+    name=FLOW,
+    steps=STEPS,
+    starts={COMMENT: "fixed? and rating given (only when no other flow is open)"},
+    transitions={
+        **{(COMMENT, kind): _typed for kind in Input},
+        (COMMENT, Press("skip")): Transition(press, {EXIT: "Skip"}),
+        # another survey's buttons: its own answer; the comment asked is then its one
+        **{(COMMENT, Press(action)): Transition(press) for action in (*ANSWERS, *RATINGS)},
+    },
+    otherwise=_typed_comment,  # every input has its transition above
+)

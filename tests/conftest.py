@@ -8,6 +8,7 @@ answers, the PostgreSQL tests skip — except under CI=true, where they fail.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import uuid
@@ -25,6 +26,7 @@ from bot.emulator.chat import ChatClient
 from bot.emulator.server import BotAPIEmulator, EmulatedUser
 from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings, TransportName
 from bot.telegram.transport import TRANSPORTS
+from conversations import flow
 from storage.db import Database, upgrade
 
 PG_ADMIN = os.environ.get("RESIDESK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -195,3 +197,24 @@ async def harness(
 @pytest.fixture
 def resident(emulator: BotAPIEmulator, harness: Harness) -> ChatClient:
     return harness.chat(emulator.user(1001, "Li Wei", language_code="en"))
+
+
+class _UndeclaredTransitions(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def transitions_stay_in_their_tables() -> Iterator[None]:
+    """A flow that takes a chat where its transition table (and so its diagram) does not say
+    fails the test that did it."""
+    watcher = _UndeclaredTransitions()
+    logger = logging.getLogger(flow.__name__)
+    logger.addHandler(watcher)
+    yield
+    logger.removeHandler(watcher)
+    assert not watcher.seen, watcher.seen

@@ -151,6 +151,8 @@ async def test_from_report_to_survey_with_the_exact_notifications(office: Office
     assert "Glad it is fixed" in office.resident.last_text
     await office.resident.click("5⭐", office.resident.last)
     assert "comment" in office.resident.last_text
+    await office.resident.send("Too long. " * 500)  # told to split it, and still asked
+    assert "Please split it into shorter messages" in office.resident.last_text
     await office.resident.send("Quick and friendly, thank you!")
     assert "Thank you for your feedback" in office.resident.last_text
 

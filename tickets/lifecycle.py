@@ -161,3 +161,18 @@ def can_withdraw(status: str) -> bool:
 def accepts_information(status: str) -> bool:
     """Residents may add details and evidence until the ticket is closed."""
     return allowed(Action.ANSWER, status, Role.RESIDENT)
+
+
+def mermaid() -> str:
+    """The lifecycle's state diagram, drawn from RULES (tickets/lifecycle.md holds it)."""
+    lines = ["stateDiagram-v2", "    [*] --> new: a report (chat, or the office's intake)"]
+    for action, rule in RULES.items():
+        roles = ", ".join(sorted(rule.roles))
+        if rule.target is not None:
+            lines += [f"    {source} --> {rule.target}: {action} ({roles})"
+                      for source in sorted(rule.sources)]
+        elif action == Action.ANSWER:  # back where the ticket was before it waited
+            for target in sorted({after_waiting(s) for s in RULES[Action.REQUEST_INFO].sources}):
+                lines.append(f"    {S.WAITING_FOR_RESIDENT} --> {target}: {action} ({roles})")
+    lines += [f"    {status} --> [*]" for status in sorted(FINAL)]
+    return "\n".join(lines)

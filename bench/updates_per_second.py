@@ -81,6 +81,7 @@ if str(ROOT) not in sys.path:  # run as a plain script from anywhere
 
 from bot.app import ResidentDesk, Settings  # noqa: E402
 from bot.emulator.server import BotAPIEmulator, EmulatedUser  # noqa: E402
+from bot.handled import HandledUpdates  # noqa: E402
 from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings  # noqa: E402
 from bot.telegram.transport import TRANSPORTS  # noqa: E402
 from storage.db import make_engine  # noqa: E402
@@ -345,7 +346,9 @@ class Residesk:
 
     async def start(self, transport: str = "aiogram") -> ResidentDesk:
         telegram = self.settings.telegram.model_copy(update={"transport": transport})
-        self.desk = desk = ResidentDesk(replace(self.settings, telegram=telegram))
+        self.handled = HandledUpdates()
+        self.desk = desk = ResidentDesk(replace(self.settings, telegram=telegram),
+                                        on_handled=self.handled)
         for name in ("begin", "commit", "rollback"):
             event.listen(desk.db.engine.sync_engine, name, self._counter(name))
         since = len(self.emu.requests)
@@ -372,7 +375,7 @@ class Residesk:
 
     async def wait(self, update_id: int) -> tuple[str, float]:
         assert self.desk is not None
-        result = await self.desk.wait_handled(update_id, within=WAIT)
+        result = await self.handled.wait(update_id, within=WAIT)
         return result, time.perf_counter()
 
     async def all_do(self, actions: Sequence[Callable[[], int]]) -> list[str]:

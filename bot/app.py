@@ -8,7 +8,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -69,8 +69,10 @@ class Settings:
 
 
 class ResidentDesk:
-    def __init__(self, settings: Settings, *, database: Database | None = None) -> None:
+    def __init__(self, settings: Settings, *, database: Database | None = None,
+                 on_handled: Callable[[int, str], None] | None = None) -> None:
         self.settings = settings
+        self.on_handled = on_handled  # who watches (the demo, tests, benchmarks)
         office = settings.office
         self.db = database or Database(settings.database.database_url,
                                         settings.database.database_pool_size)
@@ -101,10 +103,8 @@ class ResidentDesk:
                                    weekly_report=weekly)
         self._workers: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
-        # update_id -> results: the updates this process answered (a redelivery of one of them
-        # is not answered twice), and what tests and the demo wait for; bounded
-        self.handled: dict[int, list[str]] = {}
-        self._waiters: dict[int, list[asyncio.Future[None]]] = {}
+        # the updates this process answered lately: a redelivery of one is not answered twice
+        self._answered: dict[int, None] = {}  # insertion-ordered, bounded
         self._chat_turns: dict[int, _ChatTurn] = {}  # only chats with an update in hand
         self.leadership: Leadership = (
             OnlyProcess(Path(self.db.engine.url.database or "residesk.db"))
@@ -125,7 +125,7 @@ class ResidentDesk:
             await self._slow_down(event, verdict)
             return
         outcome = await self.process(event)
-        if outcome.result == "duplicate" and event.update_id in self.handled:
+        if outcome.result == "duplicate" and event.update_id in self._answered:
             outcome.replies = []  # answered by this very process already: said once is enough
         try:
             await deliver(self.transport, event, outcome.replies, outcome.callback_answer,
@@ -238,24 +238,13 @@ class ResidentDesk:
                 await Outbox(session).give_up_on_chat(resident.chat_id, "blocked the bot")
         self.notifier.wake.set()  # the cards
 
-    # --- test and demo hooks -------------------------------------------------------------
     async def _mark_handled(self, update_id: int, result: str) -> None:
         self.metrics.updates.labels(result).inc()
-        self.handled.setdefault(update_id, []).append(result)
-        while len(self.handled) > HANDLED_KEPT:  # a window for waiters, not a history
-            del self.handled[next(iter(self.handled))]
-        for waiter in self._waiters.pop(update_id, []):  # wake only who waits for this one
-            if not waiter.done():
-                waiter.set_result(None)
-
-    async def wait_handled(self, update_id: int, times: int = 1, within: float = 10.0) -> str:
-        """Wait until the update was handled `times` times (a redelivery counts again)."""
-        async with asyncio.timeout(within):
-            while len(self.handled.get(update_id, ())) < times:
-                waiter = asyncio.get_running_loop().create_future()
-                self._waiters.setdefault(update_id, []).append(waiter)
-                await waiter
-            return self.handled[update_id][-1]
+        self._answered[update_id] = None
+        while len(self._answered) > HANDLED_KEPT:
+            del self._answered[next(iter(self._answered))]
+        if self.on_handled is not None:
+            self.on_handled(update_id, result)
 
     # --- life cycle ----------------------------------------------------------------------
     async def _take_the_lead(self, webhook: Webhook | None) -> None:

@@ -18,6 +18,7 @@ from bot.app import ResidentDesk, Settings
 from bot.cli import add_staff
 from bot.emulator.chat import ChatClient, GroupMember
 from bot.emulator.server import BotAPIEmulator, SentMessage
+from bot.handled import HandledUpdates
 from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings
 from storage.models import utcnow
 from storage.repositories import Outbox, Units
@@ -123,7 +124,8 @@ class Demo:
                                default_language="en", staff_chat_id=STAFF_CHAT,
                                weekly_report_day="off"),  # a fresh office: nothing to report
             )
-            desk = ResidentDesk(settings)
+            handled = HandledUpdates()
+            desk = ResidentDesk(settings, on_handled=handled)
             await desk.prepare()
             async with desk.db.transaction() as session:
                 if not await Units(session).any_loaded():
@@ -133,9 +135,9 @@ class Demo:
             self.desk, self.emulator = desk, emulator
             resident = ChatClient(emulator, emulator.user(1001, "Li Wei",
                                                           language_code=self.language),
-                                  desk.wait_handled)
+                                  handled.wait)
             staff = GroupMember(emulator, emulator.user(STAFF_USER, STAFF_NAME),
-                                STAFF_CHAT, desk.wait_handled)
+                                STAFF_CHAT, handled.wait)
             try:
                 return await (self.script(resident, staff) if scripted
                               else self.interactive(resident, staff))

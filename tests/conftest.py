@@ -24,6 +24,7 @@ from pydantic import SecretStr
 from bot.app import ResidentDesk, Settings
 from bot.emulator.chat import ChatClient
 from bot.emulator.server import BotAPIEmulator, EmulatedUser
+from bot.handled import HandledUpdates
 from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings, TransportName
 from bot.telegram.transport import TRANSPORTS
 from conversations import flow
@@ -140,10 +141,12 @@ class Harness:
                            **{"weekly_report_day": "off", **office}),
         )
         self.desk: ResidentDesk | None = None
+        self.handled = HandledUpdates()
         self._polling: asyncio.Task[None] | None = None
 
     async def start(self) -> ResidentDesk:
-        self.desk = ResidentDesk(self.settings)
+        self.handled = HandledUpdates()
+        self.desk = ResidentDesk(self.settings, on_handled=self.handled)
         self._polling = asyncio.create_task(self.desk.run(handle_signals=False,
                                                           polling_timeout=1))
         await self.emulator.wait_for(lambda: any(m == "getUpdates"
@@ -162,7 +165,7 @@ class Harness:
 
     async def wait(self, update_id: int) -> str:
         assert self.desk is not None, "the bot is not running"
-        return await self.desk.wait_handled(update_id)
+        return await self.handled.wait(update_id)
 
     def chat(self, user: EmulatedUser) -> ChatClient:
         return ChatClient(self.emulator, user, self.wait)

@@ -123,7 +123,7 @@ async def test_a_redelivered_update_has_no_second_effect(
     sent = len(resident.messages)
     emulator.redeliver(update_id)
     assert harness.desk is not None
-    assert await harness.desk.wait_handled(update_id, times=2) == "duplicate"
+    assert await harness.handled.wait(update_id, times=2) == "duplicate"
     assert len(resident.messages) == sent, "nothing was said twice"
     await resident.click("Skip")
     await resident.click("Normal")

@@ -17,6 +17,7 @@ import pytest
 from bot.app import ResidentDesk, Webhook
 from bot.emulator.chat import ChatClient
 from bot.emulator.server import BotAPIEmulator
+from bot.handled import HandledUpdates
 from storage.db import Database
 from tests.chats import register
 from tests.conftest import Harness
@@ -33,7 +34,8 @@ class Served:
         self.harness = harness
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.desk = ResidentDesk(harness.settings)
+        self.handled = HandledUpdates()
+        self.desk = ResidentDesk(harness.settings, on_handled=self.handled)
         self.app = make_app(self.desk, webhook_path="/telegram/hook", webhook_secret=SECRET)
         self.task: asyncio.Task[None] | None = None
 
@@ -53,7 +55,7 @@ class Served:
     def chat(self, user_id: int, name: str) -> ChatClient:
         emulator = self.harness.emulator
         return ChatClient(emulator, emulator.user(user_id, name, language_code="en"),
-                          self.desk.wait_handled)
+                          self.handled.wait)
 
     async def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
         async with aiohttp.ClientSession() as http, http.post(
@@ -102,7 +104,7 @@ async def test_a_request_without_the_secret_or_with_a_bad_body_has_no_effect(
     assert (await served.post(b"<html>not json</html>", right))[0] == 400
     assert (await served.post(b'{"hello": "world"}', right))[0] == 400
     assert (await served.post(b"{" + b" " * (1024 * 1024 + 10) + b"}", right))[0] == 400
-    assert emulator.messages(user.id) == [] and 900001 not in served.desk.handled
+    assert emulator.messages(user.id) == [] and 900001 not in served.handled
     # the right secret: handled, and answered before the 200; the same update again: once
     assert (await served.post(body, right))[0] == 200
     assert "What is your name?" in (emulator.last_message(user.id).text or "")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from conversations.context import Context
 from conversations.events import MEDIA_KINDS, Button, EventKind, inline
@@ -40,8 +41,8 @@ def category_title(ctx: Context, code: str, titles: dict[str, Any] | None = None
 
 async def begin(ctx: Context) -> None:
     """Start a report; with an unfinished one in progress, ask before throwing it away."""
-    draft = ctx.data.get("draft") or {}
-    if ctx.flow == FLOW and (draft.get("category") or draft.get("evidence")):
+    draft = ReportDraft.read(ctx.data.get("draft"))
+    if ctx.flow == FLOW and (draft.category or draft.evidence):
         _ = ctx._
         ctx.say(_("You have an unfinished report. Continue it, or start a new one? "
                   "(Starting anew discards the unfinished one.)"),
@@ -53,7 +54,7 @@ async def begin(ctx: Context) -> None:
 
 async def _start(ctx: Context, *, edit: bool = False) -> None:
     ctx.reset()
-    ctx.data["draft"] = {"key": uuid.uuid4().hex, "evidence": []}
+    ctx.data["draft"] = ReportDraft.new().to_json()
     await ask_category(ctx, edit=edit)
 
 
@@ -73,9 +74,48 @@ async def ask_step(ctx: Context, step: str, *, edit: bool) -> None:
         await show_summary(ctx, edit=edit)
 
 
-def _draft(ctx: Context) -> dict[str, Any]:
-    draft: dict[str, Any] = ctx.data.setdefault("draft", {"key": uuid.uuid4().hex, "evidence": []})
+@dataclass
+class ReportDraft:
+    """The report being written, kept in the chat's state row between updates. Stored with a
+    version; the unversioned shape of earlier releases is read too (a draft begun before an
+    upgrade is finished after it)."""
+
+    VERSION: ClassVar[int] = 1
+
+    key: str  # the submission's idempotency key; its first 8 characters ride on Confirm
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # `media_record()` rows
+    category: str | None = None
+    description: str | None = None
+    priority: str | None = None
+    full_album: str | None = None  # the album already told it does not fit
+
+    @classmethod
+    def new(cls) -> ReportDraft:
+        return cls(key=uuid.uuid4().hex)
+
+    @classmethod
+    def read(cls, stored: Any) -> ReportDraft:
+        if not isinstance(stored, dict) or not stored.get("key"):
+            return cls.new()
+        # version 0 (no "v") had the same fields; a later version adds its reading here
+        return cls(key=str(stored["key"]), evidence=list(stored.get("evidence") or []),
+                   category=stored.get("category"), description=stored.get("description"),
+                   priority=stored.get("priority"), full_album=stored.get("full_album"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"v": self.VERSION, **{k: v for k, v in asdict(self).items() if v is not None}}
+
+
+def _draft(ctx: Context) -> ReportDraft:
+    stored = ctx.data.get("draft")
+    draft = ReportDraft.read(stored)
+    if not isinstance(stored, dict) or stored.get("key") != draft.key:
+        _keep(ctx, draft)  # a new one: its key must stay the same from here on
     return draft
+
+
+def _keep(ctx: Context, draft: ReportDraft) -> None:
+    ctx.data["draft"] = draft.to_json()
 
 
 def _cancel_button(ctx: Context) -> Button:
@@ -99,7 +139,7 @@ def ask_description(ctx: Context, *, edit: bool = False) -> None:
 
 
 def _evidence_buttons(ctx: Context) -> tuple[tuple[Button, ...], ...]:
-    if _draft(ctx)["evidence"]:
+    if _draft(ctx).evidence:
         return inline([button(ctx._("✅ Done"), FLOW, "done")])
     return inline([button(ctx._("Skip"), FLOW, "skip")])
 
@@ -126,26 +166,27 @@ async def show_summary(ctx: Context, *, edit: bool = False) -> None:
     _ = ctx._
     draft = _draft(ctx)
     ctx.goto(FLOW, SUMMARY)
-    category = await ctx.categories.by_code(draft["category"])
+    assert draft.category is not None and draft.priority is not None
+    category = await ctx.categories.by_code(draft.category)
     titles = category.titles if category else None
     unit = ctx.resident.unit_label if ctx.resident else ""
     lines = [
         _("Please check your report:"),
         "",
-        _("Category: %(category)s") % {"category": category_title(ctx, draft["category"], titles)},
+        _("Category: %(category)s") % {"category": category_title(ctx, draft.category, titles)},
         _("Unit: %(unit)s") % {"unit": unit},
-        _("Urgency: %(urgency)s") % {"urgency": _(PRIORITY_LABELS[draft["priority"]])},
-        _("Files attached: %(count)d") % {"count": len(draft["evidence"])},
+        _("Urgency: %(urgency)s") % {"urgency": _(PRIORITY_LABELS[draft.priority])},
+        _("Files attached: %(count)d") % {"count": len(draft.evidence)},
         "",
-        draft["description"],
+        draft.description or "",
     ]
-    if draft["priority"] == "urgent" and ctx.office.emergency_phone:
+    if draft.priority == "urgent" and ctx.office.emergency_phone:
         lines += ["", _("🚨 If anyone is in danger, call the office's emergency line now: "
                         "%(phone)s") % {"phone": ctx.office.emergency_phone}]
     ctx.say(
         "\n".join(lines),
         inline(
-            [button(_("✅ Confirm"), FLOW, "confirm", draft["key"][:8])],
+            [button(_("✅ Confirm"), FLOW, "confirm", draft.key[:8])],
             [button(_("✏️ Edit"), FLOW, "edit"), _cancel_button(ctx)],
         ),
         edit=edit,
@@ -202,7 +243,9 @@ async def _choose_category(ctx: Context) -> None:
         ctx.answer(ctx._("This button is no longer active."))
         return
     ctx.answer()
-    _draft(ctx)["category"] = category.code
+    draft = _draft(ctx)
+    draft.category = category.code
+    _keep(ctx, draft)
     await _next_after(ctx, CATEGORY, edit=True)
 
 
@@ -217,13 +260,15 @@ async def _choose_urgency(ctx: Context) -> None:
         ctx.answer(ctx._("This button is no longer active."))
         return
     ctx.answer()
-    _draft(ctx)["priority"] = callback.arg
+    draft = _draft(ctx)
+    draft.priority = callback.arg
+    _keep(ctx, draft)
     await _next_after(ctx, URGENCY, edit=True)
 
 
 async def _confirm_pressed(ctx: Context) -> None:
     key = ctx.callback.arg if ctx.callback else ""
-    if key != _draft(ctx).get("key", "")[:8]:
+    if key != _draft(ctx).key[:8]:
         await already_sent(ctx, key)  # the Confirm of an earlier report
     else:
         await _confirm(ctx)
@@ -277,7 +322,9 @@ async def _description(ctx: Context) -> None:
                   "Please shorten it — you can add more details to the ticket later.")
                 % {"length": len(text), "max": DESCRIPTION_MAX})
         return
-    _draft(ctx)["description"] = text
+    draft = _draft(ctx)
+    draft.description = text
+    _keep(ctx, draft)
     if captioned:  # a photo with its caption: the caption describes, the photo is evidence
         ctx.goto(FLOW, EVIDENCE)
         await _evidence(ctx, caption_used=True)
@@ -327,10 +374,11 @@ async def _evidence(ctx: Context, *, caption_used: bool = False) -> None:
             ctx.say(_("Please send a photo, a video or a voice note — or press Done to continue."),
                     _evidence_buttons(ctx))
         return
-    evidence: list[dict[str, Any]] = draft["evidence"]
+    evidence = draft.evidence
     if len(evidence) >= MAX_EVIDENCE:
-        if not (event.album_id and draft.get("full_album") == event.album_id):
-            draft["full_album"] = event.album_id  # one notice per album, not one per photo
+        if not (event.album_id and draft.full_album == event.album_id):
+            draft.full_album = event.album_id  # one notice per album, not one per photo
+            _keep(ctx, draft)
             ctx.say(_("You have already attached %(max)d files, the most a report can hold. "
                       "Press Done to continue.") % {"max": MAX_EVIDENCE}, _evidence_buttons(ctx))
         return
@@ -339,14 +387,16 @@ async def _evidence(ctx: Context, *, caption_used: bool = False) -> None:
         return
     caption = (event.text or "").strip()
     if caption and not caption_used:  # keep what the resident wrote with the file
-        description = f"{draft.get('description', '')}\n{caption}".strip()
-        draft["description"] = description[:DESCRIPTION_MAX]
+        description = f"{draft.description or ''}\n{caption}".strip()
+        draft.description = description[:DESCRIPTION_MAX]
+        _keep(ctx, draft)
     if any(e["file_unique_id"] == record["file_unique_id"] for e in evidence):
         ctx.say(_("This file is already attached."), _evidence_buttons(ctx))
         return
     same_album = bool(event.album_id) and any(e.get("album_id") == event.album_id
                                               for e in evidence)
     evidence.append(record)
+    _keep(ctx, draft)
     if same_album:
         return  # an album arrives as several updates; one acknowledgement is enough
     if event.album_id:
@@ -361,13 +411,13 @@ async def _evidence(ctx: Context, *, caption_used: bool = False) -> None:
 async def _confirm(ctx: Context) -> None:
     _ = ctx._
     draft = _draft(ctx)
-    if ctx.resident is None or not draft.get("description") or not draft.get("category"):
+    if ctx.resident is None or not draft.description or not draft.category:
         ctx.answer(_("This button is no longer active."))
         return
     submission = Submission(
-        key=draft["key"], category=draft["category"], description=draft["description"],
-        priority=draft.get("priority", "normal"),
-        evidence=[{k: v for k, v in e.items() if k != "album_id"} for e in draft["evidence"]],
+        key=draft.key, category=draft.category, description=draft.description,
+        priority=draft.priority or "normal",
+        evidence=[{k: v for k, v in e.items() if k != "album_id"} for e in draft.evidence],
     )
     try:
         ticket, created = await ctx.tickets.submit(ctx.resident, submission)

@@ -11,6 +11,7 @@ from conversations.context import Office
 from conversations.engine import Engine
 from conversations.events import Button, Event, EventKind, Media, Outcome, Sender
 from conversations.keyboards import CALLBACK_LIMIT
+from conversations.report import ReportDraft
 from storage.db import Database
 from storage.models import ConversationState, Resident, Ticket, UnitInvite
 from storage.repositories import Units
@@ -95,6 +96,27 @@ async def test_report_flow_stores_a_ticket(db: Database) -> None:
         assert [a.file_unique_id for a in ticket.attachments] == ["u1"]
         assert [(e.kind, e.to_status) for e in ticket.events] == [("status", "new")]
         assert ticket.ack_due_at > ticket.created_at
+
+
+async def test_a_draft_written_before_the_upgrade_is_finished_after_it(db: Database) -> None:
+    """The report draft of an earlier release (no version, plain keys) is read and sent."""
+    talk = Talk(db)
+    await register(talk)
+    await talk.send("/report")
+    old_draft = {"key": "0123456789abcdef", "evidence": [], "category": "noise",
+                 "description": "Drilling on the floor above since 7 am.", "priority": "normal"}
+    async with db.transaction() as session:
+        state = await session.get(ConversationState, talk.sender.chat_id)
+        assert state is not None
+        state.step, state.data = "summary", {"lang": "en", "draft": old_draft}
+    confirmed = await talk.press("rp:confirm:01234567")
+    assert "registered as No." in text_of(confirmed)
+    async with db.transaction() as session:
+        ticket = await session.scalar(select(Ticket))
+        assert ticket is not None and ticket.description == old_draft["description"]
+    draft = ReportDraft.read(old_draft)
+    assert (draft.key, draft.category, draft.priority) == ("0123456789abcdef", "noise", "normal")
+    assert ReportDraft.read(draft.to_json()) == draft and draft.to_json()["v"] == 1
 
 
 async def test_editing_from_the_summary_returns_to_the_summary(db: Database) -> None:

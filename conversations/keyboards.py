@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import ClassVar, Protocol, Self
 
 from conversations.events import Button, KeyboardButton, inline
 from locales import LANGUAGE_NAMES, N_, SUPPORTED, gettext_for
@@ -63,18 +63,78 @@ def button(text: str, prefix: str, action: str, arg: str | int = "") -> Button:
     return Button(text, Callback(prefix, action, str(arg)).pack())
 
 
+# --- typed callback data per button kind (the packed form is `prefix:action[:arg]`) ----------
+
+@dataclass(frozen=True)
+class RecordButton:
+    """A button about one record, by its id: `prefix:action:id`."""
+
+    PREFIX: ClassVar[Prefix]
+    action: str
+    id: int
+
+    def pack(self) -> str:
+        return Callback(self.PREFIX, self.action, str(self.id)).pack()
+
+    def labelled(self, text: str) -> Button:
+        return Button(text, self.pack())
+
+    @classmethod
+    def unpack(cls, callback: Callback | None) -> Self | None:
+        """The button, or None when the data is another kind's or its id is not a number."""
+        if callback is None or callback.prefix != cls.PREFIX:
+            return None
+        record = callback.int_arg()
+        return None if record is None else cls(callback.action, record)
+
+
+class TicketButton(RecordButton):
+    """My tickets: an action on one of the resident's tickets, or a page of the list ("page")."""
+
+    PREFIX = Prefix.MY_TICKETS
+
+
+class SurveyButton(RecordButton):
+    """A survey message's answers (yes / partly / no, r1…r5) and Skip, by the survey's id."""
+
+    PREFIX = Prefix.SURVEY
+
+
+@dataclass(frozen=True)
+class CardButton:
+    """A ticket card's button: `sf:action:ticket.version[.extra]`. The version makes a button
+    pressed on an older card refused."""
+
+    PREFIX: ClassVar[Prefix] = Prefix.STAFF_CARD
+    action: str
+    ticket_id: int
+    version: int
+    extra: str = ""
+
+    def pack(self) -> str:
+        arg = f"{self.ticket_id}.{self.version}" + (f".{self.extra}" if self.extra else "")
+        return Callback(self.PREFIX, self.action, arg).pack()
+
+    @classmethod
+    def unpack(cls, callback: Callback | None) -> CardButton | None:
+        if callback is None:
+            return None
+        parts = callback.arg.split(".", 2)
+        if len(parts) < 2 or not all(p.isdigit() and len(p) < 12 for p in parts[:2]):
+            return None
+        return cls(callback.action, int(parts[0]), int(parts[1]),
+                   parts[2] if len(parts) == 3 else "")
+
+
 def staff_button(text: str, action: str, ticket: TicketRef, extra: str | int = "") -> Button:
     """A card button carries the ticket's version: pressed on an older card, it is refused."""
-    arg = f"{ticket.id}.{ticket.version}" + (f".{extra}" if extra != "" else "")
-    return button(text, Prefix.STAFF_CARD, action, arg)
+    return Button(text, CardButton(action, ticket.id, ticket.version, str(extra)).pack())
 
 
 def staff_target(callback: Callback) -> tuple[int, int, str] | None:
     """(ticket id, version, extra) of a card button, or None if the data is not one."""
-    parts = callback.arg.split(".", 2)
-    if len(parts) < 2 or not all(p.isdigit() and len(p) < 12 for p in parts[:2]):
-        return None
-    return int(parts[0]), int(parts[1]), parts[2] if len(parts) == 3 else ""
+    card = CardButton.unpack(callback)
+    return None if card is None else (card.ticket_id, card.version, card.extra)
 
 
 def grid(buttons: Sequence[Button], columns: int = 2) -> tuple[tuple[Button, ...], ...]:

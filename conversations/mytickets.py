@@ -11,7 +11,7 @@ from collections.abc import Callable
 from conversations.context import Context
 from conversations.events import MEDIA_KINDS, Button, EventKind, inline
 from conversations.flow import EXIT, Flow, Input, Press, Transition
-from conversations.keyboards import Prefix, button, main_menu
+from conversations.keyboards import Prefix, TicketButton, main_menu
 from conversations.report import category_title, media_record
 from storage.models import Ticket, TicketEvent
 from tickets.lifecycle import STATUS_LABELS, Status, accepts_information, can_withdraw
@@ -53,16 +53,16 @@ async def show_list(ctx: Context, page: int = 0, *, edit: bool = False) -> None:
         tickets, total = await ctx.tickets.page(ctx.resident, page, PER_PAGE)
     titles = await category_titles(ctx)
     rows = [
-        [button(_("No. %(number)s") % {"number": t.number} + " · "
-                + f"{titles(t.category_code)} · {status_label(ctx, t.status)}",
-                FLOW, "show", t.id)]
+        [TicketButton("show", t.id).labelled(
+            _("No. %(number)s") % {"number": t.number} + " · "
+            + f"{titles(t.category_code)} · {status_label(ctx, t.status)}")]
         for t in tickets
     ]
     nav = []
     if page > 0:
-        nav.append(button(_("« Newer"), FLOW, "page", page - 1))
+        nav.append(TicketButton("page", page - 1).labelled(_("« Newer")))
     if page + 1 < pages:
-        nav.append(button(_("Older »"), FLOW, "page", page + 1))
+        nav.append(TicketButton("page", page + 1).labelled(_("Older »")))
     ctx.say(_("Your tickets (page %(page)d of %(pages)d). Choose one to see its details:")
             % {"page": page + 1, "pages": pages}, inline(*rows, nav), edit=edit)
 
@@ -113,10 +113,11 @@ async def show_detail(ctx: Context, ticket: Ticket, *, edit: bool = True) -> Non
     lines += [_event_line(ctx, e) for e in events[-TIMELINE_MAX:]]
     actions = []
     if accepts_information(ticket.status):
-        actions.append(button(_("➕ Add information"), FLOW, "add", ticket.id))
+        actions.append(TicketButton("add", ticket.id).labelled(_("➕ Add information")))
     if can_withdraw(ticket.status):
-        actions.append(button(_("↩ Withdraw"), FLOW, "wd", ticket.id))
-    ctx.say("\n".join(lines), inline(actions, [button(_("« All my tickets"), FLOW, "page", 0)]),
+        actions.append(TicketButton("wd", ticket.id).labelled(_("↩ Withdraw")))
+    ctx.say("\n".join(lines),
+            inline(actions, [TicketButton("page", 0).labelled(_("« All my tickets"))]),
             edit=edit)
 
 
@@ -128,7 +129,8 @@ async def press(ctx: Context) -> None:
     if ctx.resident is None:
         ctx.answer(_("This button is no longer active."))
         return
-    number = callback.int_arg()
+    pressed = TicketButton.unpack(callback)
+    number = pressed.id if pressed is not None else None
     if callback.action == "page" and number is not None:
         ctx.answer()
         await show_list(ctx, number, edit=True)
@@ -156,7 +158,7 @@ async def press(ctx: Context) -> None:
         ctx.say(_("Send your message, photos, videos or voice notes for ticket No. %(number)s. "
                   "Each one is added as it arrives. Press Done when you have finished.")
                 % {"number": ticket.number},
-                inline([button(_("✅ Done"), FLOW, "done", ticket.id)]), edit=True)
+                inline([TicketButton("done", ticket.id).labelled(_("✅ Done"))]), edit=True)
     elif callback.action == "wd":
         if not can_withdraw(ticket.status):
             ctx.answer(_("This ticket can no longer be withdrawn."), alert=True)
@@ -164,8 +166,8 @@ async def press(ctx: Context) -> None:
         ctx.answer()
         ctx.say(_("Withdraw ticket No. %(number)s? The office will stop working on it. "
                   "This cannot be undone.") % {"number": ticket.number},
-                inline([button(_("Yes, withdraw it"), FLOW, "wdyes", ticket.id),
-                        button(_("No, keep it"), FLOW, "show", ticket.id)]), edit=True)
+                inline([TicketButton("wdyes", ticket.id).labelled(_("Yes, withdraw it")),
+                        TicketButton("show", ticket.id).labelled(_("No, keep it"))]), edit=True)
     else:  # wdyes
         try:
             await ctx.tickets.withdraw(ctx.resident, ticket)
@@ -188,7 +190,7 @@ async def _information(ctx: Context) -> None:
         ctx.say(_("This ticket is closed; please report a new problem instead."),
                 keyboard=main_menu(_))
         return
-    done = inline([button(_("✅ Done"), FLOW, "done", ticket.id)])
+    done = inline([TicketButton("done", ticket.id).labelled(_("✅ Done"))])
     if await add_to(ctx, ticket, done) == "added":
         ctx.say(_("Added to ticket No. %(number)s. Send more, or press Done.")
                 % {"number": ticket.number}, done)

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from conversations.events import Button, FileRef, Reply, inline
-from conversations.keyboards import Prefix, button, staff_button
+from conversations.keyboards import SurveyButton, staff_button
 from locales import N_, gettext_for
 from storage.models import Ticket, utcnow
 from tickets.lifecycle import OPEN, RULES, STAFF_STATUS_LABELS, Action, Status
@@ -331,10 +331,10 @@ def _delivery_failed(notice: DeliveryFailed, head: str, _: Gettext, timezone: Zo
 
 def survey_buttons(survey_id: int, _: Gettext) -> tuple[tuple[Button, ...], ...]:
     return inline(
-        (button(_("✅ Yes"), Prefix.SURVEY, "yes", survey_id),
-         button(_("🟡 Partly"), Prefix.SURVEY, "partly", survey_id),
-         button(_("❌ No"), Prefix.SURVEY, "no", survey_id)),
-        tuple(button("⭐" * n if n == 1 else str(n) + "⭐", Prefix.SURVEY, f"r{n}", survey_id)
+        (SurveyButton("yes", survey_id).labelled(_("✅ Yes")),
+         SurveyButton("partly", survey_id).labelled(_("🟡 Partly")),
+         SurveyButton("no", survey_id).labelled(_("❌ No"))),
+        tuple(SurveyButton(f"r{n}", survey_id).labelled("⭐" * n if n == 1 else str(n) + "⭐")
               for n in range(1, 6)),
     )
 

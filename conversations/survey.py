@@ -10,7 +10,7 @@ from __future__ import annotations
 from conversations.context import Context
 from conversations.events import EventKind, inline
 from conversations.flow import EXIT, Flow, Input, Press, Transition
-from conversations.keyboards import Prefix, button, main_menu
+from conversations.keyboards import Prefix, SurveyButton, main_menu
 from storage.models import Survey
 from tickets.policy import INFO_MAX
 from tickets.service import TicketError
@@ -27,7 +27,8 @@ async def press(ctx: Context) -> None:
     _ = ctx._
     callback = ctx.callback
     assert callback is not None
-    survey_id = callback.int_arg()
+    pressed = SurveyButton.unpack(callback)
+    survey_id = pressed.id if pressed is not None else None
     survey = await ctx.surveys.get(survey_id) if survey_id is not None else None
     if ctx.resident is None or survey is None or survey.ticket.resident_id != ctx.resident.id:
         ctx.answer(_("Ticket not found."), alert=True)
@@ -65,7 +66,7 @@ async def press(ctx: Context) -> None:
         text = _("Thank you for your rating: %(stars)s") % {"stars": "★" * (rating or 0)}
     if survey.rating is None:
         text += "\n\n" + _("How would you rate our work (1–5)?")
-        ctx.say(text, inline(tuple(button(f"{n}⭐", FLOW, f"r{n}", survey.id)
+        ctx.say(text, inline(tuple(SurveyButton(f"r{n}", survey.id).labelled(f"{n}⭐")
                                    for n in range(1, 6))))
         return
     ctx.say(text)  # the survey message keeps the outcome; its buttons now only thank
@@ -82,7 +83,7 @@ def ask_comment(ctx: Context, survey: Survey) -> None:
     ctx.data["survey_id"] = survey.id
     ctx.goto(FLOW, COMMENT)
     ctx.say(_("Would you like to add a comment? Type it now, or press Skip."),
-            inline([button(_("Skip"), FLOW, "skip", survey.id)]))
+            inline([SurveyButton("skip", survey.id).labelled(_("Skip"))]))
 
 
 async def _typed_comment(ctx: Context) -> None:
@@ -94,7 +95,7 @@ async def _typed_comment(ctx: Context) -> None:
     text = (ctx.event.text or "").strip()
     if ctx.event.kind != EventKind.TEXT or not text:
         ctx.say(_("Please type your comment, or press Skip."),
-                inline([button(_("Skip"), FLOW, "skip", survey.id)]))
+                inline([SurveyButton("skip", survey.id).labelled(_("Skip"))]))
         return
     if await comment(ctx, survey, text):
         ctx.reset()  # a comment too long to keep leaves the resident at this step, to split it

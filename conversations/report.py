@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -242,11 +242,7 @@ async def _choose_category(ctx: Context) -> None:
     if category is None or not category.active:
         ctx.answer(ctx._("This button is no longer active."))
         return
-    ctx.answer()
-    draft = _draft(ctx)
-    draft.category = category.code
-    _keep(ctx, draft)
-    await _next_after(ctx, CATEGORY, edit=True)
+    await _chosen(ctx, CATEGORY, replace(_draft(ctx), category=category.code))
 
 
 async def _evidence_done(ctx: Context) -> None:
@@ -259,11 +255,14 @@ async def _choose_urgency(ctx: Context) -> None:
     if callback is None or callback.arg not in PRIORITY_LABELS:
         ctx.answer(ctx._("This button is no longer active."))
         return
+    await _chosen(ctx, URGENCY, replace(_draft(ctx), priority=callback.arg))
+
+
+async def _chosen(ctx: Context, step: str, draft: ReportDraft) -> None:
+    """A button answered `step`: keep the draft with the answer and move on."""
     ctx.answer()
-    draft = _draft(ctx)
-    draft.priority = callback.arg
     _keep(ctx, draft)
-    await _next_after(ctx, URGENCY, edit=True)
+    await _next_after(ctx, step, edit=True)
 
 
 async def _confirm_pressed(ctx: Context) -> None:

@@ -1,4 +1,5 @@
-"""The `residesk` command: run, demo, db upgrade, units import / invite."""
+"""The `residesk` command: run, serve, demo, db upgrade, units, categories, sla, export, stats,
+staff (`residesk --help` lists them)."""
 
 from __future__ import annotations
 

@@ -80,7 +80,7 @@ class HttpSettings(BaseSettings):
 class DatabaseSettings(BaseSettings):
     model_config = ENV
     database_url: str = "sqlite+aiosqlite:///residesk.db"
-    # PostgreSQL connections each process keeps open (and as many more at a peak)
+    # PostgreSQL connections each process keeps open (no overflow: a burst waits for one)
     database_pool_size: int = Field(default=POOL_SIZE, ge=1, le=200)
 
     @field_validator("database_url")

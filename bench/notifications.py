@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select
 
-from bot.emulator.server import BotAPIEmulator
+from bot.emulator import BotAPIEmulator
 from bot.telegram.transport import TRANSPORTS, make_transport
 from bot.workers.notifier import Notifier
 from conversations.events import Event

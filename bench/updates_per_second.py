@@ -80,7 +80,7 @@ if str(ROOT) not in sys.path:  # run as a plain script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from bot.app import ResidentDesk, Settings  # noqa: E402
-from bot.emulator.server import BotAPIEmulator, EmulatedUser  # noqa: E402
+from bot.emulator import BotAPIEmulator, EmulatedUser  # noqa: E402
 from bot.handled import HandledUpdates  # noqa: E402
 from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings  # noqa: E402
 from bot.telegram.transport import TRANSPORTS  # noqa: E402

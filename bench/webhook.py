@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a plain script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from bot.emulator.server import BotAPIEmulator, EmulatedUser  # noqa: E402
+from bot.emulator import BotAPIEmulator, EmulatedUser  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import ConversationState  # noqa: E402
 

@@ -16,8 +16,8 @@ from pydantic import SecretStr
 
 from bot.app import ResidentDesk, Settings
 from bot.cli import add_staff
+from bot.emulator import BotAPIEmulator, SentMessage
 from bot.emulator.chat import ChatClient, GroupMember
-from bot.emulator.server import BotAPIEmulator, SentMessage
 from bot.handled import HandledUpdates
 from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings
 from storage.models import utcnow

@@ -22,8 +22,8 @@ import pytest
 from pydantic import SecretStr
 
 from bot.app import ResidentDesk, Settings
+from bot.emulator import BotAPIEmulator, EmulatedUser
 from bot.emulator.chat import ChatClient
-from bot.emulator.server import BotAPIEmulator, EmulatedUser
 from bot.handled import HandledUpdates
 from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings, TransportName
 from bot.telegram.transport import TRANSPORTS

@@ -108,7 +108,7 @@ def test_staff_are_added_listed_and_removed(workdir: Path) -> None:
 
 async def test_run_serves_residents_and_stops_cleanly_on_sigterm(tmp_path: Path, run_url: str,
                                                                  transport: str) -> None:
-    from bot.emulator.server import BotAPIEmulator
+    from bot.emulator import BotAPIEmulator
 
     async with BotAPIEmulator() as emulator:
         environment = {**os.environ, "BOT_TOKEN": emulator.token,
@@ -140,7 +140,7 @@ async def test_run_serves_residents_and_stops_cleanly_on_sigterm(tmp_path: Path,
 
 async def test_run_with_a_refused_token_stops_with_one_clear_line(tmp_path: Path, run_url: str,
                                                                   transport: str) -> None:
-    from bot.emulator.server import BotAPIEmulator
+    from bot.emulator import BotAPIEmulator
 
     async with BotAPIEmulator() as emulator:
         wrong = emulator.token.split(":")[0] + ":WRONG-token-0123456789"

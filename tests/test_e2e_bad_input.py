@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.demo import tiny_png
+from bot.emulator import BotAPIEmulator
 from bot.emulator.chat import ChatClient
-from bot.emulator.server import BotAPIEmulator
 from conversations.keyboards import main_menu
 from locales import gettext_for
 from storage.db import Database

@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 import bot.telegram.media
 from bot.demo import tiny_png
+from bot.emulator import Body, BotAPIEmulator
 from bot.emulator.chat import ChatClient
-from bot.emulator.server import Body, BotAPIEmulator
 from storage.db import Database
 from storage.models import Resident
 from tests.chats import DESCRIPTION, file_report, register

@@ -8,8 +8,8 @@ import logging
 import pytest
 
 from bot.demo import tiny_png
+from bot.emulator import BotAPIEmulator
 from bot.emulator.chat import ChatClient
-from bot.emulator.server import BotAPIEmulator
 from tests.chats import register
 from tests.conftest import Harness
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.demo import tiny_png
+from bot.emulator import BotAPIEmulator
 from bot.emulator.chat import ChatClient
-from bot.emulator.server import BotAPIEmulator
 from storage.db import Database
 from storage.models import Attachment, ConversationState, Resident, Ticket
 from storage.repositories import Units

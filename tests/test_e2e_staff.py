@@ -14,8 +14,8 @@ from sqlalchemy import select
 from bot.app import ResidentDesk
 from bot.cli import add_staff, remove_staff
 from bot.demo import tiny_png
+from bot.emulator import BotAPIEmulator, SentMessage
 from bot.emulator.chat import GroupMember
-from bot.emulator.server import BotAPIEmulator, SentMessage
 from storage.models import OutboxMessage, Ticket
 from tests.chats import file_report, register
 from tests.conftest import Harness

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.app import ResidentDesk
+from bot.emulator import BotAPIEmulator
 from bot.emulator.chat import ChatClient
-from bot.emulator.server import BotAPIEmulator
 from bot.workers.notifier import MAX_ATTEMPTS, RateLimits
 from storage.models import OutboxMessage, Resident, Ticket, utcnow
 from tests.chats import file_report, register

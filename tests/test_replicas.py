@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from bench.notifications import seed
-from bot.emulator.server import BotAPIEmulator
+from bot.emulator import BotAPIEmulator
 from storage.db import Database
 from tests.processes import free_port, residesk
 

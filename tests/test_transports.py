@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.emulator.server import Body, BotAPIEmulator, EmulatedUser, SentMessage
+from bot.emulator import Body, BotAPIEmulator, EmulatedUser, SentMessage
 from bot.telegram.transport import (
     TRANSPORTS,
     BadRequest,

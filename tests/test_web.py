@@ -15,8 +15,8 @@ import aiohttp
 import pytest
 
 from bot.app import ResidentDesk, Webhook
+from bot.emulator import BotAPIEmulator
 from bot.emulator.chat import ChatClient
-from bot.emulator.server import BotAPIEmulator
 from bot.handled import HandledUpdates
 from storage.db import Database
 from tests.chats import register

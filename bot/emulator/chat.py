@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.emulator.server import BotAPIEmulator, Button, EmulatedUser, SentMessage
+from bot.emulator.emulator import BotAPIEmulator
+from bot.emulator.records import Button, EmulatedUser, SentMessage
 
 WaitHandled = Callable[[int], Awaitable[str]]
 

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from conversations.events import Button, FileRef, Reply, inline
-from conversations.keyboards import Prefix, button, staff_button
+from conversations.keyboards import CardButton, Prefix, button, staff_button
 from locales import N_, gettext_for
 from storage.models import Ticket, utcnow
 from tickets.lifecycle import OPEN, RULES, STAFF_STATUS_LABELS, Action, Status
@@ -105,11 +105,13 @@ CARD_ACTIONS: tuple[tuple[Action, str], ...] = (
     (Action.REJECT, N_("⛔ Reject")),
     (Action.NOTE, N_("🗒 Internal note")),
 )
-CARD_ACTION_CODES = {
-    Action.ACKNOWLEDGE: "ack", Action.TAKE: "take", Action.ASSIGN: "asg",
-    Action.INVESTIGATE: "inv", Action.RECORD_FINDINGS: "fnd", Action.RESOLVE: "res",
-    Action.MESSAGE: "msg", Action.REQUEST_INFO: "req", Action.ESCALATE: "esc",
-    Action.REJECT: "rej", Action.NOTE: "note",
+CARD_ACTION_CODES: dict[Action, CardButton] = {
+    Action.ACKNOWLEDGE: CardButton.ACKNOWLEDGE, Action.TAKE: CardButton.TAKE,
+    Action.ASSIGN: CardButton.ASSIGN, Action.INVESTIGATE: CardButton.INVESTIGATE,
+    Action.RECORD_FINDINGS: CardButton.RECORD_FINDINGS, Action.RESOLVE: CardButton.RESOLVE,
+    Action.MESSAGE: CardButton.MESSAGE, Action.REQUEST_INFO: CardButton.REQUEST_INFO,
+    Action.ESCALATE: CardButton.ESCALATE, Action.REJECT: CardButton.REJECT,
+    Action.NOTE: CardButton.NOTE,
 }
 
 

@@ -77,8 +77,8 @@ class Engine:
         if event.kind == EventKind.BUTTON and ctx.out.callback_answer is None:
             ctx.answer()
         keep_answer(state, event, ctx.out)
-        dialog = staff.dialog if staff is not None else None
-        ctx.out.step = f"staff:{dialog['kind']}" if dialog else "staff"
+        dialog = staffdesk.GuidedAction.from_json(staff.dialog) if staff is not None else None
+        ctx.out.step = f"staff:{dialog.kind}" if dialog else "staff"
         ctx.out.notify = ctx.out.notify or Outbox.touched(session)
         return ctx.out
 

@@ -27,6 +27,24 @@ class Prefix(StrEnum):
     STAFF_DIALOG = "sd"  # choices inside a staff member's guided action
 
 
+class CardAction(StrEnum):
+    """A ticket card's buttons: the action part of a `sf:` callback. Cards already posted
+    carry these short forms, so they are spelled here alone; the code says the names."""
+
+    ACKNOWLEDGE = "ack"
+    TAKE = "take"
+    ASSIGN = "asg"  # shows the staff list to choose from
+    ASSIGN_TO = "to"  # one person of that list
+    INVESTIGATE = "inv"
+    RECORD_FINDINGS = "fnd"
+    RESOLVE = "res"
+    MESSAGE = "msg"
+    REQUEST_INFO = "req"
+    ESCALATE = "esc"
+    REJECT = "rej"
+    NOTE = "note"
+
+
 class TicketRef(Protocol):
     @property
     def id(self) -> int: ...

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from conversations.events import Button, FileRef, Reply, inline
-from conversations.keyboards import SurveyButton, staff_button
+from conversations.keyboards import CardAction, SurveyButton, staff_button
 from locales import N_, gettext_for
 from storage.models import Ticket, utcnow
 from tickets.lifecycle import OPEN, RULES, STAFF_STATUS_LABELS, Action, Status
@@ -105,11 +105,13 @@ CARD_ACTIONS: tuple[tuple[Action, str], ...] = (
     (Action.REJECT, N_("⛔ Reject")),
     (Action.NOTE, N_("🗒 Internal note")),
 )
-CARD_ACTION_CODES = {
-    Action.ACKNOWLEDGE: "ack", Action.TAKE: "take", Action.ASSIGN: "asg",
-    Action.INVESTIGATE: "inv", Action.RECORD_FINDINGS: "fnd", Action.RESOLVE: "res",
-    Action.MESSAGE: "msg", Action.REQUEST_INFO: "req", Action.ESCALATE: "esc",
-    Action.REJECT: "rej", Action.NOTE: "note",
+CARD_ACTION_CODES: dict[Action, CardAction] = {
+    Action.ACKNOWLEDGE: CardAction.ACKNOWLEDGE, Action.TAKE: CardAction.TAKE,
+    Action.ASSIGN: CardAction.ASSIGN, Action.INVESTIGATE: CardAction.INVESTIGATE,
+    Action.RECORD_FINDINGS: CardAction.RECORD_FINDINGS, Action.RESOLVE: CardAction.RESOLVE,
+    Action.MESSAGE: CardAction.MESSAGE, Action.REQUEST_INFO: CardAction.REQUEST_INFO,
+    Action.ESCALATE: CardAction.ESCALATE, Action.REJECT: CardAction.REJECT,
+    Action.NOTE: CardAction.NOTE,
 }
 
 

@@ -1,0 +1,130 @@
+"""A ticket card's buttons: who pressed, whether the card is current, what the button does.
+
+A card button carries the ticket's version (`keyboards.staff_button`): pressed on an older
+card it is refused and the card refreshed. The buttons of a guided action's questions
+(`Prefix.STAFF_DIALOG`) come here too and go on to `guided.answer`.
+"""
+
+from __future__ import annotations
+
+from conversations.context import Context
+from conversations.keyboards import Callback, CardAction, Prefix, grid, staff_button, staff_target
+from conversations.notices import CARD_ACTION_CODES
+from conversations.staffdesk.dialog import Guided, GuidedAction
+from conversations.staffdesk.guided import answer, begin
+from storage.models import Staff, Ticket
+from tickets.lifecycle import STAFF_STATUS_LABELS, Action, Role, Status, allowed
+from tickets.service import Actor, TicketError
+
+# the lifecycle action of each button (the card shows them: notices.CARD_ACTION_CODES)
+CARD_CODES: dict[CardAction, Action] = (
+    {button: action for action, button in CARD_ACTION_CODES.items()}
+    | {CardAction.ASSIGN_TO: Action.ASSIGN})
+# the buttons that begin a guided action straight away (Investigation and Resolve do some
+# more first: see act)
+GUIDED_BY_BUTTON: dict[CardAction, Guided] = {
+    CardAction.MESSAGE: Guided.MESSAGE, CardAction.REQUEST_INFO: Guided.REQUEST_INFO,
+    CardAction.REJECT: Guided.REJECT, CardAction.NOTE: Guided.NOTE,
+    CardAction.RECORD_FINDINGS: Guided.FINDINGS, CardAction.RESOLVE: Guided.RESOLUTION,
+}
+
+
+async def press(ctx: Context, staff: Staff | None) -> None:
+    _ = ctx._
+    callback = Callback.parse(ctx.event.callback_data)
+    if callback is None or callback.prefix not in (Prefix.STAFF_CARD, Prefix.STAFF_DIALOG):
+        ctx.answer(_("This button is no longer active."))
+        return
+    if staff is None or not staff.active:
+        ctx.answer(_("Only office staff can do this. A manager can add you with "
+                     "“residesk staff add”."), alert=True)
+        ctx.out.result = "refused"
+        return
+    if callback.prefix == Prefix.STAFF_DIALOG:
+        dialog = GuidedAction.from_json(staff.dialog)
+        if dialog is None or callback.arg != dialog.tag:
+            ctx.answer(_("This question is not yours, or no longer open."), alert=True)
+            ctx.out.result = "refused"
+            return
+        await answer(ctx, staff, callback.action)
+        return
+    target = staff_target(callback)
+    ticket = await ctx.tickets.tickets.get(target[0]) if target else None
+    code = CardAction(callback.action) if callback.action in CARD_CODES else None
+    if target is None or ticket is None or code is None:
+        ctx.answer(_("This button is no longer active."))
+        ctx.out.result = "refused"
+        return
+    _ticket_id, version, extra = target
+    if version != ticket.version:
+        ctx.tickets.refresh_card(ticket)
+        ctx.out.notify = True
+        ctx.answer(_("This ticket has changed meanwhile (now: %(status)s). The card is being "
+                     "updated; please look again.") % {
+            "status": _(STAFF_STATUS_LABELS[Status(ticket.status)])}, alert=True)
+        ctx.out.result = "stale"
+        return
+    action = CARD_CODES[code]
+    if not allowed(action, ticket.status, Role(staff.role)):
+        refuse(ctx, ticket, action, staff)
+        return
+    await act(ctx, staff, ticket, code, extra)
+
+
+def refuse(ctx: Context, ticket: Ticket, action: Action, staff: Staff) -> None:
+    _ = ctx._
+    if allowed(action, ticket.status, Role.MANAGER) and not staff.is_manager:
+        text = _("Only a manager can do this. You can escalate the ticket instead.")
+    else:
+        text = _("Not possible now: No. %(number)s is %(status)s.") % {
+            "number": ticket.number, "status": _(STAFF_STATUS_LABELS[Status(ticket.status)])}
+    ctx.answer(text, alert=True)
+    ctx.out.result = "refused"
+
+
+async def act(ctx: Context, staff: Staff, ticket: Ticket, code: CardAction, extra: str) -> None:
+    """The button is allowed to this person in the ticket's status: do it."""
+    _ = ctx._
+    service = ctx.tickets
+    ctx.out.notify = True
+    if code == CardAction.ACKNOWLEDGE:
+        await service.acknowledge(ticket, staff)
+        ctx.answer(_("Acknowledged. The resident has been told."))
+    elif code == CardAction.TAKE:
+        await _assign(ctx, staff, ticket, staff)
+    elif code == CardAction.ASSIGN:
+        people = await service.staff.active()
+        buttons = [staff_button(p.name, CardAction.ASSIGN_TO, ticket, p.id) for p in people]
+        ctx.say(_("No. %(number)s — assign to:") % {"number": ticket.number}, grid(buttons, 3),
+                reply_to=ticket.card_message_id)
+        ctx.answer()
+    elif code == CardAction.ASSIGN_TO:
+        assignee = await service.staff.get(int(extra)) if extra.isdigit() else None
+        if assignee is None or not assignee.active:
+            ctx.answer(_("This person is no longer on the staff list."), alert=True)
+            return
+        await _assign(ctx, staff, ticket, assignee)
+        ctx.say(_("No. %(number)s is assigned to %(name)s.") % {
+            "number": ticket.number, "name": assignee.name}, edit=True)
+    elif code == CardAction.ESCALATE:
+        await service.escalate(ticket, Actor.of_staff(staff))
+        ctx.answer(_("Escalated to managers"))
+    elif code == CardAction.INVESTIGATE:
+        await service.start_investigation(ticket, staff)
+        ctx.answer(_("Under investigation. The resident has been told."))
+        await begin(ctx, staff, Guided.FINDINGS, ticket)
+    elif code == CardAction.RESOLVE and ticket.status == Status.INVESTIGATING:
+        await service.start_resolving(ticket, staff)
+        await begin(ctx, staff, Guided.RESOLUTION, ticket)
+    else:
+        await begin(ctx, staff, GUIDED_BY_BUTTON[code], ticket)
+
+
+async def _assign(ctx: Context, staff: Staff, ticket: Ticket, assignee: Staff) -> None:
+    try:
+        await ctx.tickets.assign(ticket, staff, assignee)
+    except TicketError:
+        ctx.answer(ctx._("This ticket is already assigned to %(name)s.") % {
+            "name": assignee.name})
+        return
+    ctx.answer(ctx._("Assigned to %(name)s.") % {"name": assignee.name})

@@ -1,0 +1,163 @@
+"""A guided action: begin it, ask its questions one by one, take the answers, finish it.
+
+The dialog in progress is a `GuidedAction` on the staff member's row, written back after every
+step, so it survives restarts; one at a time per person (beginning another replaces it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from conversations.context import Context
+from conversations.keyboards import Prefix, button, grid
+from conversations.notices import category_name
+from conversations.staffdesk.answers import value_of
+from conversations.staffdesk.dialog import Guided, GuidedAction
+from conversations.staffdesk.questions import CANCEL, DIALOG_ACTIONS, DIALOGS, SKIP, Ask
+from storage.models import Staff, Ticket
+from tickets.lifecycle import STAFF_STATUS_LABELS, Role, Status, allowed
+from tickets.service import Intake, Investigation, Resolution, TicketError
+
+
+async def begin(ctx: Context, staff: Staff, kind: Guided, ticket: Ticket | None) -> None:
+    if ctx.event.callback_id is not None and ctx.out.callback_answer is None:
+        ctx.answer()
+    action = GuidedAction(kind=kind, ticket=ticket.id if ticket else None,
+                          anchor=(ticket.card_message_id if ticket else ctx.event.message_id),
+                          key=uuid.uuid4().hex)
+    await _next(ctx, staff, action, ticket)
+
+
+async def _next(ctx: Context, staff: Staff, action: GuidedAction, ticket: Ticket | None) -> None:
+    """Ask the next question that applies, or finish when none is left."""
+    asks = DIALOGS[action.kind]
+    step = action.step + 1
+    while step < len(asks) and not asks[step].applies(action.answers):
+        step += 1
+    action = action.at(step)
+    staff.dialog = action.to_json()
+    if step >= len(asks):
+        await finish(ctx, staff, action, ticket)
+        return
+    await _ask(ctx, staff, action, asks[step], ticket)
+
+
+async def _ask(ctx: Context, staff: Staff, action: GuidedAction, ask: Ask,
+               ticket: Ticket | None, problem: str | None = None) -> None:
+    _ = ctx._
+    head = (_("No. %(number)s") % {"number": ticket.number} + " · ") if ticket else ""
+    text = f"{staff.name}, {head}{_(ask.prompt)}"
+    if "%(min)d" in ask.prompt:
+        text = text % {"min": ask.min_len}
+    if problem:
+        text = f"{problem}\n\n{text}"
+    choices = ask.choices
+    if ask.key == "category":
+        choices = tuple((c.code, category_name(_, c.code))
+                        for c in await ctx.categories.active())
+    # bound to this person's question: a button of another one's (or an older) question
+    # is refused instead of answering the wrong thing
+    buttons = [button(_(label) if ask.key != "category" else label, Prefix.STAFF_DIALOG, value,
+                      action.tag)
+               for value, label in choices]
+    if ask.optional:
+        buttons.append(button(_("Skip"), Prefix.STAFF_DIALOG, SKIP, action.tag))
+    buttons.append(button(_("Cancel"), Prefix.STAFF_DIALOG, CANCEL, action.tag))
+    ctx.say(text, grid(buttons, 3), reply_to=action.anchor)
+
+
+async def answer(ctx: Context, staff: Staff, pressed: str | None = None) -> None:
+    """The staff member answered the current question (typed, sent a file, or pressed)."""
+    _ = ctx._
+    action = GuidedAction.from_json(staff.dialog)
+    if action is None:
+        ctx.answer(_("This question is no longer open."))
+        return
+    ticket = await ctx.tickets.tickets.get(action.ticket) if action.ticket else None
+    if action.ticket and ticket is None:
+        staff.dialog = None
+        return
+    ask = DIALOGS[action.kind][action.step]
+    if pressed is not None:
+        ctx.answer()
+    if pressed == CANCEL:
+        staff.dialog = None
+        ctx.say(_("Cancelled. Nothing was saved."), edit=True)
+        return
+    value, problem = value_of(ctx, staff, ask, pressed)
+    if problem is not None:
+        await _ask(ctx, staff, action, ask, ticket, problem)
+        return
+    action = action.answered(ask.key, value)
+    staff.dialog = action.to_json()
+    await _next(ctx, staff, action, ticket)
+
+
+async def finish(ctx: Context, staff: Staff, action: GuidedAction,
+                 ticket: Ticket | None) -> None:
+    """All questions answered: make the change (or say why it cannot be made now)."""
+    _ = ctx._
+    staff.dialog = None
+    ctx.out.notify = True
+    try:
+        if action.kind == Guided.INTAKE:
+            answers = action.answers
+            created, _new = await ctx.tickets.take_intake(staff, Intake(
+                key=action.key, name=answers["name"], phone=answers["phone"],
+                unit=answers["unit"], category=answers["category"],
+                description=answers["description"], channel=answers["channel"]))
+            ctx.say(_("Logged as No. %(number)s. Its card follows.") % {
+                "number": created.number}, reply_to=action.anchor)
+            return
+        assert ticket is not None
+        if not allowed(DIALOG_ACTIONS[action.kind], ticket.status, Role(staff.role)):
+            raise TicketError("changed")  # someone else moved the ticket on meanwhile
+        done = await _change(ctx, staff, action, ticket)
+    except TicketError as error:
+        if ticket is not None and error.code in ("changed", "not_now"):
+            status = _(STAFF_STATUS_LABELS[Status(ticket.status)])
+            done = _("No. %(number)s changed while you were entering this (now: %(status)s). "
+                     "Nothing was saved.") % {"number": ticket.number, "status": status}
+            ctx.out.result = "stale"
+        elif error.code == "unknown_category":
+            done = _("That category is no longer offered. Nothing was saved.")
+        else:
+            done = _("This could not be saved. Please check the ticket and try again.")
+            ctx.out.result = "refused"
+    head = _("No. %(number)s") % {"number": ticket.number} if ticket else ""
+    ctx.say(f"{head} · {done}" if head else done, reply_to=action.anchor)
+
+
+async def _change(ctx: Context, staff: Staff, action: GuidedAction, ticket: Ticket) -> str:
+    """Make a ticket's guided action; what to tell the staff member."""
+    _ = ctx._
+    service = ctx.tickets
+    answers = action.answers
+    if action.kind == Guided.MESSAGE:
+        message = answers["text"]
+        await service.message_resident(ticket, staff, message["text"] or None, message["file"])
+        return _("Sent to the resident.")
+    if action.kind == Guided.REQUEST_INFO:
+        await service.request_information(ticket, staff, answers["text"])
+        return _("Sent to the resident; the ticket waits for their answer.")
+    if action.kind == Guided.REJECT:
+        await service.reject(ticket, staff, answers["text"])
+        return _("Rejected. The resident has been told the reason.")
+    if action.kind == Guided.NOTE:
+        await service.add_note(ticket, staff, answers["text"])
+        return _("Note saved (internal).")
+    if action.kind == Guided.FINDINGS:
+        visit = answers.get("visit_at")
+        await service.record_investigation(ticket, staff, Investigation(
+            site_visit_at=datetime.fromisoformat(visit) if visit else None,
+            site_visit_by=answers.get("visit_by"), findings=answers["findings"],
+            interviewed=answers.get("interviewed"), severity=answers["severity"],
+            cause_category=answers["cause_category"], cause=answers["cause"]))
+        return _("Investigation recorded.")
+    assert action.kind == Guided.RESOLUTION
+    follow_up = answers.get("follow_up")
+    await service.resolve(ticket, staff, Resolution(
+        type=answers["type"], text=answers["text"], measures=answers.get("measures"),
+        follow_up_at=datetime.fromisoformat(follow_up) if follow_up else None))
+    return _("Resolved. The resident has been sent the outcome and the survey.")

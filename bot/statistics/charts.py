@@ -315,6 +315,8 @@ CHARTS = (("volume", _volume), ("resolve_time", _resolve_time),
 def _fit(figure: Figure, pad: float = 10.0) -> None:
     """Size the axes so their tick labels, titles and legend just fit in the picture: one
     measuring pass, where a layout engine would draw every figure twice (~2× slower)."""
+    # matplotlib types figure.canvas as FigureCanvasBase, which has no get_renderer; ours is
+    # the FigureCanvasAgg render_charts gives every figure
     renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
     inner = figure.axes[0].get_window_extent(renderer)
     boxes = [axes.get_tightbbox(renderer) for axes in figure.axes]

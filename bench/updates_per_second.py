@@ -426,6 +426,7 @@ class Residesk:
                 .where(ConversationState.chat_id.in_([u.id for u in users]),
                        ConversationState.flow == "rp", ConversationState.step == "evidence")
                 .values(step="description"))
+        # an UPDATE gives a CursorResult (rowcount); SQLAlchemy types execute() as Result
         changed: int = result.rowcount  # type: ignore[attr-defined]
         if changed != len(users):
             raise RuntimeError(f"only {changed} of {len(users)} residents were at EVIDENCE")

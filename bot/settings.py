@@ -169,6 +169,8 @@ SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 def load(kind: type[SettingsT], **overrides: object) -> SettingsT:
     try:
+        # field values, as pydantic takes them (**values: Any); mypy matches them against
+        # BaseSettings' own typed keywords (_env_file, _case_sensitive...) too
         return kind(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
         raise explain(error) from None

@@ -12,13 +12,15 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -32,33 +34,33 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object, *,
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry, *,
                    foreign_keys: bool = True) -> None:
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
     # Let SQLAlchemy decide when a transaction begins (see _sqlite_begin), not the driver.
-    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+    dbapi_connection.isolation_level = None
 
 
-def _sqlite_begin(connection: object) -> None:
+def _sqlite_begin(connection: Connection) -> None:
     # Take the write lock up front: two chats' transactions then queue on busy_timeout instead
     # of failing when a reader tries to become a writer after another commit (SQLITE_BUSY).
-    connection.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _sqlite_read_only(dbapi_connection: object, _record: object) -> None:
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+def _sqlite_read_only(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA query_only=ON")
     cursor.close()
 
 
-def _sqlite_begin_reading(connection: object) -> None:
+def _sqlite_begin_reading(connection: Connection) -> None:
     # deferred: a reader sees one snapshot and never takes (or waits for) the write lock
-    connection.exec_driver_sql("BEGIN")  # type: ignore[attr-defined]
+    connection.exec_driver_sql("BEGIN")
 
 
 POOL_SIZE = 20

@@ -129,6 +129,7 @@ class Units(Repository):
             .values(used_by_resident_id=resident_id)
             .execution_options(synchronize_session=False)
         )
+        # an UPDATE gives a CursorResult (rowcount); SQLAlchemy types execute() as Result
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def import_rows(self, rows: Iterable[dict[str, str]]) -> ImportResult:
@@ -375,6 +376,7 @@ class Outbox(Repository):
             update(OutboxMessage)
             .where(OutboxMessage.chat_id == chat_id, OutboxMessage.state == "unreachable")
             .values(state="pending", attempts=0, next_attempt_at=utcnow(), last_error=None))
+        # an UPDATE gives a CursorResult (rowcount); SQLAlchemy types execute() as Result
         resent = int(result.rowcount or 0)  # type: ignore[attr-defined]
         if resent:
             self.session.info["outbox_touched"] = True
@@ -386,6 +388,7 @@ class Outbox(Repository):
             update(OutboxMessage)
             .where(OutboxMessage.chat_id == chat_id, OutboxMessage.state == "pending")
             .values(state="unreachable", last_error=error))
+        # an UPDATE gives a CursorResult (rowcount); SQLAlchemy types execute() as Result
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

@@ -114,7 +114,7 @@ CHINESE = ChartLabels(
     satisfied_share="满意（4–5 星）", target="目标 %(share)s",
     hotspots_title="投诉来源", hotspots_axis="工单", hotspot="%(building)s 栋 %(floor)s 层",
     unlocated="无已知单元：%(count)d", categories={"water": "漏水", "noise": "噪音"},
-    date_format="%m月%d日")
+    lang="zh_Hans")
 
 
 def full_trends(days: int = 7, categories: int = 3) -> Trends:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from conversations.notices import card
 from storage.db import Database
 from storage.models import OutboxMessage, Resident, Staff, Ticket, Timer
@@ -21,8 +23,8 @@ MONDAY_10 = datetime(2026, 11, 30, 10, tzinfo=SHANGHAI).astimezone(UTC)
 POLICY = SlaPolicy(Calendar(SHANGHAI))
 
 
-def desk(session: object, policy: SlaPolicy = POLICY) -> TicketService:
-    return TicketService(session, staff_chat_id=-100, timing=Timing(sla=policy))  # type: ignore[arg-type]
+def desk(session: AsyncSession, policy: SlaPolicy = POLICY) -> TicketService:
+    return TicketService(session, staff_chat_id=-100, timing=Timing(sla=policy))
 
 
 async def report(db: Database, resident_id: int, key: str = "k", category: str = "water",

@@ -12,13 +12,13 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-import bot.telegram.media
 from bot.demo import tiny_png
 from bot.emulator import Body, BotAPIEmulator
 from bot.emulator.chat import ChatClient
@@ -123,11 +123,11 @@ def small_disk(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
                 out.write(b"\0" * (256 * 1024 - FREE))
         else:
             filler.write_bytes(b"")
-            real = bot.telegram.media.tempfile.NamedTemporaryFile
+            real = tempfile.NamedTemporaryFile  # the module bot/telegram/media.py writes with
 
-            class FullDisk:
-                def __init__(self, *args: object, **kwargs: object) -> None:
-                    self.file = real(*args, **kwargs)  # type: ignore[call-overload]
+            class FullDisk:  # called as bot/telegram/media.py calls NamedTemporaryFile
+                def __init__(self, *, dir: Path, suffix: str, delete: bool) -> None:
+                    self.file = real(dir=dir, suffix=suffix, delete=delete)
                     self.name = self.file.name
 
                 def __enter__(self) -> FullDisk:
@@ -145,7 +145,7 @@ def small_disk(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
                 def __getattr__(self, name: str) -> object:
                     return getattr(self.file, name)
 
-            monkeypatch.setattr(bot.telegram.media.tempfile, "NamedTemporaryFile", FullDisk)
+            monkeypatch.setattr("bot.telegram.media.tempfile.NamedTemporaryFile", FullDisk)
         yield filler
     finally:
         if mounted:

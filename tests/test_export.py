@@ -89,8 +89,9 @@ async def test_a_period_round_trips_through_a_real_reader(
         assert first["closed_at"] == ""
         assert last["description"] == "'=HYPERLINK(\"http://x\")"
     else:  # the office's wall-clock time in real date cells; a formula is a string cell
-        assert first["created_at"] == datetime(2026, 11, 1, 0, 0)
-        assert first["resolved_at"] == datetime(2026, 11, 2, 15, 0)
+        # naive on purpose: a spreadsheet cell keeps no time zone, openpyxl reads it naive
+        assert first["created_at"] == datetime(2026, 11, 1, 0, 0)  # noqa: DTZ001
+        assert first["resolved_at"] == datetime(2026, 11, 2, 15, 0)  # noqa: DTZ001
         assert first["closed_at"] is None
         assert last["description"] == "=HYPERLINK(\"http://x\")"
 

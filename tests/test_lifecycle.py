@@ -202,7 +202,8 @@ async def test_unanswered_survey_reminds_once_then_closes(db: Database) -> None:
         reminders = [o for o in await rows(session, OutboxMessage)
                      if o.payload["kind"] == "survey_reminder"]
         assert len(reminders) == 1
-        assert (await session.get(Ticket, ticket_id)).status == S.RESOLVED  # type: ignore[union-attr]
+        resolved = await session.get(Ticket, ticket_id)
+        assert resolved is not None and resolved.status == S.RESOLVED
         await service(session).fire_due_timers(later + timedelta(hours=2, minutes=1))
     async with db.transaction() as session:
         closed = await session.get(Ticket, ticket_id)

@@ -20,14 +20,16 @@ ROOT = Path(__file__).parents[1]
 
 
 @pytest.mark.parametrize(("local", "due"), [
-    (datetime(2026, 11, 30, 8, 59), None),  # Monday, before the hour
-    (datetime(2026, 11, 30, 9, 0), date(2026, 11, 30)),
-    (datetime(2026, 12, 1, 8, 59), date(2026, 11, 30)),  # a late start the next morning
-    (datetime(2026, 12, 1, 9, 0), None),  # a day late: that week is skipped, not sent late
-    (datetime(2026, 12, 6, 23, 0), None),  # Sunday
+    (datetime(2026, 11, 30, 8, 59, tzinfo=OFFICE), None),  # Monday, before the hour
+    (datetime(2026, 11, 30, 9, 0, tzinfo=OFFICE), date(2026, 11, 30)),
+    # a late start the next morning
+    (datetime(2026, 12, 1, 8, 59, tzinfo=OFFICE), date(2026, 11, 30)),
+    # a day late: that week is skipped, not sent late
+    (datetime(2026, 12, 1, 9, 0, tzinfo=OFFICE), None),
+    (datetime(2026, 12, 6, 23, 0, tzinfo=OFFICE), None),  # Sunday
 ])
 def test_the_weekly_report_day(local: datetime, due: date | None) -> None:
-    assert weekly_due(local.replace(tzinfo=OFFICE), 0, 9, OFFICE) == due
+    assert weekly_due(local, 0, 9, OFFICE) == due
 
 
 async def test_the_report_in_chinese_with_its_charts(db: Database) -> None:

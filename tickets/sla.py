@@ -117,8 +117,12 @@ class Span:
         amount, working, unit = float(match[1]), bool(match[2]), match[3].lower()
         if not 0 < amount <= 24 * 366:
             raise SlaError(f"{where}: {amount:g} is out of range")
-        kind = "days" if unit.startswith("d") else "hours"
-        return cls(amount, f"working {kind}" if working else kind)  # type: ignore[arg-type]
+        kind: Unit
+        if unit.startswith("d"):
+            kind = "working days" if working else "days"
+        else:
+            kind = "working hours" if working else "hours"
+        return cls(amount, kind)
 
 
 @dataclass(frozen=True)

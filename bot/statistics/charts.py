@@ -3,7 +3,8 @@
 Headless and free of global state: each chart is its own `Figure` on an Agg canvas (never
 pyplot, never rcParams), so `render_charts` may run in a worker thread (`asyncio.to_thread`,
 or `render_charts_async`), several at once. Every word on the pictures comes from the caller's
-`ChartLabels`, already translated.
+`ChartLabels`, already translated; the days on the x axis are written in its `lang`
+(`locales.dates.format_month_day`: "Nov 1", "11月1日", "1 нояб.").
 
 Fonts: matplotlib ships DejaVu (Latin, Cyrillic, no Chinese). A CJK font is added behind it
 when one is found (`font_path`, or an installed Noto Sans CJK / Source Han Sans / WenQuanYi…).
@@ -35,6 +36,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 from matplotlib.transforms import Bbox
 
+from locales.dates import format_month_day
 from tickets.trends import Trends
 
 WIDTH, HEIGHT, DPI = 1000, 600, 100
@@ -79,7 +81,7 @@ class ChartLabels:
     hotspot: str  # "%(building)s, floor %(floor)s"
     unlocated: str  # "Without a known unit: %(count)d"
     categories: Mapping[str, str] = field(default_factory=dict)  # code -> title
-    date_format: str = "%m-%d"  # a bucket's first day (strftime)
+    lang: str = "en"  # the language of a bucket's first day on the x axis (locales.SUPPORTED)
 
 
 @dataclass
@@ -197,7 +199,7 @@ def _x_labels(axes: Axes, trends: Trends, labels: ChartLabels, text: _Text) -> N
     n = len(trends.buckets)
     every = max(1, math.ceil(n / MAX_X_LABELS))
     axes.set_xticks(range(0, n, every))
-    axes.set_xticklabels([text(day.strftime(labels.date_format))
+    axes.set_xticklabels([text(format_month_day(day, labels.lang))
                           for day in trends.buckets[::every]],
                          rotation=45 if n > 8 else 0, ha="right" if n > 8 else "center")
     axes.set_xlim(-0.6, n - 0.4)
@@ -315,6 +317,8 @@ CHARTS = (("volume", _volume), ("resolve_time", _resolve_time),
 def _fit(figure: Figure, pad: float = 10.0) -> None:
     """Size the axes so their tick labels, titles and legend just fit in the picture: one
     measuring pass, where a layout engine would draw every figure twice (~2× slower)."""
+    # matplotlib types figure.canvas as FigureCanvasBase, which has no get_renderer; ours is
+    # the FigureCanvasAgg render_charts gives every figure
     renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
     inner = figure.axes[0].get_window_extent(renderer)
     boxes = [axes.get_tightbbox(renderer) for axes in figure.axes]

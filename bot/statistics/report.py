@@ -37,6 +37,7 @@ def chart_labels(lang: str) -> ChartLabels:
         hotspot=_("%(building)s, floor %(floor)s"),
         unlocated=_("Without a known unit: %(count)d"),
         categories={code: category_name(_, code) for code in CATEGORY_LABELS},
+        lang=lang,
     )
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from conversations.notices import category_name
 from locales import gettext_for
+from locales.dates import format_day, format_when
 from tickets.lifecycle import STAFF_STATUS_LABELS
 from tickets.policy import CAUSE_LABELS, CHANNEL_LABELS
 from tickets.statistics import SATISFACTION_TARGET, Statistics
@@ -38,7 +39,8 @@ def statistics_text(stats: Statistics, first: date, last: date, timezone: ZoneIn
         else _("(target ≥ %(target)s: NOT met)")) % {"target": f"{SATISFACTION_TARGET:.0%}"}
     lines = [
         _("Tickets created %(first)s – %(last)s (%(zone)s): %(total)d") % {
-            "first": first, "last": last, "zone": timezone.key, "total": stats.total},
+            "first": format_day(first, lang), "last": format_day(last, lang),
+            "zone": timezone.key, "total": stats.total},
         "  " + _("by status: %(counts)s") % {"counts": counts(stats.by_status, statuses)},
         "  " + _("by category: %(counts)s") % {"counts": counts(stats.by_category, {
             code: category_name(_, code) for code in stats.by_category})},
@@ -63,7 +65,7 @@ def statistics_text(stats: Statistics, first: date, last: date, timezone: ZoneIn
     lines += ["  " + _("No. %(number)s  %(status)s  %(category)s  due %(due)s") % {
         "number": t.number, "status": statuses.get(t.status, t.status),
         "category": category_name(_, t.category_code),
-        "due": f"{t.resolve_due_at.astimezone(timezone):%Y-%m-%d %H:%M}"}
+        "due": format_when(t.resolve_due_at, lang, timezone)}
         for t in stats.overdue_first]
     return "\n".join(lines)
 

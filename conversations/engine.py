@@ -133,7 +133,7 @@ async def unregistered(ctx: Context, name: str) -> None:
     """Any other command before registration leads to (or back into) registration."""
     if name != "start" and ctx.flow == registration.FLOW:
         ctx.say(ctx._("Let's finish your registration first; send /cancel to stop."))
-        await registration.handle(ctx)
+        await registration.TABLE.handle(ctx)
     else:
         await registration.begin(ctx)
 

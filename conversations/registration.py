@@ -256,7 +256,3 @@ TABLE = Flow(
     },
     otherwise=_building_by_buttons,  # every input has its transition above
 )
-
-
-async def handle(ctx: Context) -> None:
-    await TABLE.handle(ctx)

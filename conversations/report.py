@@ -510,7 +510,3 @@ TABLE = Flow(
     },
     otherwise=_not_here,
 )
-
-
-async def handle(ctx: Context) -> None:
-    await TABLE.handle(ctx)

@@ -13,6 +13,7 @@ from conversations.events import MEDIA_KINDS, Button, EventKind, inline
 from conversations.flow import EXIT, Flow, Input, Press, Transition
 from conversations.keyboards import Prefix, TicketButton, main_menu
 from conversations.report import category_title, media_record
+from locales.dates import format_when
 from storage.models import Ticket, TicketEvent
 from tickets.lifecycle import STATUS_LABELS, Status, accepts_information, can_withdraw
 from tickets.policy import INFO_MAX, PRIORITY_LABELS
@@ -69,7 +70,7 @@ async def show_list(ctx: Context, page: int = 0, *, edit: bool = False) -> None:
 
 def _event_line(ctx: Context, event: TicketEvent) -> str:
     _ = ctx._
-    when = event.created_at.astimezone(ctx.office.timezone).strftime("%m-%d %H:%M")
+    when = format_when(event.created_at, ctx.lang, ctx.office.timezone, "MM-dd HH:mm")
     if event.kind == "status" and event.to_status:
         text = _("Status: %(status)s") % {"status": status_label(ctx, event.to_status)}
         if event.note and event.to_status in NOTES_SHOWN:
@@ -88,7 +89,7 @@ def _event_line(ctx: Context, event: TicketEvent) -> str:
 
 async def show_detail(ctx: Context, ticket: Ticket, *, edit: bool = True) -> None:
     _ = ctx._
-    created = ticket.created_at.astimezone(ctx.office.timezone).strftime("%Y-%m-%d %H:%M")
+    created = format_when(ticket.created_at, ctx.lang, ctx.office.timezone)
     description = ticket.description
     if len(description) > 600:
         description = description[:600] + "…"

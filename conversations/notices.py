@@ -9,12 +9,12 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from conversations.events import Button, FileRef, Reply, inline
 from conversations.keyboards import CardAction, SurveyButton, staff_button
 from locales import N_, gettext_for
+from locales.dates import format_numeric_when
 from storage.models import Ticket, utcnow
 from tickets.lifecycle import OPEN, RULES, STAFF_STATUS_LABELS, Action, Status
 from tickets.notices import (
@@ -76,8 +76,8 @@ class Notice:
     kind: str = ""  # remembered with the message: which replies to it are relayed
 
 
-def when(moment: Any, timezone: ZoneInfo) -> str:
-    return moment.astimezone(timezone).strftime("%Y-%m-%d %H:%M") if moment else "—"
+def when(moment: datetime | None, timezone: ZoneInfo) -> str:
+    return format_numeric_when(moment, timezone) if moment else "—"
 
 
 def _at(iso: object, timezone: ZoneInfo) -> str:

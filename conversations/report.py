@@ -11,6 +11,7 @@ from conversations.context import Context
 from conversations.events import MEDIA_KINDS, Button, EventKind, inline
 from conversations.flow import ANY_STEP, EXIT, Flow, Input, Press, Transition
 from conversations.keyboards import Prefix, button, grid, main_menu
+from locales.dates import format_when
 from tickets.evidence import MediaProblem
 from tickets.policy import (
     CATEGORY_LABELS,
@@ -432,16 +433,15 @@ async def _confirm(ctx: Context) -> None:
     sent[submission.key[:8]] = ticket.number
     ctx.data["sent"] = sent
     hours = max(1, round((ticket.ack_due_at - ticket.created_at).total_seconds() / 3600))
-    due = ticket.ack_due_at.astimezone(ctx.office.timezone)
     text = _("Thank you! Your report is registered as No. %(number)s.") % {
         "number": ticket.number}
     text += "\n\n" + ctx.ngettext(
         "We take every report seriously. The office will contact you within %(hours)d hour "
         "(by %(due)s).",
         "We take every report seriously. The office will contact you within %(hours)d hours "
-        "(by %(due)s).", hours) % {"hours": hours, "due": _when(due)}
+        "(by %(due)s).", hours) % {"hours": hours, "due": _when(ctx, ticket.ack_due_at)}
     text += " " + _("We expect to resolve it by %(due)s.") % {
-        "due": _when(ticket.resolve_due_at.astimezone(ctx.office.timezone))}
+        "due": _when(ctx, ticket.resolve_due_at)}
     text += "\n" + _("You will get a message here at every step, and you can follow the ticket "
                     "under “My tickets”.")
     if ticket.priority == "urgent" and ctx.office.emergency_phone:
@@ -451,8 +451,8 @@ async def _confirm(ctx: Context) -> None:
     ctx.say(_("Anything else? Use the menu below."), keyboard=main_menu(_))
 
 
-def _when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M")
+def _when(ctx: Context, moment: datetime) -> str:
+    return format_when(moment, ctx.lang, ctx.office.timezone)
 
 
 async def already_sent(ctx: Context, key: str) -> None:

@@ -55,6 +55,12 @@ def format_when(moment: datetime, lang: str, timezone: ZoneInfo,
                            locale=babel_locale(lang))
 
 
+def format_numeric_when(moment: datetime, timezone: ZoneInfo) -> str:
+    """The desk's numeric form of an instant, the same in every language (2026-11-05 10:30):
+    for texts rendered where the reader's language is not at hand, such as staff cards."""
+    return format_when(moment, FALLBACK, timezone)
+
+
 def format_day(day: date, lang: str, style: str = "numeric") -> str:
     """A calendar day (already the office's, e.g. a report's first day): 2026-11-05."""
     if isinstance(day, datetime):  # its clock time and zone would be dropped silently

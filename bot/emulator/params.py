@@ -7,10 +7,12 @@ import json
 import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.emulator.errors import bad_request
 from bot.emulator.records import JSON
+
+T = TypeVar("T")
 
 # How form fields are decoded (aiogram sends every value as a string, complex ones as JSON).
 _JSON_FIELDS = frozenset(
@@ -97,7 +99,7 @@ class Params:
             raise bad_request(f'field "{name}" must be of type Boolean')
         return value
 
-    def get_json(self, name: str, expected: type) -> Any:
+    def get_json(self, name: str, expected: type[T]) -> T | None:
         value = self.values.get(name)
         if value is None or value == "":
             return None

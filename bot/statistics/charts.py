@@ -53,6 +53,7 @@ CJK_FAMILIES = (
 CJK_FILES = re.compile(r"cjk|sourcehan|source-han|wqy|wenquanyi|droidsansfallback|notosanssc"
                        r"|sarasa|simhei|msyh|yahei|pingfang|uming|ukai", re.IGNORECASE)
 CJK_PROBE = "工单统计满意"
+OTHER_WEIGHTS = re.compile(r"bold|black|heavy|medium|light|thin")
 BASE_FAMILY = "DejaVu Sans"  # shipped with matplotlib: always there
 REPLACEMENT = "□"
 
@@ -124,6 +125,14 @@ def _register(path: str) -> str:
     return str(name)
 
 
+def _preference(path: str) -> tuple[int, int, str]:
+    """Regular sans first: a family registered from its Bold file alone draws every label bold
+    (and matplotlib warns), and Debian's fonts-noto-cjk sorts NotoSansCJK-Bold first."""
+    name = Path(path).name.lower()
+    weight = 0 if "regular" in name else 2 if OTHER_WEIGHTS.search(name) else 1
+    return weight, int("serif" in name), path
+
+
 @cache
 def _find_cjk(font_path: str | None) -> tuple[str, str] | None:
     """(family, file) of a font with Chinese glyphs: `font_path`, else an installed one."""
@@ -135,7 +144,7 @@ def _find_cjk(font_path: str | None) -> tuple[str, str] | None:
             return family, path
     # Fonts installed after matplotlib built its font cache are not in its list: look at the
     # system's font files too (fontconfig), those whose name says CJK.
-    for path in sorted(fm.findSystemFonts()):
+    for path in sorted(fm.findSystemFonts(), key=_preference):
         if CJK_FILES.search(Path(path).name):
             try:
                 if _covers(path, CJK_PROBE):

@@ -77,6 +77,33 @@ class HttpSettings(BaseSettings):
         return urlsplit(self.webhook_url).path or "/"
 
 
+class ConsoleSettings(BaseSettings):
+    """The office console (`residesk serve`, under /console/)."""
+
+    model_config = ENV
+    # the console's public address as staff open it, e.g. https://desk.example.com/console/;
+    # the bot's "Open in console" buttons and sign-in links point here (empty: no buttons)
+    console_url: str = ""
+    console_session_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 12.0
+
+    @model_validator(mode="after")
+    def _address(self) -> ConsoleSettings:
+        if self.console_url:
+            if not self.console_url.startswith(("https://", "http://")):
+                raise ValueError("CONSOLE_URL must start with https://")
+            self.console_url = self.console_url.rstrip("/")
+        return self
+
+    def link(self, path: str = "") -> str:
+        """An address in the console: link("tickets/12") → https://…/console/tickets/12."""
+        return f"{self.console_url}/{path.lstrip('/')}"
+
+    @property
+    def secure(self) -> bool:
+        """Cookies only over HTTPS (a console behind a TLS proxy says so in CONSOLE_URL)."""
+        return self.console_url.startswith("https://")
+
+
 class DatabaseSettings(BaseSettings):
     model_config = ENV
     database_url: str = "sqlite+aiosqlite:///residesk.db"

@@ -16,7 +16,7 @@ from conversations.keyboards import CardAction, SurveyButton, staff_button
 from locales import N_, gettext_for
 from locales.dates import format_numeric_when
 from storage.models import Ticket, utcnow
-from tickets.lifecycle import OPEN, RULES, STAFF_STATUS_LABELS, Action, Status
+from tickets.lifecycle import OPEN, STAFF_STATUS_LABELS, Action, Status
 from tickets.notices import (
     Acknowledged,
     Apology,
@@ -48,6 +48,7 @@ from tickets.notices import (
     TicketNotice,
     Withdrawn,
 )
+from tickets.offers import offered
 from tickets.policy import (
     CATEGORY_LABELS,
     CAUSE_LABELS,
@@ -91,20 +92,20 @@ def category_name(_: Gettext, code: str) -> str:
 
 # --- the card ------------------------------------------------------------------------------
 
-# The card's buttons, in this order, where the lifecycle allows the action in the status.
-CARD_ACTIONS: tuple[tuple[Action, str], ...] = (
-    (Action.ACKNOWLEDGE, N_("✅ Acknowledge")),
-    (Action.TAKE, N_("🙋 Take")),
-    (Action.ASSIGN, N_("👥 Assign")),
-    (Action.INVESTIGATE, N_("🔎 Investigation")),
-    (Action.RECORD_FINDINGS, N_("📝 Record findings")),
-    (Action.RESOLVE, N_("🛠 Resolve")),
-    (Action.MESSAGE, N_("✉️ Message resident")),
-    (Action.REQUEST_INFO, N_("❓ Request information")),
-    (Action.ESCALATE, N_("⬆️ Escalate")),
-    (Action.REJECT, N_("⛔ Reject")),
-    (Action.NOTE, N_("🗒 Internal note")),
-)
+# The label of each of the card's buttons (tickets.offers: which show, in which order).
+CARD_LABELS: dict[Action, str] = {
+    Action.ACKNOWLEDGE: N_("✅ Acknowledge"),
+    Action.TAKE: N_("🙋 Take"),
+    Action.ASSIGN: N_("👥 Assign"),
+    Action.INVESTIGATE: N_("🔎 Investigation"),
+    Action.RECORD_FINDINGS: N_("📝 Record findings"),
+    Action.RESOLVE: N_("🛠 Resolve"),
+    Action.MESSAGE: N_("✉️ Message resident"),
+    Action.REQUEST_INFO: N_("❓ Request information"),
+    Action.ESCALATE: N_("⬆️ Escalate"),
+    Action.REJECT: N_("⛔ Reject"),
+    Action.NOTE: N_("🗒 Internal note"),
+}
 CARD_ACTION_CODES: dict[Action, CardAction] = {
     Action.ACKNOWLEDGE: CardAction.ACKNOWLEDGE, Action.TAKE: CardAction.TAKE,
     Action.ASSIGN: CardAction.ASSIGN, Action.INVESTIGATE: CardAction.INVESTIGATE,
@@ -116,18 +117,8 @@ CARD_ACTION_CODES: dict[Action, CardAction] = {
 
 
 def card_buttons(ticket: Ticket, _: Gettext) -> tuple[tuple[Button, ...], ...]:
-    status = Status(ticket.status)
-    shown: list[Button] = []
-    for action, label in CARD_ACTIONS:
-        if status not in RULES[action].sources:
-            continue
-        if action == Action.TAKE and ticket.assignee_id is not None:
-            continue
-        if action in (Action.MESSAGE, Action.REQUEST_INFO) and ticket.resident_id is None:
-            continue
-        if action == Action.ESCALATE and ticket.escalated_at is not None:
-            continue
-        shown.append(staff_button(_(label), CARD_ACTION_CODES[action], ticket))
+    shown = [staff_button(_(CARD_LABELS[action]), CARD_ACTION_CODES[action], ticket)
+             for action in offered(ticket)]
     return inline(*(tuple(shown[i:i + 2]) for i in range(0, len(shown), 2)))
 
 

@@ -125,11 +125,36 @@ class Staff(Base):
     # The guided staff action in progress (investigation, resolution, intake…), if any: one at
     # a time per person, wherever they started it.
     dialog: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    language: Mapped[str | None] = mapped_column(String(16))  # chosen in the console
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
     def is_manager(self) -> bool:
         return self.role == "manager"
+
+
+class ConsoleSession(Base):
+    """A staff member signed in to the console. The cookie holds a random token; only its
+    SHA-256 is kept, so a copy of the database signs nobody in."""
+
+    __tablename__ = "console_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    staff: Mapped[Staff] = relationship(lazy="joined")
+
+
+class SignInLink(Base):
+    """A one-time link to the console that the bot sent a staff member (hashed as above)."""
+
+    __tablename__ = "console_sign_in_links"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
 
 
 class Category(Base):

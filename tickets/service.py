@@ -316,9 +316,10 @@ class TicketService:
         return ticket
 
     async def message_resident(self, ticket: Ticket, staff: Staff, text: str | None,
-                               media: dict[str, Any] | None = None) -> Ticket:
+                               media: dict[str, Any] | None = None,
+                               version: int | None = None) -> Ticket:
         actor = Actor.of_staff(staff)
-        self._require(ticket, Action.MESSAGE, actor, None)
+        self._require(ticket, Action.MESSAGE, actor, version)
         if ticket.resident_id is None:
             raise TicketError("no_resident")
         self._event(ticket, "staff_message", actor, note=text or (media or {}).get("kind"),
@@ -425,9 +426,10 @@ class TicketService:
         await self.session.flush()
         return ticket
 
-    async def add_note(self, ticket: Ticket, staff: Staff, text: str) -> Ticket:
+    async def add_note(self, ticket: Ticket, staff: Staff, text: str,
+                       version: int | None = None) -> Ticket:
         actor = Actor.of_staff(staff)
-        self._require(ticket, Action.NOTE, actor, None)
+        self._require(ticket, Action.NOTE, actor, version)
         self._event(ticket, "note", actor, note=text)
         await self.session.flush()
         return ticket

@@ -5,8 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import hashlib
+import hmac
+import json
+import secrets
 import time
 from collections.abc import Callable
+from urllib.parse import quote, urlencode
 
 from bot.emulator.records import JSON, EmulatedUser, Redelivery, SentMessage
 from bot.emulator.state import EmulatorState
@@ -156,6 +161,34 @@ class EmulatorHarness(EmulatorState):
             raise ValueError(f"button {found.text!r} has no callback_data (url: {found.url})")
         return self.send_callback(user, current.message_id, found.callback_data,
                                   chat_id=current.chat_id)
+
+    def web_app_init_data(self, user: EmulatedUser, *, auth_date: int | None = None) -> str:
+        """The launch data Telegram gives a Mini App that `user` opens, signed with the bot's
+        token as Telegram signs it (HMAC-SHA256, key HMAC-SHA256("WebAppData", token))."""
+        fields = {
+            "auth_date": str(int(time.time()) if auth_date is None else auth_date),
+            "query_id": secrets.token_urlsafe(12),
+            "user": json.dumps({"id": user.id, "first_name": user.first_name,
+                                **({"language_code": user.language_code}
+                                   if user.language_code else {})},
+                               ensure_ascii=False, separators=(",", ":")),
+        }
+        check = "\n".join(f"{key}={value}" for key, value in sorted(fields.items()))
+        secret = hmac.new(b"WebAppData", self.token.encode(), hashlib.sha256).digest()
+        fields["hash"] = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
+        return urlencode(fields, quote_via=quote)
+
+    def open_web_app(self, user: EmulatedUser, message: SentMessage, button: str) -> str:
+        """Press a Mini App button: the page address a Telegram client opens, with the launch
+        data in its fragment (#tgWebAppData=…), as clients pass it."""
+        found = self._bot_messages.get((message.chat_id, message.message_id), message
+                                       ).button(button)
+        if found.web_app_url is None:
+            raise ValueError(f"button {found.text!r} opens no Mini App")
+        fragment = urlencode({"tgWebAppData": self.web_app_init_data(user),
+                              "tgWebAppVersion": "8.0", "tgWebAppPlatform": "tdesktop"},
+                             quote_via=quote)
+        return f"{found.web_app_url.split('#')[0]}#{fragment}"
 
     def send_callback(
         self, user: EmulatedUser, message_id: int, data: str, *, chat_id: int | None = None

@@ -29,8 +29,9 @@ class OutgoingMessages(EmulatorState):
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
                 raise bad_request('field "inline_keyboard" must be an Array of Arrays')
+            private = self._private_chat(params)
             for button in (b for row in rows for b in row):
-                self._check_inline_button(button)
+                self._check_inline_button(button, private=private)
             return markup
         if inline_only:
             raise bad_request("inline keyboard expected")
@@ -47,8 +48,12 @@ class OutgoingMessages(EmulatorState):
             return markup
         raise bad_request("can't parse reply keyboard markup JSON object")
 
+    def _private_chat(self, params: Params) -> bool:
+        chat = self._lookup_chat(params.values.get("chat_id") or 0)
+        return chat is None or chat.get("type") == "private"
+
     @staticmethod
-    def _check_inline_button(button: Any) -> None:
+    def _check_inline_button(button: Any, *, private: bool) -> None:
         if not isinstance(button, dict) or not isinstance(button.get("text"), str):
             raise bad_request("can't parse inline keyboard button: Text is not specified")
         if not any(key in button for key in _INLINE_ACTIONS):
@@ -62,6 +67,16 @@ class OutgoingMessages(EmulatorState):
         if url is not None and not (isinstance(url, str)
                                     and re.match(r"(https?|tg)://\S+$", url)):
             raise bad_request("BUTTON_URL_INVALID")
+        if "web_app" in button:
+            # Telegram: Mini App buttons only in private chats, and only to HTTPS pages. The
+            # emulator also takes http:// on this machine (tests and the demo have no TLS).
+            if not private:
+                raise bad_request("BUTTON_TYPE_INVALID")
+            web_app = button["web_app"]
+            page = web_app.get("url") if isinstance(web_app, dict) else None
+            if not (isinstance(page, str) and re.match(
+                    r"(https://\S+|http://(127\.0\.0\.1|localhost)[:/]\S*)$", page)):
+                raise bad_request("BUTTON_URL_INVALID")
 
     def _reply_to(self, params: Params, chat_id: int) -> JSON | None:
         target = params.get_int("reply_to_message_id")

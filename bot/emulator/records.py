@@ -41,6 +41,7 @@ class Button:
     callback_data: str | None = None
     url: str | None = None
     request_contact: bool = False
+    web_app_url: str | None = None  # a Mini App button: the page it opens
 
 
 @dataclass
@@ -64,7 +65,8 @@ class SentMessage:
     def inline_buttons(self) -> list[list[Button]]:
         rows = (self.reply_markup or {}).get("inline_keyboard") or []
         return [
-            [Button(b["text"], callback_data=b.get("callback_data"), url=b.get("url"))
+            [Button(b["text"], callback_data=b.get("callback_data"), url=b.get("url"),
+                    web_app_url=(b.get("web_app") or {}).get("url"))
              for b in row]
             for row in rows
         ]
@@ -94,7 +96,8 @@ class SentMessage:
             found = [b for b in buttons if match(b)]
             if found:
                 return found[0]
-        listing = ", ".join(f"{b.text!r} ({b.callback_data or b.url})" for b in buttons)
+        listing = ", ".join(f"{b.text!r} ({b.callback_data or b.url or b.web_app_url})"
+                            for b in buttons)
         raise KeyError(
             f"no inline button {text_or_data!r} on message {self.message_id} in chat "
             f"{self.chat_id}; buttons: {listing or 'none'}"

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot import logs
 from bot.metrics import Metrics
-from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings
+from bot.settings import ConsoleSettings, DatabaseSettings, OfficeSettings, TelegramSettings
 from bot.telegram.flood import FloodGuard, Verdict
 from bot.telegram.media import MediaStore
 from bot.telegram.transport import Forbidden, TelegramFailure, deliver, make_transport, retrying
@@ -66,6 +66,7 @@ class Settings:
     telegram: TelegramSettings
     database: DatabaseSettings
     office: OfficeSettings
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
 
 class ResidentDesk:
@@ -82,6 +83,7 @@ class ResidentDesk:
             staff_chat_id=office.staff_chat_id,
             timezone=ZoneInfo(office.office_timezone),
             timing=office.timing(),
+            console_url=settings.console.console_url,
         ))
         logs.redact(settings.telegram.bot_token.get_secret_value())
         telegram = settings.telegram
@@ -96,7 +98,8 @@ class ResidentDesk:
         self.metrics = Metrics()
         self.notifier = Notifier(self.transport, self.db, office.default_language,
                                  self.engine.office.timezone, office.staff_chat_id,
-                                 chart_font=office.chart_font, metrics=self.metrics)
+                                 chart_font=office.chart_font, metrics=self.metrics,
+                                 console_url=settings.console.console_url)
         weekly = (None if office.weekly_report_day == "off"
                   else (WEEKDAYS.index(office.weekly_report_day), office.weekly_report_hour))
         self.scheduler = Scheduler(self.db, self.engine.office, self.notifier.wake.set,

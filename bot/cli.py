@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import logs
 from bot.settings import (
     ConfigError,
+    ConsoleSettings,
     DatabaseSettings,
     OfficeSettings,
     TelegramSettings,
@@ -33,6 +34,7 @@ from locales import SUPPORTED
 from storage.db import Database
 from storage.models import Staff, UnitInvite
 from storage.repositories import Categories, StaffMembers, Units
+from storage.sign_in import ConsoleSessions
 from tickets.periods import PERIOD_DAYS
 from tickets.statistics import compute
 
@@ -134,7 +136,9 @@ async def remove_staff(session: AsyncSession, user_id: int) -> str:
     if staff is None:
         raise ValueError(f"no staff member with user id {user_id}")
     staff.active, staff.dialog = False, None
-    return f"staff member {staff.name} removed"
+    ended = await ConsoleSessions(session).end_all(staff.id)  # signed out of the console now
+    return f"staff member {staff.name} removed" + (
+        f"; {ended} console session(s) ended" if ended else "")
 
 
 async def in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -222,7 +226,8 @@ async def run_bot(transport: str | None) -> None:
     from bot.app import ResidentDesk, Settings
 
     telegram = load(TelegramSettings, **({"transport": transport} if transport else {}))
-    settings = Settings(telegram, load(DatabaseSettings), load(OfficeSettings))
+    settings = Settings(telegram, load(DatabaseSettings), load(OfficeSettings),
+                        load(ConsoleSettings))
     await ResidentDesk(settings).run()
 
 

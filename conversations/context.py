@@ -36,6 +36,7 @@ class Office:
     staff_chat_id: int | None = None
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     timing: Timing = field(default_factory=Timing)
+    console_url: str = ""  # the office console's address ("": not served)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations import mytickets, registration, report, staffdesk, survey
+from conversations import console, mytickets, registration, report, staffdesk, survey
 from conversations.context import Context, Office
 from conversations.events import MEDIA_KINDS, Answer, Event, EventKind, Outcome
 from conversations.flow import Flow, Handler
@@ -85,7 +85,7 @@ class Engine:
 
 def keep_answer(state: ConversationState, event: Event, out: Outcome) -> None:
     """The answer goes into the chat's row with the update it answers (same transaction)."""
-    state.last_answer = Answer(event.update_id, tuple(out.replies),
+    state.last_answer = Answer(event.update_id, tuple(r for r in out.replies if r.keep),
                                out.callback_answer).to_json()
 
 
@@ -266,7 +266,8 @@ async def _show_tickets(ctx: Context) -> None:
 
 
 # commands anyone may send, and those for registered residents
-ANYONE: dict[str, Handler] = {"help": show_help, "language": choose_language, "cancel": cancel}
+ANYONE: dict[str, Handler] = {"help": show_help, "language": choose_language, "cancel": cancel,
+                              "console": console.in_private}
 RESIDENTS: dict[str, Handler] = {"start": start, "report": report.begin,
                                  "mytickets": _show_tickets}
 # buttons that work from anywhere in the chat, by their prefix

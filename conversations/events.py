@@ -92,8 +92,17 @@ class Event:
 
 @dataclass(frozen=True)
 class Button:
+    """An inline button: pressed, it sends `data` back (a callback); or, with `url`, it opens
+    a page, in the browser or (with `mini_app`, private chats only) as a Telegram Mini App."""
+
     text: str
-    data: str
+    data: str = ""
+    url: str | None = None
+    mini_app: bool = False
+
+    @classmethod
+    def link(cls, text: str, url: str, *, mini_app: bool = False) -> Button:
+        return cls(text, url=url, mini_app=mini_app)
 
 
 @dataclass(frozen=True)
@@ -128,6 +137,9 @@ class Reply:
     file: FileRef | None = None
     album: tuple[FileRef, ...] = ()
     edit_message_id: int | None = None
+    # False: not kept in the chat's row to be sent again on a redelivery (it holds a secret,
+    # such as a one-time sign-in link, that the database must not keep)
+    keep: bool = True
 
 
 @dataclass(frozen=True)
@@ -188,7 +200,9 @@ def _reply_json(reply: Reply) -> dict[str, Any]:
     An upload's bytes are not kept: chat answers re-send files by their Telegram id."""
     data: dict[str, Any] = {"text": reply.text}
     if reply.buttons:
-        data["buttons"] = [[[b.text, b.data] for b in row] for row in reply.buttons]
+        data["buttons"] = [[[b.text, b.data] if b.url is None else [b.text, b.data, b.url,
+                                                                     b.mini_app]
+                             for b in row] for row in reply.buttons]
     if reply.keyboard:
         data["keyboard"] = [[[b.text, b.request_contact] for b in row] for row in reply.keyboard]
     for flag in ("remove_keyboard", "edit"):
@@ -208,7 +222,7 @@ def _reply_of(data: dict[str, Any]) -> Reply:
     file = data.get("file")
     return Reply(
         text=str(data["text"]),
-        buttons=tuple(tuple(Button(t, d) for t, d in row) for row in data.get("buttons", ())),
+        buttons=tuple(tuple(Button(*b) for b in row) for row in data.get("buttons", ())),
         keyboard=tuple(tuple(KeyboardButton(t, bool(c)) for t, c in row)
                        for row in data.get("keyboard", ())),
         remove_keyboard=bool(data.get("remove_keyboard")), edit=bool(data.get("edit")),

@@ -122,7 +122,7 @@ def card_buttons(ticket: Ticket, _: Gettext) -> tuple[tuple[Button, ...], ...]:
     return inline(*(tuple(shown[i:i + 2]) for i in range(0, len(shown), 2)))
 
 
-def card(ticket: Ticket, lang: str, timezone: ZoneInfo) -> Reply:
+def card(ticket: Ticket, lang: str, timezone: ZoneInfo, console_url: str = "") -> Reply:
     """The complete card staff need at once (complaint-process step 2, "record")."""
     _ = gettext_for(lang)
     status = Status(ticket.status)
@@ -187,8 +187,10 @@ def card(ticket: Ticket, lang: str, timezone: ZoneInfo) -> Reply:
     if ticket.rating:
         lines.append(_("Rating: %(stars)s") % {"stars": "★" * ticket.rating})
     lines += ["", ticket.description]
-    return Reply("\n".join(lines), buttons=card_buttons(ticket, _),
-                 edit_message_id=ticket.card_message_id)
+    buttons = card_buttons(ticket, _)
+    if console_url:  # a link, not a Mini App: those open from private chats only
+        buttons += ((Button.link(_("🖥 Open in console"), f"{console_url}/tickets/{ticket.id}"),),)
+    return Reply("\n".join(lines), buttons=buttons, edit_message_id=ticket.card_message_id)
 
 
 # --- posts in the card's thread --------------------------------------------------------------
@@ -427,7 +429,7 @@ def _auto_closed(notice: AutoClosed, ticket: Ticket, head: str, _: Gettext,
 
 
 def render(ticket: Ticket, notice: TicketNotice, *, resident_lang: str, staff_lang: str,
-           timezone: ZoneInfo) -> Notice | None:
+           timezone: ZoneInfo, console_url: str = "") -> Notice | None:
     """The message a ticket's notice stands for, or None when there is nothing to say (any
     more)."""
     if isinstance(notice, ResidentNotice):
@@ -436,7 +438,7 @@ def render(ticket: Ticket, notice: TicketNotice, *, resident_lang: str, staff_la
         return Notice(reply, ticket.id, survey_id=survey_id or None,
                       kind=notice.KIND) if reply else None
     if isinstance(notice, Card):
-        return Notice(card(ticket, staff_lang, timezone), ticket.id, is_card=True,
+        return Notice(card(ticket, staff_lang, timezone, console_url), ticket.id, is_card=True,
                       kind=notice.KIND)
     reply = thread_post(ticket, notice, staff_lang, timezone)
     return Notice(reply, ticket.id, kind=notice.KIND) if reply else None

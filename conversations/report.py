@@ -14,12 +14,12 @@ from conversations.keyboards import Prefix, button, grid, main_menu
 from locales.dates import format_when
 from tickets.evidence import MediaProblem
 from tickets.policy import (
-    CATEGORY_LABELS,
     DESCRIPTION_MAX,
     DESCRIPTION_MIN,
     MAX_EVIDENCE,
     PRIORITY_LABELS,
 )
+from tickets.policy import category_title as policy_category_title
 from tickets.service import Submission, TicketError
 
 FLOW = Prefix.REPORT
@@ -33,11 +33,7 @@ STEPS = (CATEGORY, DESCRIPTION, EVIDENCE, URGENCY, SUMMARY, EDIT)
 
 def category_title(ctx: Context, code: str, titles: dict[str, Any] | None = None) -> str:
     """The office's own name for the category, else the built-in translation, else English."""
-    titles = titles or {}
-    if titles.get(ctx.lang):
-        return str(titles[ctx.lang])
-    label = CATEGORY_LABELS.get(code)
-    return ctx._(label) if label else str(titles.get("en") or code)
+    return policy_category_title(code, titles, ctx.lang, ctx._)
 
 
 async def begin(ctx: Context) -> None:

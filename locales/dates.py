@@ -17,13 +17,13 @@ come here: they must not change with the reader's language.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_skeleton
+from babel.dates import format_date, format_datetime, format_skeleton, format_timedelta
 
 BABEL_LOCALES: Final = {"en": "en", "zh_Hans": "zh_Hans_CN", "ru": "ru"}
 FALLBACK: Final = "en"
@@ -75,3 +75,8 @@ def format_month_day(day: date, lang: str) -> str:
         raise TypeError("format_month_day takes a date; convert the instant to a local day")
     midnight = datetime.combine(day, time(), UTC)  # read back in UTC: the same day
     return format_skeleton(MONTH_DAY_SKELETON, midnight, tzinfo=UTC, locale=babel_locale(lang))
+
+
+def format_duration(delta: timedelta, lang: str) -> str:
+    """A rough length of time in the language's words: "3 hours", "2 天", "5 минут"."""
+    return format_timedelta(delta, threshold=1.5, locale=babel_locale(lang))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from locales import N_
 from tickets.sla import PRIORITIES as PRIORITIES  # re-exported: the rules of a report
@@ -88,3 +90,14 @@ def normalize_phone(text: str) -> str | None:
 def same_phone(a: str, b: str) -> bool:
     """Two spellings of one number (with or without the +)."""
     return a.lstrip("+") == b.lstrip("+")
+
+
+def category_title(code: str, titles: Mapping[str, Any] | None, lang: str,
+                   gettext: Callable[[str], str]) -> str:
+    """The office's own name for a category in `lang`, else the built-in translation, else
+    the office's English name, else the code."""
+    titles = titles or {}
+    if titles.get(lang):
+        return str(titles[lang])
+    label = CATEGORY_LABELS.get(code)
+    return gettext(label) if label else str(titles.get("en") or code)

@@ -12,6 +12,7 @@ Routes:
 - `GET /healthz` — the process is up.
 - `GET /readyz` — the database answers and its schema is the code's; else 503 and why.
 - `GET /metrics` — Prometheus text format.
+- `/console/` — the office console (`web/console/`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from aiohttp import web
 
 from bot.app import ResidentDesk
 from bot.metrics import CONTENT_TYPE
+from web.console import console_app
 
 log = logging.getLogger("residesk.web")
 MAX_BODY = 1024 * 1024  # an update is a few kB; Telegram's largest are far below this
@@ -35,7 +37,7 @@ SECRET: web.AppKey[str] = web.AppKey("secret", str)
 
 
 def make_app(desk: ResidentDesk, *, webhook_path: str | None = None,
-             webhook_secret: str = "") -> web.Application:
+             webhook_secret: str = "", console: bool = True) -> web.Application:
     # a body over the limit is refused by aiohttp itself (413), before it is read whole
     app = web.Application(client_max_size=MAX_BODY)
     app[DESK] = desk
@@ -45,6 +47,8 @@ def make_app(desk: ResidentDesk, *, webhook_path: str | None = None,
     app.router.add_get("/metrics", metrics)
     if webhook_path is not None:
         app.router.add_post(webhook_path, webhook)
+    if console:
+        app.add_subapp("/console/", console_app(desk, desk.settings.console))
     return app
 
 

@@ -16,6 +16,7 @@ from bot import logs
 from bot.app import ResidentDesk, Settings, Webhook
 from bot.settings import (
     ConfigError,
+    ConsoleSettings,
     DatabaseSettings,
     HttpSettings,
     OfficeSettings,
@@ -29,7 +30,8 @@ log = logging.getLogger("residesk.web")
 
 def settings_from_environment(transport: str | None = None) -> tuple[Settings, HttpSettings]:
     telegram = load(TelegramSettings, **({"transport": transport} if transport else {}))
-    return (Settings(telegram, load(DatabaseSettings), load(OfficeSettings)),
+    return (Settings(telegram, load(DatabaseSettings), load(OfficeSettings),
+                     load(ConsoleSettings)),
             load(HttpSettings))
 
 

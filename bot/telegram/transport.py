@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar, get_args
 
 from bot.settings import TransportName
 from conversations.events import (
+    Button,
     CallbackAnswer,
     Event,
     EventKind,
@@ -199,11 +200,19 @@ def button_event(query: Any, update_id: int) -> Event:
                  message_id=message.message_id if message is not None else None)
 
 
+def inline_button_of(button: Button, types: ModuleType) -> Any:
+    if button.url is None:
+        return types.InlineKeyboardButton(text=button.text, callback_data=button.data)
+    if button.mini_app:
+        return types.InlineKeyboardButton(text=button.text,
+                                          web_app=types.WebAppInfo(url=button.url))
+    return types.InlineKeyboardButton(text=button.text, url=button.url)
+
+
 def markup_of(reply: Reply, types: ModuleType) -> Any:
     if reply.buttons:
         return types.InlineKeyboardMarkup(inline_keyboard=[
-            [types.InlineKeyboardButton(text=b.text, callback_data=b.data) for b in row]
-            for row in reply.buttons])
+            [inline_button_of(b, types) for b in row] for row in reply.buttons])
     if reply.keyboard:
         return types.ReplyKeyboardMarkup(
             keyboard=[[types.KeyboardButton(text=b.text,

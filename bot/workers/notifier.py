@@ -135,8 +135,10 @@ class Due:
 class Notifier:
     def __init__(self, transport: Transport, db: Database, lang: str, timezone: ZoneInfo,
                  staff_chat_id: int | None = None, interval: float = 1.0,
-                 chart_font: Path | None = None, metrics: Metrics | None = None) -> None:
+                 chart_font: Path | None = None, metrics: Metrics | None = None,
+                 console_url: str = "") -> None:
         self.transport, self.db, self.lang, self.timezone = transport, db, lang, timezone
+        self.console_url = console_url  # the cards link to the ticket's page there
         self.reporter = Reporter(db, lang, timezone, chart_font)
         self.staff_chat_id = staff_chat_id
         self.interval = interval
@@ -214,7 +216,8 @@ class Notifier:
                 lang = ticket.resident.language if ticket.resident else self.lang
                 return Due(row.id, row.chat_id, render(ticket, notice, resident_lang=lang,
                                                        staff_lang=self.lang,
-                                                       timezone=self.timezone))
+                                                       timezone=self.timezone,
+                                                       console_url=self.console_url))
             case None if row.payload.get("kind") == StatisticsReport.KIND:
                 return Due(row.id, row.chat_id, None,
                            unreadable="report failed: no such period")

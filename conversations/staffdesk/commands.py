@@ -1,7 +1,8 @@
-"""The staff group's commands: /intake, /cancel, /help (or /start), /stats."""
+"""The staff group's commands: /intake, /cancel, /help (or /start), /stats, /console."""
 
 from __future__ import annotations
 
+from conversations import console
 from conversations.context import Context
 from conversations.staffdesk.dialog import Guided
 from conversations.staffdesk.guided import begin
@@ -10,7 +11,7 @@ from storage.repositories import Outbox
 from tickets.notices import StatisticsReport
 from tickets.periods import period
 
-STAFF_ONLY = ("intake", "cancel", "stats")  # the others are told these are for staff
+STAFF_ONLY = ("intake", "cancel", "stats", "console")  # the others are told these are for staff
 
 
 async def command(ctx: Context, staff: Staff) -> None:
@@ -26,6 +27,8 @@ async def command(ctx: Context, staff: Staff) -> None:
         await begin(ctx, staff, Guided.INTAKE, None)
     elif name == "stats":
         await statistics(ctx, staff)
+    elif name == "console":
+        await console.in_group(ctx)
     elif name in ("help", "start"):
         ctx.say(_("Staff desk. Each new ticket appears here as a card; use its buttons. "
                   "Reply to a card (or any message in its thread) to write to the resident. "

@@ -31,7 +31,6 @@ CSRF_HEADER: Final = "X-CSRF-Token"
 
 DESK: web.AppKey[ResidentDesk] = web.AppKey("console_desk", ResidentDesk)
 SETTINGS: web.AppKey[ConsoleSettings] = web.AppKey("console_settings", ConsoleSettings)
-VIEWER: Final = "viewer"  # request key
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -56,6 +55,9 @@ class Viewer:
     token: str  # the cookie's value (to sign out)
 
 
+VIEWER: web.RequestKey[Viewer] = web.RequestKey("viewer", Viewer)
+
+
 def viewer(request: web.Request) -> Viewer:
     found: Viewer | None = request.get(VIEWER)
     if found is None:  # a route declared for staff always has one: see `guard`
@@ -77,10 +79,13 @@ def wants_html(request: web.Request) -> bool:
 
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    level: Need = getattr(handler, "need", Need.STAFF)  # undeclared: the strictest but one
+    static = isinstance(request.match_info.route.resource, web.StaticResource)
+    # the style sheet and script are the same for everyone; any other route says who may
+    # open it, and one that forgot is for staff
+    level: Need = Need.ANYONE if static else getattr(handler, "need", Need.STAFF)
     token = request.cookies.get(COOKIE, "")
-    if token:
-        request[VIEWER] = await _session_viewer(request.app[DESK], token)
+    if token and (signed_in := await _session_viewer(request.app[DESK], token)) is not None:
+        request[VIEWER] = signed_in
     if level == Need.ANYONE:
         return await handler(request)
     found: Viewer | None = request.get(VIEWER)
@@ -114,7 +119,7 @@ def _csrf_ok(_request: web.Request, found: Viewer, sent: str) -> bool:
 
 
 async def _session_viewer(desk: ResidentDesk, token: str) -> Viewer | None:
-    async with desk.db.transaction() as session:
+    async with desk.db.reading() as session:
         row = await ConsoleSessions(session).current(token, utcnow())
         if row is None:
             return None

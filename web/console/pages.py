@@ -18,6 +18,15 @@ from tickets.policy import CHANNEL_LABELS, PRIORITY_LABELS
 from web.console.access import DESK, VIEWER, Viewer
 
 
+def without_icon(label: str) -> str:
+    """A chat button's label without its leading emoji ("✅ Acknowledge" → "Acknowledge"):
+    the page has room for words, and a server or phone without an emoji font shows boxes."""
+    start = 0
+    while start < len(label) and not label[start].isalnum():
+        start += 1
+    return label[start:] or label
+
+
 def language_of(request: web.Request) -> str:
     found: Viewer | None = request.get(VIEWER)
     if found is not None and found.language in SUPPORTED:
@@ -36,10 +45,12 @@ async def page_context(request: web.Request) -> dict[str, Any]:
         return format_when(moment, lang, timezone, style) if moment else "—"
 
     def label(table: Mapping[str, str]) -> Callable[[str | None], str]:
-        return lambda code: _(table[code]) if code in table else (code or "—")
+        return lambda code: _(table[code]) if code is not None and code in table else (
+            code or "—")
 
     return {
-        "_": _, "ngettext": ngettext_for(lang), "lang": lang, "when": when,
+        "request": request, "_": _, "ngettext": ngettext_for(lang), "lang": lang,
+        "when": when,
         "viewer": request.get(VIEWER), "languages": LANGUAGE_NAMES,
         "status_label": lambda code: _(STAFF_STATUS_LABELS[Status(code)]),
         "priority_label": label(PRIORITY_LABELS), "channel_label": label(CHANNEL_LABELS),

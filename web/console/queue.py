@@ -14,12 +14,15 @@ from zoneinfo import ZoneInfo
 import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiMapping
-from storage.queue import QueueFilter, QueueSort, queue
 
-from storage.models import utcnow
+from locales import gettext_for
+from locales.dates import format_duration
+from storage.models import Category, Ticket, utcnow
+from storage.queue import QueueFilter, QueueSort, queue
 from storage.repositories import Categories, StaffMembers, Units
-from tickets.lifecycle import Status
+from tickets.lifecycle import OPEN, Status
 from tickets.policy import CHANNELS, PRIORITIES
+from tickets.policy import category_title as policy_category_title
 from web.console.access import DESK, Need, need, viewer
 from web.console.pages import language_of
 
@@ -68,22 +71,37 @@ def link_with(query: Mapping[str, str] | MultiMapping[str], **changes: str | Non
     return "?" + urlencode(pairs)
 
 
+def category_title(category: Category, lang: str) -> str:
+    return policy_category_title(category.code, category.titles, lang, gettext_for(lang))
+
+
+def open_deadline(ticket: Ticket) -> datetime | None:
+    """The deadline the ticket is working to now: acknowledging, then resolving."""
+    if ticket.status not in OPEN:
+        return None
+    return ticket.ack_due_at if ticket.acknowledged_at is None else ticket.resolve_due_at
+
+
 @need(Need.STAFF)
 async def queue_page(request: web.Request) -> web.Response:
     desk = request.app[DESK]
     me = viewer(request)
     timezone = desk.engine.office.timezone
     wanted = read_filter(request.query, timezone, me.staff_id)
-    async with desk.db.transaction() as session:
+    async with desk.db.reading() as session:
         found = await queue(session, wanted, utcnow())
         categories = list(await Categories(session).all())
         staff = list(await StaffMembers(session).active())
         buildings = list(await Units(session).buildings())
     lang = language_of(request)
+    _ = gettext_for(lang)
     return aiohttp_jinja2.render_template("queue.html", request, {
+        "category_names": {c.code: category_title(c, lang) for c in categories},
+        "late": lambda delta: _("%(time)s late") % {"time": format_duration(delta, lang)},
+        "due": open_deadline,
         "found": found, "wanted": wanted, "query": request.query,
         "statuses": list(Status), "categories": categories,
-        "category_title": lambda c: c.titles.get(lang) or c.titles.get("en") or c.code,
+        "category_title": lambda c: category_title(c, lang),
         "staff": staff, "buildings": buildings, "priorities": PRIORITIES,
         "channels": CHANNELS, "sorts": list(QueueSort), "link_with": link_with,
     })

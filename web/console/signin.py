@@ -17,7 +17,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from locales import negotiate
+from locales import SUPPORTED, negotiate
 from storage.models import Staff, utcnow
 from storage.repositories import StaffMembers
 from storage.sign_in import ConsoleSessions, SignInLinks
@@ -79,7 +79,7 @@ async def sign_in_telegram(request: web.Request) -> web.Response:
 @need(Need.ANYONE)
 async def link_page(request: web.Request) -> web.Response:
     desk = request.app[DESK]
-    async with desk.db.transaction() as session:
+    async with desk.db.reading() as session:
         valid = await SignInLinks(session).valid(request.match_info["token"], utcnow())
     return aiohttp_jinja2.render_template(
         "sign_in_link.html", request, {"valid": valid}, status=200 if valid else 410)
@@ -119,3 +119,17 @@ async def sign_out(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther(str(request.app.router["sign_in"].url_for()))
     clear_session_cookie(response)
     raise response
+
+
+@need(Need.STAFF)
+async def choose_language(request: web.Request) -> web.Response:
+    """The staff member's language in the console, remembered with them."""
+    form = await request.post()
+    lang = form.get("lang")
+    desk = request.app[DESK]
+    if isinstance(lang, str) and lang in SUPPORTED:
+        async with desk.db.transaction() as session:
+            staff = await StaffMembers(session).get(viewer(request).staff_id)
+            if staff is not None:
+                staff.language = lang
+    raise web.HTTPSeeOther(_next_page(request, form.get("next")))

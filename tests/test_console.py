@@ -1,0 +1,333 @@
+"""The office console over real HTTP: who gets in (Mini App launch data, one-time links,
+sessions, CSRF), what each role may open, and tickets worked in the console reaching the
+resident and the Telegram card exactly as when worked on the card — on both databases.
+
+The pages' behaviour in a real browser (the script that reads #tgWebAppData, the forms) is
+in test_console_browser.py."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from bot.cli import remove_staff
+from bot.emulator import BotAPIEmulator
+from bot.emulator.chat import ChatClient
+from storage.models import SignInLink, Ticket, utcnow
+from tests.console_site import AGENT, MANAGER, OUTSIDER, STAFF_CHAT, Browser, Site
+
+
+@pytest.fixture
+def transport() -> str:
+    return "aiogram"  # the console does not depend on the framework; the bot's tests cover both
+
+
+@pytest.fixture
+async def site(emulator: BotAPIEmulator, database_url: str, tmp_path: Path
+               ) -> AsyncIterator[Site]:
+    served = Site(emulator, database_url, tmp_path / "media")
+    await served.start()
+    yield served
+    await served.stop()
+
+
+@pytest.fixture
+async def manager(site: Site) -> AsyncIterator[Browser]:
+    browser = Browser(site)
+    await browser.sign_in_with_link(MANAGER)
+    yield browser
+    await browser.close()
+
+
+@pytest.fixture
+async def agent(site: Site) -> AsyncIterator[Browser]:
+    browser = Browser(site)
+    await browser.sign_in_with_link(AGENT)
+    yield browser
+    await browser.close()
+
+
+@pytest.fixture
+async def anonymous(site: Site) -> AsyncIterator[Browser]:
+    browser = Browser(site)
+    yield browser
+    await browser.close()
+
+
+# --- signing in ----------------------------------------------------------------------------
+
+async def test_a_manager_signs_in_with_telegram_launch_data(site: Site,
+                                                            anonymous: Browser) -> None:
+    assert await anonymous.sign_in_as_mini_app(MANAGER) == 200
+    status, page = await anonymous.get("/console/")
+    assert status == 200
+    assert "Manager Zhao" in page and "manager" in page
+
+
+async def test_forged_stale_or_foreign_launch_data_signs_nobody_in(
+        site: Site, anonymous: Browser, caplog: pytest.LogCaptureFixture) -> None:
+    emulator = site.emulator
+    good = emulator.web_app_init_data(emulator.user(MANAGER, "Manager Zhao"))
+    forged = good.replace(f"%22id%22%3A{MANAGER}", f"%22id%22%3A{AGENT}")
+    assert forged != good
+    stale = emulator.web_app_init_data(emulator.user(MANAGER, "Manager Zhao"),
+                                       auth_date=int(time.time()) - 25 * 3600)
+    outsider = emulator.web_app_init_data(emulator.user(OUTSIDER, "Someone"))
+    caplog.set_level(logging.WARNING, "residesk.console")
+    for init_data in (forged, stale, outsider, "", "hash=abc", good + "&hash=0"):
+        status, body, _ = await anonymous.post("/console/sign-in/telegram",
+                                               {"init_data": init_data}, csrf=False)
+        assert status == 401, (init_data, body)
+    status, _page = await anonymous.get("/console/")
+    assert status == 303  # still signed out
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("bad hash" in line for line in lines)
+    assert any("older than 24 hours" in line for line in lines)
+    assert any("not active staff" in line for line in lines)
+    assert not any("auth_date=" in line or "hash=" in line for line in lines), lines
+
+
+async def test_a_one_time_link_signs_in_once(site: Site, anonymous: Browser) -> None:
+    link = await site.sign_in_link(AGENT)
+    status, page = await anonymous.get(link)  # a link preview or a first look spends nothing
+    assert status == 200 and "Sign in" in page
+    status, _page, location = await anonymous.post(link, csrf=False)
+    assert status == 303 and location.endswith("/console/")
+    status, page = await anonymous.get("/console/")
+    assert status == 200 and "Agent Li" in page
+
+    other = Browser(site)
+    try:
+        status, page, _ = await other.post(link, csrf=False)
+        assert status == 410 and "already used or has expired" in page
+        status, _page = await other.get("/console/")
+        assert status == 303
+    finally:
+        await other.close()
+
+
+async def test_a_sign_in_link_expires_after_ten_minutes(site: Site, anonymous: Browser) -> None:
+    link = await site.sign_in_link(AGENT)
+    async with site.desk.db.transaction() as session:
+        await session.execute(update(SignInLink).values(
+            expires_at=utcnow() - timedelta(seconds=1)))
+    status, page, _ = await anonymous.post(link, csrf=False)
+    assert status == 410 and "expired" in page
+
+
+async def test_console_in_chat_for_staff_only_and_never_kept(site: Site) -> None:
+    stranger = ChatClient(site.emulator, site.emulator.user(OUTSIDER, "Someone"),
+                          site.handled.wait)
+    await stranger.send("/console")
+    assert "for the office's staff" in stranger.last_text
+    assert "sign-in" not in stranger.last_text
+
+    link = await site.sign_in_link(MANAGER)
+    token = link.rsplit("/", 1)[1]
+    message = site.emulator.last_message(MANAGER)
+    assert message.button("Open in Telegram").web_app_url == f"{site.base}/console/"
+    async with site.desk.db.transaction() as session:
+        from sqlalchemy import select
+
+        from storage.models import ConversationState
+        kept = " ".join(str(s.last_answer) for s in await session.scalars(
+            select(ConversationState)))
+        links = list(await session.scalars(select(SignInLink.token_hash)))
+    assert token not in kept  # the answer kept for a redelivery leaves the link out
+    assert token not in links and len(links) == 1  # only its hash is stored
+
+    await site.manager.send("/console")
+    assert site.manager.last.button("Open the console").url == f"{site.base}/console/"
+
+
+async def test_removing_a_staff_member_ends_their_sessions(site: Site, agent: Browser) -> None:
+    status, _page = await agent.get("/console/")
+    assert status == 200
+    async with site.desk.db.transaction() as session:
+        said = await remove_staff(session, AGENT)
+    assert "1 console session(s) ended" in said
+    status, _page = await agent.get("/console/")
+    assert status == 303
+    status, _body = await agent.get("/console/", headers={"Accept": "application/json"})
+    assert status == 401
+
+
+async def test_sign_out(site: Site, manager: Browser) -> None:
+    status, _body, location = await manager.post("/console/sign-out")
+    assert status == 303 and location.endswith("/console/sign-in")
+    status, _page = await manager.get("/console/")
+    assert status == 303
+
+
+# --- who may open what ---------------------------------------------------------------------
+
+async def test_every_route_answers_each_role_as_it_should(
+        site: Site, anonymous: Browser, agent: Browser, manager: Browser) -> None:
+    ticket = await site.new_ticket()
+    t = ticket.id
+    # (method, path, anonymous, agent, manager); the POSTs carry each one's CSRF token
+    table = [
+        ("GET", "/console/", 303, 200, 200),
+        ("GET", "/console/nowhere", 303, 404, 404),
+        ("GET", "/console/sign-in", 200, 303, 303),
+        ("GET", f"/console/tickets/{t}", 303, 200, 200),
+        ("GET", "/console/tickets/999999", 303, 404, 404),
+        ("GET", "/console/tickets/abc", 303, 404, 404),
+        ("GET", "/console/files/999999", 303, 404, 404),
+        ("GET", "/console/static/console.css", 200, 200, 200),
+        ("GET", "/console/sign-in/not-a-token", 410, 410, 410),
+        ("POST", f"/console/tickets/{t}/no-such-action", 401, 404, 404),
+        ("POST", f"/console/tickets/{t}/reject", 401, 403, 303),
+        ("POST", "/console/language", 401, 303, 303),
+    ]
+    for method, path, *expected in table:
+        for who, browser, status in zip(("anonymous", "agent", "manager"),
+                                        (anonymous, agent, manager), expected, strict=True):
+            if method == "GET":
+                got, _ = await browser.get(path)
+            else:
+                async with site.desk.db.transaction() as session:
+                    current = await session.get(Ticket, t)
+                    assert current is not None
+                    version = str(current.version)
+                got, _, _ = await browser.post(path, {"version": version, "text": "Not ours.",
+                                                      "lang": "en"})
+            assert got == status, (method, path, who, got)
+
+
+async def test_a_post_without_the_csrf_token_is_refused(site: Site, manager: Browser) -> None:
+    ticket = await site.new_ticket()
+    status, _body, _ = await manager.post(f"/console/tickets/{ticket.id}/acknowledge",
+                                          {"version": str(ticket.version)}, csrf=False)
+    assert status == 403
+    status, _body, _ = await manager.post(f"/console/tickets/{ticket.id}/acknowledge",
+                                          {"version": str(ticket.version), "csrf": "forged"},
+                                          csrf=False)
+    assert status == 403
+    async with site.desk.db.transaction() as session:
+        current = await session.get(Ticket, ticket.id)
+        assert current is not None and current.status == "new"
+
+
+# --- working a ticket --------------------------------------------------------------------
+
+def _version(page: str) -> str:
+    found = re.search(r'name="version" value="(\d+)"', page)
+    assert found, "no form on the page"
+    return found.group(1)
+
+
+async def _act(browser: Browser, ticket_id: int, form: str, **fields: str) -> str:
+    """Post one action as the page would (with the version it shows); the page after."""
+    status, page = await browser.get(f"/console/tickets/{ticket_id}")
+    assert status == 200
+    status, body, location = await browser.post(f"/console/tickets/{ticket_id}/{form}",
+                                                {"version": _version(page), **fields})
+    assert status == 303, body
+    status, page = await browser.get(location)
+    assert status == 200
+    return page
+
+
+async def test_a_ticket_worked_in_the_console_reaches_the_resident_and_the_card(
+        site: Site, manager: Browser) -> None:
+    ticket = await site.new_ticket()
+    before = len(site.resident.messages)
+
+    page = await _act(manager, ticket.id, "acknowledge")
+    assert "Acknowledged. The resident has been told." in page
+    await site.settle(lambda: "Status: acknowledged" in site.card_text())
+    assert "Assignee: Manager Zhao" in site.card_text()
+    await site.settle(lambda: "taken up" in site.resident.last_text)
+
+    await _act(manager, ticket.id, "investigate")
+    await _act(manager, ticket.id, "findings", visit_at="", findings="A leaking drain pipe.",
+               interviewed="", severity="medium", cause_category="facility",
+               cause="A corroded joint")
+    await site.settle(lambda: "Severity: Medium" in site.card_text())
+    page = await _act(manager, ticket.id, "resolve", type="repair",
+                      text="The plumber replaced the pipe joint.", measures="", follow_up="")
+    assert "Resolved." in page
+    await site.settle(lambda: "has been resolved" in site.resident.last_text)
+    await site.all_sent()
+    said = [m.text or "" for m in site.resident.messages[before:]]
+    # exactly what the Telegram path sends: taken up, under investigation, resolved + survey
+    assert len(said) == 3, said
+    assert "taken up" in said[0]
+    assert "investigat" in said[1]
+    assert "replaced the pipe joint" in said[2]
+    assert "Status: resolved" in site.card_text()
+
+    status, page = await manager.get(f"/console/tickets/{ticket.id}")
+    assert status == 200
+    assert "A leaking drain pipe." in page and "The plumber replaced" in page
+    assert page.count('class="k-status"') == 5  # received, acknowledged, investigating, …
+
+
+async def test_a_ticket_changed_in_the_chat_meanwhile_is_not_overwritten(
+        site: Site, manager: Browser) -> None:
+    ticket = await site.new_ticket()
+    status, page = await manager.get(f"/console/tickets/{ticket.id}")
+    stale_version = _version(page)
+    await site.agent.click("Acknowledge", site.card())  # in the chat, meanwhile
+    status, page, _ = await manager.post(f"/console/tickets/{ticket.id}/reject",
+                                         {"version": stale_version,
+                                          "text": "Not the office's matter."})
+    assert status == 409
+    assert "This ticket changed meanwhile; nothing was saved." in page
+    assert "Not the office&#39;s matter." in page  # what was typed is still in the form
+    assert 'id="status">acknowledged' in page
+    async with site.desk.db.transaction() as session:
+        current = await session.get(Ticket, ticket.id)
+        assert current is not None and current.status == "acknowledged"
+
+
+async def test_a_form_with_mistakes_says_where_and_keeps_what_was_typed(
+        site: Site, manager: Browser) -> None:
+    ticket = await site.new_ticket()
+    await _act(manager, ticket.id, "acknowledge")
+    await _act(manager, ticket.id, "investigate")
+    status, page = await manager.get(f"/console/tickets/{ticket.id}")
+    status, page, _ = await manager.post(f"/console/tickets/{ticket.id}/findings", {
+        "version": _version(page), "visit_at": "2999-01-01T10:00", "findings": "Wet ceiling",
+        "severity": "enormous", "cause_category": "facility", "cause": " "})
+    assert status == 400
+    assert "Please correct the form." in page
+    assert "The site visit cannot be in the future." in page
+    assert "Please choose one of the options." in page
+    assert "Please fill this in." in page
+    assert ">Wet ceiling</textarea>" in page
+    async with site.desk.db.transaction() as session:
+        current = await session.get(Ticket, ticket.id)
+        assert current is not None and current.findings is None
+
+
+async def test_an_agent_cannot_reject_and_is_told_to_escalate(site: Site,
+                                                              agent: Browser) -> None:
+    ticket = await site.new_ticket()
+    status, page = await agent.get(f"/console/tickets/{ticket.id}")
+    assert "Reject" not in page  # not offered to agents
+    status, page, _ = await agent.post(f"/console/tickets/{ticket.id}/reject",
+                                       {"version": _version(page), "text": "No."})
+    assert status == 403
+    assert "You can escalate the ticket instead." in page
+
+
+async def test_the_queue_finds_and_filters(site: Site, manager: Browser) -> None:
+    ticket = await site.new_ticket("The lift in building 2 stops between floors every day.")
+    status, page = await manager.get("/console/?q=" + (ticket.number or ""))
+    assert status == 200 and f'data-number="{ticket.number}"' in page
+    status, page = await manager.get("/console/?q=lift+in+building")
+    assert f'data-number="{ticket.number}"' in page
+    status, page = await manager.get("/console/?status=closed")
+    assert f'data-number="{ticket.number}"' not in page and "No ticket matches." in page
+    status, page = await manager.get("/console/?status=new&sort=bogus&page=abc")
+    assert status == 200 and f'data-number="{ticket.number}"' in page
+    assert STAFF_CHAT  # the card went to the staff group (site.new_ticket waited for it)

@@ -1,0 +1,128 @@
+"""The office console in a real browser: Chromium from Debian's packages (./dev installs it),
+driven by Playwright, against a real replica serving the console on the emulator.
+
+RESIDESK_SCREENSHOTS=docs ./dev test tests/test_console_browser.py redraws the README's
+pictures of the console (docs/console-*.png); otherwise they go to the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from bot.emulator import BotAPIEmulator
+from bot.emulator.chat import ChatClient
+from tests.console_site import MANAGER, Site
+
+CHROMIUM = Path("/usr/bin/chromium")
+# as this machine's notes say: no sandbox as root, and none of Chromium's own network calls
+# (they are refused here, many at a time)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture
+def transport() -> str:
+    return "aiogram"
+
+
+@pytest.fixture
+async def site(emulator: BotAPIEmulator, database_url: str, tmp_path: Path
+               ) -> AsyncIterator[Site]:
+    served = Site(emulator, database_url, tmp_path / "media")
+    await served.start()
+    yield served
+    await served.stop()
+
+
+@pytest.fixture
+def chromium() -> str:
+    assert CHROMIUM.exists(), "Chromium is missing: ./dev installs Debian's chromium package"
+    return str(CHROMIUM)
+
+
+@pytest.fixture
+async def browser(chromium: str) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=chromium,
+                                                    args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+def screenshots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("RESIDESK_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+async def open_as_mini_app(site: Site, page: Page) -> None:
+    """The manager writes /console to the bot and presses "Open in Telegram": the client
+    opens the console with Telegram's signed launch data in the URL's fragment."""
+    chat = ChatClient(site.emulator, site.emulator.user(MANAGER, "Manager Zhao"),
+                      site.handled.wait)
+    await chat.send("/console")
+    url = site.emulator.open_web_app(chat.user, chat.last, "Open in Telegram")
+    assert "#tgWebAppData=" in url
+    await page.goto(url)
+
+
+async def test_a_manager_works_a_ticket_to_resolved_in_the_browser(
+        site: Site, browser: Browser, tmp_path: Path) -> None:
+    ticket = await site.new_ticket("Water drips from the kitchen ceiling onto the floor.")
+    before = len(site.resident.messages)
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await open_as_mini_app(site, page)
+
+    row = page.locator(f'tr[data-number="{ticket.number}"]')
+    await expect(row).to_be_visible()
+    await expect(page.locator("header .name")).to_contain_text("Manager Zhao")
+    await page.screenshot(path=screenshots(tmp_path) / "console-queue.png")
+
+    await row.get_by_role("link", name=ticket.number or "").click()
+    await expect(page.locator("h1")).to_contain_text(ticket.number or "")
+    await page.get_by_role("button", name="Acknowledge").click()
+    await expect(page.get_by_role("status")).to_contain_text("Acknowledged")
+    await page.get_by_role("button", name="Investigation").click()
+    await expect(page.locator("#status")).to_have_text("under investigation")
+
+    await page.locator("summary", has_text="Record findings").click()
+    findings = page.locator('details[data-form="findings"]')
+    await findings.locator('textarea[name="findings"]').fill("The drain pipe above leaks.")
+    await findings.locator('select[name="severity"]').select_option("medium")
+    await findings.locator('select[name="cause_category"]').select_option("facility")
+    await findings.locator('textarea[name="cause"]').fill("A corroded pipe joint")
+    await findings.get_by_role("button", name="Record findings").click()
+    await expect(page.get_by_role("status")).to_contain_text("investigation record is saved")
+
+    await page.locator("summary", has_text="Resolve").click()
+    resolve = page.locator('details[data-form="resolve"]')
+    await resolve.locator('select[name="type"]').select_option("repair")
+    await resolve.locator('textarea[name="text"]').fill("The plumber replaced the pipe joint.")
+    await resolve.get_by_role("button", name="Resolve").click()
+    await expect(page.locator("#status")).to_have_text("resolved")
+    await expect(page.locator("#timeline")).to_contain_text("The plumber replaced")
+    await page.screenshot(path=screenshots(tmp_path) / "console-ticket.png", full_page=True)
+
+    await site.settle(lambda: "has been resolved" in site.resident.last_text)
+    await site.all_sent()
+    said = [m.text or "" for m in site.resident.messages[before:]]
+    assert len(said) == 3 and "taken up" in said[0] and "pipe joint" in said[2], said
+    await site.settle(lambda: "Status: resolved" in site.card_text())
+
+
+async def test_forged_launch_data_leaves_the_browser_signed_out(site: Site,
+                                                                browser: Browser) -> None:
+    page = await browser.new_page()
+    good = site.emulator.web_app_init_data(site.emulator.user(MANAGER, "Manager Zhao"))
+    forged = good.replace("Manager", "Mallory")
+    await page.goto(f"{site.base}/console/sign-in#tgWebAppData={quote(forged)}")
+    await expect(page.locator(".refused")).to_be_visible()
+    await page.goto(f"{site.base}/console/")
+    await expect(page).to_have_url(f"{site.base}/console/sign-in?next=/console/")

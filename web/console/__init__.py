@@ -1,0 +1,42 @@
+"""The office console under /console/: staff and managers work tickets in a browser, or inside
+Telegram as a Mini App. Server-rendered pages (Jinja2 templates, a little script), everything
+shipped in this package: no build step, nothing from a CDN.
+
+Every route declares who may open it (`access.need`); the `guard` middleware enforces it,
+and the CSRF token of every state-changing request. Every change goes through `tickets/`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.app import ResidentDesk
+from bot.settings import ConsoleSettings
+from web.console import queue, signin, ticket
+from web.console.access import DESK, SETTINGS, guard
+from web.console.pages import setup_templates
+
+STATIC = Path(__file__).parent / "static"
+
+
+def console_app(desk: ResidentDesk, settings: ConsoleSettings) -> web.Application:
+    """The console as an aiohttp sub-application (mounted at /console/ by `web.app`)."""
+    app = web.Application(middlewares=[guard])
+    app[DESK] = desk
+    app[SETTINGS] = settings
+    setup_templates(app)
+    routes = app.router
+    routes.add_get("/", queue.queue_page, name="queue")
+    routes.add_get("/sign-in", signin.sign_in_page, name="sign_in")
+    routes.add_post("/sign-in/telegram", signin.sign_in_telegram, name="sign_in_telegram")
+    routes.add_get("/sign-in/{token}", signin.link_page, name="sign_in_link")
+    routes.add_post("/sign-in/{token}", signin.link_spend)
+    routes.add_post("/sign-out", signin.sign_out, name="sign_out")
+    routes.add_post("/language", signin.choose_language, name="language")
+    routes.add_get("/tickets/{ticket_id}", ticket.ticket_page, name="ticket")
+    routes.add_post("/tickets/{ticket_id}/{form}", ticket.act, name="act")
+    routes.add_get("/files/{attachment_id}", ticket.evidence_file, name="file")
+    routes.add_static("/static/", STATIC, name="static")
+    return app

@@ -1,0 +1,179 @@
+"""The ticket page's action forms: what each asks, and reading what was posted.
+
+Each form reads into the same value the chat's guided questions build (`Investigation`,
+`Resolution`, a text), or into the errors to show next to its fields; what was typed is kept
+either way, so a refused form is shown again as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from locales import N_
+from storage.models import utcnow
+from tickets.lifecycle import Action
+from tickets.policy import (
+    CAUSE_LABELS,
+    CAUSES,
+    NAME_MAX,
+    RESOLUTION_LABELS,
+    RESOLUTIONS,
+    SEVERITIES,
+    SEVERITY_LABELS,
+    STAFF_TEXT_MAX,
+)
+from tickets.service import Investigation, Resolution
+
+
+class Form(StrEnum):
+    """A ticket action as the console's URL names it (/console/tickets/7/<form>)."""
+
+    ACKNOWLEDGE = "acknowledge"
+    TAKE = "take"
+    ASSIGN = "assign"
+    INVESTIGATE = "investigate"
+    FINDINGS = "findings"
+    RESOLVE = "resolve"
+    MESSAGE = "message"
+    REQUEST_INFO = "request-info"
+    ESCALATE = "escalate"
+    REJECT = "reject"
+    NOTE = "note"
+
+
+FORM_OF: dict[Action, Form] = {
+    Action.ACKNOWLEDGE: Form.ACKNOWLEDGE, Action.TAKE: Form.TAKE, Action.ASSIGN: Form.ASSIGN,
+    Action.INVESTIGATE: Form.INVESTIGATE, Action.RECORD_FINDINGS: Form.FINDINGS,
+    Action.RESOLVE: Form.RESOLVE, Action.MESSAGE: Form.MESSAGE,
+    Action.REQUEST_INFO: Form.REQUEST_INFO, Action.ESCALATE: Form.ESCALATE,
+    Action.REJECT: Form.REJECT, Action.NOTE: Form.NOTE,
+}
+ACTION_OF: dict[Form, Action] = {form: action for action, form in FORM_OF.items()}
+
+# what the resident is told, or what happened, after each (shown on the page that follows)
+DONE: dict[Form, str] = {
+    Form.ACKNOWLEDGE: N_("Acknowledged. The resident has been told."),
+    Form.TAKE: N_("The ticket is yours now."),
+    Form.ASSIGN: N_("Assigned."),
+    Form.INVESTIGATE: N_("Under investigation. The resident has been told."),
+    Form.FINDINGS: N_("The investigation record is saved."),
+    Form.RESOLVE: N_("Resolved. The resident has been asked whether it is fixed."),
+    Form.MESSAGE: N_("The message is on its way to the resident."),
+    Form.REQUEST_INFO: N_("The resident has been asked for the information."),
+    Form.ESCALATE: N_("Escalated to managers."),
+    Form.REJECT: N_("Rejected. The resident has been told why."),
+    Form.NOTE: N_("The internal note is saved."),
+}
+
+# the ones with fields (the others are a single button)
+TEXT_PROMPTS: dict[Form, str] = {
+    Form.MESSAGE: N_("Message for the resident"),
+    Form.REQUEST_INFO: N_("What information or evidence do you need from the resident?"),
+    Form.REJECT: N_("Why is the complaint rejected? The resident will see this reason."),
+    Form.NOTE: N_("Internal note (residents never see it)"),
+    Form.ESCALATE: N_("Why escalate? (optional)"),
+}
+CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
+    "severity": tuple((v, SEVERITY_LABELS[v]) for v in SEVERITIES),
+    "cause_category": tuple((v, CAUSE_LABELS[v]) for v in CAUSES),
+    "type": tuple((v, RESOLUTION_LABELS[v]) for v in RESOLUTIONS),
+}
+
+REQUIRED = N_("Please fill this in.")
+TOO_LONG = N_("Please keep it under %(max)d characters.")
+NOT_A_CHOICE = N_("Please choose one of the options.")
+BAD_DATE = N_("Please give a date as 2026-12-31.")
+BAD_MOMENT = N_("Please give a date and time, e.g. 2026-11-28 15:30.")
+NOT_IN_FUTURE = N_("This date must be in the future.")
+NOT_IN_PAST = N_("The site visit cannot be in the future.")
+
+
+@dataclass
+class Posted:
+    """One posted form: its values as typed, and the error of each field that has one."""
+
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)  # field -> message (untranslated)
+    error_args: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def text(self, name: str, *, required: bool = True, max_len: int = STAFF_TEXT_MAX
+             ) -> str | None:
+        value = self.values.get(name, "").replace("\x00", "").strip()
+        if not value:
+            if required:
+                self.errors[name] = REQUIRED
+            return None
+        if len(value) > max_len:
+            self.errors[name] = TOO_LONG
+            self.error_args[name] = {"max": max_len}
+            return None
+        return value
+
+    def choice(self, name: str) -> str:
+        value = self.values.get(name, "")
+        if value not in {v for v, _label in CHOICES[name]}:
+            self.errors[name] = NOT_A_CHOICE
+        return value
+
+    def day(self, name: str) -> date | None:
+        raw = self.values.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            self.errors[name] = BAD_DATE
+            return None
+
+    def moment(self, name: str, timezone: ZoneInfo) -> datetime | None:
+        raw = self.values.get(name, "").strip().replace("T", " ")
+        if not raw:
+            return None
+        try:
+            parsed = datetime.fromisoformat(raw)
+        except ValueError:
+            self.errors[name] = BAD_MOMENT
+            return None
+        return parsed.replace(tzinfo=timezone) if parsed.tzinfo is None else parsed
+
+
+def read_posted(form: Mapping[str, object]) -> Posted:
+    return Posted({k: v for k, v in form.items() if isinstance(v, str)})
+
+
+def investigation(posted: Posted, timezone: ZoneInfo, me: str) -> Investigation | None:
+    visit_at = posted.moment("visit_at", timezone)
+    if visit_at is not None and visit_at > utcnow():
+        posted.errors["visit_at"] = NOT_IN_PAST
+    visit_by = posted.text("visit_by", required=False, max_len=NAME_MAX)
+    if visit_at is not None and visit_by is None and "visit_by" not in posted.errors:
+        visit_by = me
+    record = Investigation(
+        site_visit_at=visit_at, site_visit_by=visit_by if visit_at else None,
+        findings=posted.text("findings") or "",
+        interviewed=posted.text("interviewed", required=False),
+        severity=posted.choice("severity"), cause_category=posted.choice("cause_category"),
+        cause=posted.text("cause") or "")
+    return None if posted.errors else record
+
+
+def resolution(posted: Posted, timezone: ZoneInfo) -> Resolution | None:
+    kind = posted.choice("type")
+    text = posted.text("text")
+    measures = posted.text("measures", required=False)
+    follow_up = posted.day("follow_up")
+    follow_up_at = datetime.combine(follow_up, time(9), timezone) if follow_up else None
+    if follow_up_at is not None and follow_up_at <= utcnow():
+        posted.errors["follow_up"] = NOT_IN_FUTURE
+    if posted.errors:
+        return None
+    return Resolution(kind, text or "", measures, follow_up_at if measures else None)
+
+
+def translated_errors(posted: Posted, gettext: Callable[[str], str]) -> dict[str, str]:
+    return {name: gettext(message) % posted.error_args.get(name, {})
+            for name, message in posted.errors.items()}

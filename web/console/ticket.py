@@ -1,0 +1,279 @@
+"""One ticket: everything the card shows, its whole timeline, its evidence and records, and
+the card's actions as forms.
+
+An action goes through `tickets.TicketService` with the version the page was drawn at: if
+the ticket changed meanwhile (in the chat, in another tab), nothing is written and the page
+says so, showing the ticket as it is now with what was typed still in the form. A change
+made here is written with its notifications in one transaction, like a press on the card,
+so the resident hears of it and the Telegram card is redrawn by the notifier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.app import ResidentDesk
+from conversations.notices import CARD_LABELS
+from locales import N_, gettext_for
+from storage.models import Attachment, Resident, Staff, Ticket
+from storage.repositories import Categories, StaffMembers
+from tickets.lifecycle import OPEN, Role, Status
+from tickets.offers import offered
+from tickets.policy import CAUSE_LABELS, RESOLUTION_LABELS, SEVERITY_LABELS
+from tickets.service import Actor, TicketError, TicketService
+from web.console.access import DESK, Need, need, viewer
+from web.console.forms import (
+    ACTION_OF,
+    CHOICES,
+    DONE,
+    FORM_OF,
+    NOT_A_CHOICE,
+    TEXT_PROMPTS,
+    Form,
+    Posted,
+    investigation,
+    read_posted,
+    resolution,
+    translated_errors,
+)
+from web.console.pages import language_of, without_icon
+from web.console.queue import category_title
+from web.console.timeline import event_text
+
+log = logging.getLogger("residesk.console")
+
+ERRORS = {  # TicketError codes a form can meet, in words
+    "changed": N_("This ticket changed meanwhile; nothing was saved. Here it is as it is now."),
+    "already_assigned": N_("The ticket is already assigned to this person."),
+    "no_resident": N_("This complaint has no resident in Telegram to write to."),
+    "not_staff": N_("This person is no longer on the staff list."),
+}
+NOT_NOW = N_("Not possible in the ticket's status now.")
+MANAGERS_ONLY = N_("Only a manager can do this. You can escalate the ticket instead.")
+CORRECT_THE_FORM = N_("Please correct the form.")
+
+
+class _Undo(Exception):
+    """Leaves a transaction without writing anything (a refused form)."""
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A form that was not carried out, and why (shown above the ticket)."""
+
+    form: Form
+    message: str
+    posted: Posted | None = None
+    status: int = 409
+
+
+def service(desk: ResidentDesk, session: AsyncSession) -> TicketService:
+    return TicketService(session, staff_chat_id=desk.settings.office.staff_chat_id,
+                         timing=desk.engine.office.timing)
+
+
+def _ticket_id(request: web.Request) -> int:
+    raw = request.match_info["ticket_id"]
+    if not raw.isdigit() or len(raw) > 12:
+        raise web.HTTPNotFound(text="no such ticket")
+    return int(raw)
+
+
+async def _load(session: AsyncSession, ticket_id: int) -> Ticket:
+    ticket = await session.get(Ticket, ticket_id, populate_existing=True)
+    if ticket is None:
+        raise web.HTTPNotFound(text="no such ticket")
+    return ticket
+
+
+@need(Need.STAFF)
+async def ticket_page(request: web.Request) -> web.Response:
+    done = request.query.get("done", "")
+    return await _render(request, _ticket_id(request),
+                         done=Form(done) if done in Form.__members__.values() else None)
+
+
+async def _render(request: web.Request, ticket_id: int, *, done: Form | None = None,
+                  refused: Refused | None = None) -> web.Response:
+    desk = request.app[DESK]
+    me = viewer(request)
+    lang = language_of(request)
+    _ = gettext_for(lang)
+    async with desk.db.reading() as session:
+        ticket = await _load(session, ticket_id)
+        staff = {s.id: s for s in await StaffMembers(session).everyone()}
+        category = await Categories(session).by_code(ticket.category_code)
+        role = Role.MANAGER if me.is_manager else Role.AGENT
+        actions = offered(ticket, role)
+        context: dict[str, Any] = {
+            "ticket": ticket,
+            "category": category_title(category, lang) if category else ticket.category_code,
+            "events": sorted(ticket.events, key=lambda e: (e.created_at, e.id)),
+            "actor_name": lambda event: _actor_name(event.actor_type, event.actor_id, staff,
+                                                    ticket.resident),
+            "attachments": list(ticket.attachments),
+            "forms": [FORM_OF[a] for a in actions],
+            "Form": Form,
+            "text_prompts": TEXT_PROMPTS, "choices": CHOICES,
+            "assignees": [s for s in staff.values() if s.active],
+            "severity_labels": SEVERITY_LABELS, "cause_labels": CAUSE_LABELS,
+            "resolution_labels": RESOLUTION_LABELS,
+            "done": _(DONE[done]) if done else None,
+            "refused": refused,
+            "refused_message": _(refused.message) if refused else None,
+            "values": refused.posted.values if refused and refused.posted else {},
+            "errors": (translated_errors(refused.posted, _)
+                       if refused and refused.posted else {}),
+            "open_form": refused.form if refused else None,
+            "status_open": Status(ticket.status), "open_statuses": OPEN,
+            "action_labels": {FORM_OF[a]: without_icon(_(CARD_LABELS[a])) for a in FORM_OF},
+            "event_text": lambda event: event_text(event, _),
+        }
+        return aiohttp_jinja2.render_template("ticket.html", request, context,
+                                              status=refused.status if refused else 200)
+
+
+def _actor_name(kind: str, actor_id: int | None, staff: dict[int, Staff],
+                resident: Resident | None) -> str:
+    if kind == "staff" and actor_id in staff:
+        return staff[actor_id].name
+    if kind == "resident":
+        return resident.name if resident and resident.id == actor_id else "resident"
+    return kind
+
+
+@need(Need.STAFF)
+async def act(request: web.Request) -> web.Response:
+    """POST /console/tickets/{id}/{form}: one action, as a press of the card's button."""
+    raw_form = request.match_info["form"]
+    if raw_form not in Form.__members__.values():
+        raise web.HTTPNotFound(text="no such action")
+    form = Form(raw_form)
+    ticket_id = _ticket_id(request)
+    posted = read_posted(await request.post())
+    desk = request.app[DESK]
+    me = viewer(request)
+    version_raw = posted.values.get("version", "")
+    version = int(version_raw) if version_raw.isdigit() else -1
+    try:
+        async with desk.db.transaction() as session:
+            ticket = await _load(session, ticket_id)
+            staff = await StaffMembers(session).get(me.staff_id)
+            if staff is None or not staff.active:
+                raise web.HTTPUnauthorized()
+            refused = await _carry_out(desk, session, form, ticket, staff, posted, version)
+            if refused is not None:
+                raise _Undo  # nothing half-saved: the transaction rolls back
+    except _Undo:
+        pass
+    except StaleDataError:  # changed between our read and our write (a press in the chat)
+        refused = Refused(form, ERRORS["changed"], posted)
+    if refused is not None:  # drawn after the transaction: the ticket as it is now
+        return await _render(request, ticket_id, refused=refused)
+    desk.notifier.wake.set()
+    raise web.HTTPSeeOther(
+        str(request.app.router["ticket"].url_for(ticket_id=str(ticket_id))
+            .with_query(done=form.value)))
+
+
+async def _carry_out(desk: ResidentDesk, session: AsyncSession, form: Form, ticket: Ticket,
+                     staff: Staff, posted: Posted, version: int) -> Refused | None:
+    if version != ticket.version:
+        return Refused(form, ERRORS["changed"], posted)
+    action = ACTION_OF[form]
+    role = Role(staff.role)
+    if action not in offered(ticket, role):
+        if action in offered(ticket, Role.MANAGER) and role != Role.MANAGER:
+            return Refused(form, MANAGERS_ONLY, posted, status=403)
+        return Refused(form, NOT_NOW, posted)
+    tickets = service(desk, session)
+    timezone = desk.engine.office.timezone
+    try:
+        if form == Form.ACKNOWLEDGE:
+            await tickets.acknowledge(ticket, staff, version)
+        elif form == Form.TAKE:
+            await tickets.assign(ticket, staff, staff, version)
+        elif form == Form.ASSIGN:
+            raw = posted.values.get("assignee", "")
+            assignee = await StaffMembers(session).get(int(raw)) if raw.isdigit() else None
+            if assignee is None:
+                posted.errors["assignee"] = NOT_A_CHOICE
+                return Refused(form, CORRECT_THE_FORM, posted, status=400)
+            await tickets.assign(ticket, staff, assignee, version)
+        elif form == Form.INVESTIGATE:
+            await tickets.start_investigation(ticket, staff, version)
+        elif form == Form.FINDINGS:
+            record = investigation(posted, timezone, staff.name)
+            if record is None:
+                return Refused(form, CORRECT_THE_FORM, posted, status=400)
+            await tickets.record_investigation(ticket, staff, record, version)
+        elif form == Form.RESOLVE:
+            done = resolution(posted, timezone)
+            if done is None:
+                return Refused(form, CORRECT_THE_FORM, posted, status=400)
+            if ticket.status == Status.INVESTIGATING:  # as the card: resolving, then resolved
+                await tickets.start_resolving(ticket, staff, version)
+                version = ticket.version
+                await session.flush()
+            await tickets.resolve(ticket, staff, done, None)
+        elif form == Form.ESCALATE:
+            reason = posted.text("text", required=False)
+            if posted.errors:
+                return Refused(form, CORRECT_THE_FORM, posted, status=400)
+            await tickets.escalate(ticket, Actor.of_staff(staff), reason, version)
+        else:
+            text = posted.text("text")
+            if text is None:
+                return Refused(form, CORRECT_THE_FORM, posted, status=400)
+            if form == Form.MESSAGE:
+                await tickets.message_resident(ticket, staff, text, version=version)
+            elif form == Form.REQUEST_INFO:
+                await tickets.request_information(ticket, staff, text, version)
+            elif form == Form.REJECT:
+                await tickets.reject(ticket, staff, text, version)
+            else:
+                await tickets.add_note(ticket, staff, text, version)
+    except TicketError as error:
+        return Refused(form, ERRORS.get(error.code, NOT_NOW), posted)
+    log.info("console: staff %s did %s on ticket %s", staff.id, action.value, ticket.id)
+    return None
+
+
+@need(Need.STAFF)
+async def evidence_file(request: web.Request) -> web.StreamResponse:
+    """A ticket's file, to signed-in staff only; from the copy kept when it arrived."""
+    raw = request.match_info["attachment_id"]
+    if not raw.isdigit() or len(raw) > 12:
+        raise web.HTTPNotFound()
+    desk = request.app[DESK]
+    async with desk.db.reading() as session:
+        attachment = await session.get(Attachment, int(raw))
+    if attachment is None or not attachment.local_path:
+        raise web.HTTPNotFound(text="no such file")
+    path = Path(attachment.local_path)
+    if not await asyncio.to_thread(path.is_file):
+        raise web.HTTPNotFound(text="the file is no longer kept")
+    inline = attachment.kind in ("photo", "video", "voice")
+    response = web.FileResponse(path, headers={
+        "Content-Type": attachment.mime_type or _default_type(attachment.kind),
+        "Content-Disposition": ("inline" if inline else
+                                f'attachment; filename="{path.name}"'),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, max-age=3600",
+    })
+    return response
+
+
+def _default_type(kind: str) -> str:
+    return {"photo": "image/jpeg", "voice": "audio/ogg", "video": "video/mp4"}.get(
+        kind, "application/octet-stream")
+

@@ -1,0 +1,50 @@
+"""A ticket's events in words, for the console's timeline (the audit trail, every event)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from locales import N_
+from storage.models import TicketEvent
+from tickets.lifecycle import STAFF_STATUS_LABELS, Status
+
+Gettext = Callable[[str], str]
+
+# what happened, by event kind; the event's note follows it
+EVENT_LABELS: dict[str, str] = {
+    "assigned": N_("Assigned to"),
+    "escalated": N_("Escalated"),
+    "evidence": N_("File added"),
+    "follow_up": N_("Time to check the improvement measures"),
+    "investigation": N_("Investigation recorded"),
+    "linked": N_("The resident registered in Telegram and took over the complaint"),
+    "message": N_("Information from the resident"),
+    "note": N_("Internal note"),
+    "reminder": N_("Reminder sent"),
+    "repeat": N_("Repeat complaint; earlier"),
+    "staff_message": N_("Message to the resident"),
+    "survey": N_("Survey answered"),
+}
+
+
+def _status(code: str | None, _: Gettext) -> str:
+    if code is None:
+        return "—"
+    try:
+        return _(STAFF_STATUS_LABELS[Status(code)])
+    except ValueError:  # a status of a newer release
+        return code
+
+
+def event_text(event: TicketEvent, _: Gettext) -> str:
+    if event.kind == "status":
+        if event.from_status is None:
+            text = _("Received")
+        else:
+            text = f"{_status(event.from_status, _)} → {_status(event.to_status, _)}"
+    else:
+        label = EVENT_LABELS.get(event.kind)
+        text = _(label) if label else event.kind
+    if event.kind == "survey" and event.details and event.details.get("rating"):
+        text += " " + "★" * int(event.details["rating"])
+    return f"{text}: {event.note}" if event.note else text

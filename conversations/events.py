@@ -114,12 +114,14 @@ class KeyboardButton:
 @dataclass(frozen=True)
 class FileRef:
     """A file Telegram already has (sent to the bot before), re-sent by its id; or, with
-    `data`, a new file the bot uploads (a chart)."""
+    `data`, a new file the bot uploads (a chart); or, with `path`, a kept copy it uploads
+    (evidence that came in through the console, which Telegram never saw)."""
 
     kind: str  # photo | video | voice | document
     file_id: str
     data: bytes | None = field(default=None, repr=False)
     name: str = ""  # the uploaded file's name
+    path: str | None = None
 
 
 @dataclass(frozen=True)

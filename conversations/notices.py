@@ -9,13 +9,14 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from conversations.events import Button, FileRef, Reply, inline
 from conversations.keyboards import CardAction, SurveyButton, staff_button
 from locales import N_, gettext_for
 from locales.dates import format_numeric_when
-from storage.models import Ticket, utcnow
+from storage.models import Attachment, Ticket, utcnow
 from tickets.lifecycle import OPEN, STAFF_STATUS_LABELS, Action, Status
 from tickets.notices import (
     Acknowledged,
@@ -196,13 +197,22 @@ def card(ticket: Ticket, lang: str, timezone: ZoneInfo, console_url: str = "") -
 # --- posts in the card's thread --------------------------------------------------------------
 
 
+def evidence_file(attachment: Attachment) -> FileRef:
+    """Re-sent by Telegram's id; a file taken in the console is uploaded from its copy."""
+    if attachment.file_id or not attachment.local_path:
+        return FileRef(attachment.kind, attachment.file_id)
+    return FileRef(attachment.kind, "", path=attachment.local_path,
+                   name=Path(attachment.local_path).name)
+
+
 def thread_post(ticket: Ticket, notice: TicketNotice, lang: str, timezone: ZoneInfo
                 ) -> Reply | None:
     """A post under the card, or None when the kind has no post (any more)."""
     _ = gettext_for(lang)
     reply_to = ticket.card_message_id
     if isinstance(notice, Evidence):
-        files = tuple(FileRef(a.kind, a.file_id) for a in ticket.attachments)
+        files = tuple(evidence_file(a) for a in ticket.attachments
+                      if a.file_id or a.local_path)
         photos = tuple(f for f in files if f.kind in ("photo", "video"))
         if len(photos) >= 2:
             return Reply("", album=photos[:10], reply_to=reply_to)

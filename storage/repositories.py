@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -29,6 +29,12 @@ from storage.models import (
     WeeklyReport,
     utcnow,
 )
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern for "contains `text`", lower-cased, its wildcards taken literally."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 class Repository:
@@ -85,6 +91,23 @@ class Residents(Repository):
     def add(self, resident: Resident) -> None:
         self.session.add(resident)
 
+    async def get(self, resident_id: int) -> Resident | None:
+        return await self.session.get(Resident, resident_id)
+
+    async def search(self, text: str, limit: int = 20) -> Sequence[Resident]:
+        """Residents whose name or phone contains `text` (phones by their digits)."""
+        text = text.strip()
+        if not text:
+            return []
+        digits = "".join(ch for ch in text if ch.isdigit())
+        wanted = like_pattern(text)
+        match: ColumnElement[bool] = func.lower(Resident.name).like(wanted, escape="\\")
+        if len(digits) >= 4:
+            match = or_(match, Resident.phone.like(like_pattern(digits), escape="\\"))
+        return (await self.session.scalars(
+            select(Resident).where(match).order_by(Resident.name, Resident.id).limit(limit))
+        ).all()
+
 
 @dataclass(frozen=True)
 class ImportResult:
@@ -112,6 +135,23 @@ class Units(Repository):
 
     async def get(self, unit_id: int) -> Unit | None:
         return await self.session.get(Unit, unit_id)
+
+    async def by_label(self, label: str) -> Unit | None:
+        """The unit a label such as "3-1202" names (building names may hold "-" too)."""
+        label = label.strip()
+        for building in await self.buildings():
+            if label.startswith(building.name + "-"):
+                found = await self.find(building.id, label[len(building.name) + 1:])
+                if found is not None:
+                    return found
+        return None
+
+    async def labels(self, limit: int = 5000) -> list[str]:
+        """Units as staff type them ("3-1202"), for a form's suggestions."""
+        rows = await self.session.execute(
+            select(Building.name, Unit.number).join(Unit.building)
+            .order_by(Building.name, Unit.number).limit(limit))
+        return [f"{name}-{number}" for name, number in rows]
 
     async def invite(self, token: str) -> UnitInvite | None:
         return await self.session.get(UnitInvite, token)

@@ -14,13 +14,16 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy import update
 
 from bot.cli import remove_staff
+from bot.demo import tiny_png
 from bot.emulator import BotAPIEmulator
 from bot.emulator.chat import ChatClient
 from storage.models import SignInLink, Ticket, utcnow
+from tests.chats import register
 from tests.console_site import AGENT, MANAGER, OUTSIDER, STAFF_CHAT, Browser, Site
 
 
@@ -331,3 +334,94 @@ async def test_the_queue_finds_and_filters(site: Site, manager: Browser) -> None
     status, page = await manager.get("/console/?status=new&sort=bogus&page=abc")
     assert status == 200 and f'data-number="{ticket.number}"' in page
     assert STAFF_CHAT  # the card went to the staff group (site.new_ticket waited for it)
+
+
+# --- a complaint taken by phone ------------------------------------------------------------
+
+async def _new_form(browser: Browser, query: str = "") -> dict[str, str]:
+    status, page = await browser.get("/console/new" + query)
+    assert status == 200
+    found = re.search(r'name="key" value="([0-9a-f]+)"', page)
+    assert found
+    return {"key": found.group(1)}
+
+
+def _upload(fields: dict[str, str], files: list[tuple[str, bytes, str]]) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    for name, value in fields.items():
+        form.add_field(name, value)
+    for filename, data, mime in files:
+        form.add_field("files", data, filename=filename, content_type=mime)
+    return form
+
+
+async def test_a_hotline_complaint_with_a_photo_reaches_the_resident_who_registers_later(
+        site: Site, agent: Browser) -> None:
+    fields = await _new_form(agent)
+    fields.update(csrf=agent.csrf, name="Wang Fang", phone="+86 138 0013 8000", unit="2-301",
+                  category="noise", description="Loud music from 2-401 every night.",
+                  priority="normal", channel="hotline")
+    photo = tiny_png((200, 40, 40))
+    async with agent.http.post(f"{site.base}/console/new", allow_redirects=False,
+                               data=_upload(fields, [("music.png", photo, "image/png")])
+                               ) as answer:
+        assert answer.status == 303, await answer.text()
+        location = answer.headers["Location"]
+    status, page = await agent.get(location)
+    registered = re.search(r"The complaint is registered as No\. ([\d-]+)\.", page)
+    assert status == 200 and registered
+    number = registered.group(1)
+    assert "Hotline" in page and "unverified" in page
+    image = re.search(r'<img src="(/console/files/\d+)"', page)
+    assert image, "the photo is not on the ticket's page"
+    async with agent.http.get(site.base + image.group(1)) as answer:
+        assert answer.status == 200 and await answer.read() == photo
+        assert answer.headers["Content-Type"] == "image/png"
+    async with aiohttp.ClientSession() as stranger, stranger.get(
+            site.base + image.group(1), allow_redirects=False) as answer:
+        assert answer.status in (303, 401)  # files only for signed-in staff
+    await site.settle(lambda: "Channel: Hotline" in site.card_text())
+    await site.settle(lambda: any(m.kind == "photo" for m in
+                                  site.emulator.messages(STAFF_CHAT)))  # uploaded to Telegram
+
+    await register(site.resident, "Wang Fang", "2-301")
+    assert "already has a complaint from you" in site.resident.last_text
+    await site.resident.send("/mytickets")
+    assert any(number in b.text for row in site.resident.last.inline_buttons for b in row)
+
+    # the same form posted twice (a double click, a reload) is one complaint
+    async with agent.http.post(f"{site.base}/console/new", allow_redirects=False,
+                               data=_upload(fields, [])) as answer:
+        assert answer.headers["Location"] == location
+
+
+async def test_a_new_complaint_with_mistakes_is_refused_field_by_field(
+        site: Site, agent: Browser) -> None:
+    fields = await _new_form(agent)
+    fields.update(csrf=agent.csrf, name="", phone="call me", unit="x" * 40, category="noise",
+                  description="Loud", priority="soon", channel="pigeon")
+    async with agent.http.post(f"{site.base}/console/new", allow_redirects=False, data=_upload(
+            fields, [("notes.txt", b"just some text", "text/plain")])) as answer:
+        assert answer.status == 400
+        page = await answer.text()
+    for field, message in (("name", "Please fill this in."),
+                           ("phone", "Please give a phone number"),
+                           ("unit", "Please keep it under 32 characters."),
+                           ("description", "at least 10 characters"),
+                           ("priority", "Please choose one of the options."),
+                           ("channel", "Please choose one of the options."),
+                           ("files", "Please choose the files again.")):
+        found = re.search(f'data-field="{field}">([^<]+)<', page)
+        assert found and message in found.group(1), (field, found and found.group(1))
+    assert 'value="call me"' in page  # what was typed stays
+
+    fields.update(name="Wang Fang", phone="+86 138 0013 8000", unit="2-301",
+                  description="Loud music every night after midnight.", priority="normal",
+                  channel="walk_in")
+    async with agent.http.post(f"{site.base}/console/new", allow_redirects=False, data=_upload(
+            fields, [("notes.txt", b"just some text", "text/plain")])) as answer:
+        assert answer.status == 400
+        assert "is not a photo, video or voice recording" in await answer.text()
+    async with site.desk.db.reading() as session:
+        from sqlalchemy import func, select
+        assert await session.scalar(select(func.count(Ticket.id))) == 0  # nothing half-saved

@@ -67,3 +67,19 @@ def check_content(kind: str, head: bytes) -> MediaProblem | None:
     if real is None or not real.startswith(ACCEPTED.get(kind, ("-",))):
         return MediaProblem.MISMATCH
     return None
+
+
+# the kind of evidence a file uploaded outside Telegram (the console) is kept as, by its real type
+UPLOAD_KINDS = (("image/", "photo"), ("video/", "video"), ("audio/", "voice"))
+
+
+def upload_kind(data: bytes) -> tuple[str, str] | MediaProblem:
+    """(kind, real MIME type) of an uploaded file, or why it is refused: the same limits as a
+    file sent in the chat (size; a picture, video or voice recording by its bytes)."""
+    if problem := check_size(len(data)):
+        return problem
+    real = sniff(data[:64])
+    for prefix, kind in UPLOAD_KINDS:
+        if real is not None and real.startswith(prefix):
+            return kind, real
+    return MediaProblem.UNSUPPORTED

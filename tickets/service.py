@@ -123,10 +123,14 @@ class Intake:
     key: str
     name: str
     phone: str
-    unit: str
+    unit: str  # as typed: the unit's label, or free text (unverified) without `unit_id`
     category: str
     description: str
     channel: str
+    priority: str = "normal"
+    unit_id: int | None = None  # a unit of the office's list
+    resident: Resident | None = None  # a resident already in the bot: told in the chat
+    evidence: tuple[dict[str, Any], ...] = ()  # files kept from the form (MediaStore)
 
 
 @dataclass(frozen=True)
@@ -204,11 +208,17 @@ class TicketService:
         if phone is None:
             raise TicketError("bad_phone")
         ticket = await self._new_ticket(intake.key, intake.category, intake.description,
-                                        "normal", intake.channel, Actor.of_staff(staff), None)
+                                        intake.priority, intake.channel, Actor.of_staff(staff),
+                                        None)
         ticket.contact_name, ticket.contact_phone = intake.name, phone
-        ticket.unit_text = intake.unit
+        ticket.unit_text, ticket.unit_id = intake.unit, intake.unit_id
         ticket.assignee_id = staff.id
+        if intake.resident is not None:
+            ticket.resident_id, ticket.resident = intake.resident.id, intake.resident
+        ticket.attachments = [attachment_from(m) for m in intake.evidence]
         await self._numbered(ticket)
+        if ticket.attachments:
+            self._thread(Evidence(ticket.id))
         await self._start_clocks(ticket)
         return ticket, True
 

@@ -27,10 +27,12 @@ from aiohttp import web
 
 from bot.app import ResidentDesk
 from bot.metrics import CONTENT_TYPE
+from tickets.policy import MAX_EVIDENCE, MAX_FILE_BYTES
 from web.console import console_app
 
 log = logging.getLogger("residesk.web")
 MAX_BODY = 1024 * 1024  # an update is a few kB; Telegram's largest are far below this
+MAX_UPLOAD = MAX_EVIDENCE * MAX_FILE_BYTES + MAX_BODY
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DESK: web.AppKey[ResidentDesk] = web.AppKey("desk", ResidentDesk)
 SECRET: web.AppKey[str] = web.AppKey("secret", str)
@@ -38,8 +40,9 @@ SECRET: web.AppKey[str] = web.AppKey("secret", str)
 
 def make_app(desk: ResidentDesk, *, webhook_path: str | None = None,
              webhook_secret: str = "", console: bool = True) -> web.Application:
-    # a body over the limit is refused by aiohttp itself (413), before it is read whole
-    app = web.Application(client_max_size=MAX_BODY)
+    # the console's New complaint form uploads evidence (up to MAX_EVIDENCE files of
+    # MAX_FILE_BYTES; aiohttp spools file fields to disk); the webhook reads at most MAX_BODY
+    app = web.Application(client_max_size=MAX_UPLOAD)
     app[DESK] = desk
     app[SECRET] = webhook_secret
     app.router.add_get("/healthz", healthz)
@@ -76,10 +79,11 @@ async def webhook(request: web.Request) -> web.Response:
         return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
     if (request.content_length or 0) > MAX_BODY:
         return _bad("body over 1 MB")
-    try:
-        data = json.loads(await request.read())
-    except web.HTTPRequestEntityTooLarge:
+    body = await _read_at_most(request, MAX_BODY)
+    if body is None:
         return _bad("body over 1 MB")
+    try:
+        data = json.loads(body)
     except ValueError:
         return _bad("not JSON")
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
@@ -89,6 +93,17 @@ async def webhook(request: web.Request) -> web.Response:
     except ValueError:
         return _bad("not a Telegram update")
     return web.json_response({"ok": True})
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None once it is over `limit` (read no further: a sender without a
+    Content-Length cannot make us hold more)."""
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 def _bad(reason: str) -> web.Response:

@@ -48,14 +48,15 @@ class MediaStore:
         if problem := check_size(len(data)) or check_content(media.kind, data[:64]):
             return replace(media, problem=problem)
         try:
-            sha256, path = await asyncio.to_thread(self._store, data)
+            sha256, path = await asyncio.to_thread(self.store, data)
         except OSError as error:  # a full disk, MEDIA_DIR gone or read-only
             log.error("could not store a %s in %s: %s", media.kind, self.media_dir,
                       reason(error))
             return replace(media, problem=MediaProblem.NOT_STORED)
         return replace(media, size=len(data), sha256=sha256, local_path=str(path))
 
-    def _store(self, data: bytes) -> tuple[str, Path]:
+    def store(self, data: bytes) -> tuple[str, Path]:
+        """Keep these bytes in MEDIA_DIR (by their sha256); (sha256, path). Blocking."""
         sha256 = hashlib.sha256(data).hexdigest()
         extension = EXTENSIONS.get(sniff(data[:64]) or "", ".bin")
         path = self.media_dir / sha256[:2] / f"{sha256}{extension}"

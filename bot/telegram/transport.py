@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, TypeVar, get_args
 
@@ -240,7 +241,11 @@ def reply_parameters_of(reply: Reply, types: ModuleType) -> Any:
 
 def file_of(file: FileRef, types: ModuleType) -> Any:
     """What the framework sends for a file: its id, or an upload (aiogram wraps the bytes in
-    BufferedInputFile; python-telegram-bot takes them as they are)."""
+    BufferedInputFile, a kept copy in FSInputFile; python-telegram-bot takes bytes and paths
+    as they are)."""
+    if file.path is not None:
+        local = getattr(types, "FSInputFile", None)
+        return local(file.path, filename=file.name or None) if local else Path(file.path)
     if file.data is None:
         return file.file_id
     upload = getattr(types, "BufferedInputFile", None)

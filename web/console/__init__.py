@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bot.app import ResidentDesk
 from bot.settings import ConsoleSettings
-from web.console import queue, signin, ticket
+from web.console import intake, queue, signin, ticket
 from web.console.access import DESK, SETTINGS, guard
 from web.console.pages import setup_templates
 
@@ -35,6 +35,8 @@ def console_app(desk: ResidentDesk, settings: ConsoleSettings) -> web.Applicatio
     routes.add_post("/sign-in/{token}", signin.link_spend)
     routes.add_post("/sign-out", signin.sign_out, name="sign_out")
     routes.add_post("/language", signin.choose_language, name="language")
+    routes.add_get("/new", intake.new_complaint_page, name="new")
+    routes.add_post("/new", intake.new_complaint)
     routes.add_get("/tickets/{ticket_id}", ticket.ticket_page, name="ticket")
     routes.add_post("/tickets/{ticket_id}/{form}", ticket.act, name="act")
     routes.add_get("/files/{attachment_id}", ticket.evidence_file, name="file")

@@ -57,6 +57,8 @@ ERRORS = {  # TicketError codes a form can meet, in words
     "no_resident": N_("This complaint has no resident in Telegram to write to."),
     "not_staff": N_("This person is no longer on the staff list."),
 }
+CREATED = N_("The complaint is registered as No. %(number)s. Tell the complainant this "
+             "number.")
 NOT_NOW = N_("Not possible in the ticket's status now.")
 MANAGERS_ONLY = N_("Only a manager can do this. You can escalate the ticket instead.")
 CORRECT_THE_FORM = N_("Please correct the form.")
@@ -99,11 +101,12 @@ async def _load(session: AsyncSession, ticket_id: int) -> Ticket:
 async def ticket_page(request: web.Request) -> web.Response:
     done = request.query.get("done", "")
     return await _render(request, _ticket_id(request),
-                         done=Form(done) if done in Form.__members__.values() else None)
+                         done=Form(done) if done in Form.__members__.values() else None,
+                         created=done == "created")
 
 
 async def _render(request: web.Request, ticket_id: int, *, done: Form | None = None,
-                  refused: Refused | None = None) -> web.Response:
+                  refused: Refused | None = None, created: bool = False) -> web.Response:
     desk = request.app[DESK]
     me = viewer(request)
     lang = language_of(request)
@@ -127,7 +130,8 @@ async def _render(request: web.Request, ticket_id: int, *, done: Form | None = N
             "assignees": [s for s in staff.values() if s.active],
             "severity_labels": SEVERITY_LABELS, "cause_labels": CAUSE_LABELS,
             "resolution_labels": RESOLUTION_LABELS,
-            "done": _(DONE[done]) if done else None,
+            "done": _(DONE[done]) if done else (_(CREATED) % {"number": ticket.number}
+                                                 if created else None),
             "refused": refused,
             "refused_message": _(refused.message) if refused else None,
             "values": refused.posted.values if refused and refused.posted else {},

@@ -243,6 +243,9 @@ class Ticket(Base):
               "reopen_count", "acknowledge_seconds", "resolve_seconds"),
         Index("ix_tickets_period_units", "unit_id", "created_at"),
         Index("ix_tickets_period_causes", "cause_category", "created_at"),
+        # the console's queue filtered by assignee ("mine") or urgency, counted per status
+        Index("ix_tickets_assignee", "assignee_id", "status", "created_at"),
+        Index("ix_tickets_priority", "priority", "status", "created_at"),
     )
 
     @validates("acknowledged_at", "resolved_at")

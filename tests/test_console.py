@@ -7,6 +7,8 @@ in test_console_browser.py."""
 
 from __future__ import annotations
 
+import base64
+import io
 import logging
 import re
 import time
@@ -15,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
+import openpyxl
 import pytest
 from sqlalchemy import update
 
@@ -22,6 +25,7 @@ from bot.cli import remove_staff
 from bot.demo import tiny_png
 from bot.emulator import BotAPIEmulator
 from bot.emulator.chat import ChatClient
+from locales import gettext_for
 from storage.models import SignInLink, Ticket, utcnow
 from tests.chats import register
 from tests.console_site import AGENT, MANAGER, OUTSIDER, STAFF_CHAT, Browser, Site
@@ -186,6 +190,11 @@ async def test_every_route_answers_each_role_as_it_should(
         ("GET", "/console/files/999999", 303, 404, 404),
         ("GET", "/console/static/console.css", 200, 200, 200),
         ("GET", "/console/sign-in/not-a-token", 410, 410, 410),
+        ("GET", "/console/new", 303, 200, 200),
+        ("GET", "/console/dashboard", 303, 403, 200),
+        ("GET", "/console/dashboard?period=dates&from=2026-12-01&to=2026-01-01", 303, 403, 400),
+        ("GET", "/console/dashboard/export?format=csv", 303, 403, 200),
+        ("GET", "/console/dashboard/export?format=pdf", 303, 403, 400),
         ("POST", f"/console/tickets/{t}/no-such-action", 401, 404, 404),
         ("POST", f"/console/tickets/{t}/reject", 401, 403, 303),
         ("POST", "/console/language", 401, 303, 303),
@@ -425,3 +434,44 @@ async def test_a_new_complaint_with_mistakes_is_refused_field_by_field(
     async with site.desk.db.reading() as session:
         from sqlalchemy import func, select
         assert await session.scalar(select(func.count(Ticket.id))) == 0  # nothing half-saved
+
+
+# --- the dashboard -------------------------------------------------------------------------
+
+def _charts(page: str) -> dict[str, str]:
+    """The dashboard's charts: name -> the SVG document."""
+    return {name: base64.b64decode(data).decode() for data, name in re.findall(
+        r'<img src="data:image/svg\+xml;base64,([^"]+)" alt="[^"]*" data-chart="([a-z_]+)"',
+        page)}
+
+
+async def test_the_dashboard_shows_the_figures_and_charts_with_their_text_as_text(
+        site: Site, manager: Browser) -> None:
+    ticket = await site.new_ticket()
+    status, page = await manager.get("/console/dashboard?period=month")
+    assert status == 200
+    assert "Tickets: 1" in page or "1</b><span>Tickets" in page
+    charts = _charts(page)
+    assert set(charts) == {"volume", "resolve_time", "satisfaction", "hotspots"}
+    assert "<text" in charts["volume"] and "Tickets by category" in charts["volume"]
+
+    status, _body, _ = await manager.post("/console/language", {"lang": "zh_Hans",
+                                                                "next": "/console/dashboard"})
+    assert status == 303
+    status, page = await manager.get("/console/dashboard?period=week")
+    chinese = _charts(page)["volume"]
+    title = gettext_for("zh_Hans")("Tickets by category")
+    assert title != "Tickets by category" and title in chinese  # text, not drawn glyphs
+
+    async with manager.http.get(f"{site.base}/console/dashboard/export?period=week&format=csv"
+                                ) as answer:
+        assert answer.status == 200
+        assert "attachment" in answer.headers["Content-Disposition"]
+        body = (await answer.read()).decode("utf-8-sig")
+    assert body.splitlines()[0].startswith("number,") and (ticket.number or "?") in body
+    async with manager.http.get(f"{site.base}/console/dashboard/export?period=week&format=xlsx"
+                                ) as answer:
+        assert answer.status == 200
+        book = openpyxl.load_workbook(io.BytesIO(await answer.read()), read_only=True)
+    rows = list(book["tickets"].iter_rows(values_only=True))
+    assert rows[1][0] == ticket.number

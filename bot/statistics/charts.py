@@ -25,8 +25,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any, Final
 
-from matplotlib import colormaps
+from matplotlib import colormaps, rc_context
 from matplotlib import font_manager as fm
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -87,7 +88,8 @@ class ChartLabels:
 
 @dataclass
 class Charts:
-    images: list[tuple[str, bytes]]  # (name, PNG): volume, resolve_time, satisfaction, hotspots
+    # (name, PNG or SVG): volume, resolve_time, satisfaction, hotspots
+    images: list[tuple[str, bytes]]
     # Some letters of the labels had no font (Chinese without a CJK font) and show as "□".
     missing_glyphs: bool = False
 
@@ -163,7 +165,9 @@ def cjk_font(font_path: str | Path | None = None) -> tuple[str, str] | None:
 class _Text:
     """Font families for every text, and labels cut down to the glyphs those fonts have."""
 
-    def __init__(self, font_path: str | Path | None) -> None:
+    def __init__(self, font_path: str | Path | None, *, any_glyph: bool = False) -> None:
+        # any_glyph: the reader's fonts draw the text (SVG in a browser), so nothing is cut
+        self.any_glyph = any_glyph
         base = fm.findfont(fm.FontProperties(family=BASE_FAMILY), fallback_to_default=True)
         self.families = [BASE_FAMILY]
         self.covered = set(_charmap(base))
@@ -176,7 +180,7 @@ class _Text:
     def __call__(self, text: str) -> str:
         kept: list[str] = []
         for ch in text:
-            if ord(ch) in self.covered or ch in "\n\t":
+            if self.any_glyph or ord(ch) in self.covered or ch in "\n\t":
                 kept.append(ch)
             elif unicodedata.category(ch)[0] in "LN":  # a letter or digit: show that one is
                 kept.append(REPLACEMENT)
@@ -343,28 +347,38 @@ def _fit(figure: Figure, pad: float = 10.0) -> None:
         axes.set_position((left, bottom, right - left, top - bottom))
 
 
+# SVG for a browser: its text stays text (drawn with the reader's fonts, so Chinese shows
+# whatever fonts the server has), ids are stable, and no date is written into it
+SVG_STYLE: Final[dict[Any, Any]] = {"svg.fonttype": "none", "svg.hashsalt": "residesk"}
+
+
 def render_charts(trends: Trends, labels: ChartLabels, *, width: int = WIDTH,
                   height: int = HEIGHT, dpi: int = DPI,
-                  font_path: str | Path | None = None) -> Charts:
-    """The four charts as PNG pictures of width × height pixels. Blocking (~0.1 s a chart):
-    call it from a worker thread. `font_path`: a font file with Chinese glyphs to use."""
-    text = _Text(font_path)
+                  font_path: str | Path | None = None, svg: bool = False) -> Charts:
+    """The four charts as PNG pictures of width × height pixels (or, with `svg`, as SVG for
+    a page). Blocking (~0.1 s a chart): call it from a worker thread. `font_path`: a font
+    file with Chinese glyphs to use."""
+    text = _Text(font_path, any_glyph=svg)
     images: list[tuple[str, bytes]] = []
-    for name, draw in CHARTS:
-        figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
-        FigureCanvasAgg(figure)
-        draw(figure.add_subplot(), trends, labels, text)
-        text.apply(figure)
-        _fit(figure)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
-        images.append((name, buffer.getvalue()))
+    with rc_context(SVG_STYLE if svg else None):
+        for name, draw in CHARTS:
+            figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+            FigureCanvasAgg(figure)
+            draw(figure.add_subplot(), trends, labels, text)
+            text.apply(figure)
+            _fit(figure)
+            buffer = io.BytesIO()
+            if svg:
+                figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+            else:
+                figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+            images.append((name, buffer.getvalue()))
     return Charts(images, text.missing)
 
 
 async def render_charts_async(trends: Trends, labels: ChartLabels, *, width: int = WIDTH,
                               height: int = HEIGHT, dpi: int = DPI,
-                              font_path: str | Path | None = None) -> Charts:
+                              font_path: str | Path | None = None, svg: bool = False) -> Charts:
     """`render_charts` in a worker thread, so the bot keeps answering meanwhile."""
     return await asyncio.to_thread(render_charts, trends, labels, width=width, height=height,
-                                   dpi=dpi, font_path=font_path)
+                                   dpi=dpi, font_path=font_path, svg=svg)

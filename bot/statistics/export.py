@@ -52,7 +52,7 @@ async def export(db: Database, first: date, last: date, fmt: str, output: Path |
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose csv or xlsx")
     start, end = period(first, last, timezone)
-    async with db.transaction() as session:
+    async with db.reading() as session:  # read only: writers (the bot) go on meanwhile
         rows = ticket_rows(session, start, end)
         if fmt == "xlsx":
             if output is None:

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bot.app import ResidentDesk
 from bot.settings import ConsoleSettings
-from web.console import intake, queue, signin, ticket
+from web.console import dashboard, intake, queue, signin, ticket
 from web.console.access import DESK, SETTINGS, guard
 from web.console.pages import setup_templates
 
@@ -40,5 +40,7 @@ def console_app(desk: ResidentDesk, settings: ConsoleSettings) -> web.Applicatio
     routes.add_get("/tickets/{ticket_id}", ticket.ticket_page, name="ticket")
     routes.add_post("/tickets/{ticket_id}/{form}", ticket.act, name="act")
     routes.add_get("/files/{attachment_id}", ticket.evidence_file, name="file")
+    routes.add_get("/dashboard", dashboard.dashboard_page, name="dashboard")
+    routes.add_get("/dashboard/export", dashboard.export_download, name="export")
     routes.add_static("/static/", STATIC, name="static")
     return app

@@ -1,5 +1,5 @@
-"""console sign-in: server-side sessions and one-time sign-in links of the office console,
-and the language a staff member chose there
+"""console: server-side sessions and one-time sign-in links of the office console, the
+language a staff member chose there, and the queue's indexes (by assignee, by urgency)
 
 Revision ID: 0009
 Revises: 0008
@@ -40,9 +40,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('token_hash'),
     )
     op.create_index('ix_console_sign_in_links_staff_id', 'console_sign_in_links', ['staff_id'])
+    op.create_index('ix_tickets_assignee', 'tickets', ['assignee_id', 'status', 'created_at'])
+    op.create_index('ix_tickets_priority', 'tickets', ['priority', 'status', 'created_at'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_tickets_priority', table_name='tickets')
+    op.drop_index('ix_tickets_assignee', table_name='tickets')
     op.drop_index('ix_console_sign_in_links_staff_id', table_name='console_sign_in_links')
     op.drop_table('console_sign_in_links')
     op.drop_index('ix_console_sessions_staff_id', table_name='console_sessions')

@@ -198,6 +198,12 @@ async def test_every_route_answers_each_role_as_it_should(
         ("POST", f"/console/tickets/{t}/no-such-action", 401, 404, 404),
         ("POST", f"/console/tickets/{t}/reject", 401, 403, 303),
         ("POST", "/console/language", 401, 303, 303),
+        ("GET", "/console/admin", 303, 403, 200),
+        ("POST", "/console/admin/staff", 401, 403, 400),
+        ("POST", "/console/admin/staff/999999", 401, 403, 404),
+        ("POST", "/console/admin/units", 401, 403, 400),
+        ("POST", "/console/admin/categories/noise", 401, 403, 303),
+        ("POST", "/console/admin/categories/nothing", 401, 403, 404),
     ]
     for method, path, *expected in table:
         for who, browser, status in zip(("anonymous", "agent", "manager"),
@@ -475,3 +481,92 @@ async def test_the_dashboard_shows_the_figures_and_charts_with_their_text_as_tex
         book = openpyxl.load_workbook(io.BytesIO(await answer.read()), read_only=True)
     rows = list(book["tickets"].iter_rows(values_only=True))
     assert rows[1][0] == ticket.number
+
+
+# --- admin -------------------------------------------------------------------------------
+
+async def test_a_manager_adds_promotes_and_removes_staff(site: Site, manager: Browser) -> None:
+    status, page, _ = await manager.post("/console/admin/staff", {
+        "user_id": "12ab", "name": "Chen Jing", "role": "agent"})
+    assert status == 400 and "Telegram user id" in page and 'value="Chen Jing"' in page
+    status, _page, location = await manager.post("/console/admin/staff", {
+        "user_id": "777", "name": "Chen Jing", "role": "agent"})
+    assert status == 303
+    status, page = await manager.get(location)
+    assert 'data-staff="777"' in page and "sign in with /console" in page
+
+    newcomer = Browser(site)
+    try:
+        await newcomer.sign_in_with_link(777)
+        status, _page = await newcomer.get("/console/dashboard")
+        assert status == 403  # an agent
+        status, page = await manager.get("/console/admin")
+        staff_id = re.search(r'action="/console/admin/staff/(\d+)"[^>]*>\s*<input[^>]*>\s*'
+                             r'<select name="role"', page.split('data-staff="777"')[1])
+        assert staff_id
+        target = f"/console/admin/staff/{staff_id.group(1)}"
+        status, _body, _ = await manager.post(target, {"role": "manager", "do": "role"})
+        assert status == 303
+        status, _page = await newcomer.get("/console/dashboard")
+        assert status == 200  # the role counts from the next request
+        status, _body, _ = await manager.post(target, {"do": "remove"})
+        assert status == 303
+        status, _page = await newcomer.get("/console/")
+        assert status == 303  # signed out at once
+    finally:
+        await newcomer.close()
+
+
+async def test_a_manager_cannot_remove_or_demote_themselves(site: Site,
+                                                           manager: Browser) -> None:
+    status, page = await manager.get("/console/admin")
+    mine = re.search(rf'data-staff="{MANAGER}">.*?action="(/console/admin/staff/\d+)"',
+                     page, re.S)
+    assert mine
+    for fields in ({"do": "remove"}, {"role": "agent", "do": "role"}):
+        status, page, _ = await manager.post(mine.group(1), fields)
+        assert status == 400 and "cannot remove yourself" in page
+    status, _page = await manager.get("/console/dashboard")
+    assert status == 200
+
+
+def _csv(text: str) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    form.add_field("file", text.encode(), filename="units.csv", content_type="text/csv")
+    return form
+
+
+async def test_a_units_import_with_a_bad_line_imports_nothing(site: Site,
+                                                               manager: Browser) -> None:
+    bad = "building,unit,floor\nA,101,1\nA,,1\nB,201,2\nA,101,1\n"
+    fields = _csv(bad)
+    fields.add_field("csrf", manager.csrf)
+    async with manager.http.post(f"{site.base}/console/admin/units", data=fields,
+                                 allow_redirects=False) as answer:
+        assert answer.status == 400
+        page = await answer.text()
+    assert "Line 3: the unit is missing" in page
+    assert "Line 5: this unit is already on line 2" in page
+    assert "Nothing was imported." in page
+    async with site.desk.db.reading() as session:
+        from sqlalchemy import func, select
+
+        from storage.models import Unit
+        assert await session.scalar(select(func.count(Unit.id))) == 0
+
+    fields = _csv("building,unit,floor\nA,101,1\nB,201,2\n")
+    fields.add_field("csrf", manager.csrf)
+    async with manager.http.post(f"{site.base}/console/admin/units", data=fields) as answer:
+        assert answer.status == 200
+        assert "Units imported: 2 new, in 2 new buildings" in await answer.text()
+
+
+async def test_a_disabled_category_is_no_longer_offered_to_residents(
+        site: Site, manager: Browser) -> None:
+    status, _body, _ = await manager.post("/console/admin/categories/noise", {
+        "title_en": "Noise at night", "title_zh_Hans": "夜间噪音", "title_ru": ""})
+    assert status == 303  # saved, and no longer active (the box was not ticked)
+    await register(site.resident, "Wang Fang", "2-301")
+    await site.resident.send("/report")
+    labels = [b.text for row in site.resident.last.inline_buttons for b in row]
+    assert labels and not any("Noise" in label for label in labels), labels

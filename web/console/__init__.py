@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bot.app import ResidentDesk
 from bot.settings import ConsoleSettings
-from web.console import dashboard, intake, queue, signin, ticket
+from web.console import admin, dashboard, intake, queue, signin, ticket
 from web.console.access import DESK, SETTINGS, guard
 from web.console.pages import setup_templates
 
@@ -42,5 +42,10 @@ def console_app(desk: ResidentDesk, settings: ConsoleSettings) -> web.Applicatio
     routes.add_get("/files/{attachment_id}", ticket.evidence_file, name="file")
     routes.add_get("/dashboard", dashboard.dashboard_page, name="dashboard")
     routes.add_get("/dashboard/export", dashboard.export_download, name="export")
+    routes.add_get("/admin", admin.admin_page, name="admin")
+    routes.add_post("/admin/staff", admin.staff_add, name="staff_add")
+    routes.add_post("/admin/staff/{staff_id}", admin.staff_change, name="staff_change")
+    routes.add_post("/admin/units", admin.units_import, name="units_import")
+    routes.add_post("/admin/categories/{code}", admin.category_save, name="category_save")
     routes.add_static("/static/", STATIC, name="static")
     return app

@@ -116,6 +116,18 @@ async def test_a_manager_works_a_ticket_to_resolved_in_the_browser(
     assert len(said) == 3 and "taken up" in said[0] and "pipe joint" in said[2], said
     await site.settle(lambda: "Status: resolved" in site.card_text())
 
+    await page.get_by_role("link", name="Dashboard").click()
+    charts = page.locator("img[data-chart]")
+    await expect(charts).to_have_count(4)
+    for index in range(4):  # each SVG chart loaded and drawn
+        assert await charts.nth(index).evaluate("img => img.complete && img.naturalWidth > 0")
+    await page.screenshot(path=screenshots(tmp_path) / "console-dashboard.png", full_page=True)
+
+    await page.get_by_label("Language").select_option("zh_Hans")  # remembered with them
+    await expect(page.locator("header nav")).to_contain_text("工单队列")
+    await page.goto(f"{site.base}/console/")
+    await expect(page.locator("header nav")).to_contain_text("统计面板")
+
 
 async def test_forged_launch_data_leaves_the_browser_signed_out(site: Site,
                                                                 browser: Browser) -> None:

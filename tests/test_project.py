@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from bot.settings import ConfigError, OfficeSettings, TelegramSettings, load
@@ -18,12 +19,15 @@ ROOT = Path(__file__).parent.parent
 
 
 def source_messages() -> set[str]:
+    """Every message the code and the console's templates use, found as `./dev i18n` finds
+    them (babel.cfg's mapping)."""
+    with (ROOT / "babel.cfg").open(encoding="utf-8") as config:
+        method_map, options_map = parse_mapping_cfg(config)
     found: set[str] = set()
-    for folder in ("bot", "web", "conversations", "tickets", "locales"):
-        for _file, _line, message, _comments, _context in extract_from_dir(
-            ROOT / folder, keywords={"_": None, "N_": None, "ngettext": (1, 2)}
-        ):
-            found.add(message[0] if isinstance(message, tuple) else message)
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        ROOT, method_map, options_map, keywords={"_": None, "N_": None, "ngettext": (1, 2)}
+    ):
+        found.add(message[0] if isinstance(message, tuple) else message)
     return found
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+import socket
 import struct
 import sys
 import tempfile
@@ -12,16 +13,19 @@ import zlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from bot.app import ResidentDesk, Settings
 from bot.cli import add_staff
 from bot.emulator import BotAPIEmulator, SentMessage
 from bot.emulator.chat import ChatClient, GroupMember
 from bot.handled import HandledUpdates
-from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings
-from storage.models import utcnow
-from storage.repositories import Outbox, Units
+from bot.settings import ConsoleSettings, DatabaseSettings, OfficeSettings, TelegramSettings
+from storage.models import Ticket, utcnow
+from storage.repositories import Outbox, StaffMembers, Units
+from storage.sign_in import SignInLinks
 
 DEMO_UNITS = [{"building": b, "unit": f"{floor}{n:02d}", "floor": str(floor)}
               for b in ("A", "B") for floor in range(1, 13) for n in (1, 2)]
@@ -36,6 +40,7 @@ HELP = """You are the resident; `:staff` makes you the office's manager in the s
   :contact         share your phone number (the "share my phone" button)
   :photo FILE…     send pictures (several files arrive as one album)
   :sticker         send a sticker
+  :console         a new one-time sign-in link to the office console (in your browser)
   :quit            leave the demo"""
 
 
@@ -55,6 +60,12 @@ def read_file(name: str) -> bytes:
     return Path(name).expanduser().read_bytes()
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def show(messages: list[SentMessage], out: Callable[[str], None]) -> None:
     for message in messages:
         label = "bot (edited)" if message.edits else "bot"
@@ -65,7 +76,8 @@ def show(messages: list[SentMessage], out: Callable[[str], None]) -> None:
             cells = []
             for b in row:
                 number += 1
-                cells.append(f"[{number}] {b.text}")
+                link = b.url or b.web_app_url
+                cells.append(f"[{number}] {b.text}" + (f" <{link}>" if link else ""))
             out("       " + "   ".join(cells))
         if message.keyboard_buttons:
             keys = [b.text for row in message.keyboard_buttons for b in row]
@@ -115,6 +127,10 @@ class Demo:
         return telegram
 
     async def run(self, scripted: bool) -> int:
+        from web.app import listening, make_app  # the HTTP face: the console on localhost
+
+        port = free_port()
+        self.console = f"http://127.0.0.1:{port}/console"
         async with BotAPIEmulator() as emulator:
             emulator.add_group(STAFF_CHAT, "Office staff")
             settings = Settings(
@@ -123,6 +139,7 @@ class Demo:
                 OfficeSettings(media_dir=self.workdir / "media", emergency_phone="+86 10 8888 0000",
                                default_language="en", staff_chat_id=STAFF_CHAT,
                                weekly_report_day="off"),  # a fresh office: nothing to report
+                ConsoleSettings(console_url=self.console),
             )
             handled = HandledUpdates()
             desk = ResidentDesk(settings, on_handled=handled)
@@ -131,8 +148,11 @@ class Demo:
                 if not await Units(session).any_loaded():
                     await Units(session).import_rows(DEMO_UNITS)
                 await add_staff(session, STAFF_USER, STAFF_NAME, "manager")
-            polling = asyncio.create_task(desk.run(handle_signals=False, polling_timeout=1))
+            polling = asyncio.create_task(desk.run(
+                handle_signals=False, polling_timeout=1,
+                alongside=listening(make_app(desk), "127.0.0.1", port)))
             self.desk, self.emulator = desk, emulator
+            await self.show_console_link()
             resident = ChatClient(emulator, emulator.user(1001, "Li Wei",
                                                           language_code=self.language),
                                   handled.wait)
@@ -144,6 +164,29 @@ class Demo:
             finally:
                 await desk.stop()
                 await polling
+
+    async def sign_in_link(self) -> str:
+        """A one-time sign-in link for the demo's manager, as /console gives one."""
+        async with self.desk.db.transaction() as session:
+            staff = await StaffMembers(session).by_user(STAFF_USER)
+            assert staff is not None
+            token = await SignInLinks(session).issue(staff, utcnow())
+        return f"{self.console}/sign-in/{token}"
+
+    async def show_console_link(self) -> None:
+        self.out(f"The office console runs at {self.console}/ — open this one-time link in "
+                 f"your browser to sign in as {STAFF_NAME} (valid 10 minutes; :console gives "
+                 f"another):\n  {await self.sign_in_link()}")
+
+    async def console_queue(self, number: str) -> bool:
+        """Sign in to the console as the manager and look for the ticket in its queue."""
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.post(await self.sign_in_link()) as signed_in:
+                if signed_in.status != 200:
+                    return False
+            async with http.get(f"{self.console}/", params={"q": number}) as queue:
+                page = await queue.text()
+        return queue.status == 200 and f'data-number="{number}"' in page
 
     async def settle(self) -> None:
         """Let the notifier deliver what the last step queued (it works in the background):
@@ -229,8 +272,15 @@ class Demo:
         if not closed:
             self.out("\nThe ticket did not reach the end; something is wrong.")
             return 1
-        self.out("\nDemo finished: the ticket went from report to survey and is closed; "
-                 f"its data is in {self.workdir}.")
+        async with self.desk.db.reading() as session:
+            number = await session.scalar(select(Ticket.number).order_by(Ticket.id.desc()))
+        self.out(f"\nconsole: GET {self.console}/?q={number}")
+        if not number or not await self.console_queue(number):
+            self.out("The console's queue does not show the ticket; something is wrong.")
+            return 1
+        self.out(f"console: the queue shows No. {number}, closed.")
+        self.out("\nDemo finished: the ticket went from report to survey and is closed, and "
+                 f"the console's queue shows it; its data is in {self.workdir}.")
         return 0
 
     async def interactive(self, resident: ChatClient, staff: GroupMember) -> int:
@@ -263,6 +313,9 @@ class Demo:
             raise SystemExit
         if line == ":help":
             self.out(HELP)
+            return
+        if line == ":console":
+            await self.show_console_link()
             return
         last = chat.messages[-1] if chat.messages else None
         if line.startswith("#") or (line.isdigit() and last is not None and last.inline_buttons

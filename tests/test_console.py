@@ -570,3 +570,15 @@ async def test_a_disabled_category_is_no_longer_offered_to_residents(
     await site.resident.send("/report")
     labels = [b.text for row in site.resident.last.inline_buttons for b in row]
     assert labels and not any("Noise" in label for label in labels), labels
+
+
+async def test_pages_carry_security_headers_and_errors_read_as_pages(
+        site: Site, agent: Browser) -> None:
+    async with agent.http.get(f"{site.base}/console/tickets/424242") as answer:
+        assert answer.status == 404
+        assert "There is no such page or ticket." in await answer.text()
+        policy = answer.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self' https://web.telegram.org" in policy
+    async with agent.http.get(f"{site.base}/console/dashboard") as answer:
+        assert answer.status == 403 and "This page is for managers" in await answer.text()
+        assert answer.headers["Referrer-Policy"] == "same-origin"

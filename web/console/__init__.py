@@ -16,14 +16,14 @@ from bot.app import ResidentDesk
 from bot.settings import ConsoleSettings
 from web.console import admin, dashboard, intake, queue, signin, ticket
 from web.console.access import DESK, SETTINGS, guard
-from web.console.pages import setup_templates
+from web.console.pages import pages_for_people, setup_templates
 
 STATIC = Path(__file__).parent / "static"
 
 
 def console_app(desk: ResidentDesk, settings: ConsoleSettings) -> web.Application:
     """The console as an aiohttp sub-application (mounted at /console/ by `web.app`)."""
-    app = web.Application(middlewares=[guard])
+    app = web.Application(middlewares=[pages_for_people, guard])
     app[DESK] = desk
     app[SETTINGS] = settings
     setup_templates(app)

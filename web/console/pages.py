@@ -11,11 +11,11 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from locales import LANGUAGE_NAMES, SUPPORTED, gettext_for, negotiate, ngettext_for
+from locales import LANGUAGE_NAMES, N_, SUPPORTED, gettext_for, negotiate, ngettext_for
 from locales.dates import format_when
 from tickets.lifecycle import STAFF_STATUS_LABELS, Status
 from tickets.policy import CHANNEL_LABELS, PRIORITY_LABELS
-from web.console.access import DESK, VIEWER, Viewer
+from web.console.access import DESK, VIEWER, Handler, Viewer, wants_html
 
 
 def without_icon(label: str) -> str:
@@ -66,3 +66,41 @@ def setup_templates(app: web.Application) -> None:
         undefined=jinja2.StrictUndefined,  # a misspelt name fails the page's test, not silently
         context_processors=[page_context],
         trim_blocks=True, lstrip_blocks=True)
+
+
+# what the browser may do with the console's pages: only our own files; framed by Telegram's
+# web client (a Mini App there is an iframe) and nobody else; links to elsewhere carry no
+# Referer (a sign-in link's token is in its path)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; media-src 'self'; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'self' https://web.telegram.org https://*.telegram.org"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+ERROR_MESSAGES = {
+    400: N_("This request could not be understood. Please go back and try again."),
+    403: N_("This page is for managers, or the form was out of date. Please go back and "
+            "reload."),
+    404: N_("There is no such page or ticket."),
+    410: N_("This link was already used or has expired."),
+}
+
+
+@web.middleware
+async def pages_for_people(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Security headers on every answer, and an error a person reads as a page (a script
+    gets the short text)."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400 or not wants_html(request) or error.status not in ERROR_MESSAGES:
+            error.headers.update(SECURITY_HEADERS)
+            raise
+        # raised before the template context was made (the guard, an unknown path): make it
+        context = {**await page_context(request), "message": ERROR_MESSAGES[error.status]}
+        response = aiohttp_jinja2.render_template("error.html", request, context,
+                                                  status=error.status)
+    response.headers.update(SECURITY_HEADERS)
+    return response

@@ -22,7 +22,7 @@ def source_messages() -> set[str]:
     """Every message the code and the console's templates use, found as `./dev i18n` finds
     them (babel.cfg's mapping)."""
     with (ROOT / "babel.cfg").open(encoding="utf-8") as config:
-        method_map, options_map = parse_mapping_cfg(config)
+        method_map, options_map = parse_mapping_cfg(config)  # type: ignore[no-untyped-call]
     found: set[str] = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         ROOT, method_map, options_map, keywords={"_": None, "N_": None, "ngettext": (1, 2)}

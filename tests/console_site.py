@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ from bot.emulator import BotAPIEmulator, SentMessage
 from bot.emulator.chat import ChatClient, GroupMember
 from bot.handled import HandledUpdates
 from bot.settings import ConsoleSettings
-from storage.models import OutboxMessage, Ticket
+from storage.models import OutboxMessage, Ticket, utcnow
+from storage.repositories import StaffMembers
+from tickets.service import Intake, TicketService
 from tests.chats import file_report, register
 from tests.conftest import Harness
 from tests.processes import free_port
@@ -88,15 +91,42 @@ class Site:
             assert ticket is not None
             return ticket
 
-    def card(self) -> SentMessage:
-        cards = [m for m in self.emulator.messages(STAFF_CHAT)
-                 if "Ticket No." in (m.text or "") and m.inline_buttons]
+    async def more_tickets(self) -> None:
+        """A few complaints taken by phone, one of them overdue: a queue worth a picture."""
+        calls = [("Zhang Min", "+8613900139001", "1-502", "sanitation",
+                  "Rubbish left in the stairwell of building 1 since Monday.", "hotline"),
+                 ("Liu Yang", "+8613900139002", "3-1101", "security",
+                  "The gate of the underground garage stays open at night.", "walk_in"),
+                 ("Zhao Lei", "+8613900139003", "2-203", "facility",
+                  "The lift of building 2 stops between floors 5 and 6.", "email"),
+                 ("Sun Li", "+8613900139004", "1-101", "water",
+                  "Water pressure is very low in the mornings.", "hotline")]
+        async with self.desk.db.transaction() as session:
+            staff = await StaffMembers(session).by_user(AGENT)
+            assert staff is not None
+            tickets = TicketService(session, staff_chat_id=STAFF_CHAT,
+                                    timing=self.desk.engine.office.timing)
+            for index, (name, phone, unit, category, text, channel) in enumerate(calls):
+                ticket, _created = await tickets.take_intake(staff, Intake(
+                    f"picture-{index}", name, phone, unit, category, text, channel,
+                    priority="urgent" if category == "facility" else "normal"))
+                if category == "sanitation":  # an overdue one
+                    ticket.ack_due_at = utcnow() - timedelta(hours=3, minutes=20)
+
+    def _cards(self, number: str | None) -> list[SentMessage]:
+        head = f"Ticket No. {number}" if number else "Ticket No."
+        return [m for m in self.emulator.messages(STAFF_CHAT)
+                if head in (m.text or "") and m.inline_buttons]
+
+    def card(self, number: str | None = None) -> SentMessage:
+        """The latest ticket card in the staff group (of ticket `number`, if given)."""
+        cards = self._cards(number)
         assert cards, "no card in the staff group"
         return cards[-1]
 
-    def card_text(self) -> str:
-        cards = [m for m in self.emulator.messages(STAFF_CHAT)
-                 if "Ticket No." in (m.text or "") and m.inline_buttons]
+    def card_text(self, number: str | None = None) -> str:
+        """Its text, or "" while the notifier has not posted it yet."""
+        cards = self._cards(number)
         return (cards[-1].text or "") if cards else ""
 
     def resident_texts(self) -> list[str]:

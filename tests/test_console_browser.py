@@ -76,6 +76,7 @@ async def open_as_mini_app(site: Site, page: Page) -> None:
 async def test_a_manager_works_a_ticket_to_resolved_in_the_browser(
         site: Site, browser: Browser, tmp_path: Path) -> None:
     ticket = await site.new_ticket("Water drips from the kitchen ceiling onto the floor.")
+    await site.more_tickets()
     before = len(site.resident.messages)
     page = await browser.new_page(viewport={"width": 1280, "height": 900})
     await open_as_mini_app(site, page)
@@ -114,7 +115,7 @@ async def test_a_manager_works_a_ticket_to_resolved_in_the_browser(
     await site.all_sent()
     said = [m.text or "" for m in site.resident.messages[before:]]
     assert len(said) == 3 and "taken up" in said[0] and "pipe joint" in said[2], said
-    await site.settle(lambda: "Status: resolved" in site.card_text())
+    await site.settle(lambda: "Status: resolved" in site.card_text(ticket.number))
 
     await page.get_by_role("link", name="Dashboard").click()
     charts = page.locator("img[data-chart]")

@@ -22,10 +22,10 @@ from bot.handled import HandledUpdates
 from bot.settings import ConsoleSettings
 from storage.models import OutboxMessage, Ticket, utcnow
 from storage.repositories import StaffMembers
-from tickets.service import Intake, TicketService
 from tests.chats import file_report, register
 from tests.conftest import Harness
 from tests.processes import free_port
+from tickets.service import Intake, TicketService
 from web.app import listening, make_app
 
 STAFF_CHAT = -100888

@@ -8,6 +8,7 @@ pictures of the console (docs/console-*.png); otherwise they go to the test's tm
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
@@ -15,8 +16,12 @@ from urllib.parse import quote
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from bot.cli import remove_staff
+from bot.demo import tiny_png
 from bot.emulator import BotAPIEmulator
 from bot.emulator.chat import ChatClient
+from storage.models import Ticket
+from tests.chats import register
 from tests.console_site import MANAGER, Site
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -139,3 +144,55 @@ async def test_forged_launch_data_leaves_the_browser_signed_out(site: Site,
     await expect(page.locator(".refused")).to_be_visible()
     await page.goto(f"{site.base}/console/")
     await expect(page).to_have_url(f"{site.base}/console/sign-in?next=/console/")
+
+
+async def test_a_removed_staff_member_and_a_forged_form_are_refused(
+        site: Site, browser: Browser) -> None:
+    ticket = await site.new_ticket()
+    page = await browser.new_page()
+    await open_as_mini_app(site, page)
+    await expect(page.locator(f'tr[data-number="{ticket.number}"]')).to_be_visible()
+    await page.goto(f"{site.base}/console/tickets/{ticket.id}")
+    # a form whose CSRF token is not the session's (as a forged cross-site post would be)
+    await page.locator('form[action$="/acknowledge"] input[name="csrf"]').evaluate(
+        "input => input.value = 'forged'")
+    await page.locator('form[action$="/acknowledge"] button').click()
+    await expect(page.locator("body")).to_contain_text("the form is outdated")
+    async with site.desk.db.reading() as session:
+        current = await session.get(Ticket, ticket.id)
+        assert current is not None and current.status == "new"
+
+    async with site.desk.db.transaction() as session:
+        await remove_staff(session, MANAGER)
+    await page.goto(f"{site.base}/console/tickets/{ticket.id}")
+    await expect(page).to_have_url(re.compile(r"/console/sign-in\?next="))
+
+
+async def test_a_hotline_complaint_with_a_photo_on_the_form(
+        site: Site, browser: Browser, tmp_path: Path) -> None:
+    page = await browser.new_page()
+    await open_as_mini_app(site, page)
+    await page.get_by_role("link", name="New complaint").click()
+    form = page.locator("form.intake")
+    await form.get_by_label("Name").fill("Wang Fang")
+    await form.get_by_label("Phone").fill("+86 138 0013 8000")
+    await form.get_by_label("Unit").fill("2-301")
+    await form.get_by_label("Category").select_option("noise")
+    await form.locator('textarea[name="description"]').fill(
+        "Loud music from 2-401 every night after midnight.")
+    await form.locator('select[name="channel"]').select_option("hotline")
+    photo = tmp_path / "music.png"
+    photo.write_bytes(tiny_png((200, 40, 40)))
+    await form.locator('input[type="file"]').set_input_files(str(photo))
+    await form.get_by_role("button", name="Register the complaint").click()
+    notice = page.get_by_role("status")
+    await expect(notice).to_contain_text("The complaint is registered as No.")
+    number = re.search(r"No\. ([\d-]+)", await notice.inner_text())
+    assert number
+    await expect(page.locator("#evidence img")).to_have_count(1)
+    assert await page.locator("#evidence img").evaluate("img => img.naturalWidth") == 8
+
+    await register(site.resident, "Wang Fang", "2-301")
+    await site.resident.send("/mytickets")
+    assert any(number.group(1) in b.text for row in site.resident.last.inline_buttons
+               for b in row)

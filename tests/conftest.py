@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import asyncpg
 import pytest
@@ -29,6 +29,9 @@ from bot.settings import DatabaseSettings, OfficeSettings, TelegramSettings, Tra
 from bot.telegram.transport import TRANSPORTS
 from conversations import flow
 from storage.db import Database, upgrade
+
+if TYPE_CHECKING:
+    from tests.console_site import Site
 
 PG_ADMIN = os.environ.get("RESIDESK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 PG_BASE = PG_ADMIN.rsplit("/", 1)[0]
@@ -195,6 +198,18 @@ async def harness(
     await h.start()
     yield h
     await h.stop()
+
+
+@pytest.fixture
+async def site(emulator: BotAPIEmulator, database_url: str, tmp_path: Path
+               ) -> AsyncIterator[Site]:
+    """The office console served by a real replica, with its staff group (console_site)."""
+    from tests.console_site import Site
+
+    served = Site(emulator, database_url, tmp_path / "media")
+    await served.start()
+    yield served
+    await served.stop()
 
 
 @pytest.fixture

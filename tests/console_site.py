@@ -5,8 +5,9 @@ manager, and a resident — for the console's HTTP tests and its browser tests."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,18 @@ class Site:
         found = re.search(r"http://\S+/console/sign-in/\S+", chat.last_text)
         assert found, chat.last_text
         return found.group(0)
+
+
+@contextlib.asynccontextmanager
+async def browser_of(site: Site, user_id: int | None = None) -> AsyncIterator[Browser]:
+    """A person's browser, signed in through a one-time link (None: signed out)."""
+    browser = Browser(site)
+    try:
+        if user_id is not None:
+            await browser.sign_in_with_link(user_id)
+        yield browser
+    finally:
+        await browser.close()
 
 
 class Browser:

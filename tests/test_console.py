@@ -14,7 +14,6 @@ import re
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import aiohttp
 import openpyxl
@@ -23,12 +22,19 @@ from sqlalchemy import update
 
 from bot.cli import remove_staff
 from bot.demo import tiny_png
-from bot.emulator import BotAPIEmulator
 from bot.emulator.chat import ChatClient
 from locales import gettext_for
 from storage.models import SignInLink, Ticket, utcnow
 from tests.chats import register
-from tests.console_site import AGENT, MANAGER, OUTSIDER, STAFF_CHAT, Browser, Site
+from tests.console_site import (
+    AGENT,
+    MANAGER,
+    OUTSIDER,
+    STAFF_CHAT,
+    Browser,
+    Site,
+    browser_of,
+)
 
 
 @pytest.fixture
@@ -37,35 +43,21 @@ def transport() -> str:
 
 
 @pytest.fixture
-async def site(emulator: BotAPIEmulator, database_url: str, tmp_path: Path
-               ) -> AsyncIterator[Site]:
-    served = Site(emulator, database_url, tmp_path / "media")
-    await served.start()
-    yield served
-    await served.stop()
-
-
-@pytest.fixture
 async def manager(site: Site) -> AsyncIterator[Browser]:
-    browser = Browser(site)
-    await browser.sign_in_with_link(MANAGER)
-    yield browser
-    await browser.close()
+    async with browser_of(site, MANAGER) as browser:
+        yield browser
 
 
 @pytest.fixture
 async def agent(site: Site) -> AsyncIterator[Browser]:
-    browser = Browser(site)
-    await browser.sign_in_with_link(AGENT)
-    yield browser
-    await browser.close()
+    async with browser_of(site, AGENT) as browser:
+        yield browser
 
 
 @pytest.fixture
 async def anonymous(site: Site) -> AsyncIterator[Browser]:
-    browser = Browser(site)
-    yield browser
-    await browser.close()
+    async with browser_of(site) as browser:
+        yield browser
 
 
 # --- signing in ----------------------------------------------------------------------------
@@ -110,14 +102,11 @@ async def test_a_one_time_link_signs_in_once(site: Site, anonymous: Browser) -> 
     status, page = await anonymous.get("/console/")
     assert status == 200 and "Agent Li" in page
 
-    other = Browser(site)
-    try:
+    async with browser_of(site) as other:
         status, page, _ = await other.post(link, csrf=False)
         assert status == 410 and "already used or has expired" in page
         status, _page = await other.get("/console/")
         assert status == 303
-    finally:
-        await other.close()
 
 
 async def test_a_sign_in_link_expires_after_ten_minutes(site: Site, anonymous: Browser) -> None:
@@ -495,9 +484,7 @@ async def test_a_manager_adds_promotes_and_removes_staff(site: Site, manager: Br
     status, page = await manager.get(location)
     assert 'data-staff="777"' in page and "sign in with /console" in page
 
-    newcomer = Browser(site)
-    try:
-        await newcomer.sign_in_with_link(777)
+    async with browser_of(site, 777) as newcomer:
         status, _page = await newcomer.get("/console/dashboard")
         assert status == 403  # an agent
         status, page = await manager.get("/console/admin")
@@ -513,8 +500,6 @@ async def test_a_manager_adds_promotes_and_removes_staff(site: Site, manager: Br
         assert status == 303
         status, _page = await newcomer.get("/console/")
         assert status == 303  # signed out at once
-    finally:
-        await newcomer.close()
 
 
 async def test_a_manager_cannot_remove_or_demote_themselves(site: Site,

@@ -18,7 +18,6 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from bot.cli import remove_staff
 from bot.demo import tiny_png
-from bot.emulator import BotAPIEmulator
 from bot.emulator.chat import ChatClient
 from storage.models import Ticket
 from tests.chats import register
@@ -35,15 +34,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 @pytest.fixture
 def transport() -> str:
     return "aiogram"
-
-
-@pytest.fixture
-async def site(emulator: BotAPIEmulator, database_url: str, tmp_path: Path
-               ) -> AsyncIterator[Site]:
-    served = Site(emulator, database_url, tmp_path / "media")
-    await served.start()
-    yield served
-    await served.stop()
 
 
 @pytest.fixture

@@ -98,25 +98,29 @@ class Posted:
 
     values: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)  # field -> message (untranslated)
-    error_args: dict[str, dict[str, int]] = field(default_factory=dict)
+    error_args: dict[str, dict[str, object]] = field(default_factory=dict)
+
+    def error(self, key: str, message: str, **args: object) -> None:
+        """Say what is wrong with a field (its first problem is the one shown)."""
+        self.errors.setdefault(key, message)
+        self.error_args.setdefault(key, args)
 
     def text(self, name: str, *, required: bool = True, max_len: int = STAFF_TEXT_MAX
              ) -> str | None:
         value = self.values.get(name, "").replace("\x00", "").strip()
         if not value:
             if required:
-                self.errors[name] = REQUIRED
+                self.error(name, REQUIRED)
             return None
         if len(value) > max_len:
-            self.errors[name] = TOO_LONG
-            self.error_args[name] = {"max": max_len}
+            self.error(name, TOO_LONG, max=max_len)
             return None
         return value
 
     def choice(self, name: str) -> str:
         value = self.values.get(name, "")
         if value not in {v for v, _label in CHOICES[name]}:
-            self.errors[name] = NOT_A_CHOICE
+            self.error(name, NOT_A_CHOICE)
         return value
 
     def day(self, name: str) -> date | None:
@@ -126,7 +130,7 @@ class Posted:
         try:
             return date.fromisoformat(raw)
         except ValueError:
-            self.errors[name] = BAD_DATE
+            self.error(name, BAD_DATE)
             return None
 
     def moment(self, name: str, timezone: ZoneInfo) -> datetime | None:
@@ -136,7 +140,7 @@ class Posted:
         try:
             parsed = datetime.fromisoformat(raw)
         except ValueError:
-            self.errors[name] = BAD_MOMENT
+            self.error(name, BAD_MOMENT)
             return None
         return parsed.replace(tzinfo=timezone) if parsed.tzinfo is None else parsed
 
@@ -148,7 +152,7 @@ def read_posted(form: Mapping[str, object]) -> Posted:
 def investigation(posted: Posted, timezone: ZoneInfo, me: str) -> Investigation | None:
     visit_at = posted.moment("visit_at", timezone)
     if visit_at is not None and visit_at > utcnow():
-        posted.errors["visit_at"] = NOT_IN_PAST
+        posted.error("visit_at", NOT_IN_PAST)
     visit_by = posted.text("visit_by", required=False, max_len=NAME_MAX)
     if visit_at is not None and visit_by is None and "visit_by" not in posted.errors:
         visit_by = me
@@ -168,7 +172,7 @@ def resolution(posted: Posted, timezone: ZoneInfo) -> Resolution | None:
     follow_up = posted.day("follow_up")
     follow_up_at = datetime.combine(follow_up, time(9), timezone) if follow_up else None
     if follow_up_at is not None and follow_up_at <= utcnow():
-        posted.errors["follow_up"] = NOT_IN_FUTURE
+        posted.error("follow_up", NOT_IN_FUTURE)
     if posted.errors:
         return None
     return Resolution(kind, text or "", measures, follow_up_at if measures else None)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import aiohttp_jinja2
@@ -40,7 +40,7 @@ from tickets.policy import (
 )
 from tickets.service import Intake, TicketError
 from web.console.access import DESK, Need, need, viewer
-from web.console.forms import NOT_A_CHOICE, REQUIRED, TOO_LONG
+from web.console.forms import NOT_A_CHOICE, Posted, translated_errors
 from web.console.pages import language_of
 from web.console.queue import category_title
 from web.console.ticket import service
@@ -61,34 +61,13 @@ FILE_PROBLEMS = {
 FILES_AGAIN = N_("Please choose the files again.")
 
 
-@dataclass
-class IntakeForm:
-    """What was posted, as typed, and what is wrong with it (messages untranslated)."""
-
-    values: dict[str, str]
-    errors: dict[str, str] = field(default_factory=dict)
-    args: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def error(self, field_name: str, message: str, **args: Any) -> None:
-        self.errors.setdefault(field_name, message)
-        self.args.setdefault(field_name, args)
-
-    def text(self, name: str, *, required: bool = True, max_len: int) -> str:
-        value = self.values.get(name, "").replace("\x00", "").strip()
-        if not value and required:
-            self.error(name, REQUIRED)
-        elif len(value) > max_len:
-            self.error(name, TOO_LONG, max=max_len)
-        return value
-
-
 @need(Need.STAFF)
 async def new_complaint_page(request: web.Request) -> web.Response:
-    return await _render(request, IntakeForm({"key": uuid.uuid4().hex, "priority": "normal",
+    return await _render(request, Posted({"key": uuid.uuid4().hex, "priority": "normal",
                                               "channel": "hotline"}))
 
 
-async def _render(request: web.Request, form: IntakeForm, status: int = 200) -> web.Response:
+async def _render(request: web.Request, form: Posted, status: int = 200) -> web.Response:
     desk = request.app[DESK]
     lang = language_of(request)
     _ = gettext_for(lang)
@@ -103,7 +82,7 @@ async def _render(request: web.Request, form: IntakeForm, status: int = 200) -> 
             found.insert(0, resident)
     return aiohttp_jinja2.render_template("new.html", request, {
         "form": form, "values": form.values, "who": who, "found": found,
-        "errors": {k: _(m) % form.args.get(k, {}) for k, m in form.errors.items()},
+        "errors": translated_errors(form, _),
         "categories": [(c.code, category_title(c, lang)) for c in categories],
         "units": units, "priorities": PRIORITIES, "channels": CHANNELS,
         "max_files": MAX_EVIDENCE, "description_min": DESCRIPTION_MIN,
@@ -114,17 +93,17 @@ async def _render(request: web.Request, form: IntakeForm, status: int = 200) -> 
 async def new_complaint(request: web.Request) -> web.Response:
     desk = request.app[DESK]
     posted = await request.post()
-    form = IntakeForm({k: v for k, v in posted.items() if isinstance(v, str)})
+    form = Posted({k: v for k, v in posted.items() if isinstance(v, str)})
     files = [v for v in posted.getall("files", []) if isinstance(v, FileField) and v.filename]
     async with desk.db.reading() as session:
         resident = await _resident(session, form)
         unit_id, unit = await _unit(session, form)
         categories = {c.code for c in await Categories(session).all() if c.active}
-    name = resident.name if resident else form.text("name", max_len=NAME_MAX)
+    name = resident.name if resident else form.text("name", max_len=NAME_MAX) or ""
     phone = resident.phone if resident else form.values.get("phone", "")
     if resident is None and normalize_phone(phone) is None:
         form.error("phone", BAD_PHONE)
-    description = form.text("description", max_len=DESCRIPTION_MAX)
+    description = form.text("description", max_len=DESCRIPTION_MAX) or ""
     if description and len(description) < DESCRIPTION_MIN:
         form.error("description", TOO_SHORT, min=DESCRIPTION_MIN)
     for name_of, allowed in (("category", categories), ("priority", set(PRIORITIES)),
@@ -165,7 +144,7 @@ async def _take(desk: ResidentDesk, session: AsyncSession, staff: Staff, intake:
     return ticket
 
 
-async def _resident(session: AsyncSession, form: IntakeForm) -> Resident | None:
+async def _resident(session: AsyncSession, form: Posted) -> Resident | None:
     raw = form.values.get("resident_id", "")
     if not raw:
         return None
@@ -175,13 +154,13 @@ async def _resident(session: AsyncSession, form: IntakeForm) -> Resident | None:
     return resident
 
 
-async def _unit(session: AsyncSession, form: IntakeForm) -> tuple[int | None, str]:
-    typed = form.text("unit", max_len=UNIT_TEXT_MAX)
+async def _unit(session: AsyncSession, form: Posted) -> tuple[int | None, str]:
+    typed = form.text("unit", max_len=UNIT_TEXT_MAX) or ""
     found = await Units(session).by_label(typed) if typed else None
     return (found.id, found.label) if found is not None else (None, typed)
 
 
-async def _keep_files(desk: ResidentDesk, files: list[FileField], form: IntakeForm
+async def _keep_files(desk: ResidentDesk, files: list[FileField], form: Posted
                       ) -> list[dict[str, Any]]:
     kept = []
     for upload in files:

@@ -210,7 +210,7 @@ async def _carry_out(desk: ResidentDesk, session: AsyncSession, form: Form, tick
             raw = posted.values.get("assignee", "")
             assignee = await StaffMembers(session).get(int(raw)) if raw.isdigit() else None
             if assignee is None:
-                posted.errors["assignee"] = NOT_A_CHOICE
+                posted.error("assignee", NOT_A_CHOICE)
                 return Refused(form, CORRECT_THE_FORM, posted, status=400)
             await tickets.assign(ticket, staff, assignee, version)
         elif form == Form.INVESTIGATE:

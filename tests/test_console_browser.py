@@ -186,3 +186,15 @@ async def test_a_hotline_complaint_with_a_photo_on_the_form(
     await site.resident.send("/mytickets")
     assert any(number.group(1) in b.text for row in site.resident.last.inline_buttons
                for b in row)
+
+
+async def test_the_pages_fit_a_phone_screen(site: Site, browser: Browser) -> None:
+    ticket = await site.new_ticket()
+    await site.more_tickets()
+    page = await browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    await open_as_mini_app(site, page)
+    for path in ("/console/", f"/console/tickets/{ticket.id}", "/console/new",
+                 "/console/dashboard", "/console/admin"):
+        await page.goto(site.base + path)
+        width = await page.evaluate("document.scrollingElement.scrollWidth")
+        assert width <= 390, (path, width)  # nothing wider than the screen

@@ -147,7 +147,7 @@ async def test_a_removed_staff_member_and_a_forged_form_are_refused(
     await page.locator('form[action$="/acknowledge"] input[name="csrf"]').evaluate(
         "input => input.value = 'forged'")
     await page.locator('form[action$="/acknowledge"] button').click()
-    await expect(page.locator("body")).to_contain_text("the form is outdated")
+    await expect(page.locator("body")).to_contain_text("the form was out of date")
     async with site.desk.db.reading() as session:
         current = await session.get(Ticket, ticket.id)
         assert current is not None and current.status == "new"

@@ -73,8 +73,14 @@ def need(level: Need) -> Callable[[Handler], Handler]:
     return mark
 
 
+def reads_html(request: web.Request) -> bool:
+    """A person's browser (a script asks for JSON or anything)."""
+    return "text/html" in request.headers.get("Accept", "text/html")
+
+
 def wants_html(request: web.Request) -> bool:
-    return request.method == "GET" and "text/html" in request.headers.get("Accept", "text/html")
+    """A page a person opened (sent to sign in when signed out, not refused)."""
+    return request.method == "GET" and reads_html(request)
 
 
 @web.middleware
@@ -94,7 +100,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise web.HTTPSeeOther(request.app.router["sign_in"].url_for()
                                    .with_query(next=request.path_qs))
         raise web.HTTPUnauthorized(text="not signed in")
-    if request.method not in ("GET", "HEAD") and not _csrf_ok(request, found,
+    if request.method not in ("GET", "HEAD") and not _csrf_ok(found,
                                                               await _posted_csrf(request)):
         log.warning("console: %s %s refused: no or wrong CSRF token", request.method,
                     request.path)
@@ -114,7 +120,7 @@ async def _posted_csrf(request: web.Request) -> str:
     return ""
 
 
-def _csrf_ok(_request: web.Request, found: Viewer, sent: str) -> bool:
+def _csrf_ok(found: Viewer, sent: str) -> bool:
     return bool(sent) and hmac.compare_digest(sent.encode(), found.csrf_token.encode())
 
 

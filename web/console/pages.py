@@ -15,7 +15,7 @@ from locales import LANGUAGE_NAMES, N_, SUPPORTED, gettext_for, negotiate, ngett
 from locales.dates import format_when
 from tickets.lifecycle import STAFF_STATUS_LABELS, Status
 from tickets.policy import CHANNEL_LABELS, PRIORITY_LABELS
-from web.console.access import DESK, VIEWER, Handler, Viewer, wants_html
+from web.console.access import DESK, VIEWER, Handler, Viewer, reads_html
 
 
 def without_icon(label: str) -> str:
@@ -95,7 +95,7 @@ async def pages_for_people(request: web.Request, handler: Handler) -> web.Stream
     try:
         response = await handler(request)
     except web.HTTPException as error:
-        if error.status < 400 or not wants_html(request) or error.status not in ERROR_MESSAGES:
+        if error.status < 400 or not reads_html(request) or error.status not in ERROR_MESSAGES:
             error.headers.update(SECURITY_HEADERS)
             raise
         # raised before the template context was made (the guard, an unknown path): make it

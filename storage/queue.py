@@ -102,12 +102,17 @@ class QueuePage:
     filter: QueueFilter  # as applied: page and page size clamped
 
 
-def late_by(ticket: Ticket, now: datetime) -> timedelta | None:
-    """How late an open ticket is at `now` (None: not open, or not late)."""
+def open_deadline(ticket: Ticket) -> datetime | None:
+    """The deadline an open ticket works to now: acknowledging it, then resolving it."""
     if ticket.status not in OPEN:
         return None
-    due = ticket.ack_due_at if ticket.acknowledged_at is None else ticket.resolve_due_at
-    return now - due if due < now else None
+    return ticket.ack_due_at if ticket.acknowledged_at is None else ticket.resolve_due_at
+
+
+def late_by(ticket: Ticket, now: datetime) -> timedelta | None:
+    """How late an open ticket is at `now` (None: not open, or not late)."""
+    due = open_deadline(ticket)
+    return now - due if due is not None and due < now else None
 
 
 def _deadline() -> ColumnElement[datetime]:

@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 import openpyxl
@@ -350,6 +351,13 @@ async def _new_form(browser: Browser, query: str = "") -> dict[str, str]:
     return {"key": found.group(1)}
 
 
+def post_new_complaint(browser: Browser, site: Site, fields: dict[str, str],
+                       files: list[tuple[str, bytes, str]]) -> Any:
+    """POST the New complaint form with files, as the browser would."""
+    return browser.http.post(f"{site.base}/console/new", allow_redirects=False,
+                             data=_upload(fields, files))
+
+
 def _upload(fields: dict[str, str], files: list[tuple[str, bytes, str]]) -> aiohttp.FormData:
     form = aiohttp.FormData()
     for name, value in fields.items():
@@ -426,6 +434,10 @@ async def test_a_new_complaint_with_mistakes_is_refused_field_by_field(
             fields, [("notes.txt", b"just some text", "text/plain")])) as answer:
         assert answer.status == 400
         assert "is not a photo, video or voice recording" in await answer.text()
+    huge = b"\xff\xd8\xff" + b"\x00" * (20 * 1024 * 1024)  # a "JPEG" one byte over 20 MB
+    async with post_new_complaint(agent, site, fields, [("big.jpg", huge, "image/jpeg")]) as answer:
+        assert answer.status == 400
+        assert "“big.jpg” is over 20 MB." in await answer.text()
     async with site.desk.db.reading() as session:
         from sqlalchemy import func, select
         assert await session.scalar(select(func.count(Ticket.id))) == 0  # nothing half-saved
@@ -567,3 +579,16 @@ async def test_pages_carry_security_headers_and_errors_read_as_pages(
     async with agent.http.get(f"{site.base}/console/dashboard") as answer:
         assert answer.status == 403 and "This page is for managers" in await answer.text()
         assert answer.headers["Referrer-Policy"] == "same-origin"
+
+
+async def test_overdue_and_unreached_tickets_say_so(site: Site, agent: Browser) -> None:
+    await site.more_tickets()  # complaints taken by phone; the sanitation one is overdue
+    status, page = await agent.get("/console/?overdue=1")
+    assert status == 200 and page.count("data-number=") == 1
+    assert "3 hours late" in page
+    number = re.search(r'data-number="([\d-]+)"', page)
+    link = re.search(r'<a href="(/console/tickets/\d+)">', page)
+    assert number and link
+    status, page = await agent.get(link.group(1))
+    assert 'id="overdue">Overdue: 3 hours late' in page
+    assert "Not in the bot: phone the resident" in page

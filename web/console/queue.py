@@ -17,10 +17,10 @@ from multidict import MultiMapping
 
 from locales import gettext_for
 from locales.dates import format_duration
-from storage.models import Category, Ticket, utcnow
-from storage.queue import QueueFilter, QueueSort, queue
+from storage.models import Category, utcnow
+from storage.queue import QueueFilter, QueueSort, open_deadline, queue
 from storage.repositories import Categories, StaffMembers, Units
-from tickets.lifecycle import OPEN, Status
+from tickets.lifecycle import Status
 from tickets.policy import CHANNELS, PRIORITIES
 from tickets.policy import category_title as policy_category_title
 from web.console.access import DESK, Need, need, viewer
@@ -73,13 +73,6 @@ def link_with(query: Mapping[str, str] | MultiMapping[str], **changes: str | Non
 
 def category_title(category: Category, lang: str) -> str:
     return policy_category_title(category.code, category.titles, lang, gettext_for(lang))
-
-
-def open_deadline(ticket: Ticket) -> datetime | None:
-    """The deadline the ticket is working to now: acknowledging, then resolving."""
-    if ticket.status not in OPEN:
-        return None
-    return ticket.ack_due_at if ticket.acknowledged_at is None else ticket.resolve_due_at
 
 
 @need(Need.STAFF)

@@ -18,13 +18,16 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.app import ResidentDesk
 from conversations.notices import CARD_LABELS
 from locales import N_, gettext_for
-from storage.models import Attachment, Resident, Staff, Ticket
+from locales.dates import format_duration
+from storage.models import Attachment, Resident, Staff, Ticket, utcnow
+from storage.queue import late_by
 from storage.repositories import Categories, StaffMembers
 from tickets.lifecycle import OPEN, Role, Status
 from tickets.offers import offered
@@ -117,6 +120,8 @@ async def _render(request: web.Request, ticket_id: int, *, done: Form | None = N
         category = await Categories(session).by_code(ticket.category_code)
         role = Role.MANAGER if me.is_manager else Role.AGENT
         actions = offered(ticket, role)
+        earlier = await _earlier(session, ticket)
+        late = late_by(ticket, utcnow())
         context: dict[str, Any] = {
             "ticket": ticket,
             "category": category_title(category, lang) if category else ticket.category_code,
@@ -139,11 +144,33 @@ async def _render(request: web.Request, ticket_id: int, *, done: Form | None = N
                        if refused and refused.posted else {}),
             "open_form": refused.form if refused else None,
             "status_open": Status(ticket.status), "open_statuses": OPEN,
+            "earlier": earlier,
+            "late": _("Overdue: %(time)s late") % {"time": format_duration(late, lang)}
+            if late else None,
             "action_labels": {FORM_OF[a]: without_icon(_(CARD_LABELS[a])) for a in FORM_OF},
             "event_text": lambda event: event_text(event, _),
         }
         return aiohttp_jinja2.render_template("ticket.html", request, context,
                                               status=refused.status if refused else 200)
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """The earlier complaints of the same unit and category (the repeat check's finding)."""
+
+    days: int
+    tickets: list[tuple[str, int]]  # (number, id)
+
+
+async def _earlier(session: AsyncSession, ticket: Ticket) -> Earlier | None:
+    repeat = next((e for e in ticket.events if e.kind == "repeat" and e.details), None)
+    if repeat is None or repeat.details is None:
+        return None
+    numbers = [str(n) for n in repeat.details.get("earlier", [])]
+    found = dict((await session.execute(
+        select(Ticket.number, Ticket.id).where(Ticket.number.in_(numbers)))).tuples().all())
+    return Earlier(int(repeat.details.get("days", 0)),
+                   [(n, found[n]) for n in numbers if n in found])
 
 
 def _actor_name(kind: str, actor_id: int | None, staff: dict[int, Staff],

@@ -84,6 +84,7 @@ class ResidentDesk:
             timezone=ZoneInfo(office.office_timezone),
             timing=office.timing(),
             console_url=settings.console.console_url,
+            phone_region=office.phone_region,
         ))
         logs.redact(settings.telegram.bot_token.get_secret_value())
         telegram = settings.telegram

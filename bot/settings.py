@@ -10,6 +10,7 @@ from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from pydantic import (
     AfterValidator,
     Field,
@@ -22,7 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from locales import SUPPORTED
 from storage.db import POOL_SIZE
-from tickets.policy import Timing
+from tickets.policy import DEFAULT_PHONE_REGION, Timing
 from tickets.sla import Calendar, SlaError, SlaPolicy, policy_from
 
 TransportName = Literal["aiogram", "ptb"]
@@ -124,6 +125,8 @@ class OfficeSettings(BaseSettings):
     default_language: str = "en"
     emergency_phone: str = ""
     office_timezone: str = "Asia/Shanghai"
+    # how a phone number typed without a country code is read (ISO 3166 region: CN, RU, …)
+    phone_region: str = DEFAULT_PHONE_REGION
     media_dir: Path = Path("media")
     # the satisfaction survey: one reminder after this many hours, then closed after as many more
     survey_reminder_hours: Annotated[float, Field(gt=0)] = 48.0
@@ -159,6 +162,14 @@ class OfficeSettings(BaseSettings):
         if lang not in SUPPORTED:
             raise ValueError(f"must be one of {', '.join(SUPPORTED)}")
         return lang
+
+    @field_validator("phone_region")
+    @classmethod
+    def _region(cls, region: str) -> str:
+        region = region.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("give a two-letter region such as CN or RU")
+        return region
 
     @field_validator("office_timezone")
     @classmethod

@@ -22,7 +22,7 @@ from conversations.keyboards import Callback
 from locales import gettext_for, ngettext_for
 from storage.models import ConversationState, Resident
 from storage.repositories import Categories, MessageLinks, Residents, Surveys, Units
-from tickets.policy import Timing
+from tickets.policy import DEFAULT_PHONE_REGION, Timing
 from tickets.service import TicketService
 
 
@@ -37,6 +37,7 @@ class Office:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     timing: Timing = field(default_factory=Timing)
     console_url: str = ""  # the office console's address ("": not served)
+    phone_region: str = DEFAULT_PHONE_REGION  # where a number without a country code is
 
 
 @dataclass
@@ -57,7 +58,8 @@ class Context:
         self.flow, self.step = self.state.flow, self.state.step
         self.data = copy.deepcopy(self.state.data or {})
         self.tickets = TicketService(self.session, staff_chat_id=self.office.staff_chat_id,
-                                     timing=self.office.timing)
+                                     timing=self.office.timing,
+                                     phone_region=self.office.phone_region)
         self.residents = Residents(self.session)
         self.units = Units(self.session)
         self.categories = Categories(self.session)

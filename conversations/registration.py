@@ -7,7 +7,7 @@ from conversations.events import EventKind
 from conversations.flow import EXIT, Flow, Input, Press, Transition
 from conversations.keyboards import Prefix, button, grid, main_menu, share_phone
 from storage.models import Resident
-from tickets.policy import NAME_MAX, UNIT_TEXT_MAX, normalize_phone
+from tickets.policy import NAME_MAX, UNIT_TEXT_MAX, normalize_phone, shared_phone
 
 FLOW = Prefix.REGISTRATION
 NAME = "name"
@@ -84,9 +84,9 @@ async def _phone(ctx: Context) -> None:
             ctx.say(_("Please share your own phone number, not someone else's contact."),
                     keyboard=share_phone(_))
             return
-        phone = normalize_phone(event.phone or "")
+        phone = shared_phone(event.phone or "", ctx.office.phone_region)
     elif event.kind == EventKind.TEXT:
-        phone = normalize_phone(event.text or "")
+        phone = normalize_phone(event.text or "", ctx.office.phone_region)
     else:
         phone = None
     if phone is None:

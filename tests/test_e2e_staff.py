@@ -249,6 +249,26 @@ async def test_hotline_intake_then_the_resident_registers(office: Office) -> Non
     await office.settle(lambda: "taken up your complaint" in office.resident.last_text)
 
 
+async def test_a_number_written_two_ways_is_one_person_for_the_claim(office: Office) -> None:
+    """The hotline writes the caller's number as they say it, nationally; Telegram shares it
+    internationally without its "+": both are +8613800138000."""
+    agent = office.agent
+    await agent.send("/intake")
+    await agent.send("Wang Fang")
+    await agent.send("138 0013 8000")
+    await agent.send("2-301")
+    await agent.click("Noise", office.question(agent))
+    await agent.send("Loud music from 2-401 every night after midnight.")
+    await agent.click("Hotline", office.question(agent))
+    await office.settle(lambda: "+8613800138000" in office.card_text())
+    resident = office.resident
+    await resident.send("/start")
+    await resident.send("Wang Fang")
+    await resident.share_contact("8613800138000")
+    await resident.send("2-301")
+    assert "already has a complaint from you" in resident.last_text
+
+
 async def test_concurrent_resolve_by_two_staff_one_wins(office: Office) -> None:
     await office.new_ticket()
     await office.agent.click("Acknowledge", office.card())

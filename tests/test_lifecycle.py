@@ -18,7 +18,7 @@ from storage.db import Database
 from storage.models import OutboxMessage, Resident, Staff, Survey, Ticket, Timer
 from tests.records import rows, setup
 from tickets.lifecycle import Action, LifecycleError, Role, Status, check
-from tickets.policy import Timing
+from tickets.policy import Timing, normalize_phone
 from tickets.service import (
     Intake,
     Investigation,
@@ -220,8 +220,11 @@ async def test_an_intake_becomes_the_residents_when_they_register(db: Database) 
         ticket, _ = await desk.take_intake(agent, Intake(
             "i1", "Zhou Min", "139 0000 0002", "5-502", "noise", "Dog barks all day", "hotline"))
         assert ticket.resident_id is None and ticket.channel == "hotline"
+        # they register typing the number another way; both are read as +8613900000002
+        typed = normalize_phone("+86 139-0000-0002", "CN")
+        assert typed == ticket.contact_phone == "+8613900000002"
         newcomer = Resident(telegram_user_id=9, chat_id=9, name="Zhou Min",
-                            phone="+13900000002", unit_text="5-502", language="en")
+                            phone=typed, unit_text="5-502", language="en")
         session.add(newcomer)
         await session.flush()
         assert [t.id for t in await desk.claim_by_phone(newcomer)] == [ticket.id]

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import phonenumbers
+
 from locales import N_
 from tickets.sla import PRIORITIES as PRIORITIES  # re-exported: the rules of a report
 from tickets.sla import SlaPolicy
@@ -73,23 +75,34 @@ CHANNEL_LABELS = {"telegram": N_("Telegram"), "hotline": N_("Hotline"), "email":
 SURVEY_ANSWERS = ("yes", "partly", "no")
 
 
-_PHONE_CHARS = re.compile(r"^\+?[\d\s\-().]{7,24}$")
+DEFAULT_PHONE_REGION = "CN"  # PHONE_REGION: how a number without a country code is read
+E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
-def normalize_phone(text: str) -> str | None:
-    """A typed phone number as +digits, or None when it cannot be one (7 to 15 digits)."""
+def normalize_phone(text: str, region: str) -> str | None:
+    """A typed or shared phone number in E.164 (+8613800138000), or None when it is not a
+    valid number. Without a country code it is read as a number of `region` ("CN": 138 0013
+    8000, 010 8888 0000), so every spelling of one number is stored the same way."""
     text = text.strip()
-    if not _PHONE_CHARS.match(text):
+    if not text or len(text) > 32:
         return None
-    digits = re.sub(r"\D", "", text)
-    if not 7 <= len(digits) <= 15:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
         return None
-    return ("+" if text.startswith("+") else "") + digits
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def same_phone(a: str, b: str) -> bool:
-    """Two spellings of one number (with or without the +)."""
-    return a.lstrip("+") == b.lstrip("+")
+def is_e164(phone: str) -> bool:
+    return E164.fullmatch(phone) is not None
+
+
+def shared_phone(phone_number: str, region: str) -> str | None:
+    """A number from a shared Telegram contact: international, with or without its "+"."""
+    digits = phone_number.strip()
+    return normalize_phone(digits if digits.startswith("+") else "+" + digits, region)
 
 
 def category_title(code: str, titles: Mapping[str, Any] | None, lang: str,

@@ -65,6 +65,7 @@ from tickets.notices import (
 from tickets.policy import (
     CAUSES,
     CHANNELS,
+    DEFAULT_PHONE_REGION,
     PRIORITIES,
     RESOLUTIONS,
     SEVERITIES,
@@ -122,7 +123,7 @@ class Intake:
 
     key: str
     name: str
-    phone: str
+    phone: str  # as typed; stored in E.164 (read in the office's PHONE_REGION)
     unit: str  # as typed: the unit's label, or free text (unverified) without `unit_id`
     category: str
     description: str
@@ -166,7 +167,8 @@ def attachment_from(media: dict[str, Any]) -> Attachment:
 
 class TicketService:
     def __init__(self, session: AsyncSession, *, staff_chat_id: int | None = None,
-                 timing: Timing | None = None) -> None:
+                 timing: Timing | None = None,
+                 phone_region: str = DEFAULT_PHONE_REGION) -> None:
         self.tickets = Tickets(session)
         self.categories = Categories(session)
         self.outbox = Outbox(session)
@@ -176,6 +178,7 @@ class TicketService:
         self.session = session
         self.staff_chat_id = staff_chat_id
         self.timing = timing or Timing()
+        self.phone_region = phone_region  # how a number without a country code is read
 
     # --- intake ----------------------------------------------------------------------------
     async def submit(
@@ -204,7 +207,7 @@ class TicketService:
             return existing, False
         if intake.channel not in CHANNELS:
             raise TicketError("unknown_channel")
-        phone = normalize_phone(intake.phone)
+        phone = normalize_phone(intake.phone, self.phone_region)
         if phone is None:
             raise TicketError("bad_phone")
         ticket = await self._new_ticket(intake.key, intake.category, intake.description,
@@ -271,8 +274,7 @@ class TicketService:
 
     async def claim_by_phone(self, resident: Resident) -> list[Ticket]:
         """A newly registered resident takes over the complaints logged for their number."""
-        digits = resident.phone.lstrip("+")
-        found = list(await self.tickets.unclaimed_with_phone([digits, "+" + digits]))
+        found = list(await self.tickets.unclaimed_with_phone([resident.phone]))
         for ticket in found:
             ticket.resident_id, ticket.resident = resident.id, resident
             self._event(ticket, "linked", Actor.of_resident(resident),

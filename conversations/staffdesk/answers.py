@@ -48,7 +48,7 @@ def value_of(ctx: Context, staff: Staff, ask: Ask,
         return None, _("That is too long: %(length)d characters, at most %(limit)d.") % {
             "length": len(text), "limit": ask.max_len}
     if ask.kind == "phone":
-        phone = normalize_phone(text)
+        phone = normalize_phone(text, ctx.office.phone_region)
         if phone is None:
             return None, _("That does not look like a phone number.")
         return phone, None

@@ -100,8 +100,10 @@ async def new_complaint(request: web.Request) -> web.Response:
         unit_id, unit = await _unit(session, form)
         categories = {c.code for c in await Categories(session).all() if c.active}
     name = resident.name if resident else form.text("name", max_len=NAME_MAX) or ""
-    phone = resident.phone if resident else form.values.get("phone", "")
-    if resident is None and normalize_phone(phone) is None:
+    region = desk.engine.office.phone_region
+    phone = resident.phone if resident else (
+        normalize_phone(form.values.get("phone", ""), region) or "")
+    if not phone:
         form.error("phone", BAD_PHONE)
     description = form.text("description", max_len=DESCRIPTION_MAX) or ""
     if description and len(description) < DESCRIPTION_MIN:

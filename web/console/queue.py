@@ -21,7 +21,7 @@ from storage.models import Category, utcnow
 from storage.queue import QueueFilter, QueueSort, open_deadline, queue
 from storage.repositories import Categories, StaffMembers, Units
 from tickets.lifecycle import Status
-from tickets.policy import CHANNELS, PRIORITIES
+from tickets.policy import CHANNELS, DEFAULT_PHONE_REGION, PRIORITIES, normalize_phone
 from tickets.policy import category_title as policy_category_title
 from web.console.access import DESK, Need, need, viewer
 from web.console.pages import language_of
@@ -40,7 +40,8 @@ def _day(raw: str | None) -> date | None:
         return None
 
 
-def read_filter(query: MultiMapping[str], timezone: ZoneInfo, me: int) -> QueueFilter:
+def read_filter(query: MultiMapping[str], timezone: ZoneInfo, me: int,
+                region: str = DEFAULT_PHONE_REGION) -> QueueFilter:
     statuses = tuple(s for s in query.getall("status", []) if s in Status.__members__.values())
     assignee = query.get("assignee", "")
     since, until = _day(query.get("from")), _day(query.get("to"))
@@ -56,12 +57,19 @@ def read_filter(query: MultiMapping[str], timezone: ZoneInfo, me: int) -> QueueF
         created_to=(datetime.combine(until + timedelta(days=1), time(), timezone)
                     if until else None),
         overdue=query.get("overdue") == "1",
-        search=query.get("q", "")[:200].strip(),
+        search=_searched(query.get("q", "")[:200].strip(), region),
         sort=QueueSort(query["sort"]) if query.get("sort") in QueueSort.__members__.values()
         else QueueSort.NEWEST,
         page=max(0, (_int(query.get("page")) or 1) - 1),
         per_page=PER_PAGE,
     )
+
+
+def _searched(text: str, region: str) -> str:
+    """A phone number however typed (010 8888 0000, +86 138-0013-8000) is searched as it is
+    stored; anything else as typed."""
+    phone = normalize_phone(text, region) if sum(c.isdigit() for c in text) >= 7 else None
+    return phone or text
 
 
 def link_with(query: Mapping[str, str] | MultiMapping[str], **changes: str | None) -> str:
@@ -80,7 +88,7 @@ async def queue_page(request: web.Request) -> web.Response:
     desk = request.app[DESK]
     me = viewer(request)
     timezone = desk.engine.office.timezone
-    wanted = read_filter(request.query, timezone, me.staff_id)
+    wanted = read_filter(request.query, timezone, me.staff_id, desk.engine.office.phone_region)
     async with desk.db.reading() as session:
         found = await queue(session, wanted, utcnow())
         categories = list(await Categories(session).all())

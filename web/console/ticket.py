@@ -83,7 +83,8 @@ class Refused:
 
 def service(desk: ResidentDesk, session: AsyncSession) -> TicketService:
     return TicketService(session, staff_chat_id=desk.settings.office.staff_chat_id,
-                         timing=desk.engine.office.timing)
+                         timing=desk.engine.office.timing,
+                         phone_region=desk.engine.office.phone_region)
 
 
 def _ticket_id(request: web.Request) -> int:

@@ -132,7 +132,9 @@ def card(ticket: Ticket, lang: str, timezone: ZoneInfo, console_url: str = "") -
         f"{icon} " + _("Ticket No. %(number)s") % {"number": ticket.number},
         _("Status: %(status)s") % {"status": _(STAFF_STATUS_LABELS[status])},
         _("Resident: %(name)s, %(phone)s") % {"name": ticket.complainant, "phone": ticket.phone},
-        _("Unit: %(unit)s") % {"unit": ticket.unit_text or "—"},
+        _("Unit: %(unit)s") % {"unit": (ticket.unit_text or "—") + (
+            " (" + _("unverified") + ")" if ticket.unit_text and ticket.unit_id is None
+            else "")},
         _("Category: %(category)s") % {"category": category_name(_, ticket.category_code)},
         _("Urgency: %(urgency)s") % {"urgency": _(PRIORITY_LABELS[ticket.priority])},
         _("Channel: %(channel)s") % {"channel": _(CHANNEL_LABELS.get(ticket.channel,

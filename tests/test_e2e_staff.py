@@ -17,6 +17,7 @@ from bot.demo import tiny_png
 from bot.emulator import BotAPIEmulator, SentMessage
 from bot.emulator.chat import GroupMember
 from storage.models import OutboxMessage, Ticket
+from storage.repositories import Units
 from tests.chats import file_report, register
 from tests.conftest import Harness
 from tests.records import tickets_in
@@ -247,6 +248,22 @@ async def test_hotline_intake_then_the_resident_registers(office: Office) -> Non
     await office.settle(lambda: "Not in the bot" not in office.card_text())
     await agent.click("Acknowledge", office.card())
     await office.settle(lambda: "taken up your complaint" in office.resident.last_text)
+
+
+async def test_the_card_marks_a_unit_the_office_does_not_know(office: Office) -> None:
+    await office.new_ticket()  # "2-301" as typed: the office has no unit list yet
+    assert "Unit: 2-301 (unverified)" in office.card_text()
+    async with office.desk.db.transaction() as session:
+        await Units(session).import_rows([{"building": "7", "unit": "701"}])
+    neighbour = office.harness.chat(office.emulator.user(1002, "Zhou Min"))
+    await neighbour.send("/start")
+    await neighbour.send("Zhou Min")
+    await neighbour.share_contact("+8613700000000")
+    assert "building 7" in neighbour.last_text  # the only building: its flats are asked
+    await neighbour.send("701")
+    await file_report(neighbour)
+    await office.settle(lambda: "Unit: 7-701" in office.card_text())
+    assert "(unverified)" not in office.card_text()
 
 
 async def test_a_number_written_two_ways_is_one_person_for_the_claim(office: Office) -> None:

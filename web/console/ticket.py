@@ -144,7 +144,7 @@ async def _render(request: web.Request, ticket_id: int, *, done: Form | None = N
             "errors": (translated_errors(refused.posted, _)
                        if refused and refused.posted else {}),
             "open_form": refused.form if refused else None,
-            "status_open": Status(ticket.status), "open_statuses": OPEN,
+            "status": Status(ticket.status), "open_statuses": OPEN,
             "earlier": earlier,
             "late": _("Overdue: %(time)s late") % {"time": format_duration(late, lang)}
             if late else None,

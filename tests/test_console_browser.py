@@ -66,6 +66,9 @@ async def open_as_mini_app(site: Site, page: Page) -> None:
     url = site.emulator.open_web_app(chat.user, chat.last, "Open in Telegram")
     assert "#tgWebAppData=" in url
     await page.goto(url)
+    # The page signs in by script and then moves to the queue: wait for that move, or the
+    # test's next navigation races it.
+    await expect(page.locator("header .name")).to_be_visible()
 
 
 async def test_a_manager_works_a_ticket_to_resolved_in_the_browser(

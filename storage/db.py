@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from storage import search
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -42,6 +44,7 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+    search.register(dbapi_connection)
     # Let SQLAlchemy decide when a transaction begins (see _sqlite_begin), not the driver.
     dbapi_connection.isolation_level = None
 

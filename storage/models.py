@@ -175,7 +175,7 @@ class Ticket(Base):
     submission_key: Mapped[str] = mapped_column(String(64), unique=True)  # one draft -> one ticket
     # None for a complaint taken by phone, e-mail or at the desk from someone not (yet)
     # registered; it becomes theirs when they register with the same phone number.
-    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
     contact_name: Mapped[str | None] = mapped_column(String(128))
     contact_phone: Mapped[str | None] = mapped_column(String(32), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
@@ -246,6 +246,9 @@ class Ticket(Base):
         # the console's queue filtered by assignee ("mine") or urgency, counted per status
         Index("ix_tickets_assignee", "assignee_id", "status", "created_at"),
         Index("ix_tickets_priority", "priority", "status", "created_at"),
+        # a resident's tickets; the console's search counts them per status from it alone
+        Index("ix_tickets_resident", "resident_id", "status"),
+        # (the search's trigram index is no model's: storage/search.py)
     )
 
     @validates("acknowledged_at", "resolved_at")

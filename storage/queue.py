@@ -24,10 +24,15 @@ they happen). Sorting the matching tickets by it costs an index lookup per ticke
 second for a million; for a broad filter the page is found instead by reading the events from
 the latest back and keeping each ticket's latest one that matches (`_walk_pays` decides).
 
-A search is a substring search (LIKE, with the user's % and _ escaped) of several columns at
-once: no index serves it. The counts and the page each evaluate it in one scan of the tickets
-table (`_search`), about 0.3 s apiece at a million on SQLite; SQLite folds the case of ASCII
-letters only.
+A search looks for its text in any part of the ticket's number, description or complainant's
+name, and for its digits in their phone number (`_row_search` says it as SQL). On SQLite the
+trigram index of migration 0011 (storage/search.py) finds the matches of text of three
+characters or more; when it and the residents' table say they are few (COUNT_CAP at most),
+the counts and the page read just those tickets. When they are many, reading them all would
+cost most of a second at a million: the search is checked row by row instead, each status's
+count stops at COUNT_CAP ("10,000+"), and the page is found by walking the sort's order,
+where matches are many, soon. Text of one or two characters is always checked row by row.
+PostgreSQL plans the search with its own trigram index (pg_trgm) and counts exactly.
 """
 
 from __future__ import annotations
@@ -40,14 +45,17 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute, aliased, raiseload
+from sqlalchemy.orm.util import AliasedClass
 
+from storage import search
 from storage.models import Resident, Ticket, TicketEvent, Unit
 from tickets.lifecycle import OPEN, Status
 
 PER_PAGE_MAX = 200
+COUNT_CAP = 10_000  # a search matching more tickets of a status: shown as "10,000+"
 PHONE_DIGITS_MIN = 4  # fewer digits than this in a search match no phone number
 _OPEN = sorted(OPEN)  # the same SQL each time: one cached statement
 EVENTS_PER_TICKET = 3  # about, for `_walk_pays`
@@ -72,8 +80,8 @@ class QueueFilter:
     created_from: datetime | None = None  # inclusive, aware UTC
     created_to: datetime | None = None  # exclusive
     overdue: bool = False  # open and past its deadline at `now`
-    # a ticket number or its beginning, or part of the description or of the complainant's
-    # name, or (from PHONE_DIGITS_MIN digits on, however written) of their phone number
+    # part of a ticket number, of the description or of the complainant's name, or (from
+    # PHONE_DIGITS_MIN digits on, however written) of their phone number
     search: str = ""
     sort: QueueSort = QueueSort.NEWEST
     page: int = 0  # 0-based
@@ -100,6 +108,10 @@ class QueuePage:
     # statuses, for the status tabs
     counts: dict[str, int]
     filter: QueueFilter  # as applied: page and page size clamped
+    # the statuses whose count is COUNT_CAP and more (a search matching many), and whether
+    # `total` and `pages` are therefore "at least"
+    at_least: frozenset[str] = frozenset()
+    more: bool = False
 
 
 def open_deadline(ticket: Ticket) -> datetime | None:
@@ -128,40 +140,86 @@ def _overdue(now: datetime) -> ColumnElement[bool]:
         and_(Ticket.acknowledged_at.is_(None), Ticket.ack_due_at < now)))
 
 
-def _search(text: str, postgres: bool, fenced: bool) -> ColumnElement[bool]:
-    """Tickets whose number begins with `text`, or whose description or complainant's name
-    holds it, or whose complainant's phone number holds its digits."""
-    # PostgreSQL's LIKE minds case; SQLite's does not (for ASCII letters), and lower() on every
-    # row would cost it more than the rest of the search
-    def holds(column: QueryableAttribute[Any], part: str) -> ColumnElement[bool]:
-        return column.icontains(part, autoescape=True) if postgres else column.contains(
-            part, autoescape=True)
-
-    t = aliased(Ticket)
-    number = (t.number.istartswith(text, autoescape=True) if postgres
-              else t.number.startswith(text, autoescape=True))
-    of_ticket = [number, holds(t.description, text), holds(t.contact_name, text)]
-    of_resident = [holds(Resident.name, text)]
+def _phone_digits(text: str) -> str | None:
     digits = re.sub(r"\D", "", text)
-    if len(digits) >= PHONE_DIGITS_MIN:
+    return digits if len(digits) >= PHONE_DIGITS_MIN else None
+
+
+def _escaped(text: str) -> str:
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def _holds(column: QueryableAttribute[Any], text: str, postgres: bool) -> ColumnElement[bool]:
+    # ILIKE, not lower() LIKE lower(): the trigram index serves the column as it is
+    return (column.ilike(f"%{_escaped(text)}%", escape="/") if postgres
+            else search.holds(column, text))
+
+
+def _residents(text: str, digits: str | None, postgres: bool) -> Select[int]:
+    """The residents whose name holds `text` or whose phone holds its digits (they are few)."""
+    found = [_holds(Resident.name, text, postgres)]
+    if digits:
         # phones are stored as normalize_phone left them, "+" and digits (tickets.policy)
-        of_ticket.append(t.contact_phone.contains(digits))
-        of_resident.append(Resident.phone.contains(digits))
-    # The residents are few: their matching ids are found once. The tickets are searched by
-    # a query of their own, answered by one scan of the table: a condition beside the others,
-    # it would be checked in the order of whichever index the rest or the sort chose, looking
-    # each row up (several times slower on SQLite). PostgreSQL merges such a query into the
-    # rest, and expecting half the tickets to match, walks the sort's index for the page
-    # even when one matches (6 s at a million): `fenced` (the page) keeps it apart with an
-    # OFFSET, which also costs it its parallel scan, so the counts go without.
-    matching = select(t.id).where(or_(
-        *of_ticket, t.resident_id.in_(select(Resident.id).where(or_(*of_resident)))))
-    return Ticket.id.in_(matching.offset(0) if fenced else matching)
+        found.append(Resident.phone.contains(digits))
+    return select(Resident.id).where(or_(*found))
 
 
-def _conditions(wanted: QueueFilter, now: datetime, postgres: bool, *, fenced: bool = False
-                ) -> list[ColumnElement[bool]]:
-    """The filter's conditions, except its statuses."""
+def _row_search(t: type[Ticket] | AliasedClass[Ticket], text: str, postgres: bool
+                ) -> ColumnElement[bool]:
+    """The search as a condition on each ticket's row."""
+    digits = _phone_digits(text)
+    found = [_holds(t.number, text, postgres), _holds(t.description, text, postgres),
+             _holds(t.contact_name, text, postgres)]
+    if digits:
+        found.append(t.contact_phone.contains(digits))
+    return or_(*found, t.resident_id.in_(_residents(text, digits, postgres)))
+
+
+@dataclass(frozen=True)
+class _Search:
+    """How a search's tickets are found: `counted` for the counts, `paged` for the page;
+    `capped`: each status's count stops at COUNT_CAP."""
+    counted: ColumnElement[bool]
+    paged: ColumnElement[bool]
+    capped: bool = False
+
+
+async def _at_most(session: AsyncSession, query: Select[Any], most: int) -> int:
+    """How many rows `query` has, counted up to `most` + 1."""
+    counted = select(func.count()).select_from(query.limit(most + 1).subquery())
+    return int(await session.scalar(counted) or 0)
+
+
+async def _sqlite_search(session: AsyncSession, text: str) -> _Search:
+    """Few matches (the trigram index and the residents say so, quickly): exactly these.
+    Many, or text too short for the index: row by row, counted up to COUNT_CAP per status,
+    the page found by walking the sort's order (where matches are many, a page is near)."""
+    digits = _phone_digits(text)
+    if len(text) >= search.TRIGRAM:
+        indexed = select(search.ticket_search.c.rowid).where(search.matching(text, digits))
+        of_residents = select(Ticket.id).where(
+            Ticket.resident_id.in_(_residents(text, digits, False)))
+        found = await _at_most(session, indexed, COUNT_CAP)
+        if found <= COUNT_CAP and found + await _at_most(
+                session, of_residents, COUNT_CAP - found) <= COUNT_CAP:
+            few = Ticket.id.in_(union(indexed, of_residents))
+            return _Search(few, few)
+    row = _row_search(Ticket, text, False)
+    return _Search(row, row, capped=True)
+
+
+def _postgres_search(text: str) -> _Search:
+    """PostgreSQL plans it with the trigram index itself, and counts exactly. The page's
+    query keeps the search apart (an OFFSET): merged into the rest, and expecting many
+    matches, PostgreSQL walks the sort's index for the page even when one matches (6 s at a
+    million); the counts go without, which would cost them their parallel scan."""
+    t = aliased(Ticket)
+    return _Search(_row_search(Ticket, text, True),
+                   Ticket.id.in_(select(t.id).where(_row_search(t, text, True)).offset(0)))
+
+
+def _conditions(wanted: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
+    """The filter's conditions, except its statuses and its search."""
     t = Ticket
     found: list[ColumnElement[bool]] = []
     if wanted.category is not None:
@@ -182,8 +240,6 @@ def _conditions(wanted: QueueFilter, now: datetime, postgres: bool, *, fenced: b
         found.append(t.created_at < wanted.created_to)
     if wanted.overdue:
         found.append(_overdue(now))
-    if wanted.search.strip():
-        found.append(_search(wanted.search.strip(), postgres, fenced))
     return found
 
 
@@ -232,50 +288,79 @@ async def _ids(session: AsyncSession, query: Select[int], offset: int, limit: in
 
 
 async def _page_ids(session: AsyncSession, wanted: QueueFilter,
-                    conditions: list[ColumnElement[bool]], shown: dict[str, int]) -> list[int]:
-    """The ids of the page's tickets, in order; `shown`: how many match, per status."""
+                    conditions: list[ColumnElement[bool]], shown: dict[str, int],
+                    at_least: frozenset[str]) -> list[int]:
+    """The ids of the page's tickets, in order; `shown`: how many match, per status (or at
+    least, for the statuses in `at_least`)."""
     total, offset, limit = sum(shown.values()), wanted.page * wanted.per_page, wanted.per_page
     statuses = [Ticket.status.in_(sorted(wanted.statuses))] if wanted.statuses else []
     if wanted.sort == QueueSort.DUE:
         # the open tickets first, then the others: two parts, each in deadline order
         ids: list[int] = []
         for part in ([s for s in shown if s in OPEN], [s for s in shown if s not in OPEN]):
-            size = sum(shown[s] for s in part)
+            of_part = [*conditions, Ticket.status.in_(sorted(part))]
+            size = math.inf if at_least & set(part) else sum(shown[s] for s in part)
             if offset < size and len(ids) < limit:
-                ids += await _ids(session, _ordered(QueueSort.DUE, [
-                    *conditions, Ticket.status.in_(sorted(part))]), offset, limit - len(ids))
-            offset = max(offset - size, 0)
+                wanted_here = limit - len(ids)
+                found = await _ids(session, _ordered(QueueSort.DUE, of_part), offset,
+                                   wanted_here)
+                ids += found
+                if len(found) < wanted_here and size == math.inf:
+                    # a part counted "at least" ends before the page does: its true size
+                    # says where the next part begins
+                    size = await session.scalar(select(func.count()).where(*of_part)) or 0
+            offset = int(max(offset - size, 0))
         return ids
     conditions = [*conditions, *statuses]
     if wanted.sort == QueueSort.UPDATED:
         tickets = int(await session.scalar(select(func.max(Ticket.id))) or 0)
         if _walk_pays(total, tickets, offset + limit):
             ids = await _ids(session, _walking_events(conditions), offset, limit)
-            if len(ids) == limit or offset + len(ids) == total:
+            if len(ids) == limit or (offset + len(ids) == total and not at_least):
                 return ids
             # some match but have no event (the service records one with every ticket): they
             # come last, and only the sort knows where
     return await _ids(session, _ordered(wanted.sort, conditions), offset, limit)
 
 
+async def _counts(session: AsyncSession, conditions: list[ColumnElement[bool]], capped: bool
+                  ) -> tuple[dict[str, int], frozenset[str]]:
+    """The matching tickets per status (every status, 0 included), and the statuses whose
+    count stopped at COUNT_CAP (`capped`: each status is counted on its own, up to it)."""
+    counts = {str(status): 0 for status in Status}
+    if not capped:
+        found = await session.execute(select(Ticket.status, func.count()).where(*conditions)
+                                      .group_by(Ticket.status))
+        return counts | {str(s): int(n) for s, n in found.all()}, frozenset()
+    for status in Status:
+        counts[status] = await _at_most(
+            session, select(Ticket.id).where(*conditions, Ticket.status == status), COUNT_CAP)
+    return ({s: min(n, COUNT_CAP) for s, n in counts.items()},
+            frozenset(s for s, n in counts.items() if n > COUNT_CAP))
+
+
 async def queue(session: AsyncSession, wanted: QueueFilter, now: datetime) -> QueuePage:
     """The page of tickets `wanted` asks for, as the office sees it at `now` (aware)."""
     wanted = wanted.clamped()
-    postgres = session.get_bind().dialect.name == "postgresql"
-    found = await session.execute(select(Ticket.status, func.count())
-                                  .where(*_conditions(wanted, now, postgres))
-                                  .group_by(Ticket.status))
-    counts = {str(status): 0 for status in Status} | {str(s): int(n) for s, n in found.all()}
+    conditions = _conditions(wanted, now)
+    counted, paged = conditions, conditions
+    capped = False
+    if text := wanted.search.strip():
+        found = (_postgres_search(text) if session.get_bind().dialect.name == "postgresql"
+                 else await _sqlite_search(session, text))
+        counted, paged = [*conditions, found.counted], [*conditions, found.paged]
+        capped = found.capped
+    counts, at_least = await _counts(session, counted, capped)
     shown = {s: n for s, n in counts.items()
              if n and (not wanted.statuses or s in wanted.statuses)}
+    more = bool(at_least & shown.keys())
     total = sum(shown.values())
     pages = math.ceil(total / wanted.per_page)
-    if wanted.page >= pages:
-        return QueuePage([], total, pages, counts, wanted)
-    ids = await _page_ids(session, wanted, _conditions(wanted, now, postgres, fenced=True),
-                          shown)
+    if wanted.page >= pages and not more:
+        return QueuePage([], total, pages, counts, wanted, at_least, more)
+    ids = await _page_ids(session, wanted, paged, shown, at_least & shown.keys())
     tickets = {ticket.id: ticket for ticket in (await session.scalars(
         select(Ticket).where(Ticket.id.in_(ids))
         .options(raiseload(Ticket.events), raiseload(Ticket.attachments)))).unique()}
     return QueuePage([QueueRow(tickets[id_], late_by(tickets[id_], now)) for id_ in ids],
-                     total, pages, counts, wanted)
+                     total, pages, counts, wanted, at_least, more)

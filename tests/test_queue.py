@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import InvalidRequestError
 
+import storage.queue
 from storage.db import Database
 from storage.models import Building, Resident, Staff, Ticket, Unit
 from storage.queue import QueueFilter, QueuePage, QueueSort, queue
@@ -223,10 +224,11 @@ async def test_sorting_a_filtered_queue(db: Database, numbers: dict[str, str]) -
 
 
 @pytest.mark.parametrize(("search", "expected"), [
-    # a ticket number, whole or its beginning
+    # a ticket number, whole or any part of it
     ("{t3}", ["t3"]),
     ("2611-", ["t6", "t5", "t4", "t3", "t2", "t1"]),
     ("2610", ["october"]),
+    ("{t3_end}", ["t3"]),
     # the description, any case
     ("KITCHEN", ["t1"]),
     ("lift", ["t4"]),
@@ -249,8 +251,78 @@ async def test_sorting_a_filtered_queue(db: Database, numbers: dict[str, str]) -
     ("   ", NEWEST_FIRST),
 ])
 async def test_search(db: Database, numbers: dict[str, str], search: str,
-                      expected: list[str]) -> None:
-    assert await see(db, numbers, search=search.format(**numbers)) == expected
+                      expected: list[str], answered: str) -> None:
+    """The same tickets whether the search is answered from the trigram index (its matches
+    are few) or row by row (they are many: here, more than one)."""
+    text = search.format(**numbers, t3_end=numbers["t3"].split("-")[1])
+    assert await see(db, numbers, search=text) == expected
+
+
+@pytest.fixture(params=["from the index", "row by row"])
+def answered(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "row by row":
+        monkeypatch.setattr(storage.queue, "COUNT_CAP", 1)
+    return str(request.param)
+
+
+async def test_a_search_matching_many_counts_up_to_the_cap(
+        db: Database, numbers: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite a status's count stops at the cap (here 1: "new" holds t6 and t2) and says
+    "at least"; PostgreSQL counts exactly. The pages go on to the last ticket either way."""
+    monkeypatch.setattr(storage.queue, "COUNT_CAP", 1)
+    page = await shown(db, QueueFilter(search="2611-", per_page=1))
+    if db.is_sqlite:
+        assert (page.at_least, page.more, page.counts["new"]) == (frozenset({"new"}), True, 1)
+        assert (page.total, page.pages) == (5, 5)
+    else:
+        assert (page.at_least, page.more, page.counts["new"]) == (frozenset(), False, 2)
+        assert (page.total, page.pages) == (6, 6)
+    pages = [labels(await shown(db, QueueFilter(search="2611-", per_page=1, page=p)), numbers)
+             for p in range(7)]
+    assert pages == [["t6"], ["t5"], ["t4"], ["t3"], ["t2"], ["t1"], []]
+    due = [labels(await shown(db, QueueFilter(search="2611-", per_page=2, page=p,
+                                              sort=QueueSort.DUE)), numbers) for p in range(4)]
+    whole = await see(db, numbers, search="2611-", sort=QueueSort.DUE)
+    assert [label for page in due for label in page] == whole
+
+
+async def test_search_folds_case_in_every_script(db: Database, answered: str) -> None:
+    async with db.transaction() as session:
+        resident = Resident(telegram_user_id=1, chat_id=1, name="Иван Петров",
+                            phone="+79161234567", unit_text="1-1", language="ru")
+        session.add(resident)
+        await session.flush()
+        service = TicketService(session)
+        for key, text in (("ru", "Вода течёт с потолка"), ("de", "ÄRGER mit dem Aufzug")):
+            await service.submit(resident, Submission(key=key, category="water",
+                                                      description=text), now=NOW)
+    for search, found in (("вода", 1), ("ТЕЧЁТ", 1), ("ärger", 1), ("иван", 2),
+                          ("ПЕТРОВ", 2), ("воды", 0)):
+        page = await shown(db, QueueFilter(search=search))
+        assert len(page.rows) == found, search
+
+
+async def test_an_edited_description_is_searched_as_it_now_reads(db: Database) -> None:
+    async with db.transaction() as session:
+        resident = Resident(telegram_user_id=1, chat_id=1, name="Wang", phone="+8613800138000",
+                            unit_text="1-1", language="en")
+        session.add(resident)
+        await session.flush()
+        ticket, _ = await TicketService(session).submit(resident, Submission(
+            key="k", category="water", description="Leak in the hallway"), now=NOW)
+        ticket_id = ticket.id
+    async with db.transaction() as session:
+        edited = await session.get(Ticket, ticket_id)
+        assert edited is not None
+        edited.description = "Mould behind the wardrobe"
+    assert (await shown(db, QueueFilter(search="hallway"))).total == 0
+    assert (await shown(db, QueueFilter(search="wardrobe"))).total == 1
+    async with db.transaction() as session:  # as an erasure would: its rows, then itself
+        for table in reversed(Ticket.metadata.sorted_tables):
+            if "ticket_id" in table.c:
+                await session.execute(delete(table).where(table.c.ticket_id == ticket_id))
+        await session.execute(delete(Ticket).where(Ticket.id == ticket_id))
+    assert (await shown(db, QueueFilter(search="wardrobe"))).total == 0
 
 
 async def test_pages(db: Database, numbers: dict[str, str]) -> None:

@@ -5,6 +5,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from storage import search
 from storage.db import make_engine
 from storage.models import Base
 
@@ -17,6 +18,7 @@ def run_with(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_name=search.in_models,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

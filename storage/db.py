@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -25,6 +26,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from storage import search
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+T = TypeVar("T")
 
 
 def normalize_url(url: str) -> str:
@@ -123,6 +125,12 @@ class Database:
         """A session that only reads, outside the writers' queue; several may run at once."""
         async with self.readers() as session, session.begin():
             yield session
+
+    async def read(self, query: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`query` in a reading session of its own: queries read this way side by side run
+        at once (SQLite: a connection and a thread each)."""
+        async with self.reading() as session:
+            return await query(session)
 
     async def upgrade(self) -> None:
         await asyncio.to_thread(upgrade, self.url)

@@ -23,9 +23,7 @@ from tickets.trends import Hotspot, Trends, bucket_starts, choose_bucket, comput
 
 async def test_daily_trends_equal_the_hand_computed_values(db: Database) -> None:
     await seed(db)
-    async with db.transaction() as session:
-        trends = await compute_trends(session, START.astimezone(UTC), END.astimezone(UTC),
-                                      OFFICE)
+    trends = await compute_trends(db, START.astimezone(UTC), END.astimezone(UTC), OFFICE)
     assert trends.bucket == "day"  # 7 days
     assert trends.buckets == [date(2026, 11, d) for d in range(1, 8)]
     # t2 (23:30 local, Nov 1) and t3 (00:30 local, Nov 2) share a UTC day but not a local one
@@ -51,8 +49,7 @@ async def test_daily_trends_equal_the_hand_computed_values(db: Database) -> None
 
 async def test_weekly_trends_start_on_the_local_monday(db: Database) -> None:
     await seed(db)
-    async with db.transaction() as session:
-        trends = await compute_trends(session, START, END, OFFICE, bucket="week")
+    trends = await compute_trends(db, START, END, OFFICE, bucket="week")
     # Sunday Nov 1 is the end of the week of Monday Oct 26; Oct 31 (local) is outside [start,
     # end), so that week holds Nov 1 only
     assert trends.buckets == [date(2026, 10, 26), date(2026, 11, 2)]
@@ -62,15 +59,14 @@ async def test_weekly_trends_start_on_the_local_monday(db: Database) -> None:
     assert trends.rated == [2, 4]
     assert trends.average_rating == [pytest.approx(4.5), pytest.approx(3.5)]
     assert trends.satisfied_share == [pytest.approx(1.0), pytest.approx(0.5)]
-    async with db.transaction() as session:  # one bucket: no boundary to compare with
-        day = await compute_trends(session, START, START + timedelta(days=1), OFFICE)
+    # one bucket: no boundary to compare with
+    day = await compute_trends(db, START, START + timedelta(days=1), OFFICE)
     assert day.buckets == [date(2026, 11, 1)] and day.volume == {"water": [2]}
     assert day.resolve_counts == [1, 1, 0, 0, 0] and day.satisfied_share == [1.0]
 
 
 async def test_an_empty_period_has_empty_trends(db: Database) -> None:
-    async with db.transaction() as session:
-        trends = await compute_trends(session, START, END, OFFICE)
+    trends = await compute_trends(db, START, END, OFFICE)
     assert len(trends.buckets) == 7 and trends.volume == {} and trends.total == 0
     assert trends.resolve_counts == [0, 0, 0, 0, 0]
     assert trends.rated == [0] * 7 and trends.average_rating == [None] * 7
@@ -204,6 +200,5 @@ async def test_charts_render_in_worker_threads_at_once() -> None:
 async def test_trends_from_the_database_render(db: Database,
                                                caplog: pytest.LogCaptureFixture) -> None:
     await seed(db)
-    async with db.transaction() as session:
-        trends = await compute_trends(session, START, END, OFFICE)
+    trends = await compute_trends(db, START, END, OFFICE)
     assert_pictures(render_quietly(trends, labels(), caplog))

@@ -5,19 +5,14 @@ satisfaction, reopenings, causes, and what is overdue now. Definitions live here
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import statistics as sql
 from storage.db import Database
 from storage.models import Ticket
 from tickets.lifecycle import OPEN, Status
 
-T = TypeVar("T")
 SATISFIED_FROM = 4  # a rating of 4 or 5 stars
 SATISFACTION_TARGET = 0.80
 PERCENTILES = (0.5, 0.9)
@@ -68,11 +63,7 @@ class Statistics:
 async def compute(db: Database, start: datetime, end: datetime, now: datetime) -> Statistics:
     """Tickets created in [start, end); the overdue list as of `now`. The four queries are
     independent and run side by side, each in a read-only session of its own."""
-
-    async def read(query: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        async with db.reading() as session:
-            return await query(session)
-
+    read = db.read
     stats = Statistics(start, end)
     period, stats.by_building, stats.top_causes, (stats.overdue, stats.overdue_first) = (
         await asyncio.gather(

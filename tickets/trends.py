@@ -8,14 +8,14 @@ data, so rendering (`bot/statistics/charts.py`) needs no database and can run in
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Literal, NamedTuple
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from storage import trends as sql
+from storage.db import Database
 from tickets.statistics import SATISFACTION_TARGET, SATISFIED_FROM
 
 BucketKind = Literal["day", "week"]
@@ -99,37 +99,38 @@ def _natural(text: str | None) -> tuple[tuple[int, str], ...]:
                  for part in re.split(r"(\d+)", text or ""))
 
 
-async def compute_trends(session: AsyncSession, start: datetime, end: datetime,
+async def compute_trends(db: Database, start: datetime, end: datetime,
                          timezone: tzinfo, bucket: BucketKind | None = None) -> Trends:
     """The trends of the tickets created in [start, end) (aware datetimes), bucketed by the
-    local days or weeks of `timezone`; `bucket` defaults to days up to 45 days, else weeks."""
+    local days or weeks of `timezone`; `bucket` defaults to days up to 45 days, else weeks.
+    The four queries run side by side, each in a read-only session of its own."""
     kind = bucket or choose_bucket(start, end)
     trends = Trends(start, end, timezone, kind)
     trends.buckets = bucket_starts(start, end, timezone, kind)
     n = len(trends.buckets)
     # Rows before the second bucket's start fall in the first (index 0), and so on.
     boundaries = [local_midnight(day, timezone) for day in trends.buckets[1:]]
+    limits = [hours * 3600 for hours in trends.resolve_ranges_hours]
+    volume, ranges, ratings, floors = await asyncio.gather(
+        db.read(lambda s: sql.volume_by_bucket(s, start, end, boundaries)),
+        db.read(lambda s: sql.resolve_time_ranges(s, start, end, limits)),
+        db.read(lambda s: sql.ratings_by_bucket(s, start, end, boundaries, SATISFIED_FROM)),
+        db.read(lambda s: sql.counts_by_building_floor(s, start, end)))
 
-    volume = await sql.volume_by_bucket(session, start, end, boundaries)
     for (index, category), count in sorted(volume.items()):
         trends.volume.setdefault(category, [0] * n)[index] += count
     # Biggest categories first: the stacked bars and the legend read in that order.
     trends.volume = dict(sorted(trends.volume.items(), key=lambda item: (-sum(item[1]),
                                                                          item[0])))
-
-    ranges = await sql.resolve_time_ranges(
-        session, start, end, [hours * 3600 for hours in trends.resolve_ranges_hours])
     trends.resolve_counts = [ranges.get(i, 0)
                              for i in range(len(trends.resolve_ranges_hours) + 1)]
-
-    ratings = await sql.ratings_by_bucket(session, start, end, boundaries, SATISFIED_FROM)
     for index in range(n):
         found = ratings.get(index)
         trends.rated.append(found[0] if found else 0)
         trends.average_rating.append(found[1] if found else None)
         trends.satisfied_share.append(found[2] / found[0] if found else None)
 
-    spots = [Hotspot(*row) for row in await sql.counts_by_building_floor(session, start, end)]
+    spots = [Hotspot(*row) for row in floors]
     # Sorted here, not in SQL: the databases sort NULLs and digits differently.
     spots.sort(key=lambda s: (-s.tickets, s.building is None, s.building or "",
                               s.floor is None, _natural(s.floor)))

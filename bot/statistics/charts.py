@@ -16,11 +16,13 @@ other symbols) before matplotlib sees them, so nothing warns on every picture;
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import math
 import re
 import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -31,6 +33,7 @@ from matplotlib import colormaps, rc_context
 from matplotlib import font_manager as fm
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
 from matplotlib.text import Text
@@ -86,10 +89,10 @@ class ChartLabels:
     lang: str = "en"  # the language of a bucket's first day on the x axis (locales.SUPPORTED)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Charts:
     # (name, PNG or SVG): volume, resolve_time, satisfaction, hotspots
-    images: list[tuple[str, bytes]]
+    images: tuple[tuple[str, bytes], ...]
     # Some letters of the labels had no font (Chinese without a CJK font) and show as "□".
     missing_glyphs: bool = False
 
@@ -233,9 +236,17 @@ def _volume(axes: Axes, trends: Trends, labels: ChartLabels, text: _Text) -> Non
     bottom = [0] * len(trends.buckets)
     for i, (code, counts) in enumerate(shown):
         name = (labels.categories.get(code, code) if code else labels.other_categories)
-        axes.bar(range(len(counts)), counts, bottom=bottom, width=0.8,
-                 color=palette(i % 10) if code else "0.7", label=text(name) or code)
+        # one collection of rectangles per category: axes.bar adds a patch per day, and
+        # each patch's limits cost more than drawing it (a month of ten: ~0.3 s)
+        bars = PolyCollection(
+            [[(x - 0.4, low), (x + 0.4, low), (x + 0.4, low + n), (x - 0.4, low + n)]
+             for x, (low, n) in enumerate(zip(bottom, counts, strict=True)) if n],
+            facecolors=palette(i % 10) if code else "0.7", linewidths=0,
+            label=text(name) or code)
+        bars.sticky_edges.y.append(0)  # the bars stand on the axis, as axes.bar's do
+        axes.add_collection(bars)
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
+    axes.autoscale_view()
     axes.set_title(title)
     axes.set_ylabel(text(labels.volume_axis))
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -373,12 +384,30 @@ def render_charts(trends: Trends, labels: ChartLabels, *, width: int = WIDTH,
             else:
                 figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
             images.append((name, buffer.getvalue()))
-    return Charts(images, text.missing)
+    return Charts(tuple(images), text.missing)
+
+
+DRAWN_KEPT = 16  # chart sets kept: a dashboard reloaded, a period looked at again
+_drawn: OrderedDict[str, Charts] = OrderedDict()
+_drawn_lock = threading.Lock()
 
 
 async def render_charts_async(trends: Trends, labels: ChartLabels, *, width: int = WIDTH,
                               height: int = HEIGHT, dpi: int = DPI,
                               font_path: str | Path | None = None, svg: bool = False) -> Charts:
-    """`render_charts` in a worker thread, so the bot keeps answering meanwhile."""
-    return await asyncio.to_thread(render_charts, trends, labels, width=width, height=height,
-                                   dpi=dpi, font_path=font_path, svg=svg)
+    """`render_charts` in a worker thread, so the bot keeps answering meanwhile. The same
+    figures drawn the same way are drawn once (the DRAWN_KEPT latest): drawing costs ~0.1 s
+    a chart, and the key is everything drawn, so a kept picture is never out of date."""
+    options = (width, height, dpi, None if font_path is None else str(font_path), svg)
+    key = hashlib.sha256(repr((trends, labels, options)).encode()).hexdigest()
+    with _drawn_lock:
+        if (kept := _drawn.get(key)) is not None:
+            _drawn.move_to_end(key)
+            return kept
+    charts = await asyncio.to_thread(render_charts, trends, labels, width=width, height=height,
+                                     dpi=dpi, font_path=font_path, svg=svg)
+    with _drawn_lock:
+        _drawn[key] = charts
+        while len(_drawn) > DRAWN_KEPT:
+            _drawn.popitem(last=False)
+    return charts

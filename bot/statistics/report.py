@@ -4,11 +4,12 @@ the figures, draws the charts (in a worker thread) and posts the text and an alb
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.statistics.charts import ChartLabels, render_charts_async
+from bot.statistics.charts import ChartLabels, Charts, render_charts_async
 from bot.statistics.export import period
 from bot.statistics.text import statistics_text
 from bot.telegram.transport import Transport, send_reply
@@ -49,14 +50,17 @@ class Reporter:
     async def build(self, first: date, last: date) -> tuple[str, list[FileRef]]:
         """The report's text and its charts (PNG uploads) for the days first..last."""
         start, end = period(first, last, self.timezone)
-        stats = await compute(self.db, start, end, utcnow())
-        async with self.db.reading() as session:
-            trends = await compute_trends(session, start, end, self.timezone)
+
+        async def drawn() -> Charts:
+            trends = await compute_trends(self.db, start, end, self.timezone)
+            charts = await render_charts_async(trends, chart_labels(self.lang),
+                                               font_path=self.chart_font)
+            if charts.missing_glyphs:  # no Chinese font here: English charts beat boxes
+                charts = await render_charts_async(trends, chart_labels("en"))
+            return charts
+
+        stats, charts = await asyncio.gather(compute(self.db, start, end, utcnow()), drawn())
         text = statistics_text(stats, first, last, self.timezone, self.lang)
-        charts = await render_charts_async(trends, chart_labels(self.lang),
-                                           font_path=self.chart_font)
-        if charts.missing_glyphs:  # no Chinese font here: English charts beat boxes
-            charts = await render_charts_async(trends, chart_labels("en"))
         return text, [FileRef("photo", "", data=png, name=f"{name}.png")
                       for name, png in charts.images]
 

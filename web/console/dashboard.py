@@ -22,7 +22,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiMapping
 
-from bot.statistics.charts import render_charts_async
+from bot.statistics.charts import Charts, render_charts_async
 from bot.statistics.export import FORMATS, csv_value, export, period
 from bot.statistics.report import chart_labels
 from bot.statistics.text import statistics_text
@@ -67,10 +67,13 @@ async def dashboard_page(request: web.Request) -> web.Response:
     first, last = found
     lang = language_of(request)
     start, end = period(first, last, timezone)
-    stats = await compute(desk.db, start, end, utcnow())
-    async with desk.db.reading() as session:
-        trends = await compute_trends(session, start, end, timezone)
-    charts = await render_charts_async(trends, chart_labels(lang), svg=True)
+
+    async def drawn() -> Charts:
+        trends = await compute_trends(desk.db, start, end, timezone)
+        return await render_charts_async(trends, chart_labels(lang), svg=True)
+
+    # the figures' queries run while the trends' are drawn
+    stats, charts = await asyncio.gather(compute(desk.db, start, end, utcnow()), drawn())
     context.update(
         first=first, last=last, stats=stats,
         figures=statistics_text(stats, first, last, timezone, lang),

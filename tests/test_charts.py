@@ -9,12 +9,15 @@ import io
 import logging
 import time
 import warnings
+from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
 
+from bot.statistics import charts as charts_module
 from bot.statistics.charts import ChartLabels, Charts, cjk_font, render_charts, render_charts_async
 from storage.db import Database
 from tests.known_tickets import END, OFFICE, START, seed
@@ -202,3 +205,26 @@ async def test_trends_from_the_database_render(db: Database,
     await seed(db)
     trends = await compute_trends(db, START, END, OFFICE)
     assert_pictures(render_quietly(trends, labels(), caplog))
+
+
+async def test_the_same_figures_are_drawn_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """/stats asked again shows the pictures drawn before; other figures, another language or
+    another size are drawn anew."""
+    drawn: list[str] = []
+
+    def counting(trends: Trends, chart_labels: ChartLabels, **options: Any) -> Charts:
+        drawn.append(chart_labels.lang)
+        return render_charts(trends, chart_labels, **options)
+
+    monkeypatch.setattr(charts_module, "render_charts", counting)
+    monkeypatch.setattr(charts_module, "_drawn", OrderedDict())  # none kept from other tests
+    trends = full_trends(7, 3)
+    first = await render_charts_async(trends, labels())
+    assert await render_charts_async(full_trends(7, 3), labels()) is first
+    assert len(drawn) == 1
+    trends.volume["water"][0] += 1  # one more ticket
+    changed = await render_charts_async(trends, labels())
+    assert changed is not first and changed.images[0] != first.images[0]
+    await render_charts_async(trends, CHINESE)
+    await render_charts_async(trends, labels(), width=640, height=400, dpi=80)
+    assert drawn == ["en", "en", CHINESE.lang, "en"]

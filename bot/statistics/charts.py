@@ -27,9 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Final
 
-from matplotlib import colormaps, rc_context
 from matplotlib import font_manager as fm
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -61,6 +59,10 @@ OTHER_WEIGHTS = re.compile(r"bold|black|heavy|medium|light|thin")
 BASE_FAMILY = "DejaVu Sans"  # shipped with matplotlib: always there
 REPLACEMENT = "□"
 
+# matplotlib's "tab10", for the categories' stacked bars (and grey for the rest summed)
+TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+         "#7f7f7f", "#bcbd22", "#17becf")
+OTHER_COLOR = "#b3b3b3"
 COLORS = {"average": "#1f77b4", "satisfied": "#2ca02c", "target": "#d62728",
           "resolve": "#4c72b0", "hotspot": "#dd8452"}
 
@@ -91,7 +93,8 @@ class ChartLabels:
 
 @dataclass(frozen=True)
 class Charts:
-    # (name, PNG or SVG): volume, resolve_time, satisfaction, hotspots
+    # (name, PNG, or SVG from web/console/svg_charts): volume, resolve_time, satisfaction,
+    # hotspots
     images: tuple[tuple[str, bytes], ...]
     # Some letters of the labels had no font (Chinese without a CJK font) and show as "□".
     missing_glyphs: bool = False
@@ -168,9 +171,7 @@ def cjk_font(font_path: str | Path | None = None) -> tuple[str, str] | None:
 class _Text:
     """Font families for every text, and labels cut down to the glyphs those fonts have."""
 
-    def __init__(self, font_path: str | Path | None, *, any_glyph: bool = False) -> None:
-        # any_glyph: the reader's fonts draw the text (SVG in a browser), so nothing is cut
-        self.any_glyph = any_glyph
+    def __init__(self, font_path: str | Path | None) -> None:
         base = fm.findfont(fm.FontProperties(family=BASE_FAMILY), fallback_to_default=True)
         self.families = [BASE_FAMILY]
         self.covered = set(_charmap(base))
@@ -183,7 +184,7 @@ class _Text:
     def __call__(self, text: str) -> str:
         kept: list[str] = []
         for ch in text:
-            if self.any_glyph or ord(ch) in self.covered or ch in "\n\t":
+            if ord(ch) in self.covered or ch in "\n\t":
                 kept.append(ch)
             elif unicodedata.category(ch)[0] in "LN":  # a letter or digit: show that one is
                 kept.append(REPLACEMENT)
@@ -211,12 +212,56 @@ def _no_data(axes: Axes, title: str, message: str) -> None:
               transform=axes.transAxes)
 
 
+# --- what the charts show (drawn here with matplotlib, and as SVG by web/console/svg_charts) --
+
+
+@dataclass(frozen=True)
+class VolumeSeries:
+    code: str  # "" for the categories beyond MAX_CATEGORIES, summed
+    name: str
+    counts: list[int]  # per bucket
+    color: str
+
+
+def volume_series(trends: Trends, labels: ChartLabels) -> list[VolumeSeries]:
+    """The stacked bars' series, biggest first: MAX_CATEGORIES categories, then the rest."""
+    series = list(trends.volume.items())  # biggest first
+    shown = series[:MAX_CATEGORIES]
+    rest = series[MAX_CATEGORIES:]
+    if rest:
+        other = [sum(counts) for counts in zip(*(c for _, c in rest), strict=True)]
+        shown = [*shown, ("", other)]
+    return [VolumeSeries(code, labels.categories.get(code, code) if code
+                         else labels.other_categories, counts,
+                         TAB10[i % len(TAB10)] if code else OTHER_COLOR)
+            for i, (code, counts) in enumerate(shown)]
+
+
+def x_labels(trends: Trends, labels: ChartLabels) -> tuple[list[int], list[str]]:
+    """The buckets labelled on the x axis (at most MAX_X_LABELS) and their labels."""
+    every = max(1, math.ceil(len(trends.buckets) / MAX_X_LABELS))
+    return (list(range(0, len(trends.buckets), every)),
+            [format_month_day(day, labels.lang) for day in trends.buckets[::every]])
+
+
+def resolve_names(trends: Trends, labels: ChartLabels) -> list[str]:
+    if len(labels.resolve_ranges) != len(trends.resolve_counts):  # a caller's mistake
+        return [f"#{i + 1}" for i in range(len(trends.resolve_counts))]
+    return list(labels.resolve_ranges)
+
+
+def hotspot_names(trends: Trends, labels: ChartLabels) -> list[tuple[str, int]]:
+    """The MAX_HOTSPOTS places with the most tickets: (name, tickets), the most first."""
+    return [(labels.hotspot % {"building": spot.building, "floor": spot.floor}
+             if spot.floor is not None else spot.building or "", spot.tickets)
+            for spot in trends.located_hotspots[:MAX_HOTSPOTS]]
+
+
 def _x_labels(axes: Axes, trends: Trends, labels: ChartLabels, text: _Text) -> None:
     n = len(trends.buckets)
-    every = max(1, math.ceil(n / MAX_X_LABELS))
-    axes.set_xticks(range(0, n, every))
-    axes.set_xticklabels([text(format_month_day(day, labels.lang))
-                          for day in trends.buckets[::every]],
+    at, names = x_labels(trends, labels)
+    axes.set_xticks(at)
+    axes.set_xticklabels([text(name) for name in names],
                          rotation=45 if n > 8 else 0, ha="right" if n > 8 else "center")
     axes.set_xlim(-0.6, n - 0.4)
 
@@ -226,26 +271,17 @@ def _volume(axes: Axes, trends: Trends, labels: ChartLabels, text: _Text) -> Non
     if trends.total == 0:
         _no_data(axes, title, text(labels.no_data))
         return
-    series = list(trends.volume.items())  # biggest first
-    shown = series[:MAX_CATEGORIES]
-    rest = series[MAX_CATEGORIES:]
-    if rest:
-        other = [sum(counts) for counts in zip(*(c for _, c in rest), strict=True)]
-        shown = [*shown, ("", other)]
-    palette = colormaps["tab10"]
     bottom = [0] * len(trends.buckets)
-    for i, (code, counts) in enumerate(shown):
-        name = (labels.categories.get(code, code) if code else labels.other_categories)
+    for series in volume_series(trends, labels):
         # one collection of rectangles per category: axes.bar adds a patch per day, and
         # each patch's limits cost more than drawing it (a month of ten: ~0.3 s)
         bars = PolyCollection(
             [[(x - 0.4, low), (x + 0.4, low), (x + 0.4, low + n), (x - 0.4, low + n)]
-             for x, (low, n) in enumerate(zip(bottom, counts, strict=True)) if n],
-            facecolors=palette(i % 10) if code else "0.7", linewidths=0,
-            label=text(name) or code)
+             for x, (low, n) in enumerate(zip(bottom, series.counts, strict=True)) if n],
+            facecolors=series.color, linewidths=0, label=text(series.name) or series.code)
         bars.sticky_edges.y.append(0)  # the bars stand on the axis, as axes.bar's do
         axes.add_collection(bars)
-        bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
+        bottom = [b + c for b, c in zip(bottom, series.counts, strict=True)]
     axes.autoscale_view()
     axes.set_title(title)
     axes.set_ylabel(text(labels.volume_axis))
@@ -260,9 +296,7 @@ def _resolve_time(axes: Axes, trends: Trends, labels: ChartLabels, text: _Text) 
     if trends.resolved == 0:
         _no_data(axes, title, text(labels.no_data))
         return
-    names = [text(name) for name in labels.resolve_ranges]
-    if len(names) != len(trends.resolve_counts):  # a caller's mistake must not crash /stats
-        names = [f"#{i + 1}" for i in range(len(trends.resolve_counts))]
+    names = [text(name) for name in resolve_names(trends, labels)]
     bars = axes.bar(names, trends.resolve_counts, color=COLORS["resolve"], width=0.6)
     total = trends.resolved
     axes.bar_label(bars, labels=[f"{n} ({n / total:.0%})" if n else "0"
@@ -307,7 +341,7 @@ def _satisfaction(axes: Axes, trends: Trends, labels: ChartLabels, text: _Text) 
 
 def _hotspots(axes: Axes, trends: Trends, labels: ChartLabels, text: _Text) -> None:
     title = text(labels.hotspots_title)
-    spots = trends.located_hotspots[:MAX_HOTSPOTS]
+    spots = hotspot_names(trends, labels)
     note = (text(labels.unlocated % {"count": trends.unlocated}) if trends.unlocated else "")
     if not spots:
         _no_data(axes, title, text(labels.no_data))
@@ -315,16 +349,15 @@ def _hotspots(axes: Axes, trends: Trends, labels: ChartLabels, text: _Text) -> N
             axes.text(0.5, 0.35, note, ha="center", va="center", color="0.45",
                       transform=axes.transAxes)
         return
-    names = [text(labels.hotspot % {"building": spot.building, "floor": spot.floor})
-             if spot.floor is not None else text(spot.building or "")
-             for spot in spots]
+    names = [text(name) for name, _ in spots]
     y = range(len(spots))
-    bars = axes.barh(y, [spot.tickets for spot in spots], color=COLORS["hotspot"], height=0.7)
+    bars = axes.barh(y, [tickets for _, tickets in spots], color=COLORS["hotspot"],
+                     height=0.7)
     axes.bar_label(bars, padding=3)
     axes.set_yticks(y)
     axes.set_yticklabels(names)
     axes.invert_yaxis()  # the most complaints at the top
-    axes.set_xlim(0, max(spot.tickets for spot in spots) * 1.12)
+    axes.set_xlim(0, max(tickets for _, tickets in spots) * 1.12)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel(text(labels.hotspots_axis))
     axes.set_title(title)
@@ -358,32 +391,22 @@ def _fit(figure: Figure, pad: float = 10.0) -> None:
         axes.set_position((left, bottom, right - left, top - bottom))
 
 
-# SVG for a browser: its text stays text (drawn with the reader's fonts, so Chinese shows
-# whatever fonts the server has), ids are stable, and no date is written into it
-SVG_STYLE: Final[dict[Any, Any]] = {"svg.fonttype": "none", "svg.hashsalt": "residesk"}
-
-
 def render_charts(trends: Trends, labels: ChartLabels, *, width: int = WIDTH,
                   height: int = HEIGHT, dpi: int = DPI,
-                  font_path: str | Path | None = None, svg: bool = False) -> Charts:
-    """The four charts as PNG pictures of width × height pixels (or, with `svg`, as SVG for
-    a page). Blocking (~0.1 s a chart): call it from a worker thread. `font_path`: a font
-    file with Chinese glyphs to use."""
-    text = _Text(font_path, any_glyph=svg)
+                  font_path: str | Path | None = None) -> Charts:
+    """The four charts as PNG pictures of width × height pixels. Blocking (~0.1 s a chart):
+    call it from a worker thread. `font_path`: a font file with Chinese glyphs to use."""
+    text = _Text(font_path)
     images: list[tuple[str, bytes]] = []
-    with rc_context(SVG_STYLE if svg else None):
-        for name, draw in CHARTS:
-            figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
-            FigureCanvasAgg(figure)
-            draw(figure.add_subplot(), trends, labels, text)
-            text.apply(figure)
-            _fit(figure)
-            buffer = io.BytesIO()
-            if svg:
-                figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-            else:
-                figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
-            images.append((name, buffer.getvalue()))
+    for name, draw in CHARTS:
+        figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+        FigureCanvasAgg(figure)
+        draw(figure.add_subplot(), trends, labels, text)
+        text.apply(figure)
+        _fit(figure)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+        images.append((name, buffer.getvalue()))
     return Charts(tuple(images), text.missing)
 
 
@@ -394,18 +417,18 @@ _drawn_lock = threading.Lock()
 
 async def render_charts_async(trends: Trends, labels: ChartLabels, *, width: int = WIDTH,
                               height: int = HEIGHT, dpi: int = DPI,
-                              font_path: str | Path | None = None, svg: bool = False) -> Charts:
+                              font_path: str | Path | None = None) -> Charts:
     """`render_charts` in a worker thread, so the bot keeps answering meanwhile. The same
     figures drawn the same way are drawn once (the DRAWN_KEPT latest): drawing costs ~0.1 s
     a chart, and the key is everything drawn, so a kept picture is never out of date."""
-    options = (width, height, dpi, None if font_path is None else str(font_path), svg)
+    options = (width, height, dpi, None if font_path is None else str(font_path))
     key = hashlib.sha256(repr((trends, labels, options)).encode()).hexdigest()
     with _drawn_lock:
         if (kept := _drawn.get(key)) is not None:
             _drawn.move_to_end(key)
             return kept
     charts = await asyncio.to_thread(render_charts, trends, labels, width=width, height=height,
-                                     dpi=dpi, font_path=font_path, svg=svg)
+                                     dpi=dpi, font_path=font_path)
     with _drawn_lock:
         _drawn[key] = charts
         while len(_drawn) > DRAWN_KEPT:

@@ -22,7 +22,6 @@ import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiMapping
 
-from bot.statistics.charts import Charts, render_charts_async
 from bot.statistics.export import FORMATS, csv_value, export, period
 from bot.statistics.report import chart_labels
 from bot.statistics.text import statistics_text
@@ -36,6 +35,7 @@ from tickets.statistics import compute
 from tickets.trends import compute_trends
 from web.console.access import DESK, Need, need
 from web.console.pages import language_of
+from web.console.svg_charts import draw_charts
 
 BAD_PERIOD = N_("Please choose a period: a week, a month, a quarter, or two dates (at most a "
                 "year apart, the first not after the second).")
@@ -67,13 +67,9 @@ async def dashboard_page(request: web.Request) -> web.Response:
     first, last = found
     lang = language_of(request)
     start, end = period(first, last, timezone)
-
-    async def drawn() -> Charts:
-        trends = await compute_trends(desk.db, start, end, timezone)
-        return await render_charts_async(trends, chart_labels(lang), svg=True)
-
-    # the figures' queries run while the trends' are drawn
-    stats, charts = await asyncio.gather(compute(desk.db, start, end, utcnow()), drawn())
+    stats, trends = await asyncio.gather(compute(desk.db, start, end, utcnow()),
+                                         compute_trends(desk.db, start, end, timezone))
+    charts = draw_charts(trends, chart_labels(lang))
     context.update(
         first=first, last=last, stats=stats,
         figures=statistics_text(stats, first, last, timezone, lang),

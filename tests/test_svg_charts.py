@@ -10,7 +10,7 @@ import pytest
 from bot.statistics.charts import volume_series
 from tests.test_charts import CHINESE, empty_trends, full_trends, labels
 from tickets.trends import Trends
-from web.console.svg_charts import draw_charts, nice_ticks
+from web.console.svg_charts import HEIGHT, WIDTH, draw_charts, nice_ticks
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -20,7 +20,7 @@ def parsed(trends: Trends, chart_labels: object = None) -> dict[str, Element]:
     assert charts.missing_glyphs is False
     found = {name: fromstring(svg) for name, svg in charts}
     for root in found.values():
-        assert root.tag == f"{SVG}svg" and root.get("viewBox") == "0 0 1000 600"
+        assert root.tag == f"{SVG}svg" and root.get("viewBox") == f"0 0 {WIDTH} {HEIGHT}"
     return found
 
 

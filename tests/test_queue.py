@@ -302,10 +302,14 @@ async def test_search_folds_case_in_every_script(db: Database, answered: str) ->
         assert len(page.rows) == found, search
 
 
+def a_resident() -> Resident:
+    return Resident(telegram_user_id=1, chat_id=1, name="Wang", phone="+8613800138000",
+                    unit_text="1-1", language="en")
+
+
 async def test_an_edited_description_is_searched_as_it_now_reads(db: Database) -> None:
     async with db.transaction() as session:
-        resident = Resident(telegram_user_id=1, chat_id=1, name="Wang", phone="+8613800138000",
-                            unit_text="1-1", language="en")
+        resident = a_resident()
         session.add(resident)
         await session.flush()
         ticket, _ = await TicketService(session).submit(resident, Submission(
@@ -366,8 +370,7 @@ async def test_counts_per_status_leave_the_status_filter_out(db: Database,
 async def test_ties_are_broken_by_id(db: Database) -> None:
     """Tickets made at the same moment keep one order, so paging shows each once."""
     async with db.transaction() as session:
-        resident = Resident(telegram_user_id=1, chat_id=1, name="Wang", phone="+8613800138000",
-                            unit_text="1-1", language="en")
+        resident = a_resident()
         session.add(resident)
         await session.flush()
         service = TicketService(session)

@@ -258,7 +258,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "stats":
             print(asyncio.run(office_stats(args)))
         elif args.command == "sla":
-            print("\n".join(load(OfficeSettings).timing().sla.describe()))
+            policy = load(OfficeSettings).timing().sla
+            today = datetime.now(policy.calendar.timezone).date()
+            print("\n".join(policy.describe(today)))
+            for warning in policy.warnings(today):
+                print(warning, file=sys.stderr)
         elif args.command == "db":
             asyncio.run(Database(load(DatabaseSettings).database_url).upgrade())
             print("database is up to date")

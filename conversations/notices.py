@@ -17,7 +17,7 @@ from conversations.keyboards import CardAction, SurveyButton, staff_button
 from locales import N_, gettext_for
 from locales.dates import format_numeric_when
 from storage.models import Attachment, Ticket, utcnow
-from tickets.lifecycle import OPEN, STAFF_STATUS_LABELS, Action, Status
+from tickets.lifecycle import CLOCK_RUNNING, OPEN, STAFF_STATUS_LABELS, Action, Status
 from tickets.notices import (
     Acknowledged,
     Apology,
@@ -123,8 +123,10 @@ def card_buttons(ticket: Ticket, _: Gettext) -> tuple[tuple[Button, ...], ...]:
     return inline(*(tuple(shown[i:i + 2]) for i in range(0, len(shown), 2)))
 
 
-def card(ticket: Ticket, lang: str, timezone: ZoneInfo, console_url: str = "") -> Reply:
-    """The complete card staff need at once (complaint-process step 2, "record")."""
+def card(ticket: Ticket, lang: str, timezone: ZoneInfo, console_url: str = "",
+         now: datetime | None = None) -> Reply:
+    """The complete card staff need at once (complaint-process step 2, "record"), as of
+    `now` (default: the clock's)."""
     _ = gettext_for(lang)
     status = Status(ticket.status)
     icon = "🚨" if ticket.priority == "urgent" else "🎫"
@@ -144,18 +146,29 @@ def card(ticket: Ticket, lang: str, timezone: ZoneInfo, console_url: str = "") -
     ]
     if status == Status.NEW:
         lines.append(_("Acknowledge by: %(due)s") % {"due": when(ticket.ack_due_at, timezone)})
-    if status in OPEN:
+    elif status == Status.REOPENED:  # fresh deadlines: taken up again, then resolved
+        lines.append(_("Take up again by: %(due)s") % {"due": when(ticket.ack_due_at,
+                                                                    timezone)})
+    if ticket.resolve_paused_at is not None and status == Status.WAITING_FOR_RESIDENT:
+        lines.append("⏸ " + _("Resolve clock paused since %(time)s (waiting for the resident); "
+                             "it goes on with the time left once they answer") % {
+            "time": when(ticket.resolve_paused_at, timezone)})
+    elif status in OPEN:
         lines.append(_("Resolve by: %(due)s") % {"due": when(ticket.resolve_due_at, timezone)})
     if ticket.attachments:
         lines.append(_("Files attached: %(count)d") % {"count": len(ticket.attachments)})
     # past due by the clock, or escalated by the scheduler for it (its clock may be ahead)
-    now, missed = utcnow(), {e.details.get("stage") for e in ticket.events
-                             if e.kind == "escalated" and e.details}
-    if status in OPEN and ticket.acknowledged_at is None and (
+    now, missed = now or utcnow(), set[str]()
+    for event in ticket.events:  # (a reopened ticket's fresh deadlines start it over)
+        if event.kind == "deadline" and (event.details or {}).get("stage") == "reopened":
+            missed.clear()
+        elif event.kind == "escalated" and event.details:
+            missed.add(event.details.get("stage", ""))
+    if status in OPEN and (ticket.acknowledged_at is None or status == Status.REOPENED) and (
             ticket.ack_due_at < now or "ack" in missed):
         lines.append("⏰ " + _("Overdue: acknowledgement was due %(due)s") % {
             "due": when(ticket.ack_due_at, timezone)})
-    elif status in OPEN and (ticket.resolve_due_at < now or "resolve" in missed):
+    elif status in CLOCK_RUNNING and (ticket.resolve_due_at < now or "resolve" in missed):
         lines.append("⏰ " + _("Overdue: resolution was due %(due)s") % {
             "due": when(ticket.resolve_due_at, timezone)})
     if ticket.escalated_at is not None and status in OPEN:

@@ -214,6 +214,8 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None] = mapped_column()
     ack_due_at: Mapped[datetime] = mapped_column()
     resolve_due_at: Mapped[datetime] = mapped_column()
+    # the resolve clock stopped at this time: the office waits for the resident's answer
+    resolve_paused_at: Mapped[datetime | None] = mapped_column()
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)  # in the staff group
     # Bumped by every change of the row: a button on an older card, or a second staff member
     # acting at the same moment, is refused instead of overwriting (SQLAlchemy checks it).
@@ -277,7 +279,8 @@ class TicketEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     # status | message (resident) | evidence | staff_message | note (internal) | assigned |
-    # escalated | investigation | resolution | survey | reminder | follow_up | delivery
+    # escalated | investigation | resolution | survey | reminder | follow_up | delivery |
+    # deadline (moved after a wait for the resident, or fresh on reopening)
     kind: Mapped[str] = mapped_column(String(24))
     from_status: Mapped[str | None] = mapped_column(String(24))
     to_status: Mapped[str | None] = mapped_column(String(24))

@@ -52,12 +52,13 @@ from sqlalchemy.orm.util import AliasedClass
 
 from storage import search
 from storage.models import Resident, Ticket, TicketEvent, Unit
-from tickets.lifecycle import OPEN, Status
+from tickets.lifecycle import CLOCK_RUNNING, OPEN, Status
 
 PER_PAGE_MAX = 200
 COUNT_CAP = 1_000  # a search matching more tickets of a status than this: shown as "1000+"
 PHONE_DIGITS_MIN = 4  # fewer digits than this in a search match no phone number
 _OPEN = sorted(OPEN)  # the same SQL each time: one cached statement
+_CLOCK_RUNNING = sorted(CLOCK_RUNNING)
 _STATUSES = sorted(Status)
 EVENTS_PER_TICKET = 3  # about, for `_walk_pays`
 
@@ -116,8 +117,9 @@ class QueuePage:
 
 
 def open_deadline(ticket: Ticket) -> datetime | None:
-    """The deadline an open ticket works to now: acknowledging it, then resolving it."""
-    if ticket.status not in OPEN:
+    """The deadline an open ticket works to now: acknowledging it, then resolving it (None
+    while it waits for the resident: that clock stands still)."""
+    if ticket.status not in CLOCK_RUNNING:
         return None
     return ticket.ack_due_at if ticket.acknowledged_at is None else ticket.resolve_due_at
 
@@ -136,7 +138,7 @@ def _deadline() -> ColumnElement[datetime]:
 def _overdue(now: datetime) -> ColumnElement[bool]:
     # spelled out rather than `_deadline() < now`: each part is a plain range of
     # ix_tickets_open_due (status, resolve_due_at, acknowledged_at, ack_due_at)
-    return and_(Ticket.status.in_(_OPEN), or_(
+    return and_(Ticket.status.in_(_CLOCK_RUNNING), or_(
         and_(Ticket.acknowledged_at.is_not(None), Ticket.resolve_due_at < now),
         and_(Ticket.acknowledged_at.is_(None), Ticket.ack_due_at < now)))
 

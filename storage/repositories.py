@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -491,6 +491,17 @@ class Timers(Repository):
         """A new ticket's timers (it has none yet, so nothing to look up first)."""
         self.session.add_all(Timer(ticket_id=ticket_id, kind=kind, round=0, due_at=at)
                              for kind, at in due.items())
+
+    async def restart(self, ticket_id: int, due: Mapping[str, datetime | None]) -> None:
+        """Timers set anew (a deadline moved): the pending ones of these kinds are cancelled
+        and each kind given a time gets one more round at it."""
+        await self.cancel(ticket_id, *due)
+        rounds: dict[str, int] = {kind: round_ for kind, round_ in await self.session.execute(
+            select(Timer.kind, func.max(Timer.round))
+            .where(Timer.ticket_id == ticket_id, Timer.kind.in_(list(due)))
+            .group_by(Timer.kind))}
+        self.session.add_all(Timer(ticket_id=ticket_id, kind=kind, round=rounds.get(kind, -1) + 1,
+                                   due_at=at) for kind, at in due.items() if at is not None)
 
     async def count_due(self, now: datetime) -> int:
         return int(await self.session.scalar(

@@ -7,15 +7,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.notices import card
 from storage.db import Database
 from storage.models import OutboxMessage, Resident, Staff, Ticket, Timer
+from storage.queue import QueueFilter, queue
 from tests.records import rows, setup
 from tickets.policy import Timing
 from tickets.service import Resolution, Submission, TicketService
 from tickets.sla import Calendar, Deadlines, SlaPolicy, Span
+from tickets.statistics import compute
 from tickets.timers import Stage, TimerKind
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -163,3 +166,102 @@ def test_timer_kinds_name_their_deadline() -> None:
         TimerKind.ACK_REMINDER, TimerKind.RESOLVE_REMINDER}
     assert TimerKind.read("ack_overdue") is TimerKind.ACK_OVERDUE
     assert TimerKind.read("coffee_break") is None
+
+
+class Clock:
+    """The service's clock, moved on by the test: days pass in a moment."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def office(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 12, day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+async def act(db: Database, clock: Clock, ticket_id: int, step: str) -> Ticket:
+    """One step of the office or the resident on the ticket, at the clock's time."""
+    async with db.transaction() as session:
+        service = TicketService(session, staff_chat_id=-100, timing=Timing(sla=POLICY),
+                                clock=clock)
+        ticket = await session.get(Ticket, ticket_id)
+        agent = await session.scalar(select(Staff).where(Staff.role == "agent"))
+        assert ticket is not None and agent is not None and ticket.resident is not None
+        if step == "ask the resident":
+            await service.acknowledge(ticket, agent)
+            await service.request_information(ticket, agent, "Which tap leaks?")
+        elif step == "the resident answers":
+            await service.add_information(ticket.resident, ticket, text="The kitchen one")
+        elif step == "resolve":
+            await service.start_investigation(ticket, agent)
+            await service.resolve(ticket, agent, Resolution("repair", "Replaced the pipe"))
+        elif step == "not fixed":
+            survey = await service.surveys.of_round(ticket.id, ticket.reopen_count)
+            assert survey is not None
+            await service.answer_survey(ticket.resident, survey, fixed="no")
+        return ticket
+
+
+async def pending(db: Database, ticket_id: int) -> dict[str, datetime]:
+    async with db.reading() as session:
+        return {t.kind: t.due_at for t in await rows(session, Timer)
+                if t.ticket_id == ticket_id and t.fired_at is None and not t.cancelled}
+
+
+async def test_the_resolve_clock_stands_still_while_the_office_waits_for_the_resident(
+        db: Database) -> None:
+    resident_id, *_ = await setup(db)
+    ticket_id = await report(db, resident_id)  # Monday 10:00; resolve by Wednesday 9th, 10:00
+    clock = Clock(office(1, 10))  # Tuesday 10:00: six working days are left
+    ticket = await act(db, clock, ticket_id, "ask the resident")
+    assert ticket.resolve_paused_at == clock.at
+    shown = card(ticket, "en", SHANGHAI, now=clock.at).text
+    assert "⏸ Resolve clock paused since 2026-12-01 10:00 (waiting for the resident)" in shown
+    assert "Resolve by" not in shown
+    # nothing to remind of, nothing to escalate (the acknowledgement's timers find it met)
+    assert set(await pending(db, ticket_id)) == {"ack_reminder", "ack_overdue"}
+    # the old deadline passes while the resident holds the ticket: not late, nobody alerted
+    assert await fire(db, office(9, 11)) == []
+    stats = await compute(db, MONDAY_10 - timedelta(days=1), office(10, 0), office(9, 11))
+    assert stats.overdue == 0 and stats.paused == 1 and stats.resolved_on_time == (0, 0)
+    async with db.reading() as session:
+        assert (await queue(session, QueueFilter(overdue=True), office(9, 11))).total == 0
+    clock.at = office(10, 10)  # the answer comes on Thursday 10th at 10:00
+    ticket = await act(db, clock, ticket_id, "the resident answers")
+    # the six working days left then run from now: Friday 18th, 10:00
+    assert ticket.resolve_due_at == office(18, 10) and ticket.resolve_paused_at is None
+    assert "Resolve by: 2026-12-18 10:00" in card(ticket, "en", SHANGHAI, now=clock.at).text
+    [moved] = [e for e in ticket.events if e.kind == "deadline"]
+    assert moved.details is not None and moved.details["paused_seconds"] == 9 * 24 * 3600
+    # the reminder when three quarters of the 63 office hours are gone: 15.75 h before the end
+    assert await pending(db, ticket_id) == {"resolve_reminder": office(16, 12, 15),
+                                            "resolve_overdue": office(18, 10)}  # (ack: fired)
+    assert kinds(await fire(db, office(16, 12, 15))) == ["staff:deadline_reminder"]
+    assert kinds(await fire(db, office(18, 10))) == ["resident:apology", "staff:card",
+                                                     "staff:overdue"]
+
+
+async def test_a_reopened_ticket_gets_fresh_deadlines(db: Database) -> None:
+    resident_id, *_ = await setup(db)
+    ticket_id = await report(db, resident_id, priority="urgent")  # 2 h / 24 h, Monday 10:00
+    clock = Clock(office(1, 10))
+    await act(db, clock, ticket_id, "ask the resident")
+    await act(db, clock, ticket_id, "the resident answers")
+    await act(db, clock, ticket_id, "resolve")
+    clock.at = office(3, 10)  # Wednesday: "it is not fixed"
+    ticket = await act(db, clock, ticket_id, "not fixed")
+    assert ticket.status == "reopened" and ticket.resolved_at is None
+    assert (ticket.ack_due_at, ticket.resolve_due_at) == (office(3, 12), office(4, 10))
+    shown = card(ticket, "en", SHANGHAI, now=clock.at).text
+    assert "Take up again by: 2026-12-03 12:00" in shown and "Overdue" not in shown
+    assert await pending(db, ticket_id) == {
+        "ack_reminder": office(3, 11, 30), "ack_overdue": office(3, 12),
+        "resolve_reminder": office(4, 4), "resolve_overdue": office(4, 10)}
+    # nobody takes it up again: reminded, then escalated, each once
+    assert kinds(await fire(db, office(3, 11, 30))) == ["staff:deadline_reminder"]
+    assert kinds(await fire(db, office(3, 12))) == ["resident:apology", "staff:card",
+                                                    "staff:overdue"]
+    assert await fire(db, office(3, 13)) == []

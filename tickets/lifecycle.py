@@ -58,6 +58,9 @@ STAFF = frozenset({Role.AGENT, Role.MANAGER})
 OPEN = frozenset({S.NEW, S.ACKNOWLEDGED, S.INVESTIGATING, S.WAITING_FOR_RESIDENT,
                   S.RESOLVING, S.REOPENED})
 FINAL = frozenset({S.CLOSED, S.REJECTED, S.WITHDRAWN})
+# The resolve clock stands still while the office waits for the resident's answer: a ticket
+# waiting for them is late for nothing (tickets.sla.SlaPolicy.resumed gives the time back).
+CLOCK_RUNNING = OPEN - {S.WAITING_FOR_RESIDENT}
 
 
 @dataclass(frozen=True)

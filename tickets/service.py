@@ -8,7 +8,7 @@ delivers them later, so a crash loses nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,7 @@ from storage.repositories import (
     Timers,
 )
 from tickets.lifecycle import (
+    CLOCK_RUNNING,
     OPEN,
     Action,
     LifecycleError,
@@ -168,7 +169,8 @@ def attachment_from(media: dict[str, Any]) -> Attachment:
 class TicketService:
     def __init__(self, session: AsyncSession, *, staff_chat_id: int | None = None,
                  timing: Timing | None = None,
-                 phone_region: str = DEFAULT_PHONE_REGION) -> None:
+                 phone_region: str = DEFAULT_PHONE_REGION,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self.tickets = Tickets(session)
         self.categories = Categories(session)
         self.outbox = Outbox(session)
@@ -179,6 +181,7 @@ class TicketService:
         self.staff_chat_id = staff_chat_id
         self.timing = timing or Timing()
         self.phone_region = phone_region  # how a number without a country code is read
+        self.clock = clock  # (tests pass a clock of their own to live through days)
 
     # --- intake ----------------------------------------------------------------------------
     async def submit(
@@ -232,7 +235,7 @@ class TicketService:
             raise TicketError("unknown_category")
         if priority not in PRIORITIES:
             raise TicketError("unknown_priority")
-        now = now or utcnow()
+        now = now or self.clock()
         ack_due, resolve_due = self.timing.sla.due_times(now, category.code, priority)
         ticket = Ticket(
             submission_key=key, category_code=category.code, description=description,
@@ -348,7 +351,7 @@ class TicketService:
         if ticket.resident_id is None:
             raise TicketError("no_resident")
         if ticket.acknowledged_at is None:
-            ticket.acknowledged_at = utcnow()
+            ticket.acknowledged_at = self.clock()
         if ticket.assignee_id is None:
             ticket.assignee_id = staff.id
         await self._move(ticket, target, actor, note=text)
@@ -392,7 +395,7 @@ class TicketService:
         target = self._require(ticket, Action.RESOLVE, actor, version)
         if resolution.type not in RESOLUTIONS:
             raise TicketError("bad_value")
-        now = utcnow()
+        now = self.clock()
         ticket.resolution_type, ticket.resolution_text = resolution.type, resolution.text
         ticket.improvement_measures = resolution.measures
         ticket.follow_up_at = resolution.follow_up_at
@@ -429,7 +432,7 @@ class TicketService:
     async def escalate(self, ticket: Ticket, actor: Actor, reason: str | None = None,
                        version: int | None = None) -> Ticket:
         self._require(ticket, Action.ESCALATE, actor, version)
-        ticket.escalated_at = utcnow()
+        ticket.escalated_at = self.clock()
         self._event(ticket, "escalated", actor, note=reason)
         self.refresh_card(ticket)
         managers = [m.name for m in await self.staff.managers()]
@@ -525,7 +528,7 @@ class TicketService:
                 comment and survey.comment):
             return survey, False
         actor = Actor.of_resident(resident)
-        now = utcnow()
+        now = self.clock()
         # a rating alone closes; a "partly" / "no" given after it still reopens
         closed_by_rating = (ticket.status == Status.CLOSED and survey.answered_at is not None
                             and survey.fixed is None)
@@ -546,6 +549,7 @@ class TicketService:
             await self._move(ticket, check(Action.NOT_FIXED, ticket.status, actor.role), actor,
                              note=fixed)
             ticket.reopen_count += 1
+            await self._fresh_deadlines(ticket, now, SYSTEM)
             ticket.escalated_at = now
             await self.timers.cancel(ticket.id, TimerKind.SURVEY_REMINDER, TimerKind.AUTO_CLOSE)
             managers = ", ".join(m.name for m in await self.staff.managers())
@@ -567,7 +571,7 @@ class TicketService:
     # --- timers ----------------------------------------------------------------------------
     async def fire_due_timers(self, now: datetime | None = None) -> int:
         """Do what is due (reminders, auto-close, follow-ups); each timer fires exactly once."""
-        now = now or utcnow()
+        now = now or self.clock()
         fired = 0
         for timer in await self.timers.due(now):
             timer.fired_at = now
@@ -633,9 +637,15 @@ class TicketService:
                     note: str | None = None, details: dict[str, Any] | None = None) -> None:
         if target is None:
             return
-        now = utcnow()
+        now = self.clock()
         previous = ticket.status
         ticket.status = target
+        if target == Status.WAITING_FOR_RESIDENT:
+            await self._pause_resolve_clock(ticket, now)
+        elif ticket.resolve_paused_at is not None and target in CLOCK_RUNNING:
+            await self._resume_resolve_clock(ticket, now, actor)
+        else:
+            ticket.resolve_paused_at = None  # (ended: no deadline to resume)
         if target == Status.ACKNOWLEDGED and ticket.acknowledged_at is None:
             ticket.acknowledged_at = now
         elif target == Status.RESOLVED:
@@ -648,10 +658,51 @@ class TicketService:
         self.refresh_card(ticket)
         await self.session.flush()
 
+    async def _pause_resolve_clock(self, ticket: Ticket, now: datetime) -> None:
+        """The office waits for the resident: the resolve deadline stands still."""
+        ticket.resolve_paused_at = now
+        await self.timers.cancel(ticket.id, TimerKind.RESOLVE_REMINDER,
+                                 TimerKind.RESOLVE_OVERDUE)
+
+    async def _resume_resolve_clock(self, ticket: Ticket, now: datetime, actor: Actor) -> None:
+        """The wait is over: the resolve deadline goes on with the time it had left."""
+        paused_at, ticket.resolve_paused_at = ticket.resolve_paused_at, None
+        assert paused_at is not None
+        sla = self.timing.sla
+        span = sla.for_ticket(ticket.category_code, ticket.priority).resolve
+        due, reminder = sla.resumed(paused_at, ticket.resolve_due_at, now, span)
+        if due <= now:  # missed before the wait began: escalated then, nothing to resume
+            return
+        if due != ticket.resolve_due_at:
+            ticket.resolve_due_at = due
+            self._event(ticket, "deadline", actor, details={
+                "stage": Stage.RESOLVE, "due": due.isoformat(),
+                "paused_from": paused_at.isoformat(),
+                "paused_seconds": round((now - paused_at).total_seconds())})
+        await self.timers.restart(ticket.id, {TimerKind.RESOLVE_REMINDER: reminder,
+                                              TimerKind.RESOLVE_OVERDUE: due})
+
+    async def _fresh_deadlines(self, ticket: Ticket, now: datetime, actor: Actor) -> None:
+        """A reopened ticket starts over: to be taken up again and resolved within the times
+        the policy gives a new ticket."""
+        sla = self.timing.sla
+        deadlines = sla.for_ticket(ticket.category_code, ticket.priority)
+        ticket.ack_due_at, ticket.resolve_due_at = sla.due_times(now, ticket.category_code,
+                                                                 ticket.priority)
+        ticket.resolved_at = None  # not resolved now; the next resolution sets it again
+        self._event(ticket, "deadline", actor, details={
+            "stage": "reopened", "ack_due": ticket.ack_due_at.isoformat(),
+            "due": ticket.resolve_due_at.isoformat()})
+        await self.timers.restart(ticket.id, {
+            TimerKind.ACK_REMINDER: sla.reminder(now, deadlines.acknowledge),
+            TimerKind.ACK_OVERDUE: ticket.ack_due_at,
+            TimerKind.RESOLVE_REMINDER: sla.reminder(now, deadlines.resolve),
+            TimerKind.RESOLVE_OVERDUE: ticket.resolve_due_at})
+
     def _event(self, ticket: Ticket, kind: str, actor: Actor, *, note: str | None = None,
                details: dict[str, Any] | None = None) -> None:
         ticket.events.append(TicketEvent(kind=kind, actor_type=actor.type, actor_id=actor.id,
-                                         note=note, details=details, created_at=utcnow()))
+                                         note=note, details=details, created_at=self.clock()))
 
     def refresh_card(self, ticket: Ticket) -> None:
         """Post the card, or bring the posted one up to date (the notifier renders it then)."""
@@ -670,9 +721,10 @@ class TicketService:
 
 
 def _deadline_open(ticket: Ticket, stage: Stage) -> bool:
-    """Whether the deadline a timer watches is still to be met."""
-    if ticket.status not in OPEN:
-        return False
-    return (ticket.acknowledged_at is None if stage == Stage.ACKNOWLEDGE
-            else ticket.resolved_at is None)
+    """Whether the deadline a timer watches is still to be met. A reopened ticket is to be
+    taken up again; one waiting for the resident has its resolve clock stopped."""
+    if stage == Stage.ACKNOWLEDGE:
+        return ticket.status == Status.REOPENED or (
+            ticket.status in OPEN and ticket.acknowledged_at is None)
+    return ticket.status in CLOCK_RUNNING
 

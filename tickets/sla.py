@@ -37,6 +37,10 @@ class Calendar:
     weekdays: frozenset[int] = frozenset(range(5))  # Monday = 0
     days_off: frozenset[date] = frozenset()  # public holidays
     working_days: frozenset[date] = frozenset()  # make-up working days (调休) on a weekend
+    # whose public holidays are in days_off / working_days ("none": only the office's own),
+    # and the years the library knows them for (see `public_holidays`)
+    holidays_of: str = "none"
+    holiday_years: frozenset[int] = frozenset()
 
     def is_working_day(self, day: date) -> bool:
         if day in self.working_days:
@@ -77,11 +81,34 @@ class Calendar:
 
     def working_time_between(self, start: datetime, end: datetime) -> timedelta:
         total = timedelta(0)
+        if end <= start:
+            return total
         for begin, close in self.windows_from(start):
             if begin >= end:
                 break
             total += min(close, end) - begin
         return total
+
+    def knows_holidays_of(self, year: int) -> bool:
+        """Whether the year's days off are known: from the holiday library, or the office
+        listed some itself."""
+        return year in self.holiday_years or any(
+            day.year == year for day in self.days_off | self.working_days)
+
+
+HOLIDAY_SOURCES = ("CN", "none")
+
+
+def public_holidays(source: str) -> tuple[frozenset[date], frozenset[date], frozenset[int]]:
+    """(days off, make-up working days, the years covered) of a country's public holidays,
+    as far as `chinesecalendar` knows them ("none": no public holidays at all)."""
+    if source == "none":
+        return frozenset(), frozenset(), frozenset()
+    import chinese_calendar  # type: ignore[import-untyped]  # (no type hints shipped)
+
+    days_off = frozenset(chinese_calendar.holidays)
+    years = frozenset(range(min(days_off).year, max(days_off).year + 1))
+    return days_off, frozenset(chinese_calendar.workdays), years
 
 
 @dataclass(frozen=True)
@@ -93,13 +120,30 @@ class Span:
     unit: Unit
 
     def after(self, start: datetime, calendar: Calendar) -> datetime:
-        if self.unit == "hours":
-            return start + timedelta(hours=self.amount)
+        return self.plus(start, self.length(calendar), calendar)
+
+    def length(self, calendar: Calendar) -> timedelta:
+        """The time allowed: clock time, or working time (a working day is one day's office
+        hours)."""
+        if self.unit == "hours" or self.unit == "working hours":
+            return timedelta(hours=self.amount)
         if self.unit == "days":
-            return start + timedelta(days=self.amount)
-        hours = (self.amount if self.unit == "working hours"
-                 else self.amount * calendar.day_length.total_seconds() / 3600)
-        return calendar.add_working_time(start, timedelta(hours=hours))
+            return timedelta(days=self.amount)
+        return calendar.day_length * self.amount
+
+    @property
+    def working(self) -> bool:
+        return self.unit in ("working hours", "working days")
+
+    def time_between(self, start: datetime, end: datetime, calendar: Calendar) -> timedelta:
+        """How much of this kind of time (clock or working) passes from `start` to `end`."""
+        if not self.working:
+            return max(end - start, timedelta(0))
+        return calendar.working_time_between(start, end)
+
+    def plus(self, start: datetime, length: timedelta, calendar: Calendar) -> datetime:
+        """`start` moved on by `length` of this kind of time."""
+        return calendar.add_working_time(start, length) if self.working else start + length
 
     def part(self, share: float) -> Span:
         return replace(self, amount=self.amount * share)
@@ -162,16 +206,59 @@ class SlaPolicy:
         """When to remind the assignee of a deadline `span` after `start`."""
         return span.part(self.reminder_share).after(start, self.calendar)
 
+    def resumed(self, paused_at: datetime, due: datetime, now: datetime, span: Span
+                ) -> tuple[datetime, datetime | None]:
+        """A deadline of `span` that stood still from `paused_at` to `now` (the office waited
+        for the resident): (the new due time, with the time that was left then; when to remind
+        the assignee, None when that point had already passed before the pause)."""
+        calendar = self.calendar
+        left = span.time_between(paused_at, due, calendar)
+        new_due = span.plus(now, left, calendar)
+        if new_due <= now:  # already missed before the pause: it stays missed
+            return due, None
+        # the reminder comes when this much is left (reminder_share of the whole is gone)
+        left_at_reminder = span.length(calendar) * (1 - self.reminder_share)
+        if left <= left_at_reminder:
+            return new_due, None
+        return new_due, span.plus(now, left - left_at_reminder, calendar)
+
     def extended(self, now: datetime, span: Span) -> datetime:
         """The new time promised to the resident when a deadline of `span` was missed."""
         return span.part(self.extension_share).after(now, self.calendar)
 
-    def describe(self) -> list[str]:
-        """The policy in plain lines (for `residesk sla`)."""
+    def warnings(self, today: date) -> list[str]:
+        """What the office should fix before it bites: a year ahead without known holidays."""
+        found: list[str] = []
+        if self.calendar.holidays_of == "none":  # the office keeps its own days off
+            return found
+        for year in (today.year, today.year + 1):
+            if not self.calendar.knows_holidays_of(year):
+                found.append(f"warning: the public holidays of {year} are not known (the "
+                             f"holiday library covers "
+                             + (f"up to {max(self.calendar.holiday_years)}"
+                                if self.calendar.holiday_years else "no year")
+                             + f"); list {year}'s days_off and working_days in the SLA file, "
+                             f"or upgrade chinesecalendar")
+        return found
+
+    def describe(self, today: date) -> list[str]:
+        """The policy in plain lines (for `residesk sla`), the days off as of `today`."""
         c = self.calendar
+        year_on = today + timedelta(days=365)
+        off = sorted(d for d in c.days_off if today <= d < year_on and d.weekday() in c.weekdays
+                     and d not in c.working_days)
+        worked = sorted(d for d in c.working_days if today <= d < year_on
+                        and d.weekday() not in c.weekdays)
         lines = [f"office hours: {c.opens:%H:%M}-{c.closes:%H:%M} "
-                 f"{','.join(WEEKDAYS[d] for d in sorted(c.weekdays))} ({c.timezone.key}); "
-                 f"{len(c.days_off)} day(s) off, {len(c.working_days)} make-up working day(s)"]
+                 f"{','.join(WEEKDAYS[d] for d in sorted(c.weekdays))} ({c.timezone.key})",
+                 (f"public holidays: {c.holidays_of}, known for {min(c.holiday_years)}-"
+                  f"{max(c.holiday_years)}" if c.holiday_years
+                  else "public holidays: none (the office's own days off only)"),
+                 f"in the year from {today}: {len(off)} working day(s) off"
+                 + (f" ({', '.join(map(str, off[:12]))}{', …' if len(off) > 12 else ''})"
+                    if off else "")
+                 + f", {len(worked)} make-up working day(s)"
+                 + (f" ({', '.join(map(str, worked))})" if worked else "")]
         rows = [("", priority, d) for priority, d in self.deadlines.items()]
         rows += [(code, priority, d) for code, by in sorted(self.categories.items())
                  for priority, d in by.items()]
@@ -235,11 +322,17 @@ def policy_from(data: Mapping[str, Any], timezone: ZoneInfo) -> SlaPolicy:
         if not isinstance(days, list) or not days or not set(days) <= set(WEEKDAYS):
             raise SlaError(f"office_hours.weekdays: expected a list of {', '.join(WEEKDAYS)}")
         calendar = replace(calendar, weekdays=frozenset(WEEKDAYS.index(d) for d in days))
-    if "days_off" in hours:
-        calendar = replace(calendar, days_off=_dates(hours["days_off"], "office_hours.days_off"))
-    if "working_days" in hours:
-        calendar = replace(calendar, working_days=_dates(hours["working_days"],
-                                                         "office_hours.working_days"))
+    source = hours.get("public_holidays", "CN")
+    if source not in HOLIDAY_SOURCES:
+        raise SlaError(f"office_hours.public_holidays: expected one of "
+                       f"{', '.join(HOLIDAY_SOURCES)}, not {source!r}")
+    days_off = _dates(hours.get("days_off", []), "office_hours.days_off")
+    working_days = _dates(hours.get("working_days", []), "office_hours.working_days")
+    # the country's days, where the office's own file does not say otherwise
+    public_off, public_working, years = public_holidays(source)
+    calendar = replace(calendar, days_off=(public_off - working_days) | days_off,
+                       working_days=(public_working - days_off) | working_days,
+                       holidays_of=source, holiday_years=years)
     deadlines = {p: _deadlines(data[p], p, DEFAULT_DEADLINES[p]) if p in data
                  else DEFAULT_DEADLINES[p] for p in PRIORITIES}
     categories: dict[str, dict[str, Deadlines]] = {}

@@ -11,7 +11,7 @@ from datetime import datetime
 from storage import statistics as sql
 from storage.db import Database
 from storage.models import Ticket
-from tickets.lifecycle import OPEN, Status
+from tickets.lifecycle import CLOCK_RUNNING, Status
 
 SATISFIED_FROM = 4  # a rating of 4 or 5 stars
 SATISFACTION_TARGET = 0.80
@@ -43,7 +43,7 @@ class Statistics:
     satisfied: int = 0
     reopened: tuple[int, int] = (0, 0)  # (reopened, resolved)
     top_causes: list[tuple[str, int]] = field(default_factory=list)
-    overdue: int = 0
+    overdue: int = 0  # (not those waiting for the resident: their resolve clock is paused)
     overdue_first: list[Ticket] = field(default_factory=list)
 
     @property
@@ -54,6 +54,11 @@ class Statistics:
     def satisfaction_met(self) -> bool | None:
         found = self.satisfied_share
         return None if found is None else found >= SATISFACTION_TARGET
+
+    @property
+    def paused(self) -> int:
+        """Tickets of the period whose resolve clock stands still: waiting for the resident."""
+        return self.by_status.get(Status.WAITING_FOR_RESIDENT, 0)
 
     @property
     def reopen_rate(self) -> float | None:
@@ -70,7 +75,8 @@ async def compute(db: Database, start: datetime, end: datetime, now: datetime) -
             read(lambda s: sql.period(s, start, end, now, SATISFIED_FROM, PERCENTILES)),
             read(lambda s: sql.counts_by_building(s, start, end)),
             read(lambda s: sql.top_causes(s, start, end, TOP_CAUSES)),
-            read(lambda s: sql.overdue(s, OPEN, now, OVERDUE_SHOWN))))
+            # a ticket waiting for the resident is late for nothing: its clock stands still
+            read(lambda s: sql.overdue(s, CLOCK_RUNNING, now, OVERDUE_SHOWN))))
     groups = period.groups
     stats.hours_to_acknowledge = period.hours_to_acknowledge
     stats.hours_to_resolve = period.hours_to_resolve
@@ -86,7 +92,8 @@ async def compute(db: Database, start: datetime, end: datetime, now: datetime) -
         sum(group.acknowledged + group.unacknowledged_late for group in measured))
     stats.resolved_on_time = (
         sum(group.resolved_on_time for group in measured),
-        sum(group.resolved + group.unresolved_late for group in measured))
+        sum(group.resolved + (group.unresolved_late if group.status != Status.WAITING_FOR_RESIDENT
+                              else 0) for group in measured))
     stats.rated = sum(group.rated for group in groups)
     stats.average_rating = (sum(group.rating_sum for group in groups) / stats.rated
                             if stats.rated else None)

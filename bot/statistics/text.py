@@ -53,6 +53,8 @@ def statistics_text(stats: Statistics, first: date, last: date, timezone: ZoneIn
             "median": hours(median_resolve), "p90": hours(p90_resolve)},
         _("Acknowledged in time: %(share)s") % {"share": share(*stats.acknowledged_on_time)},
         _("Resolved in time: %(share)s") % {"share": share(*stats.resolved_on_time)},
+        "  " + _("resolve clock paused, waiting for the resident: %(count)d") % {
+            "count": stats.paused},
         _("Satisfaction: no ratings") if not stats.rated else
         _("Satisfaction: average %(average).2f of 5, satisfied %(share)s") % {
             "average": stats.average_rating, "share": share(stats.satisfied, stats.rated)}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import aiohttp_jinja2
@@ -101,11 +102,13 @@ async def _render(request: web.Request, *, done: tuple[str, dict[str, int]] | No
             select(Building.name, func.count(Unit.id)).join(Unit.building)
             .group_by(Building.name).order_by(Building.name))).all()
         units = await Units(session).labels(UNITS_SHOWN)
+    sla = desk.engine.office.timing.sla
+    today = datetime.now(sla.calendar.timezone).date()
     return aiohttp_jinja2.render_template("admin.html", request, {
         "staff": staff, "roles": ROLES, "categories": categories, "languages_codes": SUPPORTED,
         "units_total": units_total, "per_building": per_building, "units": units,
         "units_shown": UNITS_SHOWN,
-        "sla_lines": desk.engine.office.timing.sla.describe(),
+        "sla_lines": [*sla.describe(today), *sla.warnings(today)],
         "done": _(DONE[done[0]]) % done[1] if done else None,
         "problems": problems,
         "problem_texts": problems.texts(_) if problems else [],

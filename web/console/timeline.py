@@ -27,6 +27,10 @@ EVENT_LABELS: dict[str, str] = {
 }
 
 
+RESUMED_DEADLINE = N_("The resolve deadline moved on by the time the resident held the ticket")
+REOPENED_DEADLINES = N_("Fresh deadlines for the reopened ticket")
+
+
 def _status(code: str | None, _: Gettext) -> str:
     if code is None:
         return "—"
@@ -42,6 +46,9 @@ def event_text(event: TicketEvent, _: Gettext) -> str:
             text = _("Received")
         else:
             text = f"{_status(event.from_status, _)} → {_status(event.to_status, _)}"
+    elif event.kind == "deadline":
+        text = _(REOPENED_DEADLINES if (event.details or {}).get("stage") == "reopened"
+                 else RESUMED_DEADLINE)
     else:
         label = EVENT_LABELS.get(event.kind)
         text = _(label) if label else event.kind

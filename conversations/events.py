@@ -38,12 +38,14 @@ class EventKind(StrEnum):
     DOCUMENT = "document"
     VIDEO = "video"
     VOICE = "voice"
+    AUDIO = "audio"  # an audio file (M4A, MP3…), not a voice note recorded in Telegram
     CONTACT = "contact"
     LOCATION = "location"
     OTHER = "other"  # stickers, polls, games…: things the bot never asks for
 
 
-MEDIA_KINDS = frozenset({EventKind.PHOTO, EventKind.DOCUMENT, EventKind.VIDEO, EventKind.VOICE})
+MEDIA_KINDS = frozenset({EventKind.PHOTO, EventKind.DOCUMENT, EventKind.VIDEO, EventKind.VOICE,
+                         EventKind.AUDIO})
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ class FileRef:
     `data`, a new file the bot uploads (a chart); or, with `path`, a kept copy it uploads
     (evidence that came in through the console, which Telegram never saw)."""
 
-    kind: str  # photo | video | voice | document
+    kind: str  # photo | video | voice | audio | document
     file_id: str
     data: bytes | None = field(default=None, repr=False)
     name: str = ""  # the uploaded file's name

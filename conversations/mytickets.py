@@ -156,7 +156,8 @@ async def press(ctx: Context) -> None:
         ctx.reset()
         ctx.data["ticket_id"] = ticket.id
         ctx.goto(FLOW, ADD_INFO)
-        ctx.say(_("Send your message, photos, videos or voice notes for ticket No. %(number)s. "
+        ctx.say(_("Send your message, photos, videos, voice notes or documents for ticket No. "
+                  "%(number)s. "
                   "Each one is added as it arrives. Press Done when you have finished.")
                 % {"number": ticket.number},
                 inline([TicketButton("done", ticket.id).labelled(_("✅ Done"))]), edit=True)
@@ -230,7 +231,8 @@ async def add_to(ctx: Context, ticket: Ticket,
             return "quiet"  # one acknowledgement per album
         ctx.data["album_id"] = event.album_id
     else:
-        ctx.say(_("Please send text, a photo, a video or a voice note — or press Done."),
+        ctx.say(_("Please send text, a photo, a video, a voice note or a document — or press "
+                  "Done."),
                 buttons)
         return "refused"
     return "added"

@@ -17,6 +17,7 @@ from conversations.keyboards import CardAction, SurveyButton, staff_button
 from locales import N_, gettext_for
 from locales.dates import format_numeric_when
 from storage.models import Attachment, Ticket, utcnow
+from tickets.evidence import ALBUM_MAX, album_class
 from tickets.lifecycle import CLOCK_RUNNING, OPEN, STAFF_STATUS_LABELS, Action, Status
 from tickets.notices import (
     Acknowledged,
@@ -226,14 +227,7 @@ def thread_post(ticket: Ticket, notice: TicketNotice, lang: str, timezone: ZoneI
     _ = gettext_for(lang)
     reply_to = ticket.card_message_id
     if isinstance(notice, Evidence):
-        files = tuple(evidence_file(a) for a in ticket.attachments
-                      if a.file_id or a.local_path)
-        photos = tuple(f for f in files if f.kind in ("photo", "video"))
-        if len(photos) >= 2:
-            return Reply("", album=photos[:10], reply_to=reply_to)
-        if files:
-            return Reply(_("Evidence from the resident"), file=files[0], reply_to=reply_to)
-        return None
+        return _evidence_post(ticket, notice, _, reply_to)
     head = _("No. %(number)s") % {"number": ticket.number}
     lines = post_lines(notice, head, _, timezone)
     if lines is None:
@@ -241,6 +235,23 @@ def thread_post(ticket: Ticket, notice: TicketNotice, lang: str, timezone: ZoneI
     body = "\n".join(line for line in lines if line)
     file = notice.file if isinstance(notice, ResidentAdded) else None
     return Reply(body, file=_file(file), reply_to=reply_to)
+
+
+def _evidence_post(ticket: Ticket, notice: Evidence, _: Gettext, reply_to: int | None
+                   ) -> Reply | None:
+    """One group of the resident's files: an album, or one file with a caption."""
+    by_id = {a.id: a for a in ticket.attachments if a.file_id or a.local_path}
+    if notice.files:
+        chosen = [by_id[i] for i in notice.files if i in by_id]
+    else:  # a row queued before groups: its photos and videos, as it was drawn then
+        visual = [a for a in by_id.values() if album_class(a.kind) == "visual"]
+        chosen = visual[:ALBUM_MAX] if len(visual) >= 2 else list(by_id.values())[:1]
+    files = tuple(evidence_file(a) for a in chosen)
+    if len(files) >= 2:
+        return Reply("", album=files, reply_to=reply_to)
+    if files:
+        return Reply(_("Evidence from the resident"), file=files[0], reply_to=reply_to)
+    return None
 
 
 def _file(file: NoticeFile | None) -> FileRef | None:

@@ -143,8 +143,10 @@ def _evidence_buttons(ctx: Context) -> tuple[tuple[Button, ...], ...]:
 
 def ask_evidence(ctx: Context, *, edit: bool = False) -> None:
     ctx.goto(FLOW, EVIDENCE)
-    ctx.say(ctx._("Photos, videos or voice notes help us understand the problem. Send up to "
-                  "%(max)d files, then press Done — or press Skip.") % {"max": MAX_EVIDENCE},
+    ctx.say(ctx._("Photos, videos, voice notes, audio recordings or documents (a PDF or an "
+                  "office document: a letter, an invoice) help us understand the problem. Send "
+                  "up to %(max)d files, then press Done — or press Skip.") % {
+                      "max": MAX_EVIDENCE},
             _evidence_buttons(ctx), edit=edit)
 
 
@@ -333,10 +335,11 @@ def media_problem_text(ctx: Context, problem: MediaProblem) -> str:
     texts = {
         why.TOO_BIG: _("This file is larger than 20 MB, which is more than we can accept. "
                        "Please send a smaller file or a photo instead."),
-        why.MISMATCH: _("We could not accept this file: its content is not the photo, video or "
-                        "voice note it claims to be. Please send it again as a photo or video."),
-        why.UNSUPPORTED: _("We can accept photos, videos, voice notes and pictures sent as "
-                           "files. Please send one of those."),
+        why.MISMATCH: _("We could not accept this file: its content is not what it claims to "
+                        "be. Please send it again as a photo, a video or a PDF."),
+        why.UNSUPPORTED: _("We can accept photos, videos, voice notes, audio recordings, and "
+                           "pictures, PDFs and office documents sent as files. Please send one "
+                           "of those."),
         why.NOT_STORED: _("Sorry, we could not store this file just now. Please try again "
                           "later; everything else you sent is kept."),
     }
@@ -365,9 +368,11 @@ async def _evidence(ctx: Context, *, caption_used: bool = False) -> None:
     if event.kind not in MEDIA_KINDS:
         if event.kind == EventKind.OTHER:
             ctx.say(_("Stickers and similar messages can't be used as evidence. Please send a "
-                      "photo, a video or a voice note, or press Done."), _evidence_buttons(ctx))
+                      "photo, a video, a voice note or a document, or press Done."),
+                    _evidence_buttons(ctx))
         else:
-            ctx.say(_("Please send a photo, a video or a voice note — or press Done to continue."),
+            ctx.say(_("Please send a photo, a video, a voice note or a document — or press Done "
+                      "to continue."),
                     _evidence_buttons(ctx))
         return
     evidence = draft.evidence

@@ -433,7 +433,7 @@ async def test_a_new_complaint_with_mistakes_is_refused_field_by_field(
     async with agent.http.post(f"{site.base}/console/new", allow_redirects=False, data=_upload(
             fields, [("notes.txt", b"just some text", "text/plain")])) as answer:
         assert answer.status == 400
-        assert "is not a photo, video or voice recording" in await answer.text()
+        assert "is not a photo, video, recording, PDF or office document" in await answer.text()
     huge = b"\xff\xd8\xff" + b"\x00" * (20 * 1024 * 1024)  # a "JPEG" one byte over 20 MB
     async with post_new_complaint(agent, site, fields, [("big.jpg", huge, "image/jpeg")]) as answer:
         assert answer.status == 400

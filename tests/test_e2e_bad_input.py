@@ -94,7 +94,9 @@ async def test_report_steps_reject_bad_input(resident: ChatClient, harness: Harn
     await resident.send("here is a photo")
     assert "Please send a photo" in resident.last_text
     await resident.send_document(b"MZ\x90\x00 not a picture", "virus.exe", "application/x-msdos")
-    assert "photos, videos, voice notes and pictures" in resident.last_text
+    assert "photos, videos, voice notes, audio recordings" in resident.last_text
+    await resident.send_document(b"MZ\x90\x00 a program", "invoice.pdf", "application/pdf")
+    assert "its content is not" in resident.last_text
     await resident.send_document(b"plain text pretending", "fake.jpg", "image/jpeg")
     assert "its content is not" in resident.last_text
     await resident.send_video(b"\x00" * 64, declared_size=25 * 1024 * 1024)

@@ -553,3 +553,57 @@ async def test_a_report_that_cannot_be_made_does_not_hold_up_the_group(office: O
         [report] = [row for row in (await session.scalars(select(OutboxMessage))).all()
                     if row.payload["kind"] == "report"]
         assert report.state == "failed" and "report failed" in (report.last_error or "")
+
+
+# real file heads, as each kind's content check reads them (filetype)
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
+OGG = b"OggS\x00\x02" + b"\x00" * 64
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+M4A = b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42isom" + b"\x00" * 64
+
+
+def evidence_posts(office: Office, card: SentMessage) -> list[SentMessage]:
+    return [m for m in office.emulator.messages(STAFF_CHAT)
+            if m.file_id and m.reply_to_message_id == card.message_id]
+
+
+async def test_every_piece_of_evidence_reaches_the_staff_thread(office: Office) -> None:
+    resident = office.resident
+    await register(resident, "Wang Fang", "2-301")
+    await resident.send("/report")
+    await resident.click("Water & plumbing")
+    await resident.send("Water comes through the bathroom ceiling since this morning.")
+    sent = [await resident.send_photo(tiny_png((9, 9, 9))), await resident.send_voice(OGG),
+            await resident.send_video(MP4), await resident.send_document(PDF, "letter.pdf",
+                                                                         "application/pdf"),
+            await resident.send_audio(M4A, "dripping.m4a", "audio/mp4")]
+    assert all("attached" in (replies[-1].text or "") for replies in sent), [
+        r[-1].text for r in sent]
+    assert "5 files attached" in resident.last_text
+    await resident.click("✅ Done")
+    await resident.click("Normal")
+    await resident.click("✅ Confirm")
+    await office.settle(lambda: office.card_text() != "")
+    card = office.card()
+    await office.settle(lambda: len(evidence_posts(office, card)) == 5)
+    ticket = await office.ticket()
+    ids = {a.kind: a.file_id for a in ticket.attachments}
+    assert set(ids) == {"photo", "voice", "video", "document", "audio"}
+    posts = {m.file_id: m for m in evidence_posts(office, card)}
+    assert set(posts) == set(ids.values())  # each file, once
+    # photo and video as one album; the voice note, the PDF and the audio file on their own
+    album = {posts[ids["photo"]].media_group_id, posts[ids["video"]].media_group_id}
+    assert len(album) == 1 and None not in album
+    assert [posts[ids[k]].kind for k in ("voice", "document", "audio")] == [
+        "voice", "document", "audio"]
+    assert "Files attached: 5" in office.card_text()
+
+    # later, through My tickets: another document reaches the thread too
+    await resident.send("/mytickets")
+    await resident.click(resident.last.inline_buttons[0][0].text)
+    await resident.click("➕ Add information")
+    await resident.send_document(PDF + b"% the plumber's invoice", "invoice.pdf",
+                                 "application/pdf")
+    await office.settle(lambda: len(evidence_posts(office, card)) == 6)
+    [invoice] = [m for m in evidence_posts(office, card) if m.file_id not in posts]
+    assert invoice.kind == "document"

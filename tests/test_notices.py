@@ -33,7 +33,7 @@ from tickets.timers import Stage
 TZ = ZoneInfo("Asia/Shanghai")
 SAMPLES: dict[str, Any] = {  # by the field's annotation
     "str": "some words", "int": 3, "NoticeFile | None": NoticeFile("photo", "F"),
-    "Stage": Stage.RESOLVE}
+    "Stage": Stage.RESOLVE, "tuple[int, ...]": (5, 6)}
 
 
 def every_kind() -> list[type[TicketNotice]]:
@@ -106,7 +106,8 @@ def test_every_kind_has_words_in_every_language(lang: str) -> None:
     notifier. The card is drawn from the whole ticket and is tested with it."""
     ticket = Ticket(id=41, number="2612-0041", card_message_id=900,
                     resolution_text="The pipe was replaced.", improvement_measures="Checks")
-    ticket.attachments = [Attachment(kind="photo", file_id="P1", file_unique_id="u1", size=1)]
+    ticket.attachments = [Attachment(id=5, kind="photo", file_id="P1", file_unique_id="u1",
+                                     size=1)]  # (the sample evidence group: files 5 and 6)
     for kind in every_kind():
         if kind is Card:
             continue

@@ -15,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum, StrEnum
-from typing import Any, ClassVar, get_type_hints
+from typing import Any, ClassVar, get_origin, get_type_hints
 
 from tickets.timers import Stage
 
@@ -70,7 +70,7 @@ class TicketNotice:
         for item in dataclasses.fields(self):
             value = getattr(self, item.name)
             payload[item.name] = (dataclasses.asdict(value) if isinstance(value, NoticeFile)
-                                  else value)
+                                  else list(value) if isinstance(value, tuple) else value)
         return payload
 
     @classmethod
@@ -92,6 +92,10 @@ class TicketNotice:
                     value = NoticeFile.of(value) if isinstance(value, dict) else None
                 elif isinstance(hint, type) and issubclass(hint, Enum):
                     value = hint(value)
+                elif get_origin(hint) is tuple:  # stored as a JSON list
+                    if not isinstance(value, list):
+                        raise TypeError(f"{item.name}: not a list")
+                    value = tuple(value)
                 values[item.name] = value
             return kind(**values)
         except (TypeError, KeyError, ValueError):
@@ -120,9 +124,13 @@ class Card(TicketNotice):
 
 @dataclass(frozen=True)
 class Evidence(TicketNotice):
-    """The resident's files, under the card."""
+    """A group of the resident's files, under the card: an album of photos and videos, a group
+    of documents or of audio files, or one voice note (Telegram groups no other way). `files`
+    are attachment ids, in the order sent; a row queued before groups existed has none and
+    stands for the ticket's first files, as it did then."""
 
     KIND = "evidence"
+    files: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from storage.repositories import (
     Tickets,
     Timers,
 )
+from tickets.evidence import ALBUM_MAX, EvidenceKind, album_class
 from tickets.lifecycle import (
     CLOCK_RUNNING,
     OPEN,
@@ -198,8 +199,7 @@ class TicketService:
         ticket.unit_id, ticket.unit_text = resident.unit_id, resident.unit_label
         ticket.attachments = [attachment_from(m) for m in submission.evidence]
         await self._numbered(ticket)
-        if ticket.attachments:
-            self._thread(Evidence(ticket.id))
+        self._post_evidence(ticket, ticket.attachments)
         await self._start_clocks(ticket)
         return ticket, True
 
@@ -223,8 +223,7 @@ class TicketService:
             ticket.resident_id, ticket.resident = intake.resident.id, intake.resident
         ticket.attachments = [attachment_from(m) for m in intake.evidence]
         await self._numbered(ticket)
-        if ticket.attachments:
-            self._thread(Evidence(ticket.id))
+        self._post_evidence(ticket, ticket.attachments)
         await self._start_clocks(ticket)
         return ticket, True
 
@@ -708,6 +707,22 @@ class TicketService:
         """Post the card, or bring the posted one up to date (the notifier renders it then)."""
         if self.staff_chat_id is not None:
             self.outbox.enqueue(self.staff_chat_id, Card(ticket.id))
+
+    def _post_evidence(self, ticket: Ticket, attachments: Sequence[Attachment]) -> None:
+        """Every file under the card, grouped as Telegram allows (photos with videos, documents
+        with documents, audio files with audio files, each voice note alone; ten at most
+        a group), the groups in the order their first file was sent."""
+        groups: dict[str, list[list[int]]] = {}
+        for attachment in attachments:
+            kind = album_class(attachment.kind)
+            runs = groups.setdefault(kind, [[]])
+            if kind == EvidenceKind.VOICE or len(runs[-1]) == ALBUM_MAX:
+                runs.append([])
+            runs[-1].append(attachment.id)
+        for runs in groups.values():
+            for run in runs:
+                if run:
+                    self._thread(Evidence(ticket.id, files=tuple(run)))
 
     def _thread(self, notice: TicketNotice) -> None:
         """A post in the card's thread in the staff group."""

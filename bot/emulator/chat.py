@@ -146,6 +146,10 @@ class ChatClient:
         return await self._do(lambda: self.emulator.send_voice(self.user, data,
                                                                chat_id=self._group))
 
+    async def send_audio(self, data: bytes, name: str, mime: str) -> list[SentMessage]:
+        return await self._do(lambda: self.emulator.send_audio(
+            self.user, data, file_name=name, mime_type=mime, chat_id=self._group))
+
     async def send_video(self, data: bytes, declared_size: int | None = None) -> list[SentMessage]:
         return await self._do(lambda: self.emulator.send_video(
             self.user, data, declared_size=declared_size, chat_id=self._group))

@@ -60,6 +60,7 @@ class BotAPIEmulator(
             "sendDocument": self._send_document,
             "sendVideo": self._send_video,
             "sendVoice": self._send_voice,
+            "sendAudio": self._send_audio,
             "sendMediaGroup": self._send_media_group,
             "getFile": self._get_file,
             "sendChatAction": self._send_chat_action,

@@ -140,6 +140,17 @@ class EmulatorHarness(EmulatorState):
         return self._user_message(user, {"voice": voice.describe()}, chat_id=chat_id,
                                   reply_to=reply_to)
 
+    def send_audio(
+        self, user: EmulatedUser, data: bytes, *, file_name: str, mime_type: str,
+        declared_size: int | None = None, chat_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> int:
+        """An audio file (an M4A or MP3 recording), as Telegram shows it: not a voice note."""
+        audio = self._store_file("audio", data, declared_size, file_name=file_name,
+                                 mime_type=mime_type)
+        return self._user_message(user, {"audio": audio.describe()}, chat_id=chat_id,
+                                  reply_to=reply_to)
+
     def send_sticker(self, user: EmulatedUser, *, chat_id: int | None = None,
                      reply_to: int | None = None) -> int:
         sticker = self._store_file("sticker", b"RIFF-emulator-sticker-WEBP", None)

@@ -18,7 +18,7 @@ MAX_CALLBACK_DATA = 64  # bytes of an inline button's callback_data
 
 # Methods Telegram's flood limits count (a media group counts once per item).
 _SENDING = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendVideo", "sendVoice",
-                      "sendMediaGroup"})
+                      "sendAudio", "sendMediaGroup"})
 
 
 class FloodLimits(EmulatorState):

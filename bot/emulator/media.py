@@ -13,7 +13,7 @@ from bot.emulator.records import JSON, StoredFile
 
 
 class MediaMethods(OutgoingMessages):
-    """sendPhoto/Document/Video/Voice, sendMediaGroup, getFile."""
+    """sendPhoto/Document/Video/Voice/Audio, sendMediaGroup, getFile."""
 
     async def _send_media(self, params: Params, kind: str) -> JSON:
         chat = self._chat(params, sending=True)
@@ -42,6 +42,9 @@ class MediaMethods(OutgoingMessages):
     async def _send_voice(self, params: Params) -> JSON:
         return await self._send_media(params, "voice")
 
+    async def _send_audio(self, params: Params) -> JSON:
+        return await self._send_media(params, "audio")
+
     async def _send_media_group(self, params: Params) -> list[JSON]:
         chat = self._chat(params, sending=True)
         media = params.get_json("media", list)
@@ -51,11 +54,15 @@ class MediaMethods(OutgoingMessages):
         resolved: list[tuple[str, StoredFile, JSON]] = []
         for item in media:  # validate everything before sending anything
             kind = item.get("type") if isinstance(item, dict) else None
-            if kind not in ("photo", "video", "document"):
+            if kind not in ("photo", "video", "document", "audio"):
                 raise bad_request("can't parse InputMedia: unsupported media type")
             self._check_caption(item.get("caption"))
             stored = self._input_file(params, item.get("media"), kind, field_name="media")
             resolved.append((kind, stored, item))
+        kinds = {kind for kind, _, _ in resolved}
+        if len(kinds) > 1 and kinds & {"document", "audio"}:  # as the Bot API says
+            raise bad_request("MEDIA_GROUP_INVALID: documents and audio files can be only "
+                              "grouped in an album with messages of the same type")
         group_id = f"2{next(self._group_seq):017d}"
         results = []
         for kind, stored, item in resolved:
@@ -105,7 +112,8 @@ class MediaMethods(OutgoingMessages):
             mime = upload.content_type
             if not mime or mime == "application/octet-stream":
                 guessed = mimetypes.guess_type(upload.filename or "")[0]
-                mime = guessed or {"video": "video/mp4", "voice": "audio/ogg"}.get(
+                mime = guessed or {"video": "video/mp4", "voice": "audio/ogg",
+                                   "audio": "audio/mpeg"}.get(
                     kind, "application/octet-stream")
             stored = self._store_file(kind, upload.data, None,
                                       file_name=upload.filename or "file", mime_type=mime)

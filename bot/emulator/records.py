@@ -110,7 +110,7 @@ class StoredFile:
 
     file_id: str
     file_unique_id: str
-    kind: str  # "photo" | "document" | "video" | "voice" | "sticker" | "thumbnail"
+    kind: str  # "photo" | "document" | "video" | "voice" | "audio" | "sticker" | "thumbnail"
     data: bytes
     size: int  # the size Telegram reports (may exceed len(data) to test limits)
     file_path: str
@@ -132,6 +132,9 @@ class StoredFile:
                     "mime_type": self.mime_type}
         if self.kind == "voice":
             return {**base, "duration": 2, "mime_type": self.mime_type}
+        if self.kind == "audio":
+            return {**base, "duration": 5, "file_name": self.file_name,
+                    "mime_type": self.mime_type}
         return {**base, "type": "regular", "width": 512, "height": 512,
                 "is_animated": False, "is_video": False, "emoji": "🙂"}
 

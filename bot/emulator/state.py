@@ -186,10 +186,11 @@ class EmulatorState:
         folder, default_ext = {
             "photo": ("photos", ".jpg"), "thumbnail": ("photos", ".jpg"),
             "document": ("documents", ""), "video": ("videos", ".mp4"),
-            "voice": ("voice", ".oga"), "sticker": ("stickers", ".webp"),
+            "voice": ("voice", ".oga"), "audio": ("music", ".mp3"),
+            "sticker": ("stickers", ".webp"),
         }[kind]
         ext = default_ext
-        if kind == "document":
+        if kind in ("document", "audio") and file_name:
             ext = ("." + file_name.rsplit(".", 1)[1]) if file_name and "." in file_name else ""
         stored = StoredFile(
             file_id=f"emu-{kind}-{n}",

@@ -14,15 +14,16 @@ from pathlib import Path
 from bot.logs import reason
 from bot.telegram.transport import BadRequest, TelegramFailure, Transport, retrying
 from conversations.events import Media
-from tickets.evidence import MediaProblem, check_content, check_declared, check_size, sniff
+from tickets.evidence import (
+    HEAD_BYTES,
+    MediaProblem,
+    check_content,
+    check_declared,
+    check_size,
+    extension_of,
+)
 
 log = logging.getLogger(__name__)
-
-EXTENSIONS = {
-    "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
-    "video/mp4": ".mp4", "audio/ogg": ".ogg", "audio/mpeg": ".mp3",
-}
-
 
 class MediaStore:
     def __init__(self, transport: Transport, media_dir: Path) -> None:
@@ -45,7 +46,7 @@ class MediaStore:
         except TelegramFailure as error:
             log.warning("could not download %s: %s", media.kind, error.message)
             return replace(media, problem=MediaProblem.UNAVAILABLE)
-        if problem := check_size(len(data)) or check_content(media.kind, data[:64]):
+        if problem := check_size(len(data)) or check_content(media.kind, data[:HEAD_BYTES]):
             return replace(media, problem=problem)
         try:
             sha256, path = await asyncio.to_thread(self.store, data)
@@ -58,7 +59,7 @@ class MediaStore:
     def store(self, data: bytes) -> tuple[str, Path]:
         """Keep these bytes in MEDIA_DIR (by their sha256); (sha256, path). Blocking."""
         sha256 = hashlib.sha256(data).hexdigest()
-        extension = EXTENSIONS.get(sniff(data[:64]) or "", ".bin")
+        extension = extension_of(data)
         path = self.media_dir / sha256[:2] / f"{sha256}{extension}"
         if path.exists():  # content-addressed: the same file twice is stored once
             return sha256, path

@@ -152,10 +152,10 @@ def media_of(message: Any) -> Media | None:
     if video is not None:
         return Media("video", video.file_id, video.file_unique_id, video.file_size or 0,
                      getattr(video, "mime_type", None) or "video/mp4")
-    audio = message.voice or message.audio
-    if audio is not None:
-        return Media("voice", audio.file_id, audio.file_unique_id, audio.file_size or 0,
-                     audio.mime_type)
+    for kind, audio in (("voice", message.voice), ("audio", message.audio)):
+        if audio is not None:
+            return Media(kind, audio.file_id, audio.file_unique_id, audio.file_size or 0,
+                         audio.mime_type)
     doc = message.document
     if doc is not None:
         return Media("document", doc.file_id, doc.file_unique_id, doc.file_size or 0,
@@ -253,12 +253,16 @@ def file_of(file: FileRef, types: ModuleType) -> Any:
         file.data, filename=file.name)
 
 
+ALBUM_ITEMS = {"photo": "InputMediaPhoto", "video": "InputMediaVideo",
+               "document": "InputMediaDocument", "audio": "InputMediaAudio"}
+
+
 def album_of(reply: Reply, types: ModuleType) -> list[Any]:
-    return [types.InputMediaVideo(media=file_of(f, types)) if f.kind == "video"
-            else types.InputMediaPhoto(media=file_of(f, types)) for f in reply.album]
+    return [getattr(types, ALBUM_ITEMS[f.kind])(media=file_of(f, types)) for f in reply.album]
 
 
-FILE_SENDERS = {"photo": "send_photo", "video": "send_video", "voice": "send_voice"}
+FILE_SENDERS = {"photo": "send_photo", "video": "send_video", "voice": "send_voice",
+                "audio": "send_audio"}
 
 
 def file_sender(bot: Any, kind: str) -> Any:

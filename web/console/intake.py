@@ -55,7 +55,8 @@ NO_SUCH_RESIDENT = N_("This resident is no longer in the list; please search aga
 TOO_MANY_FILES = N_("Please attach at most %(max)d files.")
 FILE_PROBLEMS = {
     MediaProblem.TOO_BIG: N_("“%(name)s” is over 20 MB."),
-    MediaProblem.UNSUPPORTED: N_("“%(name)s” is not a photo, video or voice recording."),
+    MediaProblem.UNSUPPORTED: N_("“%(name)s” is not a photo, video, recording, PDF or office "
+                                 "document."),
     MediaProblem.NOT_STORED: N_("“%(name)s” could not be stored; please try again later."),
 }
 FILES_AGAIN = N_("Please choose the files again.")

@@ -294,7 +294,7 @@ async def evidence_file(request: web.Request) -> web.StreamResponse:
     path = Path(attachment.local_path)
     if not await asyncio.to_thread(path.is_file):
         raise web.HTTPNotFound(text="the file is no longer kept")
-    inline = attachment.kind in ("photo", "video", "voice")
+    inline = attachment.kind in ("photo", "video", "voice", "audio")
     response = web.FileResponse(path, headers={
         "Content-Type": attachment.mime_type or _default_type(attachment.kind),
         "Content-Disposition": ("inline" if inline else
@@ -306,6 +306,7 @@ async def evidence_file(request: web.Request) -> web.StreamResponse:
 
 
 def _default_type(kind: str) -> str:
-    return {"photo": "image/jpeg", "voice": "audio/ogg", "video": "video/mp4"}.get(
+    return {"photo": "image/jpeg", "voice": "audio/ogg", "video": "video/mp4",
+            "audio": "audio/mpeg"}.get(
         kind, "application/octet-stream")
 

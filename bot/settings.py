@@ -24,7 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from locales import SUPPORTED
 from storage.db import POOL_SIZE
 from tickets.policy import DEFAULT_PHONE_REGION, Timing
-from tickets.sla import Calendar, SlaError, SlaPolicy, policy_from
+from tickets.sla import SlaError, policy_from
 
 TransportName = Literal["aiogram", "ptb"]
 ENV = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -131,6 +131,9 @@ class OfficeSettings(BaseSettings):
     # the satisfaction survey: one reminder after this many hours, then closed after as many more
     survey_reminder_hours: Annotated[float, Field(gt=0)] = 48.0
     survey_close_hours: Annotated[float, Field(gt=0)] = 72.0
+    # the call-back (回访): this many days after a ticket closes the resident is asked whether
+    # the problem stays solved (per category in the SLA file; 0: never)
+    follow_up_days: Annotated[int, Field(ge=0, le=366)] = 7
     # deadlines, office hours, days off, repeat window (see sla.example.toml); none: defaults
     sla_file: Path | None = None
     # the weekly report to the staff group: on this day ("off": none) at this hour, office time
@@ -143,7 +146,7 @@ class OfficeSettings(BaseSettings):
     def timing(self) -> Timing:
         """How long the office takes and waits: the survey settings and the SLA file."""
         timezone = ZoneInfo(self.office_timezone)
-        sla = SlaPolicy(Calendar(timezone))
+        sla = policy_from({}, timezone)  # the defaults, with the country's public holidays
         if self.sla_file is not None:
             try:
                 sla = policy_from(tomllib.loads(self.sla_file.read_text(encoding="utf-8")),
@@ -154,7 +157,8 @@ class OfficeSettings(BaseSettings):
             except (tomllib.TOMLDecodeError, SlaError) as error:
                 raise ConfigError(f"SLA_FILE {self.sla_file}: {error}") from None
         return Timing(survey_reminder_after=timedelta(hours=self.survey_reminder_hours),
-                      survey_close_after=timedelta(hours=self.survey_close_hours), sla=sla)
+                      survey_close_after=timedelta(hours=self.survey_close_hours),
+                      call_back_days=self.follow_up_days, sla=sla)
 
     @field_validator("default_language")
     @classmethod

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conversations import console, mytickets, registration, report, staffdesk, survey
+from conversations import (
+    call_back,
+    console,
+    mytickets,
+    registration,
+    report,
+    staffdesk,
+    survey,
+)
 from conversations.context import Context, Office
 from conversations.events import MEDIA_KINDS, Answer, Event, EventKind, Outcome
 from conversations.flow import Flow, Handler
@@ -272,4 +280,5 @@ RESIDENTS: dict[str, Handler] = {"start": start, "report": report.begin,
                                  "mytickets": _show_tickets}
 # buttons that work from anywhere in the chat, by their prefix
 ANYWHERE: dict[str, Handler] = {Prefix.LANGUAGE: set_language, Prefix.SURVEY: survey.press,
+                                Prefix.CALL_BACK: call_back.press,
                                 Prefix.MY_TICKETS: my_tickets_button}

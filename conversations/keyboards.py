@@ -22,6 +22,7 @@ class Prefix(StrEnum):
     REPORT = "rp"
     MY_TICKETS = "mt"
     SURVEY = "sv"
+    CALL_BACK = "cb"  # the call-back (回访) after closing
     LANGUAGE = "lg"
     STAFF_CARD = "sf"  # a ticket card's buttons in the staff group
     STAFF_DIALOG = "sd"  # choices inside a staff member's guided action
@@ -116,6 +117,12 @@ class SurveyButton(RecordButton):
     """A survey message's answers (yes / partly / no, r1…r5) and Skip, by the survey's id."""
 
     PREFIX = Prefix.SURVEY
+
+
+class CallBackButton(RecordButton):
+    """The call-back's answers: "held" (still solved) or "back" (it came back), by its id."""
+
+    PREFIX = Prefix.CALL_BACK
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from conversations.events import Button, FileRef, Reply, inline
-from conversations.keyboards import CardAction, SurveyButton, staff_button
+from conversations.keyboards import CallBackButton, CardAction, SurveyButton, staff_button
 from locales import N_, gettext_for
-from locales.dates import format_numeric_when
+from locales.dates import format_day, format_numeric_when
 from storage.models import Attachment, Ticket, utcnow
 from tickets.evidence import ALBUM_MAX, album_class
 from tickets.lifecycle import CLOCK_RUNNING, OPEN, STAFF_STATUS_LABELS, Action, Status
@@ -24,6 +24,8 @@ from tickets.notices import (
     Apology,
     Assigned,
     AutoClosed,
+    CallBackPost,
+    CallBackQuestion,
     Card,
     ClosedByResident,
     DeadlineNear,
@@ -58,6 +60,7 @@ from tickets.policy import (
     PRIORITY_LABELS,
     RESOLUTION_LABELS,
     SEVERITY_LABELS,
+    CallBackOutcome,
 )
 from tickets.timers import Stage
 
@@ -318,6 +321,22 @@ def _survey_answer(notice: SurveyAnswered, head: str, _: Gettext, timezone: Zone
 
 
 @post_lines.register
+def _call_back(notice: CallBackPost, head: str, _: Gettext, timezone: ZoneInfo) -> list[str]:
+    if notice.outcome == CallBackOutcome.HELD:
+        return ["📞 " + _("%(head)s — call-back: the resident says the problem stays solved.")
+                % {"head": head}]
+    if notice.outcome == CallBackOutcome.RECURRED:
+        return ["🔁 " + _("%(head)s — call-back: the resident says the problem came back. "
+                         "Reopened as a recurrence; managers: %(managers)s") % {
+            "head": head, "managers": notice.managers or "—"}]
+    if notice.outcome == CallBackOutcome.UNANSWERED:
+        return ["📞 " + _("%(head)s — call-back: no answer from the resident; nothing more "
+                         "will be sent.") % {"head": head}]
+    return ["📞 " + _("%(head)s — call-back sent: the resident is asked whether the problem "
+                     "stays solved.") % {"head": head}]
+
+
+@post_lines.register
 def _deadline_near(notice: DeadlineNear, head: str, _: Gettext, timezone: ZoneInfo
                    ) -> list[str]:
     text = (_("%(head)s — to be acknowledged by %(due)s. Assignee: %(assignee)s")
@@ -436,6 +455,17 @@ def _survey_reminder(notice: SurveyReminder, ticket: Ticket, head: str, _: Gette
 def _survey_question(lines: list[str], survey_id: int, _: Gettext) -> Reply:
     lines += ["", _("Is it fixed? And how would you rate our work (1–5)?")]
     return Reply("\n".join(lines), buttons=survey_buttons(survey_id, _))
+
+
+@resident_reply.register
+def _call_back_question(notice: CallBackQuestion, ticket: Ticket, head: str, _: Gettext,
+                        timezone: ZoneInfo) -> Reply:
+    text = "📞 " + _("%(head)s was closed on %(day)s. Is the problem still solved?") % {
+        "head": head, "day": format_day(ticket.closed_at.astimezone(timezone).date(), "en")
+        if ticket.closed_at else "—"}  # (the numeric form, the same in every language)
+    return Reply(text, buttons=inline((
+        CallBackButton("held", notice.call_back_id).labelled(_("✅ Still solved")),
+        CallBackButton("back", notice.call_back_id).labelled(_("🔁 It came back")))))
 
 
 @resident_reply.register

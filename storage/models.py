@@ -373,6 +373,22 @@ class Survey(Base):
     ticket: Mapped[Ticket] = relationship(lazy="joined")
 
 
+class CallBack(Base):
+    """The call-back (回访) after a ticket closed: is the problem still solved? One per
+    closing (round = the ticket's reopen count then). outcome: held | recurred | unanswered
+    (None: asked, no answer yet)."""
+
+    __tablename__ = "call_backs"
+    __table_args__ = (UniqueConstraint("ticket_id", "round"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column()
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    ticket: Mapped[Ticket] = relationship(lazy="joined")
+
+
 class Timer(Base):
     """Something to do at a time (survey reminder, auto-close, follow-up); fires exactly once.
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 
 from storage.models import (
     Building,
+    CallBack,
     Category,
     ConversationState,
     MessageLink,
@@ -475,6 +476,18 @@ class Surveys(Repository):
 
     def add(self, survey: Survey) -> None:
         self.session.add(survey)
+
+
+class CallBacks(Repository):
+    async def get(self, call_back_id: int) -> CallBack | None:
+        return await self.session.get(CallBack, call_back_id)
+
+    async def of_round(self, ticket_id: int, round_: int) -> CallBack | None:
+        return await self.session.scalar(
+            select(CallBack).where(CallBack.ticket_id == ticket_id, CallBack.round == round_))
+
+    def add(self, call_back: CallBack) -> None:
+        self.session.add(call_back)
 
 
 class Timers(Repository):

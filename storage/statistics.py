@@ -26,7 +26,7 @@ from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import Building, Ticket, Unit
+from storage.models import Building, CallBack, Ticket, Unit
 
 
 def _created_in(start: datetime, end: datetime) -> ColumnElement[bool]:
@@ -139,6 +139,15 @@ def _interpolated(ordered: Sequence[int], points: Sequence[float]) -> list[float
         high = ordered[min(low + 1, len(ordered) - 1)]
         found.append(ordered[low] + (high - ordered[low]) * (rank - low))
     return found
+
+
+async def call_backs(session: AsyncSession, start: datetime, end: datetime
+                     ) -> dict[str | None, int]:
+    """The call-backs of the tickets created in [start, end), counted by outcome (None: not
+    answered yet)."""
+    query = (select(CallBack.outcome, func.count()).join(CallBack.ticket)
+             .where(_created_in(start, end)).group_by(CallBack.outcome))
+    return {outcome: int(n) for outcome, n in (await session.execute(query)).all()}
 
 
 async def top_causes(session: AsyncSession, start: datetime, end: datetime, limit: int

@@ -24,6 +24,7 @@ from tickets.timers import Stage, TimerKind
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY_10 = datetime(2026, 11, 30, 10, tzinfo=SHANGHAI).astimezone(UTC)
 POLICY = SlaPolicy(Calendar(SHANGHAI))
+TIMING = Timing(sla=POLICY)
 
 
 def desk(session: AsyncSession, policy: SlaPolicy = POLICY) -> TicketService:
@@ -182,11 +183,11 @@ def office(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 12, day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
 
 
-async def act(db: Database, clock: Clock, ticket_id: int, step: str) -> Ticket:
+async def act(db: Database, clock: Clock, ticket_id: int, step: str,
+              timing: Timing = TIMING) -> Ticket:
     """One step of the office or the resident on the ticket, at the clock's time."""
     async with db.transaction() as session:
-        service = TicketService(session, staff_chat_id=-100, timing=Timing(sla=POLICY),
-                                clock=clock)
+        service = TicketService(session, staff_chat_id=-100, timing=timing, clock=clock)
         ticket = await session.get(Ticket, ticket_id)
         agent = await session.scalar(select(Staff).where(Staff.role == "agent"))
         assert ticket is not None and agent is not None and ticket.resident is not None
@@ -196,12 +197,15 @@ async def act(db: Database, clock: Clock, ticket_id: int, step: str) -> Ticket:
         elif step == "the resident answers":
             await service.add_information(ticket.resident, ticket, text="The kitchen one")
         elif step == "resolve":
+            if ticket.status == "new":
+                await service.acknowledge(ticket, agent)
             await service.start_investigation(ticket, agent)
             await service.resolve(ticket, agent, Resolution("repair", "Replaced the pipe"))
-        elif step == "not fixed":
+        elif step in ("not fixed", "fixed"):
             survey = await service.surveys.of_round(ticket.id, ticket.reopen_count)
             assert survey is not None
-            await service.answer_survey(ticket.resident, survey, fixed="no")
+            await service.answer_survey(ticket.resident, survey,
+                                        fixed="yes" if step == "fixed" else "no")
         return ticket
 
 

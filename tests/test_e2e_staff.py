@@ -607,3 +607,74 @@ async def test_every_piece_of_evidence_reaches_the_staff_thread(office: Office) 
     await office.settle(lambda: len(evidence_posts(office, card)) == 6)
     [invoice] = [m for m in evidence_posts(office, card) if m.file_id not in posts]
     assert invoice.kind == "document"
+
+
+async def resolved_and_confirmed(office: Office) -> Ticket:
+    """A ticket worked through to "resolved", and the resident's "✅ Yes" closing it."""
+    await office.new_ticket()
+    agent = office.agent
+    await agent.click("Acknowledge", office.card())
+    await office.settle(lambda: "Status: acknowledged" in office.card_text())
+    await agent.click("Investigation", office.card())
+    await agent.click("Cancel", office.question(agent))
+    await office.settle(lambda: "Status: under investigation" in office.card_text())
+    await agent.click("Resolve", office.card())
+    await agent.click("Mediation", office.question(agent))
+    await agent.send("We spoke with the neighbour about the noise.")
+    await agent.click("Skip", office.question(agent))
+    await office.settle(lambda: "has been resolved" in office.resident.last_text)
+    await office.resident.click("✅ Yes", office.resident.last)
+    assert "Glad it is fixed" in office.resident.last_text
+    ticket = await office.ticket()
+    assert ticket.status == "closed" and ticket.closed_at is not None
+    return ticket
+
+
+def thread_texts(office: Office) -> list[str]:
+    return [m.text or "" for m in office.emulator.messages(STAFF_CHAT)]
+
+
+async def test_the_call_back_a_week_after_closing_finds_it_came_back(office: Office) -> None:
+    ticket = await resolved_and_confirmed(office)
+    number = ticket.number
+    assert ticket.closed_at is not None
+    six_days = ticket.closed_at + timedelta(days=6)
+    await office.desk.scheduler.tick(six_days)
+    await office.all_sent()
+    assert not any("Is the problem still solved" in t for t in office.resident_texts())
+    a_week = ticket.closed_at + timedelta(days=7, hours=12)  # past 09:00 on the seventh day
+    await office.desk.scheduler.tick(a_week)
+    await office.settle(lambda: "Is the problem still solved" in office.resident.last_text)
+    question = office.resident.last
+    closed_on = ticket.closed_at.astimezone(office.desk.engine.office.timezone).date()
+    assert question.text == (f"📞 Ticket No. {number} was closed on {closed_on}. Is the "
+                             "problem still solved?")
+    await office.settle(lambda: any("call-back sent" in t for t in thread_texts(office)))
+    # a restart, and the scheduler looking again: asked once
+    await office.harness.stop()
+    await office.harness.start()
+    await office.desk.scheduler.tick(a_week + timedelta(minutes=5))
+    await office.all_sent()
+    assert sum("Is the problem still solved" in t for t in office.resident_texts()) == 1
+
+    still_solved = question.button("✅ Still solved").callback_data
+    assert still_solved is not None
+    await office.resident.click("🔁 It came back", question)
+    assert office.resident.last_text.startswith(
+        f"We are sorry it came back. Ticket No. {number} is open again")
+    assert not question.inline_buttons  # the question now reads as its answer
+    await office.resident.forge(still_solved, question.message_id)  # an old button, pressed
+    assert "already answered" in str(office.emulator.callback_answers[-1].get("text"))
+    await office.settle(lambda: any("the problem came back" in t and "Manager Zhao" in t
+                                    for t in thread_texts(office)))
+    await office.settle(lambda: "Status: reopened" in office.card_text())
+    assert "Take up again by" in office.card_text()
+    stored = await office.ticket()
+    assert stored.status == "reopened" and stored.reopen_count == 1
+    assert stored.escalated_at is not None
+
+    await office.manager.send("/stats month")
+    await office.settle(lambda: any(t.startswith("📊 ") for t in thread_texts(office)), 30)
+    [figures] = [t for t in thread_texts(office) if t.startswith("📊 ")]
+    assert ("Call-backs: 1 asked, answered 100% (1 of 1); the problem came back: 100% (1 of 1)"
+            in figures)

@@ -57,11 +57,12 @@ SPEC: dict[tuple[Action, str], str | None] = {
     (A.NOT_FIXED, "resolved"): "reopened",
     (A.NOT_FIXED, "closed"): "reopened",  # the same survey's rating closed it a moment before
     (A.AUTO_CLOSE, "resolved"): "closed",
+    (A.RECUR, "closed"): "reopened",  # the call-back (回访): it came back
 }
 WHO: dict[Action, tuple[Role, ...]] = {
     A.REJECT: (Role.MANAGER,),
     A.ANSWER: (Role.RESIDENT,), A.WITHDRAW: (Role.RESIDENT,),
-    A.CONFIRM_FIXED: (Role.RESIDENT,), A.NOT_FIXED: (Role.RESIDENT,),
+    A.CONFIRM_FIXED: (Role.RESIDENT,), A.NOT_FIXED: (Role.RESIDENT,), A.RECUR: (Role.RESIDENT,),
     A.AUTO_CLOSE: (Role.SYSTEM,), A.ESCALATE: (*STAFF_ROLES, Role.SYSTEM),
 }
 
@@ -136,7 +137,7 @@ async def test_the_full_path_is_audited_and_tells_the_resident(db: Database) -> 
         assert told == ["acknowledged", "info_requested", "investigating", "resolved"]
         timers = {t.kind for t in await rows(session, Timer)}
         assert timers == {"survey_reminder", "follow_up", "ack_reminder", "ack_overdue",
-                          "resolve_reminder", "resolve_overdue"}
+                          "resolve_reminder", "resolve_overdue", "call_back"}
         # the follow-up date comes: the staff are reminded in the card's thread, once
         for _ in range(2):
             await desk.fire_due_timers(datetime(2026, 12, 5, 2, tzinfo=UTC))

@@ -51,6 +51,7 @@ class Action(StrEnum):
     CONFIRM_FIXED = "confirm_fixed"  # survey: yes, or a rating alone
     NOT_FIXED = "not_fixed"  # survey: partly / no
     AUTO_CLOSE = "auto_close"  # survey unanswered
+    RECUR = "recur"  # the call-back (回访): the problem came back after closing
 
 
 S = Status
@@ -101,6 +102,7 @@ RULES: dict[Action, Rule] = {
     Action.NOT_FIXED: Rule(frozenset({S.RESOLVED, S.CLOSED}), S.REOPENED,
                            frozenset({Role.RESIDENT})),
     Action.AUTO_CLOSE: Rule(frozenset({S.RESOLVED}), S.CLOSED, frozenset({Role.SYSTEM})),
+    Action.RECUR: Rule(frozenset({S.CLOSED}), S.REOPENED, frozenset({Role.RESIDENT})),
 }
 
 

@@ -207,6 +207,16 @@ class FollowUpDue(TicketNotice):
 
 
 @dataclass(frozen=True)
+class CallBackPost(TicketNotice):
+    """The call-back (回访) in the card's thread: asked, or what the resident answered."""
+
+    KIND = "call_back"
+    outcome: str = ""  # "" (asked) or a CallBackOutcome
+    days: int = 0  # after closing
+    managers: str = ""  # (when it came back: they are told)
+
+
+@dataclass(frozen=True)
 class DeadlineNear(TicketNotice):
     KIND = "deadline_reminder"
     stage: Stage = Stage.ACKNOWLEDGE
@@ -280,6 +290,15 @@ class Resolved(SurveyQuestion):
 @dataclass(frozen=True)
 class SurveyReminder(SurveyQuestion):
     KIND = "survey_reminder"
+
+
+@dataclass(frozen=True)
+class CallBackQuestion(ResidentNotice):
+    """The call-back (回访): is the problem still solved? (Its buttons answer it.)"""
+
+    KIND = "call_back"
+    call_back_id: int = 0
+    days: int = 0
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 import phonenumbers
@@ -45,8 +46,14 @@ class Timing:
 
     survey_reminder_after: timedelta = timedelta(hours=48)
     survey_close_after: timedelta = timedelta(hours=72)  # after the reminder
-    follow_up_hour: int = 9  # office time, on the follow-up date
+    follow_up_hour: int = 9  # office time, on the follow-up date (and the call-back's)
+    call_back_days: int = 7  # the call-back (回访) after closing; 0: none (FOLLOW_UP_DAYS)
+    call_back_wait: timedelta = timedelta(days=3)  # unanswered after this: recorded as such
     sla: SlaPolicy = field(default_factory=SlaPolicy)
+
+    def call_back_after(self, category: str) -> int:
+        """Days after closing that a ticket of `category` gets its call-back (0: none)."""
+        return self.sla.call_back_days.get(category, self.call_back_days)
 
 
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -73,6 +80,14 @@ CHANNELS = ("telegram", "hotline", "email", "walk_in")
 CHANNEL_LABELS = {"telegram": N_("Telegram"), "hotline": N_("Hotline"), "email": N_("E-mail"),
                   "walk_in": N_("Walk-in")}
 SURVEY_ANSWERS = ("yes", "partly", "no")
+
+
+class CallBackOutcome(StrEnum):
+    """What the call-back (回访) found, a while after the ticket closed."""
+
+    HELD = "held"  # still solved
+    RECURRED = "recurred"  # it came back: the ticket reopens
+    UNANSWERED = "unanswered"  # no answer in time; nothing more is sent
 
 
 DEFAULT_PHONE_REGION = "CN"  # PHONE_REGION: how a number without a country code is read

@@ -10,13 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Attachment, Resident, Staff, Survey, Ticket, TicketEvent, utcnow
+from storage.models import (
+    Attachment,
+    CallBack,
+    Resident,
+    Staff,
+    Survey,
+    Ticket,
+    TicketEvent,
+    utcnow,
+)
 from storage.repositories import (
+    CallBacks,
     Categories,
     Outbox,
     StaffMembers,
@@ -41,6 +51,8 @@ from tickets.notices import (
     Apology,
     Assigned,
     AutoClosed,
+    CallBackPost,
+    CallBackQuestion,
     Card,
     ClosedByResident,
     DeadlineNear,
@@ -72,6 +84,7 @@ from tickets.policy import (
     RESOLUTIONS,
     SEVERITIES,
     SURVEY_ANSWERS,
+    CallBackOutcome,
     Timing,
     normalize_phone,
 )
@@ -178,6 +191,7 @@ class TicketService:
         self.staff = StaffMembers(session)
         self.surveys = Surveys(session)
         self.timers = Timers(session)
+        self.call_backs = CallBacks(session)
         self.session = session
         self.staff_chat_id = staff_chat_id
         self.timing = timing or Timing()
@@ -567,6 +581,65 @@ class TicketService:
         await self.session.flush()
         return survey, True
 
+    async def answer_call_back(self, resident: Resident, call_back: CallBack,
+                               outcome: CallBackOutcome) -> tuple[CallBack, bool]:
+        """The resident answers the call-back (回访); returns (call_back, changed). Answered
+        once; a late answer (after it was recorded as unanswered) still counts. "It came back"
+        reopens the ticket, escalates it and counts as a recurrence."""
+        ticket = call_back.ticket
+        if ticket.resident_id != resident.id:
+            raise TicketError("not_found")
+        if outcome not in (CallBackOutcome.HELD, CallBackOutcome.RECURRED):
+            raise TicketError("bad_value")
+        if call_back.outcome not in (None, CallBackOutcome.UNANSWERED):
+            return call_back, False
+        actor, now = Actor.of_resident(resident), self.clock()
+        call_back.outcome, call_back.answered_at = outcome, now
+        self._event(ticket, "call_back", actor, details={"call_back_id": call_back.id,
+                                                         "outcome": outcome})
+        await self.timers.cancel(ticket.id, TimerKind.CALL_BACK_EXPIRE)
+        managers = ""
+        current = ticket.status == Status.CLOSED and call_back.round == ticket.reopen_count
+        if outcome == CallBackOutcome.RECURRED and current:
+            await self._move(ticket, check(Action.RECUR, ticket.status, actor.role), actor,
+                             note="it came back")
+            ticket.reopen_count += 1
+            ticket.escalated_at = now
+            await self._fresh_deadlines(ticket, now, SYSTEM)
+            managers = ", ".join(m.name for m in await self.staff.managers())
+        self._thread(CallBackPost(ticket.id, outcome=outcome, managers=managers))
+        self.refresh_card(ticket)
+        await self.session.flush()
+        return call_back, True
+
+    async def _schedule_call_back(self, ticket: Ticket, now: datetime) -> None:
+        """The call-back (回访) of this closing: on the day, at the office's follow-up hour."""
+        days = self.timing.call_back_after(ticket.category_code)
+        if not days or ticket.resident_id is None:
+            return
+        zone = self.timing.sla.calendar.timezone
+        day = now.astimezone(zone).date() + timedelta(days=days)
+        at = datetime.combine(day, time(self.timing.follow_up_hour), zone)
+        await self.timers.set(ticket.id, TimerKind.CALL_BACK, at, ticket.reopen_count)
+
+    async def _ask_call_back(self, ticket: Ticket, round_: int, now: datetime) -> None:
+        if ticket.status != Status.CLOSED or round_ != ticket.reopen_count or (
+                ticket.resident is None):
+            return  # reopened meanwhile: this closing's call-back is moot
+        if await self.call_backs.of_round(ticket.id, round_) is not None:
+            return
+        call_back = CallBack(ticket_id=ticket.id, round=round_, asked_at=now)
+        self.call_backs.add(call_back)
+        await self.session.flush()
+        days = self.timing.call_back_after(ticket.category_code)
+        self._event(ticket, "call_back", SYSTEM, details={"call_back_id": call_back.id,
+                                                         "outcome": None})
+        self._tell_resident(ticket, CallBackQuestion(ticket.id, call_back_id=call_back.id,
+                                                     days=days))
+        self._thread(CallBackPost(ticket.id, days=days))
+        await self.timers.set(ticket.id, TimerKind.CALL_BACK_EXPIRE,
+                              now + self.timing.call_back_wait, round_)
+
     # --- timers ----------------------------------------------------------------------------
     async def fire_due_timers(self, now: datetime | None = None) -> int:
         """Do what is due (reminders, auto-close, follow-ups); each timer fires exactly once."""
@@ -597,6 +670,15 @@ class TicketService:
             target = check(Action.AUTO_CLOSE, ticket.status, Role.SYSTEM)
             await self._move(ticket, target, SYSTEM, note="no answer to the survey")
             self._tell_resident(ticket, AutoClosed(ticket.id))
+        elif kind == TimerKind.CALL_BACK:
+            await self._ask_call_back(ticket, round_, now)
+        elif kind == TimerKind.CALL_BACK_EXPIRE:
+            call_back = await self.call_backs.of_round(ticket.id, round_)
+            if call_back is not None and call_back.outcome is None:
+                call_back.outcome = CallBackOutcome.UNANSWERED
+                self._event(ticket, "call_back", SYSTEM, details={
+                    "call_back_id": call_back.id, "outcome": CallBackOutcome.UNANSWERED})
+                self._thread(CallBackPost(ticket.id, outcome=CallBackOutcome.UNANSWERED))
         elif kind == TimerKind.FOLLOW_UP:
             self._event(ticket, "follow_up", SYSTEM, note=ticket.improvement_measures)
             self._thread(FollowUpDue(ticket.id, measures=ticket.improvement_measures or ""))
@@ -651,6 +733,8 @@ class TicketService:
             ticket.resolved_at = now
         elif target in (Status.CLOSED, Status.WITHDRAWN, Status.REJECTED):
             ticket.closed_at = now
+        if target == Status.CLOSED:
+            await self._schedule_call_back(ticket, now)
         ticket.events.append(TicketEvent(
             kind="status", from_status=previous, to_status=target, actor_type=actor.type,
             actor_id=actor.id, note=note, details=details, created_at=now))

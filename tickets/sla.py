@@ -191,6 +191,9 @@ class SlaPolicy:
     # a missed deadline: the resident is promised a new time, this share of the time allowed on
     extension_share: float = 0.5
     repeat_window: timedelta = timedelta(days=30)  # a new ticket within it is a repeat
+    # category code -> days after closing for the call-back (回访), where it differs from
+    # FOLLOW_UP_DAYS (0: none for that category)
+    call_back_days: Mapping[str, int] = field(default_factory=dict)
 
     def for_ticket(self, category: str, priority: str) -> Deadlines:
         found = self.categories.get(category, {}).get(priority)
@@ -268,6 +271,9 @@ class SlaPolicy:
         lines.append(f"reminder when {self.reminder_share:.0%} of the time is gone; a missed "
                      f"deadline promises a new one {self.extension_share:.0%} of the time later; "
                      f"repeat complaints within {self.repeat_window.days} days")
+        lines += [f"{code:<12} call-back {days} day(s) after closing" if days
+                  else f"{code:<12} no call-back" for code, days
+                  in sorted(self.call_back_days.items())]
         return lines
 
 
@@ -339,12 +345,20 @@ def policy_from(data: Mapping[str, Any], timezone: ZoneInfo) -> SlaPolicy:
     table = data.get("categories", {})
     if not isinstance(table, Mapping):
         raise SlaError("categories: expected tables such as [categories.water.urgent]")
+    call_back_days: dict[str, int] = {}
     for code, by_priority in table.items():
-        if not isinstance(by_priority, Mapping) or not set(by_priority) <= set(PRIORITIES):
+        if not isinstance(by_priority, Mapping) or not set(by_priority) <= {
+                *PRIORITIES, "follow_up_days"}:
             raise SlaError(f"categories.{code}: expected [categories.{code}.normal] and/or "
-                           f"[categories.{code}.urgent]")
+                           f"[categories.{code}.urgent], and follow_up_days = N")
+        if "follow_up_days" in by_priority:
+            days = by_priority["follow_up_days"]
+            if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 366:
+                raise SlaError(f"categories.{code}.follow_up_days: expected whole days from 0 "
+                               f"to 366")
+            call_back_days[code] = days
         categories[code] = {p: _deadlines(d, f"categories.{code}.{p}", deadlines[p])
-                            for p, d in by_priority.items()}
+                            for p, d in by_priority.items() if p in PRIORITIES}
     share, extension = data.get("reminder", 0.75), data.get("extension", 0.5)
     if not isinstance(share, int | float) or not 0 < share < 1:
         raise SlaError("reminder: expected a share of the time between 0 and 1, e.g. 0.75")
@@ -354,7 +368,7 @@ def policy_from(data: Mapping[str, Any], timezone: ZoneInfo) -> SlaPolicy:
     if not isinstance(window, int) or not 0 <= window <= 366:
         raise SlaError("repeat_window_days: expected whole days from 0 to 366")
     policy = SlaPolicy(calendar, deadlines, categories, float(share), float(extension),
-                       timedelta(days=window))
+                       timedelta(days=window), call_back_days)
     # refuse a calendar without working time now, not at the first ticket
     next(calendar.windows_from(datetime.now(UTC)))
     return policy

@@ -12,6 +12,7 @@ from storage import statistics as sql
 from storage.db import Database
 from storage.models import Ticket
 from tickets.lifecycle import CLOCK_RUNNING, Status
+from tickets.policy import CallBackOutcome
 
 SATISFIED_FROM = 4  # a rating of 4 or 5 stars
 SATISFACTION_TARGET = 0.80
@@ -43,6 +44,8 @@ class Statistics:
     satisfied: int = 0
     reopened: tuple[int, int] = (0, 0)  # (reopened, resolved)
     top_causes: list[tuple[str, int]] = field(default_factory=list)
+    # the call-backs (回访) of the period's tickets, by outcome (None: no answer yet)
+    call_backs: dict[str | None, int] = field(default_factory=dict)
     overdue: int = 0  # (not those waiting for the resident: their resolve clock is paused)
     overdue_first: list[Ticket] = field(default_factory=list)
 
@@ -61,20 +64,41 @@ class Statistics:
         return self.by_status.get(Status.WAITING_FOR_RESIDENT, 0)
 
     @property
+    def call_backs_asked(self) -> int:
+        return sum(self.call_backs.values())
+
+    @property
+    def call_backs_answered(self) -> int:
+        return (self.call_backs.get(CallBackOutcome.HELD, 0)
+                + self.call_backs.get(CallBackOutcome.RECURRED, 0))
+
+    @property
+    def call_back_rate(self) -> float | None:
+        """Answered of those asked."""
+        return share(self.call_backs_answered, self.call_backs_asked)
+
+    @property
+    def recurrence_rate(self) -> float | None:
+        """"It came back" of those answered."""
+        return share(self.call_backs.get(CallBackOutcome.RECURRED, 0), self.call_backs_answered)
+
+    @property
     def reopen_rate(self) -> float | None:
         return share(*self.reopened)
 
 
 async def compute(db: Database, start: datetime, end: datetime, now: datetime) -> Statistics:
-    """Tickets created in [start, end); the overdue list as of `now`. The four queries are
+    """Tickets created in [start, end); the overdue list as of `now`. The five queries are
     independent and run side by side, each in a read-only session of its own."""
     read = db.read
     stats = Statistics(start, end)
-    period, stats.by_building, stats.top_causes, (stats.overdue, stats.overdue_first) = (
+    (period, stats.by_building, stats.top_causes, stats.call_backs,
+     (stats.overdue, stats.overdue_first)) = (
         await asyncio.gather(
             read(lambda s: sql.period(s, start, end, now, SATISFIED_FROM, PERCENTILES)),
             read(lambda s: sql.counts_by_building(s, start, end)),
             read(lambda s: sql.top_causes(s, start, end, TOP_CAUSES)),
+            read(lambda s: sql.call_backs(s, start, end)),
             # a ticket waiting for the resident is late for nothing: its clock stands still
             read(lambda s: sql.overdue(s, CLOCK_RUNNING, now, OVERDUE_SHOWN))))
     groups = period.groups

@@ -23,6 +23,8 @@ class TimerKind(StrEnum):
     SURVEY_REMINDER = "survey_reminder"  # the survey is unanswered: ask once more
     AUTO_CLOSE = "auto_close"  # …still unanswered: close the ticket
     FOLLOW_UP = "follow_up"  # check that the improvement measures hold
+    CALL_BACK = "call_back"  # 回访: ask the resident whether the problem stays solved
+    CALL_BACK_EXPIRE = "call_back_expire"  # …no answer: recorded as unanswered
 
     @property
     def stage(self) -> Stage | None:

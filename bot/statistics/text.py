@@ -10,7 +10,7 @@ from conversations.notices import category_name
 from locales import gettext_for
 from locales.dates import format_day, format_when
 from tickets.lifecycle import STAFF_STATUS_LABELS
-from tickets.policy import CAUSE_LABELS, CHANNEL_LABELS
+from tickets.policy import CAUSE_LABELS, CHANNEL_LABELS, CallBackOutcome
 from tickets.statistics import SATISFACTION_TARGET, Statistics
 
 
@@ -60,6 +60,12 @@ def statistics_text(stats: Statistics, first: date, last: date, timezone: ZoneIn
             "average": stats.average_rating, "share": share(stats.satisfied, stats.rated)}
         + verdict,
         _("Reopened: %(share)s of the resolved") % {"share": share(*stats.reopened)},
+        _("Call-backs: %(asked)d asked, answered %(answered)s; the problem came back: "
+          "%(recurred)s") % {
+            "asked": stats.call_backs_asked,
+            "answered": share(stats.call_backs_answered, stats.call_backs_asked),
+            "recurred": share(stats.call_backs.get(CallBackOutcome.RECURRED, 0),
+                              stats.call_backs_answered)},
         _("Top causes: %(counts)s") % {"counts": counts(dict(stats.top_causes), {
             code: _(label) for code, label in CAUSE_LABELS.items()})},
         _("Overdue now: %(count)d") % {"count": stats.overdue},

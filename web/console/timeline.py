@@ -27,6 +27,12 @@ EVENT_LABELS: dict[str, str] = {
 }
 
 
+CALL_BACK_LABELS = {  # by the outcome ("": asked)
+    "": N_("Call-back sent: is the problem still solved?"),
+    "held": N_("Call-back: the problem stays solved"),
+    "recurred": N_("Call-back: the problem came back"),
+    "unanswered": N_("Call-back: no answer"),
+}
 RESUMED_DEADLINE = N_("The resolve deadline moved on by the time the resident held the ticket")
 REOPENED_DEADLINES = N_("Fresh deadlines for the reopened ticket")
 
@@ -46,6 +52,9 @@ def event_text(event: TicketEvent, _: Gettext) -> str:
             text = _("Received")
         else:
             text = f"{_status(event.from_status, _)} → {_status(event.to_status, _)}"
+    elif event.kind == "call_back":
+        text = _(CALL_BACK_LABELS.get((event.details or {}).get("outcome") or "",
+                                      CALL_BACK_LABELS[""]))
     elif event.kind == "deadline":
         text = _(REOPENED_DEADLINES if (event.details or {}).get("stage") == "reopened"
                  else RESUMED_DEADLINE)

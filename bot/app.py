@@ -95,6 +95,7 @@ class ResidentDesk:
             timing=office.timing(),
             console_url=settings.console.console_url,
             phone_region=office.phone_region,
+            questions=office.questions(),
         ))
         logs.redact(settings.telegram.bot_token.get_secret_value())
         telegram = settings.telegram
@@ -110,7 +111,8 @@ class ResidentDesk:
         self.notifier = Notifier(self.transport, self.db, office.default_language,
                                  self.engine.office.timezone, office.staff_chat_id,
                                  chart_font=office.chart_font, metrics=self.metrics,
-                                 console_url=settings.console.console_url)
+                                 console_url=settings.console.console_url,
+                                 questions=self.engine.office.questions)
         weekly = (None if office.weekly_report_day == "off"
                   else (WEEKDAYS.index(office.weekly_report_day), office.weekly_report_hour))
         self.scheduler = Scheduler(self.db, self.engine.office, self.notifier.wake.set,

@@ -1,5 +1,5 @@
-"""The `residesk` command: run, serve, demo, db upgrade, units, categories, sla, export, stats,
-staff (`residesk --help` lists them)."""
+"""The `residesk` command: run, serve, demo, db upgrade, units, categories, sla, questions,
+export, stats, staff (`residesk --help` lists them)."""
 
 from __future__ import annotations
 
@@ -83,6 +83,8 @@ def parser() -> argparse.ArgumentParser:
     setter.add_argument("--enable", action="store_true", help="offer it again")
     commands.add_parser("sla", help="show the deadlines in force (office hours, days off, "
                         "times per category and urgency; set by SLA_FILE)")
+    commands.add_parser("questions", help="show the questions each category asks after the "
+                        "description (set by QUESTIONS_FILE)")
     exporter = commands.add_parser("export", help="the tickets of a period as CSV or XLSX")
     exporter.add_argument("--from", dest="first", type=day, required=True,
                           metavar="YYYY-MM-DD", help="first day (office time)")
@@ -263,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(policy.describe(today)))
             for warning in policy.warnings(today):
                 print(warning, file=sys.stderr)
+        elif args.command == "questions":
+            print("\n".join(load(OfficeSettings).questions().describe()))
         elif args.command == "db":
             asyncio.run(Database(load(DatabaseSettings).database_url).upgrade())
             print("database is up to date")

@@ -230,6 +230,9 @@ class Demo:
         await self.step(f"{you} (presses Water & plumbing)", lambda: chat.click("rp:cat:water"))
         leak = "The kitchen ceiling leaks since this morning, water drips on the floor."
         await self.step(f"{you} {leak}", lambda: chat.send(leak))
+        await self.step(f"{you} (presses The ceiling)", lambda: chat.click("rp:ans:where.ceiling"))
+        await self.step(f"{you} (presses Yes: water still runs)",
+                        lambda: chat.click("rp:ans:running.yes"))
         photos = [tiny_png(c) for c in ((200, 30, 30), (30, 200, 30), (30, 30, 200))]
         await self.step(f"{you} (sends an album of 3 photos)", lambda: chat.send_album(photos))
         await self.step(f"{you} (presses Done)", lambda: chat.click("rp:done"))

@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from locales import SUPPORTED
 from storage.db import POOL_SIZE
 from tickets.policy import DEFAULT_PHONE_REGION, Timing
+from tickets.questions import QuestionsError, QuestionSet, questions_from
 from tickets.sla import SlaError, policy_from
 
 TransportName = Literal["aiogram", "ptb"]
@@ -136,6 +137,9 @@ class OfficeSettings(BaseSettings):
     follow_up_days: Annotated[int, Field(ge=0, le=366)] = 7
     # deadlines, office hours, days off, repeat window (see sla.example.toml); none: defaults
     sla_file: Path | None = None
+    # the questions each category asks after the description (see questions.example.toml);
+    # none: the built-in ones (noise, water, electricity, facility fault)
+    questions_file: Path | None = None
     # the weekly report to the staff group: on this day ("off": none) at this hour, office time
     weekly_report_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "off"] = "mon"
     weekly_report_hour: Annotated[int, Field(ge=0, le=23)] = 9
@@ -159,6 +163,18 @@ class OfficeSettings(BaseSettings):
         return Timing(survey_reminder_after=timedelta(hours=self.survey_reminder_hours),
                       survey_close_after=timedelta(hours=self.survey_close_hours),
                       call_back_days=self.follow_up_days, sla=sla)
+
+    def questions(self) -> QuestionSet:
+        """The per-category questions: the built-in ones, or QUESTIONS_FILE's."""
+        if self.questions_file is None:
+            return QuestionSet()
+        try:
+            return questions_from(tomllib.loads(self.questions_file.read_text(encoding="utf-8")))
+        except OSError as error:
+            raise ConfigError(f"QUESTIONS_FILE {self.questions_file} cannot be read: "
+                              f"{error.strerror}") from None
+        except (tomllib.TOMLDecodeError, QuestionsError) as error:
+            raise ConfigError(f"QUESTIONS_FILE {self.questions_file}: {error}") from None
 
     @field_validator("default_language")
     @classmethod

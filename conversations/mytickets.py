@@ -17,6 +17,7 @@ from locales.dates import format_when
 from storage.models import Ticket, TicketEvent
 from tickets.lifecycle import STATUS_LABELS, Status, accepts_information, can_withdraw
 from tickets.policy import INFO_MAX, PRIORITY_LABELS
+from tickets.questions import answers_of
 from tickets.service import TicketError
 
 FLOW = Prefix.MY_TICKETS
@@ -98,6 +99,8 @@ async def show_detail(ctx: Context, ticket: Ticket, *, edit: bool = True) -> Non
         _("Status: %(status)s") % {"status": status_label(ctx, ticket.status)},
         _("Category: %(category)s") % {"category": (await category_titles(ctx))(
             ticket.category_code)},
+        *("  " + line for line in ctx.office.questions.lines(
+            ticket.category_code, answers_of(ticket), ctx.lang, _)),
         _("Unit: %(unit)s") % {"unit": ticket.unit_text},
         _("Urgency: %(urgency)s") % {"urgency": _(PRIORITY_LABELS.get(ticket.priority,
                                                                       ticket.priority))},

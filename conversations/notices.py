@@ -62,6 +62,7 @@ from tickets.policy import (
     SEVERITY_LABELS,
     CallBackOutcome,
 )
+from tickets.questions import QuestionSet, answers_of
 from tickets.timers import Stage
 
 Gettext = Callable[[str], str]
@@ -128,7 +129,7 @@ def card_buttons(ticket: Ticket, _: Gettext) -> tuple[tuple[Button, ...], ...]:
 
 
 def card(ticket: Ticket, lang: str, timezone: ZoneInfo, console_url: str = "",
-         now: datetime | None = None) -> Reply:
+         now: datetime | None = None, questions: QuestionSet | None = None) -> Reply:
     """The complete card staff need at once (complaint-process step 2, "record"), as of
     `now` (default: the clock's)."""
     _ = gettext_for(lang)
@@ -142,6 +143,8 @@ def card(ticket: Ticket, lang: str, timezone: ZoneInfo, console_url: str = "",
             " (" + _("unverified") + ")" if ticket.unit_text and ticket.unit_id is None
             else "")},
         _("Category: %(category)s") % {"category": category_name(_, ticket.category_code)},
+        *("  " + line for line in (questions or QuestionSet()).lines(
+            ticket.category_code, answers_of(ticket), lang, _)),
         _("Urgency: %(urgency)s") % {"urgency": _(PRIORITY_LABELS[ticket.priority])},
         _("Channel: %(channel)s") % {"channel": _(CHANNEL_LABELS.get(ticket.channel,
                                                                       ticket.channel))},
@@ -495,7 +498,8 @@ def _auto_closed(notice: AutoClosed, ticket: Ticket, head: str, _: Gettext,
 
 
 def render(ticket: Ticket, notice: TicketNotice, *, resident_lang: str, staff_lang: str,
-           timezone: ZoneInfo, console_url: str = "") -> Notice | None:
+           timezone: ZoneInfo, console_url: str = "", questions: QuestionSet | None = None,
+           ) -> Notice | None:
     """The message a ticket's notice stands for, or None when there is nothing to say (any
     more)."""
     if isinstance(notice, ResidentNotice):
@@ -504,8 +508,8 @@ def render(ticket: Ticket, notice: TicketNotice, *, resident_lang: str, staff_la
         return Notice(reply, ticket.id, survey_id=survey_id or None,
                       kind=notice.KIND) if reply else None
     if isinstance(notice, Card):
-        return Notice(card(ticket, staff_lang, timezone, console_url), ticket.id, is_card=True,
-                      kind=notice.KIND)
+        return Notice(card(ticket, staff_lang, timezone, console_url, questions=questions),
+                      ticket.id, is_card=True, kind=notice.KIND)
     reply = thread_post(ticket, notice, staff_lang, timezone)
     return Notice(reply, ticket.id, kind=notice.KIND) if reply else None
 

@@ -1,4 +1,5 @@
-"""Reporting a problem: category, description, evidence, urgency, summary. Diagram: report.md."""
+"""Reporting a problem: category, description, the category's own questions, evidence,
+urgency, summary. Diagram: report.md."""
 
 from __future__ import annotations
 
@@ -20,16 +21,18 @@ from tickets.policy import (
     PRIORITY_LABELS,
 )
 from tickets.policy import category_title as policy_category_title
+from tickets.questions import DETAIL_TEXT_MAX, YES_NO, AnswerKind, Detail, Question, QuestionSet
 from tickets.service import Submission, TicketError
 
 FLOW = Prefix.REPORT
 CATEGORY = "category"
 DESCRIPTION = "description"
+DETAILS = "details"  # the category's own questions (tickets.questions), one at a time
 EVIDENCE = "evidence"
 URGENCY = "urgency"
 SUMMARY = "summary"
 EDIT = "edit"
-STEPS = (CATEGORY, DESCRIPTION, EVIDENCE, URGENCY, SUMMARY, EDIT)
+STEPS = (CATEGORY, DESCRIPTION, DETAILS, EVIDENCE, URGENCY, SUMMARY, EDIT)
 
 def category_title(ctx: Context, code: str, titles: dict[str, Any] | None = None) -> str:
     """The office's own name for the category, else the built-in translation, else English."""
@@ -61,6 +64,8 @@ async def ask_step(ctx: Context, step: str, *, edit: bool) -> None:
         await ask_category(ctx, edit=edit)
     elif step == DESCRIPTION:
         ask_description(ctx, edit=edit)
+    elif step == DETAILS:
+        ask_details(ctx, _draft(ctx).asking, edit=edit)
     elif step == EVIDENCE:
         ask_evidence(ctx, edit=edit)
     elif step == URGENCY:
@@ -77,7 +82,7 @@ class ReportDraft:
     version; the unversioned shape of earlier releases is read too (a draft begun before an
     upgrade is finished after it)."""
 
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2  # 2: details and asking (version 1 had neither)
 
     key: str  # the submission's idempotency key; its first 8 characters ride on Confirm
     evidence: list[dict[str, Any]] = field(default_factory=list)  # `media_record()` rows
@@ -85,6 +90,13 @@ class ReportDraft:
     description: str | None = None
     priority: str | None = None
     full_album: str | None = None  # the album already told it does not fit
+    details: dict[str, str] = field(default_factory=dict)  # question code -> answer
+    asking: str | None = None  # the question of the details step being asked
+
+    def answers(self, questions: QuestionSet) -> tuple[Detail, ...]:
+        """The answers kept, in the order of the category's questions."""
+        return questions.checked(self.category or "", tuple(
+            Detail(code, value) for code, value in self.details.items()))
 
     @classmethod
     def new(cls) -> ReportDraft:
@@ -94,13 +106,18 @@ class ReportDraft:
     def read(cls, stored: Any) -> ReportDraft:
         if not isinstance(stored, dict) or not stored.get("key"):
             return cls.new()
-        # version 0 (no "v") had the same fields; a later version adds its reading here
+        # versions 0 (no "v") and 1 had the same fields but details and asking
+        details = stored.get("details")
         return cls(key=str(stored["key"]), evidence=list(stored.get("evidence") or []),
                    category=stored.get("category"), description=stored.get("description"),
-                   priority=stored.get("priority"), full_album=stored.get("full_album"))
+                   priority=stored.get("priority"), full_album=stored.get("full_album"),
+                   details={str(k): str(v) for k, v in details.items()}
+                   if isinstance(details, dict) else {},
+                   asking=stored.get("asking"))
 
     def to_json(self) -> dict[str, Any]:
-        return {"v": self.VERSION, **{k: v for k, v in asdict(self).items() if v is not None}}
+        return {"v": self.VERSION, **{k: v for k, v in asdict(self).items()
+                                      if v is not None and v != {}}}
 
 
 def _draft(ctx: Context) -> ReportDraft:
@@ -133,6 +150,128 @@ def ask_description(ctx: Context, *, edit: bool = False) -> None:
     ctx.say(ctx._("Please describe the problem: what happened, where exactly, and since when. "
                   "(%(min)d–%(max)d characters)") % {"min": DESCRIPTION_MIN,
                                                      "max": DESCRIPTION_MAX}, edit=edit)
+
+
+def _questions(ctx: Context, draft: ReportDraft) -> tuple[Question, ...]:
+    return ctx.office.questions.of(draft.category or "")
+
+
+def ask_details(ctx: Context, code: str | None = None, *, edit: bool = False) -> None:
+    """Ask the category's question `code` (default: its first), with its buttons."""
+    _ = ctx._
+    draft = _draft(ctx)
+    questions = _questions(ctx, draft)
+    question = next((q for q in questions if q.code == code), questions[0])
+    draft.asking = question.code
+    _keep(ctx, draft)
+    ctx.goto(FLOW, DETAILS)
+    if question.kind == AnswerKind.CHOICE:
+        options = [button(c.label(ctx.lang, _), FLOW, "ans", f"{question.code}.{c.code}")
+                   for c in question.choices]
+    elif question.kind == AnswerKind.YES_NO:
+        options = [button(_(label), FLOW, "ans", f"{question.code}.{value}")
+                   for value, label in YES_NO.items()]
+    else:
+        options = []
+    last = [_cancel_button(ctx)]
+    if not question.required:
+        last.insert(0, button(_("Skip"), FLOW, "skipq", question.code))
+    number = questions.index(question) + 1
+    text = f"({number}/{len(questions)}) {question.text(ctx.lang, _)}"
+    if question.kind == AnswerKind.TEXT:
+        text += "\n" + _("Please type a short answer (up to %(max)d characters).") % {
+            "max": DETAIL_TEXT_MAX}
+    elif draft.details.get(question.code):
+        text += "\n" + _("Your answer so far: %(answer)s") % {
+            "answer": question.answer_text(draft.details[question.code], ctx.lang, _)}
+    ctx.say(text, grid(options, 2) + inline(last), edit=edit)
+
+
+async def _answered(ctx: Context, draft: ReportDraft, question: Question, value: str | None,
+                    *, edit: bool) -> None:
+    """Keep the answer (None: skipped) and ask the next question, or move on."""
+    if value is None:
+        draft.details.pop(question.code, None)
+    else:
+        draft.details[question.code] = value
+    questions = _questions(ctx, draft)
+    following = questions[questions.index(question) + 1:]
+    if following:
+        _keep(ctx, draft)
+        ask_details(ctx, following[0].code, edit=edit)
+        return
+    draft.asking = None
+    _keep(ctx, draft)
+    await _next_after(ctx, DETAILS, edit=edit)
+
+
+def _asked(ctx: Context) -> tuple[ReportDraft, Question | None]:
+    draft = _draft(ctx)
+    return draft, next((q for q in _questions(ctx, draft) if q.code == draft.asking), None)
+
+
+async def _choose_answer(ctx: Context) -> None:
+    draft, question = _asked(ctx)
+    code, _dot, value = (ctx.callback.arg if ctx.callback else "").partition(".")
+    if question is None or code != question.code or not question.accepts(value):
+        ctx.answer(ctx._("This button is no longer active."))
+        return
+    ctx.answer()
+    await _answered(ctx, draft, question, value, edit=True)
+
+
+async def _skip_question(ctx: Context) -> None:
+    draft, question = _asked(ctx)
+    if question is None or question.required or (ctx.callback and
+                                                  ctx.callback.arg != question.code):
+        ctx.answer(ctx._("This button is no longer active."))
+        return
+    ctx.answer()
+    await _answered(ctx, draft, question, None, edit=True)
+
+
+async def _typed_answer(ctx: Context) -> None:
+    _ = ctx._
+    draft, question = _asked(ctx)
+    if question is None:  # the office changed its questions meanwhile
+        draft.asking = None
+        _keep(ctx, draft)
+        await _next_after(ctx, DETAILS, edit=False)
+        return
+    text = (ctx.event.text or "").strip()
+    if question.kind != AnswerKind.TEXT or ctx.event.kind != EventKind.TEXT:
+        ctx.say(_("Please answer with the buttons of the question above.")
+                if question.kind != AnswerKind.TEXT else
+                _("Please type the answer in words."))
+        return
+    if not question.accepts(text):
+        ctx.say(_("That answer is %(length)d characters long; please keep it under %(max)d.")
+                % {"length": len(text), "max": DETAIL_TEXT_MAX} if text else
+                _("Please type the answer in words."))
+        return
+    await _answered(ctx, draft, question, text, edit=False)
+
+
+async def _file_while_asked(ctx: Context) -> None:
+    """A photo sent before the questions are answered: kept (the files step shows it), and
+    the question stands."""
+    _ = ctx._
+    draft, event = _draft(ctx), ctx.event
+    if len(draft.evidence) >= MAX_EVIDENCE:
+        ctx.say(_("You have already attached %(max)d files, the most a report can hold.")
+                % {"max": MAX_EVIDENCE})
+        return
+    record = media_record(ctx)
+    if record is None or any(e["file_unique_id"] == record["file_unique_id"]
+                             for e in draft.evidence):
+        return
+    same_album = bool(event.album_id) and any(e.get("album_id") == event.album_id
+                                              for e in draft.evidence)
+    draft.evidence.append(record)
+    _keep(ctx, draft)
+    if not same_album:  # an album arrives as several updates; one acknowledgement is enough
+        ctx.say(_("Received — attached to your report. Please answer the question above "
+                  "first; you can send more files after the questions."))
 
 
 def _evidence_buttons(ctx: Context) -> tuple[tuple[Button, ...], ...]:
@@ -173,6 +312,8 @@ async def show_summary(ctx: Context, *, edit: bool = False) -> None:
         _("Please check your report:"),
         "",
         _("Category: %(category)s") % {"category": category_title(ctx, draft.category, titles)},
+        *("  " + line for line in ctx.office.questions.lines(
+            draft.category, draft.answers(ctx.office.questions), ctx.lang, _)),
         _("Unit: %(unit)s") % {"unit": unit},
         _("Urgency: %(urgency)s") % {"urgency": _(PRIORITY_LABELS[draft.priority])},
         _("Files attached: %(count)d") % {"count": len(draft.evidence)},
@@ -195,22 +336,30 @@ async def show_summary(ctx: Context, *, edit: bool = False) -> None:
 def _show_edit_menu(ctx: Context) -> None:
     _ = ctx._
     ctx.goto(FLOW, EDIT)
-    ctx.say(_("What would you like to change?"), grid([
-        button(_("Category"), FLOW, "goto", CATEGORY),
-        button(_("Description"), FLOW, "goto", DESCRIPTION),
-        button(_("Files"), FLOW, "goto", EVIDENCE),
-        button(_("Urgency"), FLOW, "goto", URGENCY),
-        button(_("« Back to the summary"), FLOW, "back"),
-    ], 2), edit=True)
+    choices = [button(_("Category"), FLOW, "goto", CATEGORY),
+               button(_("Description"), FLOW, "goto", DESCRIPTION)]
+    if _questions(ctx, _draft(ctx)):
+        choices.append(button(_("Details"), FLOW, "goto", DETAILS))
+    choices += [button(_("Files"), FLOW, "goto", EVIDENCE),
+                button(_("Urgency"), FLOW, "goto", URGENCY),
+                button(_("« Back to the summary"), FLOW, "back")]
+    ctx.say(_("What would you like to change?"), grid(choices, 2), edit=True)
 
 
 async def _next_after(ctx: Context, step: str, *, edit: bool) -> None:
-    """Move on in the wizard; while editing, go back to the summary instead."""
-    if ctx.data.get("editing"):
+    """Move on in the wizard; while editing, go back to the summary instead (a category
+    changed there asks its own questions first)."""
+    draft = _draft(ctx)
+    if step == CATEGORY and ctx.data.get("editing") and _questions(ctx, draft) and not (
+            draft.details):
+        ask_details(ctx, edit=edit)
+    elif ctx.data.get("editing"):
         await show_summary(ctx, edit=edit)
     elif step == CATEGORY:
         ask_description(ctx, edit=edit)
-    elif step == DESCRIPTION:
+    elif step == DESCRIPTION and _questions(ctx, draft):
+        ask_details(ctx, edit=edit)
+    elif step in (DESCRIPTION, DETAILS):
         ask_evidence(ctx)
     elif step == EVIDENCE:
         ask_urgency(ctx, edit=edit)
@@ -241,7 +390,10 @@ async def _choose_category(ctx: Context) -> None:
     if category is None or not category.active:
         ctx.answer(ctx._("This button is no longer active."))
         return
-    await _chosen(ctx, CATEGORY, replace(_draft(ctx), category=category.code))
+    draft = _draft(ctx)
+    if draft.category != category.code:  # another category asks other questions
+        draft = replace(draft, details={}, asking=None)
+    await _chosen(ctx, CATEGORY, replace(draft, category=category.code))
 
 
 async def _evidence_done(ctx: Context) -> None:
@@ -295,7 +447,8 @@ async def _back(ctx: Context) -> None:
 
 async def _goto(ctx: Context) -> None:
     step = ctx.callback.arg if ctx.callback else ""
-    if step not in (CATEGORY, DESCRIPTION, EVIDENCE, URGENCY):
+    if step not in (CATEGORY, DESCRIPTION, DETAILS, EVIDENCE, URGENCY) or (
+            step == DETAILS and not _questions(ctx, _draft(ctx))):
         ctx.answer(ctx._("This button is no longer active."))
         return
     ctx.answer()
@@ -323,6 +476,10 @@ async def _description(ctx: Context) -> None:
     draft = _draft(ctx)
     draft.description = text
     _keep(ctx, draft)
+    if captioned and _questions(ctx, draft):  # the photo is kept; the questions come first
+        ask_details(ctx)
+        await _file_while_asked(ctx)
+        return
     if captioned:  # a photo with its caption: the caption describes, the photo is evidence
         ctx.goto(FLOW, EVIDENCE)
         await _evidence(ctx, caption_used=True)
@@ -419,6 +576,7 @@ async def _confirm(ctx: Context) -> None:
         key=draft.key, category=draft.category, description=draft.description,
         priority=draft.priority or "normal",
         evidence=[{k: v for k, v in e.items() if k != "album_id"} for e in draft.evidence],
+        details=draft.answers(ctx.office.questions),
     )
     try:
         ticket, created = await ctx.tickets.submit(ctx.resident, submission)
@@ -467,7 +625,12 @@ async def already_sent(ctx: Context, key: str) -> None:
 
 _describe = Transition(_description, {EVIDENCE: "text of 10–2000 characters (or a photo with "
                                                 "such a caption)",
+                                      DETAILS: "the same, when the category has questions",
                                       SUMMARY: "the same, while editing"})
+_typed = Transition(_typed_answer, {DETAILS: "a short text (a text question): the next one; "
+                                             "else asked to use the buttons",
+                                    EVIDENCE: "…the last question answered",
+                                    SUMMARY: "…the last, while editing"})
 _attach = Transition(_evidence, {EVIDENCE: "photo / video / voice / picture file (up to 10; "
                                            "albums as one)"})
 _leave = Transition(_cancel, {EXIT: "Cancel"})
@@ -478,12 +641,25 @@ TABLE = Flow(
     starts={CATEGORY: "/report or the menu"},
     transitions={
         (CATEGORY, Press("cat")): Transition(_choose_category, {
-            DESCRIPTION: "category button", SUMMARY: "category button, while editing"}),
+            DESCRIPTION: "category button", SUMMARY: "category button, while editing",
+            DETAILS: "another category with questions, while editing"}),
         (CATEGORY, Press("cancel")): _leave,
         (DESCRIPTION, Input.TEXT): _describe,
         (DESCRIPTION, Input.MEDIA): _describe,
         (DESCRIPTION, Input.CONTACT): _describe,
         (DESCRIPTION, Input.OTHER): _describe,
+        (DETAILS, Press("ans")): Transition(_choose_answer, {
+            DETAILS: "a choice or yes / no: the next question",
+            EVIDENCE: "…the last question answered", SUMMARY: "…the last, while editing"}),
+        (DETAILS, Press("skipq")): Transition(_skip_question, {
+            DETAILS: "Skip (an optional question)", EVIDENCE: "Skip the last question",
+            SUMMARY: "Skip the last, while editing"}),
+        (DETAILS, Input.TEXT): _typed,
+        (DETAILS, Input.CONTACT): _typed,
+        (DETAILS, Input.OTHER): _typed,
+        (DETAILS, Input.MEDIA): Transition(_file_while_asked, {
+            DETAILS: "a file: kept for the files step; the question stands"}),
+        (DETAILS, Press("cancel")): _leave,
         (EVIDENCE, Input.MEDIA): _attach,
         (EVIDENCE, Input.TEXT): _attach,
         (EVIDENCE, Input.CONTACT): _attach,
@@ -500,8 +676,8 @@ TABLE = Flow(
         (SUMMARY, Press("edit")): Transition(_edit, {EDIT: "Edit"}),
         (SUMMARY, Press("cancel")): _leave,
         (EDIT, Press("goto")): Transition(_goto, {
-            CATEGORY: "Category", DESCRIPTION: "Description", EVIDENCE: "Files",
-            URGENCY: "Urgency"}),
+            CATEGORY: "Category", DESCRIPTION: "Description", DETAILS: "Details",
+            EVIDENCE: "Files", URGENCY: "Urgency"}),
         (EDIT, Press("back")): Transition(_back, {SUMMARY: "Back"}),
         # the question asked at /report (or /start) while a report is unfinished
         (ANY_STEP, Press("resume")): Transition(_resume, {

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import SQLCoreOperations
 
-from storage.models import Building, Resident, Staff, Ticket, Unit
+from storage.models import Building, Resident, Staff, Ticket, TicketDetail, Unit
 
 BATCH = 1000
 
@@ -28,6 +28,10 @@ COLUMNS: dict[str, SQLCoreOperations[Any]] = {
     "complainant": func.coalesce(Resident.name, Ticket.contact_name),
     "phone": func.coalesce(Resident.phone, Ticket.contact_phone),
     "description": Ticket.description,
+    # the answers to the category's questions, "question=answer; …" (codes, as asked)
+    "details": select(func.aggregate_strings(TicketDetail.question + "=" + TicketDetail.value,
+                                             "; "))
+    .where(TicketDetail.ticket_id == Ticket.id).correlate(Ticket).scalar_subquery(),
     "assignee": Staff.name,
     "ack_due_at": Ticket.ack_due_at,
     "acknowledged_at": Ticket.acknowledged_at,

@@ -228,6 +228,10 @@ class Ticket(Base):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="ticket", order_by="Attachment.id", lazy="selectin"
     )
+    # the answers to the category's own questions (tickets.questions), in the order asked
+    details: Mapped[list[TicketDetail]] = relationship(
+        order_by="TicketDetail.id", lazy="selectin"
+    )
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it
     __table_args__ = (
         # Statistics read a period's tickets from this index alone (no table lookups), and
@@ -290,6 +294,17 @@ class TicketEvent(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class TicketDetail(Base):
+    """One answer to a category's question: the question's code and the answer (a choice's
+    code, yes / no, or a short text)."""
+
+    __tablename__ = "ticket_details"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    question: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(200))
 
 
 class Attachment(Base):

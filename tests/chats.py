@@ -15,6 +15,18 @@ async def register(chat: ChatClient, name: str = "Li Wei", unit: str = "3-1202")
     assert "registered" in chat.last_text
 
 
+# the buttons that answer each default category's own questions (tickets.questions)
+ANSWERS = {"Noise": ("At night (22:00–07:00)", "The flat above"),
+           "Water & plumbing": ("The ceiling", "Yes"),
+           "Electricity": ("My whole flat", "No")}
+
+
+async def answer_questions(chat: ChatClient, category: str) -> None:
+    """After the description: the category's questions, answered with the usual buttons."""
+    for answer in ANSWERS.get(category, ()):
+        await chat.click(answer)
+
+
 async def file_report(
     chat: ChatClient, description: str = DESCRIPTION, *, confirm: bool = True
 ) -> None:
@@ -22,6 +34,7 @@ async def file_report(
     await chat.send("/report")
     await chat.click("Noise")
     await chat.send(description)
+    await answer_questions(chat, "Noise")
     await chat.click("Skip")
     await chat.click("Normal")
     if confirm:

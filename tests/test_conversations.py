@@ -82,7 +82,10 @@ async def test_report_flow_stores_a_ticket(db: Database) -> None:
     await register(talk)
     assert "Choose a category" in text_of(await talk.send("/report"))
     assert "describe" in text_of(await talk.press("rp:cat:noise"))
-    await talk.send("Loud music every night after midnight from 7-0801.")
+    asked = await talk.send("Loud music every night after midnight from 7-0801.")
+    assert text_of(asked) == "(1/2) When does the noise happen?"
+    await talk.press("rp:ans:when.night")
+    await talk.press("rp:skipq:from")  # optional
     await talk.photo("u1")
     await talk.press("rp:done")
     summary = await talk.press("rp:prio:urgent")
@@ -94,6 +97,7 @@ async def test_report_flow_stores_a_ticket(db: Database) -> None:
         assert ticket is not None
         assert (ticket.category_code, ticket.priority, ticket.status) == ("noise", "urgent", "new")
         assert [a.file_unique_id for a in ticket.attachments] == ["u1"]
+        assert [(d.question, d.value) for d in ticket.details] == [("when", "night")]
         assert [(e.kind, e.to_status) for e in ticket.events] == [("status", "new")]
         assert ticket.ack_due_at > ticket.created_at
 
@@ -116,7 +120,8 @@ async def test_a_draft_written_before_the_upgrade_is_finished_after_it(db: Datab
         assert ticket is not None and ticket.description == old_draft["description"]
     draft = ReportDraft.read(old_draft)
     assert (draft.key, draft.category, draft.priority) == ("0123456789abcdef", "noise", "normal")
-    assert ReportDraft.read(draft.to_json()) == draft and draft.to_json()["v"] == 1
+    assert ReportDraft.read(draft.to_json()) == draft and draft.to_json()["v"] == 2
+    assert draft.details == {} and draft.asking is None  # (version 1 had no questions)
 
 
 async def test_editing_from_the_summary_returns_to_the_summary(db: Database) -> None:
@@ -125,6 +130,8 @@ async def test_editing_from_the_summary_returns_to_the_summary(db: Database) -> 
     await talk.send("/report")
     await talk.press("rp:cat:noise")
     await talk.send("First description, long enough.")
+    await talk.press("rp:ans:when.day")
+    await talk.press("rp:ans:from.below")
     await talk.press("rp:skip")
     await talk.press("rp:prio:normal")
     await talk.press("rp:edit")
@@ -223,7 +230,8 @@ async def test_starting_again_asks_before_discarding_a_draft(db: Database) -> No
     question = await talk.send("/report")
     assert "unfinished report" in text_of(question)
     resumed = await talk.click("Continue")
-    assert "Photos, videos" in text_of(resumed)  # back at the files step, draft intact
+    # back at the question asked, draft intact
+    assert "Where is the water coming from?" in text_of(resumed)
     await talk.send("/start")
     fresh = await talk.click("Start anew")
     assert "Choose a category" in text_of(fresh)
@@ -235,7 +243,9 @@ async def test_a_captioned_photo_describes_and_attaches(db: Database) -> None:
     await talk.send("/report")
     await talk.press("rp:cat:facility")
     outcome = await talk.photo("c1", caption="The lift door does not close on floor 3.")
-    assert "1 file attached" in text_of(outcome)
+    assert "What is broken" in text_of(outcome) and "attached to your report" in text_of(outcome)
+    await talk.send("The lift")
+    await talk.press("rp:skipq:usable")
     await talk.press("rp:done")
     summary = await talk.press("rp:prio:normal")
     assert "The lift door does not close on floor 3." in text_of(summary)
@@ -248,6 +258,8 @@ async def test_the_confirm_of_an_old_summary_does_not_submit_a_new_draft(db: Dat
     await talk.send("/report")
     await talk.press("rp:cat:noise")
     await talk.send("First report about the barking dog.")
+    await talk.press("rp:ans:when.always")
+    await talk.press("rp:skipq:from")
     await talk.press("rp:skip")
     await talk.press("rp:prio:normal")
     old_confirm = next(b for b in reversed(talk.buttons) if "Confirm" in b.text).data
@@ -255,6 +267,8 @@ async def test_the_confirm_of_an_old_summary_does_not_submit_a_new_draft(db: Dat
     await talk.send("/report")
     await talk.press("rp:cat:noise")
     await talk.send("Second report, different words.")
+    await talk.press("rp:ans:when.always")
+    await talk.press("rp:skipq:from")
     await talk.press("rp:skip")
     await talk.press("rp:prio:normal")
     stale = await talk.press(old_confirm)

@@ -13,7 +13,7 @@ from locales import gettext_for
 from storage.db import Database
 from storage.models import Resident
 from storage.repositories import Units
-from tests.chats import DESCRIPTION, file_report, register
+from tests.chats import DESCRIPTION, answer_questions, file_report, register
 from tests.conftest import Harness
 from tests.records import count, tickets_in
 
@@ -75,7 +75,8 @@ async def test_unknown_unit_when_the_property_list_is_loaded(
     no_crash(chat)
 
 
-async def test_report_steps_reject_bad_input(resident: ChatClient, harness: Harness) -> None:
+async def test_report_steps_reject_bad_input(resident: ChatClient, harness: Harness,
+                                             emulator: BotAPIEmulator) -> None:
     await register(resident)
     await resident.send("/report")
     await resident.send("noise!")  # typed instead of a button
@@ -88,6 +89,17 @@ async def test_report_steps_reject_bad_input(resident: ChatClient, harness: Harn
     await resident.send_photo(tiny_png((1, 1, 1)))
     assert "in words first" in resident.last_text
     await resident.send(DESCRIPTION)
+    # the category's questions: buttons only, and only the question asked now
+    question = resident.last_with_buttons
+    await resident.send_sticker()
+    assert "Please answer with the buttons of the question above" in resident.last_text
+    await resident.forge("rp:ans:from.above", question.message_id)  # the next question's
+    assert "no longer active" in (emulator.callback_answers[-1].get("text") or "")
+    await resident.forge("rp:ans:when.sometimes", question.message_id)  # no such choice
+    assert "no longer active" in (emulator.callback_answers[-1].get("text") or "")
+    await resident.forge("rp:skipq:when", question.message_id)  # a required one
+    assert "no longer active" in (emulator.callback_answers[-1].get("text") or "")
+    await answer_questions(resident, "Noise")
 
     await resident.send_sticker()
     assert "Stickers" in resident.last_text
@@ -134,6 +146,7 @@ async def test_stale_and_forged_buttons(
         await resident.forge(forged)
         answer = emulator.callback_answers[-1]
         assert answer.get("text"), forged  # every press is answered, with a reason
+    await answer_questions(resident, "Noise")
     await resident.click("Skip")
     await resident.click("Normal")
     await resident.click("✅ Confirm")

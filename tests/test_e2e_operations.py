@@ -10,7 +10,7 @@ import pytest
 from bot.demo import tiny_png
 from bot.emulator import BotAPIEmulator
 from bot.emulator.chat import ChatClient
-from tests.chats import register
+from tests.chats import answer_questions, register
 from tests.conftest import Harness
 
 
@@ -23,7 +23,7 @@ async def test_logs_hold_no_token_phone_or_text(
     await resident.click("Noise")
     await resident.send("Secret description of the neighbour's party")
     lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
-    assert any("update=" in line and "step=rp:evidence" in line and "duration_ms=" in line
+    assert any("update=" in line and "step=rp:details" in line and "duration_ms=" in line
                for line in lines)
     for line in lines:
         assert emulator.token not in line and emulator.token.split(":")[1] not in line
@@ -60,6 +60,7 @@ async def test_a_failed_download_is_explained_and_logs_no_secret(
     await resident.send("/report")
     await resident.click("Noise")
     await resident.send("Drilling every morning at six o'clock.")
+    await answer_questions(resident, "Noise")
     emulator.inject_error("getFile", 500, times=4)  # every retry fails: no file for us
     await resident.send_photo(tiny_png((9, 9, 9)))
     assert "could not receive this file" in resident.last_text

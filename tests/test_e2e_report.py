@@ -14,7 +14,7 @@ from bot.emulator.chat import ChatClient
 from storage.db import Database
 from storage.models import Attachment, ConversationState, Resident, Ticket
 from storage.repositories import Units
-from tests.chats import DESCRIPTION, file_report, register
+from tests.chats import ANSWERS, DESCRIPTION, answer_questions, file_report, register
 from tests.conftest import Harness
 from tests.records import count, tickets_in
 
@@ -30,14 +30,36 @@ async def test_full_report_with_an_album_of_three_photos(
     await resident.click("Water & plumbing")
     assert "describe the problem" in resident.last_text
     await resident.send(DESCRIPTION)
+    # the category's own questions: a leak needs to know where, and whether it still runs
+    assert resident.last_text == "(1/2) Where is the water coming from?"
+    assert "Skip" not in str(resident.last.inline_buttons)  # a required question
     photos = [tiny_png((i * 60, 10, 10)) for i in range(1, 4)]
-    replies = await resident.send_album(photos)
+    replies = await resident.send_album(photos)  # sent early: kept, the question stands
     assert len(replies) == 1, "one acknowledgement for the whole album"
+    assert "Please answer the question above first" in resident.last_text
+    await resident.send("from upstairs")  # typed where buttons were asked
+    assert "Please answer with the buttons" in resident.last_text
+    await resident.click("The ceiling")  # the question's message moves on to the next one
+    assert resident.last_with_buttons.text == "(2/2) Is water still running now?"
+    await resident.click("Yes")
+    assert "help us understand the problem" in resident.last_text
     await resident.click("✅ Done")
     await resident.click("Normal")
     summary = resident.last_text
     assert "Files attached: 3" in summary and DESCRIPTION in summary
     assert "Water & plumbing" in summary and "3-1202" in summary
+    assert ("  Where is the water coming from? The ceiling\n"
+            "  Is water still running now? Yes") in summary
+    # edited from the summary: Details asks the questions again, showing the answers so far
+    await resident.click("✏️ Edit")
+    await resident.click("Details")
+    assert "Your answer so far: The ceiling" in resident.last_text
+    await resident.click("A pipe or tap")
+    await resident.click("No")
+    assert "Please check your report" in resident.last_text
+    summary = resident.last_text
+    assert "Where is the water coming from? A pipe or tap" in summary
+    assert "Is water still running now? No" in summary
 
     await resident.click("✅ Confirm")
     confirmation = resident.messages[-2].text or ""
@@ -52,6 +74,11 @@ async def test_full_report_with_an_album_of_three_photos(
     resolve_by = ticket.resolve_due_at.astimezone(ZoneInfo("Asia/Shanghai"))
     assert f"We expect to resolve it by {resolve_by:%Y-%m-%d %H:%M}." in confirmation
     assert ticket.description == DESCRIPTION and ticket.unit_text == "3-1202"
+    assert [(d.question, d.value) for d in ticket.details] == [("where", "pipe"),
+                                                               ("running", "no")]
+    await resident.send("/mytickets")
+    await resident.click(resident.last.inline_buttons[0][0].text)
+    assert "Where is the water coming from? A pipe or tap" in resident.last_text
     db = Database(harness.settings.database.database_url)
     async with db.transaction() as session:
         attachments = (await session.scalars(select(Attachment))).all()
@@ -99,9 +126,11 @@ async def test_restart_in_the_middle_keeps_the_draft(
     await resident.send("/report")
     await resident.click("Electricity")
     await resident.send("The corridor lights on floor 12 are off.")
+    assert resident.last_text == "(1/2) What is without power?"
     await harness.restart()
     await resident.send_photo(tiny_png((5, 5, 5)))
-    assert "1 file attached" in resident.last_text
+    assert "attached to your report" in resident.last_text
+    await answer_questions(resident, "Electricity")  # the question, still there after it
     await resident.click("✅ Done")
     await resident.click("Normal")
     assert "The corridor lights on floor 12 are off." in resident.last_text
@@ -125,6 +154,7 @@ async def test_a_redelivered_update_has_no_second_effect(
     assert harness.desk is not None
     assert await harness.handled.wait(update_id, times=2) == "duplicate"
     assert len(resident.messages) == sent, "nothing was said twice"
+    await answer_questions(resident, "Noise")
     await resident.click("Skip")
     await resident.click("Normal")
     assert resident.last_text.count(DESCRIPTION) == 1
@@ -158,10 +188,11 @@ async def test_cancel_from_every_step_keeps_nothing(
         assert "Registration cancelled" in resident.last_text
         assert await count(url, Resident) == 0
     await register(resident)
-    # report steps: category, description, evidence, urgency, summary, edit menu
-    steps = [[], ["Noise"], ["Noise", DESCRIPTION], ["Noise", DESCRIPTION, "Skip"],
-             ["Noise", DESCRIPTION, "Skip", "Normal"],
-             ["Noise", DESCRIPTION, "Skip", "Normal", "✏️ Edit"]]
+    # report steps: category, description, its questions, evidence, urgency, summary, edit
+    asked = ["Noise", DESCRIPTION, *ANSWERS["Noise"]]
+    steps = [[], ["Noise"], ["Noise", DESCRIPTION], ["Noise", DESCRIPTION, ANSWERS["Noise"][0]],
+             asked, [*asked, "Skip"], [*asked, "Skip", "Normal"],
+             [*asked, "Skip", "Normal", "✏️ Edit"]]
     for path in steps:
         await resident.send("/report")
         for action in path:

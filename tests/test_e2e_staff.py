@@ -18,7 +18,7 @@ from bot.emulator import BotAPIEmulator, SentMessage
 from bot.emulator.chat import GroupMember
 from storage.models import OutboxMessage, Ticket
 from storage.repositories import Units
-from tests.chats import file_report, register
+from tests.chats import answer_questions, file_report, register
 from tests.conftest import Harness
 from tests.records import tickets_in
 
@@ -573,6 +573,7 @@ async def test_every_piece_of_evidence_reaches_the_staff_thread(office: Office) 
     await resident.send("/report")
     await resident.click("Water & plumbing")
     await resident.send("Water comes through the bathroom ceiling since this morning.")
+    await answer_questions(resident, "Water & plumbing")
     sent = [await resident.send_photo(tiny_png((9, 9, 9))), await resident.send_voice(OGG),
             await resident.send_video(MP4), await resident.send_document(PDF, "letter.pdf",
                                                                          "application/pdf"),

@@ -22,6 +22,7 @@ from storage.models import (
     Staff,
     Survey,
     Ticket,
+    TicketDetail,
     TicketEvent,
     utcnow,
 )
@@ -88,6 +89,7 @@ from tickets.policy import (
     Timing,
     normalize_phone,
 )
+from tickets.questions import CODE_MAX, DETAIL_TEXT_MAX, QUESTIONS_MAX, Detail
 from tickets.timers import Stage, TimerKind
 
 MAX_ATTACHMENTS = 30
@@ -130,6 +132,7 @@ class Submission:
     description: str
     priority: str = "normal"
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    details: tuple[Detail, ...] = ()  # answers to the category's questions
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,12 @@ def attachment_from(media: dict[str, Any]) -> Attachment:
     )
 
 
+def details_from(details: Sequence[Detail]) -> list[TicketDetail]:
+    """The rows of a report's answers (the dialogue checked them against the questions)."""
+    return [TicketDetail(question=d.question[:CODE_MAX], value=d.value[:DETAIL_TEXT_MAX])
+            for d in details[:QUESTIONS_MAX]]
+
+
 class TicketService:
     def __init__(self, session: AsyncSession, *, staff_chat_id: int | None = None,
                  timing: Timing | None = None,
@@ -212,6 +221,7 @@ class TicketService:
         ticket.resident_id, ticket.resident = resident.id, resident
         ticket.unit_id, ticket.unit_text = resident.unit_id, resident.unit_label
         ticket.attachments = [attachment_from(m) for m in submission.evidence]
+        ticket.details = details_from(submission.details)
         await self._numbered(ticket)
         self._post_evidence(ticket, ticket.attachments)
         await self._start_clocks(ticket)

@@ -48,6 +48,7 @@ from tickets.notices import (
     TicketNotice,
     read_payload,
 )
+from tickets.questions import QuestionSet
 from tickets.service import TicketService
 
 log = logging.getLogger(__name__)
@@ -136,9 +137,10 @@ class Notifier:
     def __init__(self, transport: Transport, db: Database, lang: str, timezone: ZoneInfo,
                  staff_chat_id: int | None = None, interval: float = 1.0,
                  chart_font: Path | None = None, metrics: Metrics | None = None,
-                 console_url: str = "") -> None:
+                 console_url: str = "", questions: QuestionSet | None = None) -> None:
         self.transport, self.db, self.lang, self.timezone = transport, db, lang, timezone
         self.console_url = console_url  # the cards link to the ticket's page there
+        self.questions = questions or QuestionSet()  # the cards show the answers to them
         self.reporter = Reporter(db, lang, timezone, chart_font)
         self.staff_chat_id = staff_chat_id
         self.interval = interval
@@ -217,7 +219,8 @@ class Notifier:
                 return Due(row.id, row.chat_id, render(ticket, notice, resident_lang=lang,
                                                        staff_lang=self.lang,
                                                        timezone=self.timezone,
-                                                       console_url=self.console_url))
+                                                       console_url=self.console_url,
+                                                       questions=self.questions))
             case None if row.payload.get("kind") == StatisticsReport.KIND:
                 return Due(row.id, row.chat_id, None,
                            unreadable="report failed: no such period")

@@ -32,6 +32,7 @@ from storage.repositories import Categories, StaffMembers
 from tickets.lifecycle import OPEN, Role, Status
 from tickets.offers import offered
 from tickets.policy import CAUSE_LABELS, RESOLUTION_LABELS, SEVERITY_LABELS
+from tickets.questions import answers_of
 from tickets.service import Actor, TicketError, TicketService
 from web.console.access import DESK, Need, need, viewer
 from web.console.forms import (
@@ -126,6 +127,8 @@ async def _render(request: web.Request, ticket_id: int, *, done: Form | None = N
         context: dict[str, Any] = {
             "ticket": ticket,
             "category": category_title(category, lang) if category else ticket.category_code,
+            "details": desk.engine.office.questions.lines(ticket.category_code,
+                                                          answers_of(ticket), lang, _),
             "events": sorted(ticket.events, key=lambda e: (e.created_at, e.id)),
             "actor_name": lambda event: _actor_name(event.actor_type, event.actor_id, staff,
                                                     ticket.resident),

@@ -127,6 +127,15 @@ class FileRef:
 
 
 @dataclass(frozen=True)
+class Mention:
+    """A person named in a message's text, linked to their Telegram account so that Telegram
+    notifies them (a text mention: no username needed)."""
+
+    user_id: int
+    name: str  # as it appears in the text
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message to show. `edit=True` edits the message whose button was pressed;
     `edit_message_id` edits that message instead (the notifier's cards). With `file`, the text
@@ -141,6 +150,7 @@ class Reply:
     file: FileRef | None = None
     album: tuple[FileRef, ...] = ()
     edit_message_id: int | None = None
+    mentions: tuple[Mention, ...] = ()  # names in `text` that notify their person
     # False: not kept in the chat's row to be sent again on a redelivery (it holds a secret,
     # such as a one-time sign-in link, that the database must not keep)
     keep: bool = True

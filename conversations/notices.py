@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from conversations.events import Button, FileRef, Reply, inline
+from conversations.events import Button, FileRef, Mention, Reply, inline
 from conversations.keyboards import CallBackButton, CardAction, SurveyButton, staff_button
 from locales import N_, gettext_for
 from locales.dates import format_day, format_numeric_when
@@ -240,7 +240,18 @@ def thread_post(ticket: Ticket, notice: TicketNotice, lang: str, timezone: ZoneI
         return None
     body = "\n".join(line for line in lines if line)
     file = notice.file if isinstance(notice, ResidentAdded) else None
-    return Reply(body, file=_file(file), reply_to=reply_to)
+    return Reply(body, file=_file(file), reply_to=reply_to, mentions=_mentions(notice))
+
+
+def _mentions(notice: TicketNotice) -> tuple[Mention, ...]:
+    """The managers an alert names, mentioned so that Telegram notifies them."""
+    if not isinstance(notice, Escalated | Overdue | NotFixed | CallBackPost):
+        return ()
+    names = notice.managers.split(", ") if notice.managers else []
+    if len(names) != len(notice.manager_ids):  # (a row queued before mentions: names only)
+        return ()
+    return tuple(Mention(user_id, name) for user_id, name in zip(notice.manager_ids, names,
+                                                                 strict=True))
 
 
 def _evidence_post(ticket: Ticket, notice: Evidence, _: Gettext, reply_to: int | None

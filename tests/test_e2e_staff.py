@@ -173,6 +173,15 @@ async def test_from_report_to_survey_with_the_exact_notifications(office: Office
     assert stored.resolution_type == "repair" and stored.follow_up_at is not None
 
 
+def assert_mentions_the_manager(alert: SentMessage) -> None:
+    """The manager's name is a text mention: Telegram notifies them, no username needed."""
+    text = alert.text or ""
+    [mention] = [e for e in alert.raw.get("entities", []) if e["type"] == "text_mention"]
+    assert mention["user"]["id"] == MANAGER
+    start = len(text[:text.index("Manager Zhao")].encode("utf-16-le")) // 2
+    assert (mention["offset"], mention["length"]) == (start, len("Manager Zhao"))
+
+
 async def test_not_fixed_reopens_and_escalates(office: Office) -> None:
     await office.new_ticket()
     agent = office.agent
@@ -193,6 +202,7 @@ async def test_not_fixed_reopens_and_escalates(office: Office) -> None:
     alert = next(m for m in office.emulator.messages(STAFF_CHAT) if "not fixed" in (m.text or ""))
     assert "Manager Zhao" in (alert.text or "") and "Agent Li" in (alert.text or "")
     assert alert.reply_to_message_id == office.card().message_id  # in the card's thread
+    assert_mentions_the_manager(alert)
     stored = await office.ticket()
     assert stored.status == "reopened" and stored.reopen_count == 1
     assert stored.escalated_at is not None
@@ -490,6 +500,8 @@ async def test_a_missed_deadline_escalates_and_apologises_once_across_a_restart(
         (m.text or "").startswith(f"⏰ No. {number} — not acknowledged in time. Escalated to "
                                   "managers: Manager Zhao")
         for m in office.emulator.messages(STAFF_CHAT)))
+    assert_mentions_the_manager(next(m for m in office.emulator.messages(STAFF_CHAT)
+                                     if "not acknowledged in time" in (m.text or "")))
 
     await office.all_sent()
     await office.harness.stop()

@@ -23,7 +23,7 @@ from bot.telegram.transport import (
     make_transport,
     send_reply,
 )
-from conversations.events import Button, Event, FileRef, KeyboardButton, Reply
+from conversations.events import Button, Event, FileRef, KeyboardButton, Mention, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
 STAFF_CHAT = -100900
@@ -104,7 +104,7 @@ def look(message: SentMessage) -> tuple[Any, ...]:
     """What a user sees of a message (ids of their own chat included)."""
     return (message.message_id, message.kind, message.text, message.reply_markup,
             message.edits, message.file_id, message.reply_to_message_id,
-            message.media_group_id is not None)
+            message.media_group_id is not None, message.raw.get("entities"))
 
 
 async def test_a_reply_looks_the_same_whichever_framework_sends_it(
@@ -131,6 +131,9 @@ async def test_a_reply_looks_the_same_whichever_framework_sends_it(
         Reply("Gone", edit_message_id=999),  # cannot be edited: sent anew
         Reply("Answer", reply_to=2),
         Reply("Answer to nothing", reply_to=999),
+        # a text mention after an emoji (two UTF-16 units) and a Chinese name
+        Reply("🚨 Managers: Zhao Min, 王经理", mentions=(Mention(501, "Zhao Min"),
+                                                      Mention(502, "王经理"))),
     ]
     chats = {"aiogram": emu.user(7101, "A"), "ptb": emu.user(7102, "P")}
     ids: dict[str, list[list[int]]] = {}
@@ -145,6 +148,9 @@ async def test_a_reply_looks_the_same_whichever_framework_sends_it(
     assert seen["aiogram"] == seen["ptb"]
     first = emu.messages(chats["ptb"].id)[0]
     assert first.text == "Edited" and first.edits == 1
+    [zhao, wang] = emu.messages(chats["ptb"].id)[-1].raw["entities"]
+    assert (zhao["offset"], zhao["length"], zhao["user"]["id"]) == (13, 8, 501)
+    assert (wang["offset"], wang["length"], wang["user"]["id"]) == (23, 3, 502)
     long = emu.messages(chats["ptb"].id)[4]
     assert long.text is not None and len(long.text) == 4096 and long.text.endswith("…")
 

@@ -160,6 +160,7 @@ class Escalated(TicketNotice):
     by: str = ""  # empty: the system
     reason: str = ""
     managers: str = ""
+    manager_ids: tuple[int, ...] = ()  # their Telegram ids: mentioned, so notified
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,7 @@ class NotFixed(TicketNotice):
     KIND = "not_fixed"
     answer: str = ""
     managers: str = ""
+    manager_ids: tuple[int, ...] = ()  # their Telegram ids: mentioned, so notified
     assignee: str = ""
 
 
@@ -214,6 +216,7 @@ class CallBackPost(TicketNotice):
     outcome: str = ""  # "" (asked) or a CallBackOutcome
     days: int = 0  # after closing
     managers: str = ""  # (when it came back: they are told)
+    manager_ids: tuple[int, ...] = ()  # their Telegram ids: mentioned, so notified
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,7 @@ class Overdue(TicketNotice):
     KIND = "overdue"
     stage: Stage = Stage.ACKNOWLEDGE
     managers: str = ""
+    manager_ids: tuple[int, ...] = ()  # their Telegram ids: mentioned, so notified
     assignee: str = ""
 
 

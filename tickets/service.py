@@ -458,9 +458,9 @@ class TicketService:
         ticket.escalated_at = self.clock()
         self._event(ticket, "escalated", actor, note=reason)
         self.refresh_card(ticket)
-        managers = [m.name for m in await self.staff.managers()]
-        self._thread(Escalated(ticket.id, by=actor.name, reason=reason or "",
-                               managers=", ".join(managers)))
+        names, ids = await self._managers()
+        self._thread(Escalated(ticket.id, by=actor.name, reason=reason or "", managers=names,
+                               manager_ids=ids))
         await self.session.flush()
         return ticket
 
@@ -575,8 +575,8 @@ class TicketService:
             await self._fresh_deadlines(ticket, now, SYSTEM)
             ticket.escalated_at = now
             await self.timers.cancel(ticket.id, TimerKind.SURVEY_REMINDER, TimerKind.AUTO_CLOSE)
-            managers = ", ".join(m.name for m in await self.staff.managers())
-            self._thread(NotFixed(ticket.id, answer=fixed, managers=managers,
+            managers, ids = await self._managers()
+            self._thread(NotFixed(ticket.id, answer=fixed, managers=managers, manager_ids=ids,
                                   assignee=ticket.assignee.name if ticket.assignee else ""))
         elif current_round and ticket.status == Status.RESOLVED and (
                 fixed == "yes" or (rating is not None and survey.fixed is None)):
@@ -608,7 +608,7 @@ class TicketService:
         self._event(ticket, "call_back", actor, details={"call_back_id": call_back.id,
                                                          "outcome": outcome})
         await self.timers.cancel(ticket.id, TimerKind.CALL_BACK_EXPIRE)
-        managers = ""
+        managers, ids = "", tuple[int, ...]()
         current = ticket.status == Status.CLOSED and call_back.round == ticket.reopen_count
         if outcome == CallBackOutcome.RECURRED and current:
             await self._move(ticket, check(Action.RECUR, ticket.status, actor.role), actor,
@@ -616,8 +616,9 @@ class TicketService:
             ticket.reopen_count += 1
             ticket.escalated_at = now
             await self._fresh_deadlines(ticket, now, SYSTEM)
-            managers = ", ".join(m.name for m in await self.staff.managers())
-        self._thread(CallBackPost(ticket.id, outcome=outcome, managers=managers))
+            managers, ids = await self._managers()
+        self._thread(CallBackPost(ticket.id, outcome=outcome, managers=managers,
+                                  manager_ids=ids))
         self.refresh_card(ticket)
         await self.session.flush()
         return call_back, True
@@ -717,8 +718,8 @@ class TicketService:
         self._event(ticket, "escalated", SYSTEM, note=f"{stage} deadline passed",
                     details={"stage": stage, "promised": promised.isoformat()})
         self.refresh_card(ticket)
-        managers = ", ".join(m.name for m in await self.staff.managers())
-        self._thread(Overdue(ticket.id, stage=stage, managers=managers,
+        managers, ids = await self._managers()
+        self._thread(Overdue(ticket.id, stage=stage, managers=managers, manager_ids=ids,
                              assignee=ticket.assignee.name if ticket.assignee else ""))
         self._tell_resident(ticket, Apology(ticket.id, stage=stage,
                                             promised=promised.isoformat()))
@@ -817,6 +818,13 @@ class TicketService:
             for run in runs:
                 if run:
                     self._thread(Evidence(ticket.id, files=tuple(run)))
+
+    async def _managers(self) -> tuple[str, tuple[int, ...]]:
+        """The managers to alert: their names as the post shows them, and their Telegram ids
+        (mentioned by name, so that Telegram notifies each of them)."""
+        managers = list(await self.staff.managers())
+        return (", ".join(m.name for m in managers),
+                tuple(m.telegram_user_id for m in managers))
 
     def _thread(self, notice: TicketNotice) -> None:
         """A post in the card's thread in the staff group."""

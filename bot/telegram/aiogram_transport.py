@@ -43,6 +43,7 @@ from bot.telegram.transport import (
     Unavailable,
     album_of,
     button_event,
+    entities_of,
     file_of,
     file_sender,
     inline_markup_of,
@@ -176,6 +177,7 @@ class AiogramTransport:
         with translated():
             message = present(await self.bot.send_message(
                 chat_id, text, reply_markup=markup_of(reply, types),
+                entities=entities_of(text, reply, types),
                 reply_parameters=reply_parameters_of(reply, types)), "sendMessage")
         return message.message_id
 

@@ -33,6 +33,7 @@ from bot.telegram.transport import (
     Unavailable,
     album_of,
     button_event,
+    entities_of,
     file_of,
     file_sender,
     inline_markup_of,
@@ -179,6 +180,7 @@ class PTBTransport:
         with translated():
             message = await self.bot.send_message(
                 chat_id, text, reply_markup=markup_of(reply, telegram),
+                entities=entities_of(text, reply, telegram),
                 reply_parameters=reply_parameters_of(reply, telegram),
                 link_preview_options=NO_PREVIEW)
         return message.message_id

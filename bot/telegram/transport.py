@@ -253,6 +253,23 @@ def file_of(file: FileRef, types: ModuleType) -> Any:
         file.data, filename=file.name)
 
 
+def entities_of(text: str, reply: Reply, types: ModuleType) -> list[Any] | None:
+    """The text mentions of a reply's people, found in `text` in their order (offsets in
+    UTF-16 code units, as the Bot API counts); None when there are none."""
+    entities, start = [], 0
+    for mention in reply.mentions:
+        at = text.find(mention.name, start) if mention.name else -1
+        if at < 0:
+            continue
+        offset = len(text[:at].encode("utf-16-le")) // 2
+        length = len(mention.name.encode("utf-16-le")) // 2
+        entities.append(types.MessageEntity(
+            type="text_mention", offset=offset, length=length,
+            user=types.User(id=mention.user_id, is_bot=False, first_name=mention.name)))
+        start = at + len(mention.name)
+    return entities or None
+
+
 ALBUM_ITEMS = {"photo": "InputMediaPhoto", "video": "InputMediaVideo",
                "document": "InputMediaDocument", "audio": "InputMediaAudio"}
 

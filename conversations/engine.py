@@ -12,6 +12,7 @@ from conversations import (
     call_back,
     console,
     mytickets,
+    profile,
     registration,
     report,
     staffdesk,
@@ -30,6 +31,7 @@ from tickets.service import TicketService
 COMMANDS = (
     ("report", N_("Report a problem")),
     ("mytickets", N_("My tickets and their status")),
+    ("profile", N_("My name, phone and unit")),
     ("cancel", N_("Cancel what you are doing")),
     ("language", N_("Change the language")),
     ("help", N_("How this bot works")),
@@ -38,7 +40,7 @@ COMMANDS = (
 
 # by the flow's name as the chat's state row stores it
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in (
-    registration.TABLE, report.TABLE, mytickets.TABLE, survey.TABLE)}
+    registration.TABLE, report.TABLE, mytickets.TABLE, survey.TABLE, profile.TABLE)}
 
 
 class Engine:
@@ -174,6 +176,8 @@ async def cancel(ctx: Context) -> None:
                 remove_keyboard=True)
     elif flow == mytickets.FLOW:
         ctx.say(_("Done. What you sent has been added to the ticket."), keyboard=main_menu(_))
+    elif flow == profile.FLOW:
+        ctx.say(_("Stopped. The changes you saved are kept."), keyboard=main_menu(_))
     elif flow:
         ctx.say(_("Cancelled. Nothing was saved."), keyboard=main_menu(_))
     elif ctx.resident is not None:
@@ -189,6 +193,7 @@ async def show_help(ctx: Context) -> None:
         "/report — report a problem (noise, repairs, water, electricity…), with photos, "
         "videos or voice notes\n"
         "/mytickets — see your reports, their progress, add information or withdraw one\n"
+        "/profile — change your name, phone or unit\n"
         "/language — change the language\n"
         "/cancel — stop what you are doing; nothing half-finished is kept\n\n"
         "Every report gets a number, and you get a message here whenever its status changes."
@@ -277,7 +282,7 @@ async def _show_tickets(ctx: Context) -> None:
 ANYONE: dict[str, Handler] = {"help": show_help, "language": choose_language, "cancel": cancel,
                               "console": console.in_private}
 RESIDENTS: dict[str, Handler] = {"start": start, "report": report.begin,
-                                 "mytickets": _show_tickets}
+                                 "mytickets": _show_tickets, "profile": profile.begin}
 # buttons that work from anywhere in the chat, by their prefix
 ANYWHERE: dict[str, Handler] = {Prefix.LANGUAGE: set_language, Prefix.SURVEY: survey.press,
                                 Prefix.CALL_BACK: call_back.press,

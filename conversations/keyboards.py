@@ -19,6 +19,7 @@ class Prefix(StrEnum):
     stored) and are spelled here alone; the code says the names."""
 
     REGISTRATION = "reg"
+    PROFILE = "pf"  # /profile: a registered resident's name, phone and unit
     REPORT = "rp"
     MY_TICKETS = "mt"
     SURVEY = "sv"

@@ -40,13 +40,19 @@ async def begin(ctx: Context) -> None:
     )
 
 
+def clean_name(text: str | None) -> str | None:
+    """A name as kept: spaces tidied; None when empty or longer than NAME_MAX."""
+    name = " ".join((text or "").split())
+    return name if 0 < len(name) <= NAME_MAX else None
+
+
 async def _name(ctx: Context) -> None:
     _ = ctx._
     event = ctx.event
     name = " ".join((event.text or "").split())
     if event.kind != EventKind.TEXT or not name:
         ctx.say(_("Please type your name."))
-    elif len(name) > NAME_MAX:
+    elif clean_name(name) is None:
         ctx.say(_("That is too long for a name. Please use at most %(max)d characters.")
                 % {"max": NAME_MAX})
     else:
@@ -76,14 +82,16 @@ async def _flat_not_listed(ctx: Context) -> None:
     await _unlisted(ctx)
 
 
-async def _phone(ctx: Context) -> None:
+def given_phone(ctx: Context) -> tuple[str, bool] | None:
+    """The phone the resident shared or typed, in E.164, and whether Telegram vouches for it
+    (shared from their own account); None after saying why it is not one."""
     _ = ctx._
     event = ctx.event
     if event.kind == EventKind.CONTACT:
         if event.contact_user_id not in (None, event.sender.user_id):
             ctx.say(_("Please share your own phone number, not someone else's contact."),
                     keyboard=share_phone(_))
-            return
+            return None
         phone = shared_phone(event.phone or "", ctx.office.phone_region)
     elif event.kind == EventKind.TEXT:
         phone = normalize_phone(event.text or "", ctx.office.phone_region)
@@ -93,12 +101,19 @@ async def _phone(ctx: Context) -> None:
         ctx.say(_("That does not look like a phone number. Please type it with digits only, "
                   "for example +86 138 0013 8000, or press the button below."),
                 keyboard=share_phone(_))
+        return None
+    # a typed number is only what they say: it must not hand them complaints the office took
+    # for that number
+    return phone, (event.kind == EventKind.CONTACT
+                   and event.contact_user_id == event.sender.user_id)
+
+
+async def _phone(ctx: Context) -> None:
+    _ = ctx._
+    given = given_phone(ctx)
+    if given is None:
         return
-    ctx.data["phone"] = phone
-    # Telegram vouches for a number shared from the resident's own account; a typed one is
-    # only what they say (it must not hand them complaints the office took for that number)
-    ctx.data["phone_verified"] = (event.kind == EventKind.CONTACT
-                                  and event.contact_user_id == event.sender.user_id)
+    ctx.data["phone"], ctx.data["phone_verified"] = given
     if ctx.data.get("unit_id"):
         await _finish(ctx)
     elif await ctx.units.any_loaded():

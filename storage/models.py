@@ -296,6 +296,18 @@ class TicketEvent(Base):
     ticket: Mapped[Ticket] = relationship(back_populates="events")
 
 
+class ResidentChange(Base):
+    """A resident changed their own details (/profile): what, from what, to what, when."""
+
+    __tablename__ = "resident_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    field: Mapped[str] = mapped_column(String(16))  # name | phone | unit
+    old: Mapped[str | None] = mapped_column(String(128))
+    new: Mapped[str | None] = mapped_column(String(128))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class TicketDetail(Base):
     """One answer to a category's question: the question's code and the answer (a choice's
     code, yes / no, or a short text)."""

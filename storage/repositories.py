@@ -21,6 +21,7 @@ from storage.models import (
     MessageLink,
     OutboxMessage,
     Resident,
+    ResidentChange,
     Staff,
     Survey,
     Ticket,
@@ -91,6 +92,18 @@ class Residents(Repository):
 
     def add(self, resident: Resident) -> None:
         self.session.add(resident)
+
+    def record_change(self, resident: Resident, field: str, old: str | None,
+                      new: str | None) -> None:
+        """The audit trail of a resident's own changes (/profile)."""
+        self.session.add(ResidentChange(resident_id=resident.id, field=field,
+                                        old=(old or "")[:128] or None,
+                                        new=(new or "")[:128] or None))
+
+    async def changes(self, resident_id: int) -> Sequence[ResidentChange]:
+        return (await self.session.scalars(
+            select(ResidentChange).where(ResidentChange.resident_id == resident_id)
+            .order_by(ResidentChange.id))).all()
 
     async def get(self, resident_id: int) -> Resident | None:
         return await self.session.get(Resident, resident_id)

@@ -481,6 +481,10 @@ class TicketService:
         resident.reachable = reachable
         if reachable:
             await self.outbox.resend_to_chat(resident.chat_id)
+        await self.refresh_cards_of(resident)
+
+    async def refresh_cards_of(self, resident: Resident) -> None:
+        """The cards of a resident's live tickets show their name and phone as they are now."""
         if self.staff_chat_id is None:
             return
         for ticket in await self.tickets.live_of_resident(resident.id,

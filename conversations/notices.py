@@ -45,6 +45,7 @@ from tickets.notices import (
     ResidentAdded,
     ResidentNotice,
     Resolved,
+    Resolving,
     StaffMessage,
     SurveyAnswered,
     SurveyQuestion,
@@ -430,6 +431,15 @@ def _information_requested(notice: InformationRequested, ticket: Ticket, head: s
     return Reply("❓ " + _("%(head)s: the office needs more information:\n\n%(text)s\n\n"
                           "Reply to this message (text, photo or voice note).") % {
         "head": head, "text": notice.text})
+
+
+@resident_reply.register
+def _resolving(notice: Resolving, ticket: Ticket, head: str, _: Gettext, timezone: ZoneInfo
+               ) -> Reply | None:
+    if ticket.status != Status.RESOLVING:  # resolved (or sent back) before this went out
+        return None
+    return Reply("🛠 " + _("%(head)s: the office knows what to do and is now working on the "
+                          "fix.") % {"head": head})
 
 
 @resident_reply.register

@@ -269,3 +269,24 @@ async def test_a_reopened_ticket_gets_fresh_deadlines(db: Database) -> None:
     assert kinds(await fire(db, office(3, 12))) == ["resident:apology", "staff:card",
                                                     "staff:overdue"]
     assert await fire(db, office(3, 13)) == []
+
+
+async def test_being_resolved_is_told_when_it_stays_so(db: Database) -> None:
+    resident_id, *_ = await setup(db)
+    kept, quick = await report(db, resident_id, "a"), await report(db, resident_id, "b")
+    clock = Clock(office(1, 10))
+    for ticket_id in (kept, quick):
+        async with db.transaction() as session:
+            service = TicketService(session, staff_chat_id=-100, timing=TIMING, clock=clock)
+            ticket = await session.get(Ticket, ticket_id)
+            agent = await session.scalar(select(Staff).where(Staff.role == "agent"))
+            assert ticket is not None and agent is not None
+            await service.acknowledge(ticket, agent)
+            await service.start_investigation(ticket, agent)
+            await service.start_resolving(ticket, agent)
+            if ticket_id == quick:  # resolved within the minute: no "working on it" first
+                await service.resolve(ticket, agent, Resolution("repair", "Fixed"))
+    told = await fire(db, office(1, 10, 10))
+    assert [(p["kind"], p["ticket_id"]) for p in told if p.get("to") == "resident"] == [
+        ("resolving", kept)]
+    assert [p for p in await fire(db, office(1, 11)) if p["kind"] == "resolving"] == []

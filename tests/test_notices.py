@@ -22,6 +22,7 @@ from tickets.notices import (
     NoticeFile,
     ReplyLost,
     ResidentAdded,
+    Resolving,
     StaffMessage,
     StatisticsReport,
     SurveyAnswered,
@@ -104,7 +105,7 @@ def test_a_row_nobody_can_read_is_none(payload: dict[str, Any]) -> None:
 def test_every_kind_has_words_in_every_language(lang: str) -> None:
     """A kind added without a renderer (or a renderer that fails) fails here, not in the
     notifier. The card is drawn from the whole ticket and is tested with it."""
-    ticket = Ticket(id=41, number="2612-0041", card_message_id=900,
+    ticket = Ticket(id=41, number="2612-0041", card_message_id=900, status="resolving",
                     resolution_text="The pipe was replaced.", improvement_measures="Checks")
     ticket.attachments = [Attachment(id=5, kind="photo", file_id="P1", file_unique_id="u1",
                                      size=1)]  # (the sample evidence group: files 5 and 6)
@@ -116,3 +117,12 @@ def test_every_kind_has_words_in_every_language(lang: str) -> None:
         assert rendered is not None and rendered.ticket_id == 41, kind
         assert rendered.reply.text or rendered.reply.file, kind
         assert rendered.kind == kind.KIND
+
+
+def test_being_resolved_is_not_told_once_the_ticket_moved_on() -> None:
+    ticket = Ticket(id=41, number="2612-0041", status="resolved")
+    assert render(ticket, Resolving(41), resident_lang="en", staff_lang="en",
+                  timezone=TZ) is None
+    ticket.status = "resolving"
+    shown = render(ticket, Resolving(41), resident_lang="en", staff_lang="en", timezone=TZ)
+    assert shown is not None and "now working on the fix" in shown.reply.text

@@ -263,6 +263,13 @@ class Investigating(ResidentNotice):
 
 
 @dataclass(frozen=True)
+class Resolving(ResidentNotice):
+    """The office has found what to do and is working on the fix."""
+
+    KIND = "resolving"
+
+
+@dataclass(frozen=True)
 class StaffMessage(ResidentNotice):
     KIND = "staff_message"
     text: str = ""

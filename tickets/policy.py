@@ -49,6 +49,8 @@ class Timing:
     follow_up_hour: int = 9  # office time, on the follow-up date (and the call-back's)
     call_back_days: int = 7  # the call-back (回访) after closing; 0: none (FOLLOW_UP_DAYS)
     call_back_wait: timedelta = timedelta(days=3)  # unanswered after this: recorded as such
+    # a ticket still "being resolved" this long after it began is told to the resident
+    tell_resolving_after: timedelta = timedelta(minutes=10)
     sla: SlaPolicy = field(default_factory=SlaPolicy)
 
     def call_back_after(self, category: str) -> int:

@@ -71,6 +71,7 @@ from tickets.notices import (
     ResidentAdded,
     ResidentNotice,
     Resolved,
+    Resolving,
     StaffMessage,
     SurveyAnswered,
     SurveyReminder,
@@ -410,6 +411,10 @@ class TicketService:
         actor = Actor.of_staff(staff)
         target = self._require(ticket, Action.START_RESOLVING, actor, version)
         await self._move(ticket, target, actor)
+        # told only when it stays so: the card's Resolve asks its questions in this status,
+        # and a resolution a minute later needs no "working on it" first
+        await self.timers.restart(ticket.id, {
+            TimerKind.TELL_RESOLVING: self.clock() + self.timing.tell_resolving_after})
         return ticket
 
     async def resolve(self, ticket: Ticket, staff: Staff, resolution: Resolution,
@@ -685,6 +690,8 @@ class TicketService:
             target = check(Action.AUTO_CLOSE, ticket.status, Role.SYSTEM)
             await self._move(ticket, target, SYSTEM, note="no answer to the survey")
             self._tell_resident(ticket, AutoClosed(ticket.id))
+        elif kind == TimerKind.TELL_RESOLVING and ticket.status == Status.RESOLVING:
+            self._tell_resident(ticket, Resolving(ticket.id))
         elif kind == TimerKind.CALL_BACK:
             await self._ask_call_back(ticket, round_, now)
         elif kind == TimerKind.CALL_BACK_EXPIRE:

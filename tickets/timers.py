@@ -23,6 +23,7 @@ class TimerKind(StrEnum):
     SURVEY_REMINDER = "survey_reminder"  # the survey is unanswered: ask once more
     AUTO_CLOSE = "auto_close"  # …still unanswered: close the ticket
     FOLLOW_UP = "follow_up"  # check that the improvement measures hold
+    TELL_RESOLVING = "tell_resolving"  # still "being resolved": tell the resident
     CALL_BACK = "call_back"  # 回访: ask the resident whether the problem stays solved
     CALL_BACK_EXPIRE = "call_back_expire"  # …no answer: recorded as unanswered
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations import (
+    alerts,
     call_back,
     console,
     mytickets,
@@ -280,7 +281,7 @@ async def _show_tickets(ctx: Context) -> None:
 
 # commands anyone may send, and those for registered residents
 ANYONE: dict[str, Handler] = {"help": show_help, "language": choose_language, "cancel": cancel,
-                              "console": console.in_private}
+                              "console": console.in_private, "alerts": alerts.in_private}
 RESIDENTS: dict[str, Handler] = {"start": start, "report": report.begin,
                                  "mytickets": _show_tickets, "profile": profile.begin}
 # buttons that work from anywhere in the chat, by their prefix

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -520,7 +520,7 @@ def _auto_closed(notice: AutoClosed, ticket: Ticket, head: str, _: Gettext,
 
 def render(ticket: Ticket, notice: TicketNotice, *, resident_lang: str, staff_lang: str,
            timezone: ZoneInfo, console_url: str = "", questions: QuestionSet | None = None,
-           ) -> Notice | None:
+           in_thread: bool = True) -> Notice | None:
     """The message a ticket's notice stands for, or None when there is nothing to say (any
     more)."""
     if isinstance(notice, ResidentNotice):
@@ -532,6 +532,8 @@ def render(ticket: Ticket, notice: TicketNotice, *, resident_lang: str, staff_la
         return Notice(card(ticket, staff_lang, timezone, console_url, questions=questions),
                       ticket.id, is_card=True, kind=notice.KIND)
     reply = thread_post(ticket, notice, staff_lang, timezone)
+    if reply is not None and not in_thread:
+        reply = replace(reply, reply_to=None)
     return Notice(reply, ticket.id, kind=notice.KIND) if reply else None
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
@@ -126,6 +127,9 @@ class Staff(Base):
     # a time per person, wherever they started it.
     dialog: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     language: Mapped[str | None] = mapped_column(String(16))  # chosen in the console
+    # a manager's escalations and missed deadlines also in their private chat (/alerts)
+    alerts_in_private: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                    server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property

@@ -691,3 +691,36 @@ async def test_the_call_back_a_week_after_closing_finds_it_came_back(office: Off
     [figures] = [t for t in thread_texts(office) if t.startswith("📊 ")]
     assert ("Call-backs: 1 asked, answered 100% (1 of 1); the problem came back: 100% (1 of 1)"
             in figures)
+
+
+async def test_a_manager_may_have_the_alerts_in_a_private_chat_too(office: Office) -> None:
+    emulator = office.emulator
+    zhao = office.harness.chat(emulator.user(MANAGER, "Manager Zhao"))  # private, with the bot
+    li = office.harness.chat(emulator.user(AGENT, "Agent Li"))
+    await li.send("/alerts private")
+    assert "for the office's managers" in li.last_text
+    await zhao.send("/alerts")
+    assert "reach you in the staff group" in zhao.last_text
+    await zhao.send("/alerts everywhere")
+    assert "/alerts private or /alerts group" in zhao.last_text
+    await zhao.send("/alerts private")
+    assert "reach you here in this chat" in zhao.last_text
+
+    ticket = await office.new_ticket()
+    await office.agent.click("Escalate", office.card())
+    await office.settle(lambda: any("escalated by Agent Li" in (m.text or "")
+                                    for m in zhao.messages))
+    [alert] = [m for m in zhao.messages if "escalated by Agent Li" in (m.text or "")]
+    assert (alert.text or "").startswith(f"⬆️ No. {ticket.number} — escalated by Agent Li")
+    assert alert.reply_to_message_id is None  # not a reply: the card lives in the group
+    await office.settle(lambda: any("escalated by Agent Li" in (m.text or "")
+                                    for m in emulator.messages(STAFF_CHAT)))  # there as well
+
+    await zhao.send("/alerts group")
+    assert "reach you in the staff group" in zhao.last_text
+    before = len(zhao.messages)
+    await office.desk.scheduler.tick(ticket.ack_due_at + timedelta(minutes=1))  # missed
+    await office.settle(lambda: any("not acknowledged in time" in (m.text or "")
+                                    for m in emulator.messages(STAFF_CHAT)))
+    await office.all_sent()
+    assert len(zhao.messages) == before  # the group only, now

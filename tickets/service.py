@@ -154,6 +154,16 @@ class Intake:
 
 
 @dataclass(frozen=True)
+class Managers:
+    """The managers an alert names: as the post shows them, their Telegram ids (mentioned, so
+    that Telegram notifies each), and the private chats of those who want alerts there too."""
+
+    names: str = ""
+    ids: tuple[int, ...] = ()
+    private_chats: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class Investigation:
     site_visit_at: datetime | None
     site_visit_by: str | None
@@ -463,9 +473,9 @@ class TicketService:
         ticket.escalated_at = self.clock()
         self._event(ticket, "escalated", actor, note=reason)
         self.refresh_card(ticket)
-        names, ids = await self._managers()
-        self._thread(Escalated(ticket.id, by=actor.name, reason=reason or "", managers=names,
-                               manager_ids=ids))
+        managers = await self._managers()
+        self._alert(Escalated(ticket.id, by=actor.name, reason=reason or "",
+                              managers=managers.names, manager_ids=managers.ids), managers)
         await self.session.flush()
         return ticket
 
@@ -584,9 +594,11 @@ class TicketService:
             await self._fresh_deadlines(ticket, now, SYSTEM)
             ticket.escalated_at = now
             await self.timers.cancel(ticket.id, TimerKind.SURVEY_REMINDER, TimerKind.AUTO_CLOSE)
-            managers, ids = await self._managers()
-            self._thread(NotFixed(ticket.id, answer=fixed, managers=managers, manager_ids=ids,
-                                  assignee=ticket.assignee.name if ticket.assignee else ""))
+            managers = await self._managers()
+            self._alert(NotFixed(ticket.id, answer=fixed, managers=managers.names,
+                                 manager_ids=managers.ids,
+                                 assignee=ticket.assignee.name if ticket.assignee else ""),
+                        managers)
         elif current_round and ticket.status == Status.RESOLVED and (
                 fixed == "yes" or (rating is not None and survey.fixed is None)):
             await self._move(ticket, check(Action.CONFIRM_FIXED, ticket.status, actor.role),
@@ -617,7 +629,7 @@ class TicketService:
         self._event(ticket, "call_back", actor, details={"call_back_id": call_back.id,
                                                          "outcome": outcome})
         await self.timers.cancel(ticket.id, TimerKind.CALL_BACK_EXPIRE)
-        managers, ids = "", tuple[int, ...]()
+        managers = Managers()
         current = ticket.status == Status.CLOSED and call_back.round == ticket.reopen_count
         if outcome == CallBackOutcome.RECURRED and current:
             await self._move(ticket, check(Action.RECUR, ticket.status, actor.role), actor,
@@ -625,9 +637,9 @@ class TicketService:
             ticket.reopen_count += 1
             ticket.escalated_at = now
             await self._fresh_deadlines(ticket, now, SYSTEM)
-            managers, ids = await self._managers()
-        self._thread(CallBackPost(ticket.id, outcome=outcome, managers=managers,
-                                  manager_ids=ids))
+            managers = await self._managers()
+        self._alert(CallBackPost(ticket.id, outcome=outcome, managers=managers.names,
+                                 manager_ids=managers.ids), managers)
         self.refresh_card(ticket)
         await self.session.flush()
         return call_back, True
@@ -729,9 +741,10 @@ class TicketService:
         self._event(ticket, "escalated", SYSTEM, note=f"{stage} deadline passed",
                     details={"stage": stage, "promised": promised.isoformat()})
         self.refresh_card(ticket)
-        managers, ids = await self._managers()
-        self._thread(Overdue(ticket.id, stage=stage, managers=managers, manager_ids=ids,
-                             assignee=ticket.assignee.name if ticket.assignee else ""))
+        managers = await self._managers()
+        self._alert(Overdue(ticket.id, stage=stage, managers=managers.names,
+                            manager_ids=managers.ids,
+                            assignee=ticket.assignee.name if ticket.assignee else ""), managers)
         self._tell_resident(ticket, Apology(ticket.id, stage=stage,
                                             promised=promised.isoformat()))
 
@@ -830,12 +843,18 @@ class TicketService:
                 if run:
                     self._thread(Evidence(ticket.id, files=tuple(run)))
 
-    async def _managers(self) -> tuple[str, tuple[int, ...]]:
-        """The managers to alert: their names as the post shows them, and their Telegram ids
-        (mentioned by name, so that Telegram notifies each of them)."""
+    async def _managers(self) -> Managers:
         managers = list(await self.staff.managers())
-        return (", ".join(m.name for m in managers),
-                tuple(m.telegram_user_id for m in managers))
+        return Managers(", ".join(m.name for m in managers),
+                        tuple(m.telegram_user_id for m in managers),
+                        tuple(m.telegram_user_id for m in managers if m.alerts_in_private))
+
+    def _alert(self, notice: TicketNotice, managers: Managers) -> None:
+        """An alert in the card's thread, and in the private chat of each manager who asked
+        for alerts there (/alerts private)."""
+        self._thread(notice)
+        for chat_id in managers.private_chats:
+            self.outbox.enqueue(chat_id, notice)
 
     def _thread(self, notice: TicketNotice) -> None:
         """A post in the card's thread in the staff group."""

@@ -216,11 +216,12 @@ class Notifier:
                 if ticket is None:
                     return Due(row.id, row.chat_id, None)  # nothing to say any more
                 lang = ticket.resident.language if ticket.resident else self.lang
-                return Due(row.id, row.chat_id, render(ticket, notice, resident_lang=lang,
-                                                       staff_lang=self.lang,
-                                                       timezone=self.timezone,
-                                                       console_url=self.console_url,
-                                                       questions=self.questions))
+                return Due(row.id, row.chat_id, render(
+                    ticket, notice, resident_lang=lang, staff_lang=self.lang,
+                    timezone=self.timezone, console_url=self.console_url,
+                    questions=self.questions,
+                    # an alert a manager asked for in their own chat: not under the card
+                    in_thread=row.chat_id == self.staff_chat_id))
             case None if row.payload.get("kind") == StatisticsReport.KIND:
                 return Due(row.id, row.chat_id, None,
                            unreadable="report failed: no such period")

@@ -81,6 +81,9 @@ def parser() -> argparse.ArgumentParser:
                         help="its name in a language (en, zh_Hans, ru); repeat per language")
     setter.add_argument("--disable", action="store_true", help="hide it from new reports")
     setter.add_argument("--enable", action="store_true", help="offer it again")
+    setter.add_argument("--dispute", action=argparse.BooleanOptionalAction, default=None,
+                        help="a dispute between residents: the office may mediate with the "
+                             "other party (neighbour and noise by default)")
     commands.add_parser("sla", help="show the deadlines in force (office hours, days off, "
                         "times per category and urgency; set by SLA_FILE)")
     commands.add_parser("questions", help="show the questions each category asks after the "
@@ -177,7 +180,8 @@ async def list_categories(session: AsyncSession) -> str:
     for category in await Categories(session).all():
         titles = ", ".join(f"{k}={v}" for k, v in sorted(category.titles.items())) or "built-in"
         state = "active" if category.active else "disabled"
-        lines.append(f"{category.code:<12} {state:<8} titles: {titles}")
+        kind = "dispute" if category.dispute else ""
+        lines.append(f"{category.code:<12} {state:<8} {kind:<7} titles: {titles}")
     return "\n".join(lines)
 
 
@@ -191,7 +195,8 @@ async def set_category(session: AsyncSession, args: argparse.Namespace) -> str:
     if args.disable and args.enable:
         raise ValueError("--disable and --enable exclude each other")
     category, created = await Categories(session).upsert(
-        args.code, titles=titles, active=False if args.disable else True if args.enable else None)
+        args.code, titles=titles, active=False if args.disable else True if args.enable else None,
+        dispute=args.dispute)
     return f"category {category.code} {'added' if created else 'updated'}"
 
 

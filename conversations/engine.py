@@ -26,7 +26,9 @@ from conversations.keyboards import Prefix, languages, main_menu, menu_action
 from locales import LANGUAGE_NAMES, N_, SUPPORTED, negotiate
 from storage.models import ConversationState
 from storage.repositories import Conversations, Outbox, StaffMembers
-from tickets.service import TicketService
+from tickets.notices import PartyMessage
+from tickets.policy import INFO_MAX
+from tickets.service import TicketError, TicketService
 
 # The bot's command menu, set per language at start-up.
 COMMANDS = (
@@ -250,12 +252,37 @@ async def answer_by_reply(ctx: Context) -> bool:
         if found is not None and found.ticket.resident_id == ctx.resident.id:
             await survey.comment(ctx, found, text)
             return True
+    if link.kind == PartyMessage.KIND:  # the other party of a dispute answers the office
+        return await _party_answers(ctx, link.ticket_id)
     ticket = await ctx.tickets.of_resident(ctx.resident, link.ticket_id)
     if ticket is None:
         return False
     if await mytickets.add_to(ctx, ticket) == "added":
         ctx.say(_("Thank you. Added to ticket No. %(number)s; the office can see it.")
                 % {"number": ticket.number})
+    return True
+
+
+async def _party_answers(ctx: Context, ticket_id: int) -> bool:
+    _ = ctx._
+    assert ctx.resident is not None
+    ticket = await ctx.tickets.tickets.get(ticket_id)
+    if ticket is None:
+        return False
+    record = report.media_record(ctx) if ctx.event.kind in MEDIA_KINDS else None
+    if ctx.event.kind in MEDIA_KINDS and record is None:
+        return True  # (the file's problem was explained)
+    try:
+        await ctx.tickets.party_answered(ctx.resident, ticket,
+                                         text=(ctx.event.text or "").strip()[:INFO_MAX] or None,
+                                         media=record)
+    except TicketError as error:
+        if error.code == "not_found":
+            return False
+        ctx.say(_("Thank you. This matter is closed now; please send /report if you have "
+                  "a complaint of your own."))
+        return True
+    ctx.say(_("Thank you. Your answer has been passed on to the office."))
     return True
 
 

@@ -45,6 +45,8 @@ class CardAction(StrEnum):
     ESCALATE = "esc"
     REJECT = "rej"
     NOTE = "note"
+    MEDIATE = "pty"  # a dispute: reach the other party
+    AGREE = "agr"  # a dispute: the agreement reached
 
 
 class TicketRef(Protocol):

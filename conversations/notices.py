@@ -37,9 +37,13 @@ from tickets.notices import (
     Investigating,
     InvestigationRecorded,
     Linked,
+    MediationPost,
     NotFixed,
     NoticeFile,
     Overdue,
+    PartyMessage,
+    PartyNotice,
+    PartySettled,
     Rejected,
     ReplyLost,
     ResidentAdded,
@@ -112,6 +116,8 @@ CARD_LABELS: dict[Action, str] = {
     Action.ESCALATE: N_("⬆️ Escalate"),
     Action.REJECT: N_("⛔ Reject"),
     Action.NOTE: N_("🗒 Internal note"),
+    Action.MEDIATE: N_("🤝 Other party"),
+    Action.AGREE: N_("🤝 Agreement"),
 }
 CARD_ACTION_CODES: dict[Action, CardAction] = {
     Action.ACKNOWLEDGE: CardAction.ACKNOWLEDGE, Action.TAKE: CardAction.TAKE,
@@ -119,7 +125,8 @@ CARD_ACTION_CODES: dict[Action, CardAction] = {
     Action.RECORD_FINDINGS: CardAction.RECORD_FINDINGS, Action.RESOLVE: CardAction.RESOLVE,
     Action.MESSAGE: CardAction.MESSAGE, Action.REQUEST_INFO: CardAction.REQUEST_INFO,
     Action.ESCALATE: CardAction.ESCALATE, Action.REJECT: CardAction.REJECT,
-    Action.NOTE: CardAction.NOTE,
+    Action.NOTE: CardAction.NOTE, Action.MEDIATE: CardAction.MEDIATE,
+    Action.AGREE: CardAction.AGREE,
 }
 
 
@@ -165,6 +172,14 @@ def card(ticket: Ticket, lang: str, timezone: ZoneInfo, console_url: str = "",
         lines.append(_("Resolve by: %(due)s") % {"due": when(ticket.resolve_due_at, timezone)})
     if ticket.attachments:
         lines.append(_("Files attached: %(count)d") % {"count": len(ticket.attachments)})
+    if (party := ticket.party) is not None:
+        lines.append("🤝 " + _("Other party: unit %(unit)s (%(where)s), reached by %(method)s")
+                     % {"unit": party.unit_text,
+                        "where": _("uses the bot") if party.resident_id else _("not in the bot"),
+                        "method": _(PARTY_METHOD_LABELS.get(party.method, party.method))})
+        if party.agreement and party.agreed_on:
+            lines.append(_("Agreement of %(day)s: %(text)s") % {
+                "day": party.agreed_on.isoformat(), "text": party.agreement[:300]})
     # past due by the clock, or escalated by the scheduler for it (its clock may be ahead)
     now, missed = now or utcnow(), set[str]()
     for event in ticket.events:  # (a reopened ticket's fresh deadlines start it over)
@@ -240,7 +255,7 @@ def thread_post(ticket: Ticket, notice: TicketNotice, lang: str, timezone: ZoneI
     if lines is None:
         return None
     body = "\n".join(line for line in lines if line)
-    file = notice.file if isinstance(notice, ResidentAdded) else None
+    file = notice.file if isinstance(notice, ResidentAdded | MediationPost) else None
     return Reply(body, file=_file(file), reply_to=reply_to, mentions=_mentions(notice))
 
 
@@ -349,6 +364,24 @@ def _call_back(notice: CallBackPost, head: str, _: Gettext, timezone: ZoneInfo) 
                          "will be sent.") % {"head": head}]
     return ["📞 " + _("%(head)s — call-back sent: the resident is asked whether the problem "
                      "stays solved.") % {"head": head}]
+
+
+PARTY_METHOD_LABELS = {"bot": N_("a message through the bot"), "visit": N_("a visit"),
+                       "call": N_("a call")}
+
+
+@post_lines.register
+def _mediation(notice: MediationPost, head: str, _: Gettext, timezone: ZoneInfo) -> list[str]:
+    if notice.step == "answered":
+        return ["🤝 " + _("%(head)s — the other party (unit %(unit)s) answers:") % {
+            "head": head, "unit": notice.unit}, notice.text]
+    if notice.step == "agreed":
+        return ["🤝 " + _("%(head)s — agreement reached with the other party (unit %(unit)s); "
+                         "resolved as a mediation:") % {"head": head, "unit": notice.unit},
+                notice.text]
+    return ["🤝 " + _("%(head)s — the other party (unit %(unit)s) reached by %(method)s:") % {
+        "head": head, "unit": notice.unit,
+        "method": _(PARTY_METHOD_LABELS.get(notice.method, notice.method))}, notice.text]
 
 
 @post_lines.register
@@ -493,6 +526,24 @@ def _call_back_question(notice: CallBackQuestion, ticket: Ticket, head: str, _: 
 
 
 @resident_reply.register
+def _party_message(notice: PartyMessage, ticket: Ticket, head: str, _: Gettext,
+                   timezone: ZoneInfo) -> Reply:
+    # the other party: who complained is never said, only what the office wrote for them
+    return Reply("🏘 " + _("The property office, about a matter a neighbour has reported "
+                          "(No. %(number)s):\n\n%(text)s\n\nYou can reply to this message; "
+                          "your answer goes to the office.") % {
+        "number": ticket.number, "text": notice.text})
+
+
+@resident_reply.register
+def _party_settled(notice: PartySettled, ticket: Ticket, head: str, _: Gettext,
+                   timezone: ZoneInfo) -> Reply:
+    return Reply("🤝 " + _("The matter a neighbour reported (No. %(number)s) has been settled: "
+                          "%(text)s\nThank you for your help.") % {
+        "number": ticket.number, "text": notice.text})
+
+
+@resident_reply.register
 def _rejected(notice: Rejected, ticket: Ticket, head: str, _: Gettext, timezone: ZoneInfo
               ) -> Reply:
     return Reply("⛔ " + _("%(head)s was not accepted. Reason: %(text)s") % {
@@ -524,6 +575,8 @@ def render(ticket: Ticket, notice: TicketNotice, *, resident_lang: str, staff_la
     """The message a ticket's notice stands for, or None when there is nothing to say (any
     more)."""
     if isinstance(notice, ResidentNotice):
+        if isinstance(notice, PartyNotice) and notice.language:  # another resident's chat
+            resident_lang = notice.language
         reply = for_resident(ticket, notice, resident_lang, timezone)
         survey_id = notice.survey_id if isinstance(notice, SurveyQuestion) else None
         return Notice(reply, ticket.id, survey_id=survey_id or None,

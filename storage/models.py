@@ -169,6 +169,9 @@ class Category(Base):
     titles: Mapped[dict[str, Any]] = mapped_column(default=dict)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # a dispute between residents (neighbour dispute, noise): the office may mediate with the
+    # other party, and the complainant stays anonymous to them
+    dispute: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # (How long a category may take is the SLA policy's business: tickets/sla.py, SLA_FILE.)
 
 
@@ -232,6 +235,11 @@ class Ticket(Base):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="ticket", order_by="Attachment.id", lazy="selectin"
     )
+    category: Mapped[Category | None] = relationship(
+        primaryjoin="foreign(Ticket.category_code) == Category.code", viewonly=True,
+        lazy="joined")
+    # in a dispute: the other party the office mediates with (tickets.service.contact_party)
+    party: Mapped[TicketParty | None] = relationship(lazy="selectin", uselist=False)
     # the answers to the category's own questions (tickets.questions), in the order asked
     details: Mapped[list[TicketDetail]] = relationship(
         order_by="TicketDetail.id", lazy="selectin"
@@ -310,6 +318,23 @@ class ResidentChange(Base):
     old: Mapped[str | None] = mapped_column(String(128))
     new: Mapped[str | None] = mapped_column(String(128))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketParty(Base):
+    """The other party of a dispute: their unit, their resident record when they use the bot,
+    how the office reached them (bot | visit | call), and the agreement reached."""
+
+    __tablename__ = "ticket_parties"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    unit_text: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    method: Mapped[str] = mapped_column(String(8))  # bot | visit | call (the latest contact)
+    agreement: Mapped[str | None] = mapped_column(Text)
+    agreed_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resident: Mapped[Resident | None] = relationship(lazy="joined")
 
 
 class TicketDetail(Base):

@@ -93,6 +93,13 @@ class Residents(Repository):
     def add(self, resident: Resident) -> None:
         self.session.add(resident)
 
+    async def of_unit(self, unit_id: int | None, unit_text: str) -> Resident | None:
+        """A resident registered for this unit (of the office's list, or as typed)."""
+        match = (Resident.unit_id == unit_id if unit_id is not None
+                 else func.lower(Resident.unit_text) == unit_text.strip().lower())
+        return await self.session.scalar(select(Resident).where(match).order_by(Resident.id)
+                                         .limit(1))
+
     def record_change(self, resident: Resident, field: str, old: str | None,
                       new: str | None) -> None:
         """The audit trail of a resident's own changes (/profile)."""
@@ -243,6 +250,7 @@ class Categories(Repository):
         *,
         titles: dict[str, str],
         active: bool | None = None,
+        dispute: bool | None = None,
     ) -> tuple[Category, bool]:
         """Add a category or change one; returns (category, created)."""
         if not code.isascii() or not code.replace("_", "").isalnum() or len(code) > 24:
@@ -259,6 +267,8 @@ class Categories(Repository):
         category.titles = {**category.titles, **titles}
         if active is not None:
             category.active = active
+        if dispute is not None:
+            category.dispute = dispute
         await self.session.flush()
         return category, created
 

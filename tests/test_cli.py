@@ -170,7 +170,12 @@ def test_categories_can_be_listed_added_renamed_and_disabled(workdir: Path) -> N
     listing = residesk("categories", "list", cwd=workdir).stdout
     assert "lift" in listing and "zh_Hans=电梯" in listing
     noise = next(line for line in listing.splitlines() if line.startswith("noise"))
-    assert noise.split()[1] == "disabled"
+    assert noise.split()[1:3] == ["disabled", "dispute"]  # a dispute out of the box
+    residesk("categories", "set", "parking", "--dispute", cwd=workdir)
+    residesk("categories", "set", "neighbour", "--no-dispute", cwd=workdir)
+    listing = residesk("categories", "list", cwd=workdir).stdout
+    kinds = {line.split()[0]: "dispute" in line.split() for line in listing.splitlines()}
+    assert (kinds["parking"], kinds["neighbour"], kinds["water"]) == (True, False, False)
     bad = residesk("categories", "set", "pool", "--title", "zh_Hans=泳池", cwd=workdir)
     assert bad.returncode == 1 and "needs at least --title en=" in bad.stderr
     bad = residesk("categories", "set", "x y", "--title", "en=X", cwd=workdir)

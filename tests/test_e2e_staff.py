@@ -724,3 +724,100 @@ async def test_a_manager_may_have_the_alerts_in_a_private_chat_too(office: Offic
                                     for m in emulator.messages(STAFF_CHAT)))
     await office.all_sent()
     assert len(zhao.messages) == before  # the group only, now
+
+
+async def test_a_neighbour_dispute_is_mediated_and_the_complainant_stays_anonymous(
+        office: Office) -> None:
+    """The other party hears only what the office wrote for them: over the whole mediation,
+    none of the complainant's name, unit, phone, words or files reaches their chat."""
+    resident, agent = office.resident, office.agent
+    await register(resident, "Wang Fang", "2-301")
+    await resident.send("/report")
+    await resident.click("Noise")
+    words = "Loud music and dancing above my bedroom every night until three."
+    await resident.send(words)
+    await answer_questions(resident, "Noise")
+    await resident.send_photo(tiny_png((3, 1, 4)))
+    await resident.click("✅ Done")
+    await resident.click("Normal")
+    await resident.click("✅ Confirm")
+    await office.settle(lambda: office.card_text() != "")
+    ticket = await office.ticket()
+    neighbour = office.harness.chat(office.emulator.user(1002, "Zhang Wei"))
+    await register(neighbour, "Zhang Wei", "3-301")
+
+    await agent.click("Acknowledge", office.card())
+    await office.settle(lambda: "Status: acknowledged" in office.card_text())
+    await agent.click("Other party", office.card())  # a dispute: the card offers mediation
+    await agent.send("4-401")
+    await agent.click("Message through the bot", office.question(agent))
+    await agent.send("Hello, a neighbour has reported loud music at night.")
+    assert "Nobody of that flat uses the bot" in office.recent(agent)  # nothing was sent
+    await agent.click("Other party", office.card())
+    await agent.send("2-301")  # the complainant's own flat
+    await agent.click("A call", office.question(agent))
+    await agent.send("Called.")
+    assert "the complainant's own flat" in office.recent(agent)
+    await agent.click("Other party", office.card())
+    await agent.send("3-301")
+    await agent.click("Message through the bot", office.question(agent))
+    await agent.send("Hello, a neighbour has reported loud music at night. Could you keep it "
+                     "down after 22:00?")
+    assert "their answer will come here" in office.recent(agent)
+    await office.settle(lambda: "about a matter a neighbour has reported" in (
+        neighbour.last_text))
+    asked = neighbour.last
+    assert "Could you keep it down after 22:00?" in (asked.text or "")
+    await office.settle(lambda: "Other party: unit 3-301 (uses the bot)" in office.card_text())
+
+    await neighbour.reply("Sorry, it was a birthday party; it will not happen again.", asked)
+    assert "passed on to the office" in neighbour.last_text
+    await office.settle(lambda: any(
+        "the other party (unit 3-301) answers" in t and "birthday party" in t
+        for t in thread_texts(office)))
+    assert not any("birthday" in t for t in office.resident_texts())  # not the complainant's
+
+    await agent.click("Investigation", office.card())
+    await agent.click("Cancel", office.question(agent))
+    await office.settle(lambda: "Status: under investigation" in office.card_text())
+    await agent.click("Agreement", office.card())
+    await agent.send("Quiet after 22:00 on weekdays, agreed by both neighbours.")
+    await agent.click("Today", office.question(agent))
+    assert "resolved as a mediation" in office.recent(agent)
+    await office.settle(lambda: "has been resolved" in resident.last_text)
+    assert "What was done: Quiet after 22:00 on weekdays" in resident.last_text
+    await office.settle(lambda: "has been settled" in neighbour.last_text)
+    stored = await office.ticket()
+    assert stored.status == "resolved" and stored.resolution_type == "mediation"
+    assert stored.party is not None and stored.party.agreement is not None
+    assert "Agreement of" in office.card_text()
+
+    await office.all_sent()
+    heard = [m for m in office.emulator.messages(neighbour.user.id)]
+    texts = " ".join((m.text or "") for m in heard)
+    for identifying in ("Wang Fang", "2-301", "13800138000", "138 0013", "bedroom",
+                        "Loud music and dancing", words):
+        assert identifying not in texts, identifying
+    complainant_files = {a.file_id for a in stored.attachments}
+    assert not complainant_files & {m.file_id for m in heard}
+    assert ticket.number and ticket.number in texts  # the matter is named by its number only
+
+
+async def test_mediation_is_offered_on_disputes_only(office: Office) -> None:
+    await register(office.resident, "Wang Fang", "2-301")
+    await office.resident.send("/report")
+    await office.resident.click("Electricity")
+    await office.resident.send("The corridor lights on floor 12 are off.")
+    await answer_questions(office.resident, "Electricity")
+    await office.resident.click("Skip")
+    await office.resident.click("Normal")
+    await office.resident.click("✅ Confirm")
+    await office.settle(lambda: office.card_text() != "")
+    await office.agent.click("Acknowledge", office.card())
+    await office.settle(lambda: "Status: acknowledged" in office.card_text())
+    card = office.card()
+    assert "Other party" not in str(card.inline_buttons)
+    ticket = await office.ticket()
+    await office.agent.forge(f"sf:pty:{ticket.id}.{ticket.version}", card.message_id)
+    assert office.emulator.callback_answers[-1].get("text")  # refused, with a reason
+    assert office.agent.user.first_name + ", " not in office.recent(office.agent)

@@ -58,6 +58,9 @@ SPEC: dict[tuple[Action, str], str | None] = {
     (A.NOT_FIXED, "closed"): "reopened",  # the same survey's rating closed it a moment before
     (A.AUTO_CLOSE, "resolved"): "closed",
     (A.RECUR, "closed"): "reopened",  # the call-back (回访): it came back
+    **{(A.MEDIATE, s): None for s in OPEN if s != "new"},
+    (A.AGREE, "investigating"): "resolved",
+    (A.AGREE, "resolving"): "resolved",
 }
 WHO: dict[Action, tuple[Role, ...]] = {
     A.REJECT: (Role.MANAGER,),

@@ -52,6 +52,8 @@ class Action(StrEnum):
     NOT_FIXED = "not_fixed"  # survey: partly / no
     AUTO_CLOSE = "auto_close"  # survey unanswered
     RECUR = "recur"  # the call-back (回访): the problem came back after closing
+    MEDIATE = "mediate"  # a dispute: contact the other party (message, visit, call)
+    AGREE = "agree"  # a dispute settled: the agreement reached resolves it (mediation)
 
 
 S = Status
@@ -103,6 +105,9 @@ RULES: dict[Action, Rule] = {
                            frozenset({Role.RESIDENT})),
     Action.AUTO_CLOSE: Rule(frozenset({S.RESOLVED}), S.CLOSED, frozenset({Role.SYSTEM})),
     Action.RECUR: Rule(frozenset({S.CLOSED}), S.REOPENED, frozenset({Role.RESIDENT})),
+    # (offered on dispute tickets only: tickets.offers)
+    Action.MEDIATE: Rule(OPEN - {S.NEW}, None, STAFF),
+    Action.AGREE: Rule(frozenset({S.INVESTIGATING, S.RESOLVING}), S.RESOLVED, STAFF),
 }
 
 

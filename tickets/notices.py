@@ -220,6 +220,19 @@ class CallBackPost(TicketNotice):
 
 
 @dataclass(frozen=True)
+class MediationPost(TicketNotice):
+    """The mediation in the card's thread: the other party contacted, their answer, the
+    agreement."""
+
+    KIND = "mediation"
+    step: str = ""  # contacted | answered | agreed
+    method: str = ""  # bot | visit | call (contacted)
+    unit: str = ""  # the other party's unit
+    text: str = ""
+    file: NoticeFile | None = None  # (answered: a file they sent)
+
+
+@dataclass(frozen=True)
 class DeadlineNear(TicketNotice):
     KIND = "deadline_reminder"
     stage: Stage = Stage.ACKNOWLEDGE
@@ -310,6 +323,28 @@ class CallBackQuestion(ResidentNotice):
     KIND = "call_back"
     call_back_id: int = 0
     days: int = 0
+
+
+@dataclass(frozen=True)
+class PartyNotice(ResidentNotice):
+    """To the other party of a dispute (not the ticket's resident), in their language. It
+    never names the complainant: only what staff wrote for them."""
+
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class PartyMessage(PartyNotice):
+    """The office writes to the other party; a reply to it goes back to the ticket."""
+
+    KIND = "party_message"
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class PartySettled(PartyNotice):
+    KIND = "party_settled"
+    text: str = ""  # the agreement
 
 
 @dataclass(frozen=True)

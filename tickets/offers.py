@@ -10,9 +10,10 @@ from tickets.lifecycle import RULES, Action, Role, Status, allowed
 # in the order the card shows them
 STAFF_ACTIONS: tuple[Action, ...] = (
     Action.ACKNOWLEDGE, Action.TAKE, Action.ASSIGN, Action.INVESTIGATE, Action.RECORD_FINDINGS,
-    Action.RESOLVE, Action.MESSAGE, Action.REQUEST_INFO, Action.ESCALATE, Action.REJECT,
-    Action.NOTE,
+    Action.RESOLVE, Action.MEDIATE, Action.AGREE, Action.MESSAGE, Action.REQUEST_INFO,
+    Action.ESCALATE, Action.REJECT, Action.NOTE,
 )
+DISPUTE_ONLY = frozenset({Action.MEDIATE, Action.AGREE})
 
 
 def offered(ticket: Ticket, role: Role | None = None) -> list[Action]:
@@ -29,7 +30,14 @@ def offered(ticket: Ticket, role: Role | None = None) -> list[Action]:
             continue
         if action == Action.ESCALATE and ticket.escalated_at is not None:
             continue
+        if action in DISPUTE_ONLY and not is_dispute(ticket):
+            continue
         if role is not None and not allowed(action, status, role):
             continue
         shown.append(action)
     return shown
+
+
+def is_dispute(ticket: Ticket) -> bool:
+    """A dispute between residents (its category says so): the office may mediate."""
+    return ticket.category is not None and ticket.category.dispute

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,16 +24,19 @@ from storage.models import (
     Ticket,
     TicketDetail,
     TicketEvent,
+    TicketParty,
     utcnow,
 )
 from storage.repositories import (
     CallBacks,
     Categories,
     Outbox,
+    Residents,
     StaffMembers,
     Surveys,
     Tickets,
     Timers,
+    Units,
 )
 from tickets.evidence import ALBUM_MAX, EvidenceKind, album_class
 from tickets.lifecycle import (
@@ -64,9 +67,12 @@ from tickets.notices import (
     Investigating,
     InvestigationRecorded,
     Linked,
+    MediationPost,
     NotFixed,
     NoticeFile,
     Overdue,
+    PartyMessage,
+    PartySettled,
     Rejected,
     ResidentAdded,
     ResidentNotice,
@@ -78,6 +84,7 @@ from tickets.notices import (
     TicketNotice,
     Withdrawn,
 )
+from tickets.offers import is_dispute
 from tickets.policy import (
     CAUSES,
     CHANNELS,
@@ -151,6 +158,19 @@ class Intake:
     unit_id: int | None = None  # a unit of the office's list
     resident: Resident | None = None  # a resident already in the bot: told in the chat
     evidence: tuple[dict[str, Any], ...] = ()  # files kept from the form (MediaStore)
+
+
+PARTY_METHODS = ("bot", "visit", "call")
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Staff reach the other party of a dispute: their unit as typed, how (a message through
+    the bot, a visit, a call), and what the other party reads (bot) or what was said."""
+
+    unit: str
+    method: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -458,6 +478,76 @@ class TicketService:
         if resolution.follow_up_at is not None:
             await self.timers.set(ticket.id, TimerKind.FOLLOW_UP, resolution.follow_up_at, round_)
         return ticket
+
+    # --- mediation (complaint-process step 5, 协商和调解) -------------------------------------
+    async def contact_party(self, ticket: Ticket, staff: Staff, contact: Contact,
+                            version: int | None = None) -> Ticket:
+        """Record the other party of a dispute and how they were reached; a message through
+        the bot goes to them as staff wrote it, never naming the complainant."""
+        actor = Actor.of_staff(staff)
+        self._require(ticket, Action.MEDIATE, actor, version)
+        if not is_dispute(ticket):
+            raise TicketError("not_dispute")
+        if contact.method not in PARTY_METHODS or not contact.unit.strip():
+            raise TicketError("bad_value")
+        unit = await Units(self.session).by_label(contact.unit)
+        other = await Residents(self.session).of_unit(unit.id if unit else None, contact.unit)
+        if other is not None and other.id == ticket.resident_id:
+            raise TicketError("same_party")
+        if contact.method == "bot" and (other is None or not other.reachable):
+            raise TicketError("party_not_in_bot")
+        label = unit.label if unit else contact.unit.strip()
+        party = ticket.party or TicketParty(ticket_id=ticket.id, created_at=self.clock())
+        party.unit_text, party.unit_id = label, unit.id if unit else None
+        party.resident_id, party.resident, party.method = (
+            other.id if other else None), other, contact.method
+        ticket.party = party
+        self._event(ticket, "mediation", actor, note=contact.text, details={
+            "step": "contacted", "method": contact.method, "unit": label})
+        self._thread(MediationPost(ticket.id, step="contacted", method=contact.method,
+                                   unit=label, text=contact.text))
+        if contact.method == "bot" and other is not None:
+            self.outbox.enqueue(other.chat_id, PartyMessage(
+                ticket.id, text=contact.text, language=other.language or ""))
+        self.refresh_card(ticket)
+        await self.session.flush()
+        return ticket
+
+    async def party_answered(self, resident: Resident, ticket: Ticket, *,
+                             text: str | None = None,
+                             media: dict[str, Any] | None = None) -> Ticket:
+        """The other party answers the office through the bot: to the card's thread (the
+        complainant never sees it)."""
+        party = ticket.party
+        if party is None or party.resident_id != resident.id:
+            raise TicketError("not_found")
+        if ticket.status not in OPEN:
+            raise TicketError("ticket_closed")
+        self._event(ticket, "mediation", Actor(Role.RESIDENT, resident.id, resident.name),
+                    note=text or (media or {}).get("kind"),
+                    details={"step": "answered", "file_id": (media or {}).get("file_id")})
+        self._thread(MediationPost(ticket.id, step="answered", unit=party.unit_text,
+                                   text=(text or "")[:3000], file=NoticeFile.of(media)))
+        await self.session.flush()
+        return ticket
+
+    async def record_agreement(self, ticket: Ticket, staff: Staff, text: str, day: date,
+                               version: int | None = None) -> Ticket:
+        """The agreement reached resolves the dispute as a mediation: the complainant gets the
+        outcome (and the survey), the other party is told it is settled."""
+        actor = Actor.of_staff(staff)
+        self._require(ticket, Action.AGREE, actor, version)
+        party = ticket.party
+        if not is_dispute(ticket) or party is None:
+            raise TicketError("no_party")
+        party.agreement, party.agreed_on = text, day
+        self._event(ticket, "mediation", actor, note=text, details={
+            "step": "agreed", "on": day.isoformat(), "unit": party.unit_text})
+        self._thread(MediationPost(ticket.id, step="agreed", unit=party.unit_text, text=text))
+        if party.method == "bot" and party.resident is not None:
+            self.outbox.enqueue(party.resident.chat_id, PartySettled(
+                ticket.id, text=text, language=party.resident.language or ""))
+        return await self.resolve(ticket, staff, Resolution("mediation", text))
 
     async def reject(self, ticket: Ticket, staff: Staff, reason: str,
                      version: int | None = None) -> Ticket:

@@ -14,6 +14,7 @@ from conversations.staffdesk.dialog import Guided, GuidedAction
 from conversations.staffdesk.guided import answer, begin
 from storage.models import Staff, Ticket
 from tickets.lifecycle import STAFF_STATUS_LABELS, Action, Role, Status, allowed
+from tickets.offers import DISPUTE_ONLY, is_dispute
 from tickets.service import Actor, TicketError
 
 # the lifecycle action of each button (the card shows them: notices.CARD_ACTION_CODES)
@@ -26,6 +27,7 @@ GUIDED_BY_BUTTON: dict[CardAction, Guided] = {
     CardAction.MESSAGE: Guided.MESSAGE, CardAction.REQUEST_INFO: Guided.REQUEST_INFO,
     CardAction.REJECT: Guided.REJECT, CardAction.NOTE: Guided.NOTE,
     CardAction.RECORD_FINDINGS: Guided.FINDINGS, CardAction.RESOLVE: Guided.RESOLUTION,
+    CardAction.MEDIATE: Guided.PARTY, CardAction.AGREE: Guided.AGREEMENT,
 }
 
 
@@ -65,7 +67,8 @@ async def press(ctx: Context, staff: Staff | None) -> None:
         ctx.out.result = "stale"
         return
     action = CARD_CODES[code]
-    if not allowed(action, ticket.status, Role(staff.role)):
+    if not allowed(action, ticket.status, Role(staff.role)) or (
+            action in DISPUTE_ONLY and not is_dispute(ticket)):
         refuse(ctx, ticket, action, staff)
         return
     await act(ctx, staff, ticket, code, extra)

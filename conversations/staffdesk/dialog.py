@@ -25,6 +25,8 @@ class Guided(StrEnum):
     FINDINGS = "fnd"  # the investigation's findings
     RESOLUTION = "res"  # how it was resolved
     INTAKE = "intake"  # a complaint taken by phone, e-mail or at the desk
+    PARTY = "pty"  # a dispute: the other party, and how they were reached
+    AGREEMENT = "agr"  # a dispute: the agreement reached
 
 
 @dataclass(frozen=True)

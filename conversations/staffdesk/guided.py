@@ -17,7 +17,7 @@ from conversations.staffdesk.dialog import Guided, GuidedAction
 from conversations.staffdesk.questions import CANCEL, DIALOG_ACTIONS, DIALOGS, SKIP, Ask
 from storage.models import Staff, Ticket
 from tickets.lifecycle import STAFF_STATUS_LABELS, Role, Status, allowed
-from tickets.service import Intake, Investigation, Resolution, TicketError
+from tickets.service import Contact, Intake, Investigation, Resolution, TicketError
 
 
 async def begin(ctx: Context, staff: Staff, kind: Guided, ticket: Ticket | None) -> None:
@@ -122,6 +122,13 @@ async def finish(ctx: Context, staff: Staff, action: GuidedAction,
             ctx.out.result = "stale"
         elif error.code == "unknown_category":
             done = _("That category is no longer offered. Nothing was saved.")
+        elif error.code == "party_not_in_bot":
+            done = _("Nobody of that flat uses the bot (or they blocked it). Nothing was sent: "
+                     "reach them by a visit or a call.")
+            ctx.out.result = "refused"
+        elif error.code == "same_party":
+            done = _("That is the complainant's own flat. Nothing was saved.")
+            ctx.out.result = "refused"
         else:
             done = _("This could not be saved. Please check the ticket and try again.")
             ctx.out.result = "refused"
@@ -155,6 +162,15 @@ async def _change(ctx: Context, staff: Staff, action: GuidedAction, ticket: Tick
             interviewed=answers.get("interviewed"), severity=answers["severity"],
             cause_category=answers["cause_category"], cause=answers["cause"]))
         return _("Investigation recorded.")
+    if action.kind == Guided.PARTY:
+        await service.contact_party(ticket, staff, Contact(answers["unit"], answers["method"],
+                                                           answers["text"]))
+        return (_("Sent to the other party; their answer will come here.")
+                if answers["method"] == "bot" else _("Contact with the other party recorded."))
+    if action.kind == Guided.AGREEMENT:
+        await service.record_agreement(ticket, staff, answers["text"],
+                                       datetime.fromisoformat(answers["on"]).date())
+        return _("Agreement recorded; resolved as a mediation. Both sides have been told.")
     assert action.kind == Guided.RESOLUTION
     follow_up = answers.get("follow_up")
     await service.resolve(ticket, staff, Resolution(

@@ -96,6 +96,20 @@ DIALOGS: dict[Guided, tuple[Ask, ...]] = {
             choices=(("7d", N_("In a week")), ("30d", N_("In a month"))), optional=True,
             only_if=lambda a: bool(a.get("measures"))),
     ),
+    Guided.PARTY: (
+        Ask("unit", N_("The other party: their building and flat (e.g. 3-1302)?"),
+            max_len=UNIT_TEXT_MAX * 2),
+        Ask("method", N_("How do you reach them?"), kind="choice",
+            choices=(("bot", N_("Message through the bot")), ("visit", N_("A visit")),
+                     ("call", N_("A call")))),
+        Ask("text", N_("Through the bot: what they will read (never name the complainant, "
+                       "their flat or their words). A visit or a call: what was said.")),
+    ),
+    Guided.AGREEMENT: (
+        Ask("text", N_("What was agreed? Both sides will read it.")),
+        Ask("on", N_("When was it agreed? Type a date (2026-11-28) or press a button."),
+            kind="date", choices=(("today", N_("Today")), ("yesterday", N_("Yesterday")))),
+    ),
     Guided.INTAKE: (
         Ask("name", N_("New complaint taken by phone, e-mail or at the desk. The "
                        "complainant's name?"), max_len=NAME_MAX),
@@ -115,4 +129,5 @@ DIALOG_ACTIONS: dict[Guided, Action] = {
     Guided.MESSAGE: Action.MESSAGE, Guided.REQUEST_INFO: Action.REQUEST_INFO,
     Guided.REJECT: Action.REJECT, Guided.NOTE: Action.NOTE,
     Guided.FINDINGS: Action.RECORD_FINDINGS, Guided.RESOLUTION: Action.RESOLVE,
+    Guided.PARTY: Action.MEDIATE, Guided.AGREEMENT: Action.AGREE,
 }

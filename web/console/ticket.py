@@ -133,7 +133,8 @@ async def _render(request: web.Request, ticket_id: int, *, done: Form | None = N
             "actor_name": lambda event: _actor_name(event.actor_type, event.actor_id, staff,
                                                     ticket.resident),
             "attachments": list(ticket.attachments),
-            "forms": [FORM_OF[a] for a in actions],
+            # (a dispute's mediation is worked in the staff group for now: no form here)
+            "forms": [FORM_OF[a] for a in actions if a in FORM_OF],
             "Form": Form,
             "text_prompts": TEXT_PROMPTS, "choices": CHOICES,
             "assignees": [s for s in staff.values() if s.active],

@@ -821,3 +821,26 @@ async def test_mediation_is_offered_on_disputes_only(office: Office) -> None:
     await office.agent.forge(f"sf:pty:{ticket.id}.{ticket.version}", card.message_id)
     assert office.emulator.callback_answers[-1].get("text")  # refused, with a reason
     assert office.agent.user.first_name + ", " not in office.recent(office.agent)
+
+
+async def test_the_resolve_clock_pauses_while_the_resident_is_asked(office: Office) -> None:
+    ticket = await office.new_ticket()
+    agent = office.agent
+    await agent.click("Acknowledge", office.card())
+    await office.settle(lambda: "Status: acknowledged" in office.card_text())
+    await agent.click("Request information", office.card())
+    await agent.send("Which flat does the noise come from?")
+    await office.settle(lambda: "needs more information" in office.resident.last_text)
+    asked = office.resident.last
+    await office.settle(lambda: "⏸ Resolve clock paused since" in office.card_text())
+    assert "Resolve by" not in office.card_text()
+    paused = await office.ticket()
+    assert paused.status == "waiting_for_resident" and paused.resolve_paused_at is not None
+    await office.resident.reply("From 3-301, every night after midnight.", asked)
+    await office.settle(lambda: "Resolve by:" in office.card_text())
+    assert "paused" not in office.card_text()
+    resumed = await office.ticket()
+    assert resumed.status == "acknowledged" and resumed.resolve_paused_at is None
+    # the deadline moved on by no more than the wait (seconds, or nothing out of office hours)
+    assert ticket.resolve_due_at <= resumed.resolve_due_at <= ticket.resolve_due_at + (
+        timedelta(minutes=5))

@@ -31,6 +31,7 @@ from bot.workers.scheduler import Scheduler
 from conversations.context import Office
 from conversations.engine import COMMANDS, Engine
 from conversations.events import CallbackAnswer, Event, Outcome, Reply
+from conversations.notices import CardOptions
 from locales import SUPPORTED, TELEGRAM_CODES, gettext_for, negotiate
 from storage.db import Database
 from storage.repositories import Outbox, Residents
@@ -112,7 +113,9 @@ class ResidentDesk:
                                  self.engine.office.timezone, office.staff_chat_id,
                                  chart_font=office.chart_font, metrics=self.metrics,
                                  console_url=settings.console.console_url,
-                                 questions=self.engine.office.questions)
+                                 card_options=CardOptions(
+                                     self.engine.office.questions,
+                                     office.dispute_hide_complainant))
         weekly = (None if office.weekly_report_day == "off"
                   else (WEEKDAYS.index(office.weekly_report_day), office.weekly_report_hour))
         self.scheduler = Scheduler(self.db, self.engine.office, self.notifier.wake.set,

@@ -132,6 +132,9 @@ class OfficeSettings(BaseSettings):
     # the satisfaction survey: one reminder after this many hours, then closed after as many more
     survey_reminder_hours: Annotated[float, Field(gt=0)] = 48.0
     survey_close_hours: Annotated[float, Field(gt=0)] = 72.0
+    # disputes (neighbour, noise): the complainant's name and phone are left off the card
+    # in the staff group and off the console for agents; managers see them in the console
+    dispute_hide_complainant: bool = False
     # the call-back (回访): this many days after a ticket closes the resident is asked whether
     # the problem stays solved (per category in the SLA file; 0: never)
     follow_up_days: Annotated[int, Field(ge=0, le=366)] = 7

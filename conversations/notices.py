@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -57,7 +57,7 @@ from tickets.notices import (
     TicketNotice,
     Withdrawn,
 )
-from tickets.offers import offered
+from tickets.offers import is_dispute, offered
 from tickets.policy import (
     CATEGORY_LABELS,
     CAUSE_LABELS,
@@ -136,22 +136,34 @@ def card_buttons(ticket: Ticket, _: Gettext) -> tuple[tuple[Button, ...], ...]:
     return inline(*(tuple(shown[i:i + 2]) for i in range(0, len(shown), 2)))
 
 
+@dataclass(frozen=True)
+class CardOptions:
+    """What the office set for its cards: the category questions whose answers they show, and
+    whether a dispute's complainant is hidden on them (managers see it in the console)."""
+
+    questions: QuestionSet = field(default_factory=QuestionSet)
+    hide_dispute_complainant: bool = False
+
+
 def card(ticket: Ticket, lang: str, timezone: ZoneInfo, console_url: str = "",
-         now: datetime | None = None, questions: QuestionSet | None = None) -> Reply:
+         now: datetime | None = None, options: CardOptions | None = None) -> Reply:
     """The complete card staff need at once (complaint-process step 2, "record"), as of
     `now` (default: the clock's)."""
     _ = gettext_for(lang)
+    options = options or CardOptions()
     status = Status(ticket.status)
     icon = "🚨" if ticket.priority == "urgent" else "🎫"
     lines = [
         f"{icon} " + _("Ticket No. %(number)s") % {"number": ticket.number},
         _("Status: %(status)s") % {"status": _(STAFF_STATUS_LABELS[status])},
+        _("Resident: hidden in a dispute (managers see it in the console)")
+        if options.hide_dispute_complainant and is_dispute(ticket) else
         _("Resident: %(name)s, %(phone)s") % {"name": ticket.complainant, "phone": ticket.phone},
         _("Unit: %(unit)s") % {"unit": (ticket.unit_text or "—") + (
             " (" + _("unverified") + ")" if ticket.unit_text and ticket.unit_id is None
             else "")},
         _("Category: %(category)s") % {"category": category_name(_, ticket.category_code)},
-        *("  " + line for line in (questions or QuestionSet()).lines(
+        *("  " + line for line in options.questions.lines(
             ticket.category_code, answers_of(ticket), lang, _)),
         _("Urgency: %(urgency)s") % {"urgency": _(PRIORITY_LABELS[ticket.priority])},
         _("Channel: %(channel)s") % {"channel": _(CHANNEL_LABELS.get(ticket.channel,
@@ -570,7 +582,7 @@ def _auto_closed(notice: AutoClosed, ticket: Ticket, head: str, _: Gettext,
 
 
 def render(ticket: Ticket, notice: TicketNotice, *, resident_lang: str, staff_lang: str,
-           timezone: ZoneInfo, console_url: str = "", questions: QuestionSet | None = None,
+           timezone: ZoneInfo, console_url: str = "", options: CardOptions | None = None,
            in_thread: bool = True) -> Notice | None:
     """The message a ticket's notice stands for, or None when there is nothing to say (any
     more)."""
@@ -582,7 +594,7 @@ def render(ticket: Ticket, notice: TicketNotice, *, resident_lang: str, staff_la
         return Notice(reply, ticket.id, survey_id=survey_id or None,
                       kind=notice.KIND) if reply else None
     if isinstance(notice, Card):
-        return Notice(card(ticket, staff_lang, timezone, console_url, questions=questions),
+        return Notice(card(ticket, staff_lang, timezone, console_url, options=options),
                       ticket.id, is_card=True, kind=notice.KIND)
     reply = thread_post(ticket, notice, staff_lang, timezone)
     if reply is not None and not in_thread:

@@ -5,15 +5,15 @@ read is no exception, and every kind has words in every language."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from conversations.notices import render
+from conversations.notices import CardOptions, card, render
 from locales import SUPPORTED
-from storage.models import Attachment, Ticket
+from storage.models import Attachment, Category, Ticket
 from tickets.notices import (
     Acknowledged,
     Apology,
@@ -126,3 +126,22 @@ def test_being_resolved_is_not_told_once_the_ticket_moved_on() -> None:
     ticket.status = "resolving"
     shown = render(ticket, Resolving(41), resident_lang="en", staff_lang="en", timezone=TZ)
     assert shown is not None and "now working on the fix" in shown.reply.text
+
+
+def test_a_dispute_card_may_hide_the_complainant() -> None:
+    ticket = Ticket(id=41, number="2612-0041", status="acknowledged", priority="normal",
+                    channel="hotline", description="Loud music", unit_text="2-301",
+                    contact_name="Wang Fang", contact_phone="+8613800138000",
+                    category_code="noise", created_at=datetime(2026, 12, 3, tzinfo=UTC),
+                    ack_due_at=datetime(2026, 12, 5, tzinfo=UTC),
+                    resolve_due_at=datetime(2026, 12, 9, tzinfo=UTC))
+    ticket.attachments, ticket.events, ticket.details = [], [], []
+    ticket.category = Category(code="noise", titles={}, dispute=True)
+    hidden = card(ticket, "en", TZ, options=CardOptions(hide_dispute_complainant=True)).text
+    assert "Resident: hidden in a dispute" in hidden and "Wang Fang" not in hidden
+    assert "8613800138000" not in hidden
+    shown = card(ticket, "en", TZ, options=CardOptions()).text  # the default: staff see it
+    assert "Resident: Wang Fang, +8613800138000" in shown
+    ticket.category = Category(code="water", titles={}, dispute=False)
+    assert "Wang Fang" in card(ticket, "en", TZ,
+                               options=CardOptions(hide_dispute_complainant=True)).text

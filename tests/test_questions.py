@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conversations.notices import card
+from conversations.notices import CardOptions, card
 from locales import SUPPORTED, gettext_for
 from storage.db import Database
 from storage.export import HEADERS, ticket_rows
@@ -100,10 +100,11 @@ def test_the_card_shows_the_answers_in_the_staff_language() -> None:
     ticket.attachments, ticket.events = [], []
     ticket.created_at = ticket.ack_due_at = ticket.resolve_due_at = datetime(2026, 12, 3,
                                                                               tzinfo=UTC)
-    shown = card(ticket, "zh_Hans", ZoneInfo("Asia/Shanghai"), questions=QuestionSet()).text
+    shown = card(ticket, "zh_Hans", ZoneInfo("Asia/Shanghai"),
+                 options=CardOptions(QuestionSet())).text
     zh = gettext_for("zh_Hans")
     assert f"  {zh('Where is the water coming from?')} {zh('The ceiling')}" in shown
-    english = card(ticket, "en", ZoneInfo("Asia/Shanghai"), questions=QuestionSet()).text
+    english = card(ticket, "en", ZoneInfo("Asia/Shanghai"), options=CardOptions(QuestionSet())).text
     assert "  Where is the water coming from? The ceiling\n  Is water still running now? Yes" in (
         english)
 

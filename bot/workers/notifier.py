@@ -37,7 +37,7 @@ from bot.telegram.transport import (
     Transport,
     send_reply,
 )
-from conversations.notices import Notice, render, reply_lost
+from conversations.notices import CardOptions, Notice, render, reply_lost
 from storage.db import Database
 from storage.models import OutboxMessage, Ticket, utcnow
 from storage.repositories import MessageLinks, Outbox, Residents
@@ -48,7 +48,6 @@ from tickets.notices import (
     TicketNotice,
     read_payload,
 )
-from tickets.questions import QuestionSet
 from tickets.service import TicketService
 
 log = logging.getLogger(__name__)
@@ -137,10 +136,10 @@ class Notifier:
     def __init__(self, transport: Transport, db: Database, lang: str, timezone: ZoneInfo,
                  staff_chat_id: int | None = None, interval: float = 1.0,
                  chart_font: Path | None = None, metrics: Metrics | None = None,
-                 console_url: str = "", questions: QuestionSet | None = None) -> None:
+                 console_url: str = "", card_options: CardOptions | None = None) -> None:
         self.transport, self.db, self.lang, self.timezone = transport, db, lang, timezone
         self.console_url = console_url  # the cards link to the ticket's page there
-        self.questions = questions or QuestionSet()  # the cards show the answers to them
+        self.card_options = card_options or CardOptions()
         self.reporter = Reporter(db, lang, timezone, chart_font)
         self.staff_chat_id = staff_chat_id
         self.interval = interval
@@ -219,7 +218,7 @@ class Notifier:
                 return Due(row.id, row.chat_id, render(
                     ticket, notice, resident_lang=lang, staff_lang=self.lang,
                     timezone=self.timezone, console_url=self.console_url,
-                    questions=self.questions,
+                    options=self.card_options,
                     # an alert a manager asked for in their own chat: not under the card
                     in_thread=row.chat_id == self.staff_chat_id))
             case None if row.payload.get("kind") == StatisticsReport.KIND:

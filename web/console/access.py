@@ -20,8 +20,9 @@ from aiohttp import web
 
 from bot.app import ResidentDesk
 from bot.settings import ConsoleSettings
-from storage.models import utcnow
+from storage.models import Ticket, utcnow
 from storage.sign_in import ConsoleSessions, NewSession
+from tickets.offers import is_dispute
 
 log = logging.getLogger("residesk.console")
 
@@ -144,3 +145,11 @@ def set_session_cookie(response: web.StreamResponse, opened: NewSession,
 
 def clear_session_cookie(response: web.StreamResponse) -> None:
     response.del_cookie(COOKIE, path="/console/")
+
+
+def complainant_hidden(request: web.Request, ticket: Ticket) -> bool:
+    """Whether this viewer may not see who complained: an agent, on a dispute, when the office
+    hides complainants in disputes (DISPUTE_HIDE_COMPLAINANT). Managers always see them."""
+    office = request.app[DESK].settings.office
+    return (office.dispute_hide_complainant and is_dispute(ticket)
+            and not viewer(request).is_manager)

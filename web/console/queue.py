@@ -23,7 +23,7 @@ from storage.repositories import Categories, StaffMembers, Units
 from tickets.lifecycle import Status
 from tickets.policy import CHANNELS, DEFAULT_PHONE_REGION, PRIORITIES, normalize_phone
 from tickets.policy import category_title as policy_category_title
-from web.console.access import DESK, Need, need, viewer
+from web.console.access import DESK, Need, complainant_hidden, need, viewer
 from web.console.pages import language_of
 
 PER_PAGE = 50
@@ -100,6 +100,7 @@ async def queue_page(request: web.Request) -> web.Response:
         "category_names": {c.code: category_title(c, lang) for c in categories},
         "late": lambda delta: _("%(time)s late") % {"time": format_duration(delta, lang)},
         "due": open_deadline,
+        "hidden": lambda ticket: complainant_hidden(request, ticket),
         "found": found, "wanted": wanted, "query": request.query,
         "statuses": list(Status), "categories": categories,
         "category_title": lambda c: category_title(c, lang),

@@ -34,7 +34,7 @@ from tickets.offers import offered
 from tickets.policy import CAUSE_LABELS, RESOLUTION_LABELS, SEVERITY_LABELS
 from tickets.questions import answers_of
 from tickets.service import Actor, TicketError, TicketService
-from web.console.access import DESK, Need, need, viewer
+from web.console.access import DESK, Need, complainant_hidden, need, viewer
 from web.console.forms import (
     ACTION_OF,
     CHOICES,
@@ -127,6 +127,7 @@ async def _render(request: web.Request, ticket_id: int, *, done: Form | None = N
         context: dict[str, Any] = {
             "ticket": ticket,
             "category": category_title(category, lang) if category else ticket.category_code,
+            "complainant_hidden": complainant_hidden(request, ticket),
             "details": desk.engine.office.questions.lines(ticket.category_code,
                                                           answers_of(ticket), lang, _),
             "events": sorted(ticket.events, key=lambda e: (e.created_at, e.id)),

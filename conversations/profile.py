@@ -13,7 +13,7 @@ from conversations.context import Context
 from conversations.events import EventKind
 from conversations.flow import EXIT, Flow, Input, Press, Transition
 from conversations.keyboards import Prefix, button, grid, main_menu, share_phone
-from conversations.registration import clean_name, given_phone
+from conversations.registration import claimed_text, clean_name, given_phone
 from storage.models import Resident
 from tickets.policy import NAME_MAX, UNIT_TEXT_MAX
 
@@ -108,12 +108,7 @@ async def _phone(ctx: Context) -> None:
     done = _("Saved: your phone is now %(phone)s.") % {"phone": phone}
     claimed = await ctx.tickets.claim_by_phone(resident) if verified else []
     if claimed:
-        done += "\n" + ctx.ngettext(
-            "The office already has a complaint from you: No. %(numbers)s. You will get its "
-            "news here; see /mytickets.",
-            "The office already has complaints from you: No. %(numbers)s. You will get their "
-            "news here; see /mytickets.", len(claimed)) % {
-            "numbers": ", ".join(t.number or "" for t in claimed)}
+        done += "\n" + claimed_text(ctx, claimed)
     ctx.say(_("Got it."), keyboard=main_menu(_))  # the share-phone keyboard goes away
     await begin(ctx, done=done)
 

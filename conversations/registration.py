@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from conversations.context import Context
 from conversations.events import EventKind
 from conversations.flow import EXIT, Flow, Input, Press, Transition
 from conversations.keyboards import Prefix, button, grid, main_menu, share_phone
-from storage.models import Resident
+from storage.models import Resident, Ticket
 from tickets.policy import NAME_MAX, UNIT_TEXT_MAX, normalize_phone, shared_phone
 
 FLOW = Prefix.REGISTRATION
@@ -235,13 +237,18 @@ async def _finish(ctx: Context) -> None:
     # complaints the office took for this number by phone or at the desk are theirs now
     claimed = await ctx.tickets.claim_by_phone(resident) if phone_verified else []
     if claimed:
-        text += "\n\n" + ctx.ngettext(
-            "The office already has a complaint from you: No. %(numbers)s. You will get its "
-            "news here; see /mytickets.",
-            "The office already has complaints from you: No. %(numbers)s. You will get their "
-            "news here; see /mytickets.", len(claimed)) % {
-            "numbers": ", ".join(t.number or "" for t in claimed)}
+        text += "\n\n" + claimed_text(ctx, claimed)
     ctx.say(text, keyboard=main_menu(_))
+
+
+def claimed_text(ctx: Context, claimed: Sequence[Ticket]) -> str:
+    """The complaints the office had logged for the resident's number, now theirs."""
+    return ctx.ngettext(
+        "The office already has a complaint from you: No. %(numbers)s. You will get its "
+        "news here; see /mytickets.",
+        "The office already has complaints from you: No. %(numbers)s. You will get their "
+        "news here; see /mytickets.", len(claimed)) % {
+        "numbers": ", ".join(t.number or "" for t in claimed)}
 
 
 _typed_name = Transition(_name, {PHONE: "a name (1–64 characters)"})

@@ -182,7 +182,8 @@ def assert_mentions_the_manager(alert: SentMessage) -> None:
     assert (mention["offset"], mention["length"]) == (start, len("Manager Zhao"))
 
 
-async def test_not_fixed_reopens_and_escalates(office: Office) -> None:
+async def resolved(office: Office) -> None:
+    """A new ticket worked through to "resolved" (acknowledged, investigated, resolved)."""
     await office.new_ticket()
     agent = office.agent
     await agent.click("Acknowledge", office.card())
@@ -195,6 +196,10 @@ async def test_not_fixed_reopens_and_escalates(office: Office) -> None:
     await agent.send("We spoke with the neighbour about the noise.")
     await agent.click("Skip", office.question(agent))
     await office.settle(lambda: "has been resolved" in office.resident.last_text)
+
+
+async def test_not_fixed_reopens_and_escalates(office: Office) -> None:
+    await resolved(office)
     await office.resident.click("❌ No", office.resident.last)
     assert "open again" in office.resident.last_text
     await office.settle(lambda: any("not fixed" in (m.text or "")
@@ -624,18 +629,7 @@ async def test_every_piece_of_evidence_reaches_the_staff_thread(office: Office) 
 
 async def resolved_and_confirmed(office: Office) -> Ticket:
     """A ticket worked through to "resolved", and the resident's "✅ Yes" closing it."""
-    await office.new_ticket()
-    agent = office.agent
-    await agent.click("Acknowledge", office.card())
-    await office.settle(lambda: "Status: acknowledged" in office.card_text())
-    await agent.click("Investigation", office.card())
-    await agent.click("Cancel", office.question(agent))
-    await office.settle(lambda: "Status: under investigation" in office.card_text())
-    await agent.click("Resolve", office.card())
-    await agent.click("Mediation", office.question(agent))
-    await agent.send("We spoke with the neighbour about the noise.")
-    await agent.click("Skip", office.question(agent))
-    await office.settle(lambda: "has been resolved" in office.resident.last_text)
+    await resolved(office)
     await office.resident.click("✅ Yes", office.resident.last)
     assert "Glad it is fixed" in office.resident.last_text
     ticket = await office.ticket()

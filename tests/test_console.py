@@ -279,6 +279,31 @@ async def test_a_ticket_worked_in_the_console_reaches_the_resident_and_the_card(
     assert page.count('class="k-status"') == 5  # received, acknowledged, investigating, …
 
 
+async def test_a_dispute_is_mediated_in_the_console(site: Site, manager: Browser) -> None:
+    ticket = await site.new_ticket()  # noise: a dispute between neighbours
+    await _act(manager, ticket.id, "acknowledge")
+    status, page = await manager.get(f"/console/tickets/{ticket.id}")
+    assert 'data-form="other-party"' in page
+    status, page, _ = await manager.post(f"/console/tickets/{ticket.id}/other-party", {
+        "version": _version(page), "unit": "5-501", "method": "bot", "text": "Hello"})
+    assert status == 409 and "Nobody of that flat uses the bot" in page  # nobody there
+    page = await _act(manager, ticket.id, "other-party", unit="5-501", method="call",
+                      text="Called them: they will keep it down after 22:00.")
+    assert "The contact with the other party is recorded." in page
+    await site.settle(lambda: "Other party: unit 5-501 (not in the bot), reached by a call"
+                      in site.card_text())
+    await _act(manager, ticket.id, "investigate")
+    page = await _act(manager, ticket.id, "agreement", text="Quiet after 22:00 on weekdays.",
+                      agreed_on="")
+    assert "Resolved as a mediation" in page
+    await site.settle(lambda: "has been resolved" in site.resident.last_text)
+    assert "What was done: Quiet after 22:00 on weekdays." in site.resident.last_text
+    async with site.desk.db.transaction() as session:
+        stored = await session.get(Ticket, ticket.id)
+        assert stored is not None and stored.resolution_type == "mediation"
+        assert stored.party is not None and stored.party.agreed_on is not None
+
+
 async def test_a_ticket_changed_in_the_chat_meanwhile_is_not_overwritten(
         site: Site, manager: Browser) -> None:
     ticket = await site.new_ticket()

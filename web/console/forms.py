@@ -25,8 +25,9 @@ from tickets.policy import (
     SEVERITIES,
     SEVERITY_LABELS,
     STAFF_TEXT_MAX,
+    UNIT_TEXT_MAX,
 )
-from tickets.service import Investigation, Resolution
+from tickets.service import Contact, Investigation, Resolution
 
 
 class Form(StrEnum):
@@ -43,6 +44,8 @@ class Form(StrEnum):
     ESCALATE = "escalate"
     REJECT = "reject"
     NOTE = "note"
+    PARTY = "other-party"  # a dispute: reach the other party
+    AGREEMENT = "agreement"  # a dispute: the agreement reached
 
 
 FORM_OF: dict[Action, Form] = {
@@ -50,7 +53,8 @@ FORM_OF: dict[Action, Form] = {
     Action.INVESTIGATE: Form.INVESTIGATE, Action.RECORD_FINDINGS: Form.FINDINGS,
     Action.RESOLVE: Form.RESOLVE, Action.MESSAGE: Form.MESSAGE,
     Action.REQUEST_INFO: Form.REQUEST_INFO, Action.ESCALATE: Form.ESCALATE,
-    Action.REJECT: Form.REJECT, Action.NOTE: Form.NOTE,
+    Action.REJECT: Form.REJECT, Action.NOTE: Form.NOTE, Action.MEDIATE: Form.PARTY,
+    Action.AGREE: Form.AGREEMENT,
 }
 ACTION_OF: dict[Form, Action] = {form: action for action, form in FORM_OF.items()}
 
@@ -67,6 +71,8 @@ DONE: dict[Form, str] = {
     Form.ESCALATE: N_("Escalated to managers."),
     Form.REJECT: N_("Rejected. The resident has been told why."),
     Form.NOTE: N_("The internal note is saved."),
+    Form.PARTY: N_("The contact with the other party is recorded."),
+    Form.AGREEMENT: N_("Resolved as a mediation. Both sides have been told."),
 }
 
 # the ones with fields (the others are a single button)
@@ -81,6 +87,8 @@ CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
     "severity": tuple((v, SEVERITY_LABELS[v]) for v in SEVERITIES),
     "cause_category": tuple((v, CAUSE_LABELS[v]) for v in CAUSES),
     "type": tuple((v, RESOLUTION_LABELS[v]) for v in RESOLUTIONS),
+    "method": (("bot", N_("Message through the bot")), ("visit", N_("A visit")),
+               ("call", N_("A call"))),
 }
 
 REQUIRED = N_("Please fill this in.")
@@ -176,6 +184,20 @@ def resolution(posted: Posted, timezone: ZoneInfo) -> Resolution | None:
     if posted.errors:
         return None
     return Resolution(kind, text or "", measures, follow_up_at if measures else None)
+
+
+def contact(posted: Posted) -> Contact | None:
+    """The other party of a dispute, and how they were reached."""
+    found = Contact(posted.text("unit", max_len=UNIT_TEXT_MAX * 2) or "",
+                    posted.choice("method"), posted.text("text") or "")
+    return None if posted.errors else found
+
+
+def agreement(posted: Posted) -> tuple[str, date] | None:
+    """What was agreed, and on which day (default: today)."""
+    text = posted.text("text")
+    day = posted.day("agreed_on") or utcnow().date()
+    return None if posted.errors or text is None else (text, day)
 
 
 def translated_errors(posted: Posted, gettext: Callable[[str], str]) -> dict[str, str]:

@@ -44,6 +44,8 @@ from web.console.forms import (
     TEXT_PROMPTS,
     Form,
     Posted,
+    agreement,
+    contact,
     investigation,
     read_posted,
     resolution,
@@ -56,6 +58,10 @@ from web.console.timeline import event_text
 log = logging.getLogger("residesk.console")
 
 ERRORS = {  # TicketError codes a form can meet, in words
+    "party_not_in_bot": N_("Nobody of that flat uses the bot (or they blocked it). Nothing was "
+                           "sent: reach them by a visit or a call."),
+    "same_party": N_("That is the complainant's own flat. Nothing was saved."),
+    "no_party": N_("Record the other party first."),
     "changed": N_("This ticket changed meanwhile; nothing was saved. Here it is as it is now."),
     "already_assigned": N_("The ticket is already assigned to this person."),
     "no_resident": N_("This complaint has no resident in Telegram to write to."),
@@ -134,8 +140,7 @@ async def _render(request: web.Request, ticket_id: int, *, done: Form | None = N
             "actor_name": lambda event: _actor_name(event.actor_type, event.actor_id, staff,
                                                     ticket.resident),
             "attachments": list(ticket.attachments),
-            # (a dispute's mediation is worked in the staff group for now: no form here)
-            "forms": [FORM_OF[a] for a in actions if a in FORM_OF],
+            "forms": [FORM_OF[a] for a in actions],
             "Form": Form,
             "text_prompts": TEXT_PROMPTS, "choices": CHOICES,
             "assignees": [s for s in staff.values() if s.active],
@@ -262,6 +267,16 @@ async def _carry_out(desk: ResidentDesk, session: AsyncSession, form: Form, tick
                 version = ticket.version
                 await session.flush()
             await tickets.resolve(ticket, staff, done, None)
+        elif form == Form.PARTY:
+            reached = contact(posted)
+            if reached is None:
+                return Refused(form, CORRECT_THE_FORM, posted, status=400)
+            await tickets.contact_party(ticket, staff, reached, version)
+        elif form == Form.AGREEMENT:
+            agreed = agreement(posted)
+            if agreed is None:
+                return Refused(form, CORRECT_THE_FORM, posted, status=400)
+            await tickets.record_agreement(ticket, staff, *agreed, version)
         elif form == Form.ESCALATE:
             reason = posted.text("text", required=False)
             if posted.errors:

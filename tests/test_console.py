@@ -304,6 +304,21 @@ async def test_a_dispute_is_mediated_in_the_console(site: Site, manager: Browser
         assert stored.party is not None and stored.party.agreed_on is not None
 
 
+async def test_agents_may_not_see_who_complained_in_a_dispute(
+        site: Site, manager: Browser, agent: Browser) -> None:
+    ticket = await site.new_ticket()  # noise: a dispute; the office hides the complainant
+    site.settings.office.dispute_hide_complainant = True
+    try:
+        for path in (f"/console/tickets/{ticket.id}", "/console/"):
+            status, page = await agent.get(path)
+            assert status == 200 and "hidden in a dispute" in page and "Wang Fang" not in page
+            assert "+8613800138000" not in page
+            status, page = await manager.get(path)  # managers always see who complained
+            assert status == 200 and "Wang Fang" in page and "hidden in a dispute" not in page
+    finally:
+        site.settings.office.dispute_hide_complainant = False
+
+
 async def test_a_ticket_changed_in_the_chat_meanwhile_is_not_overwritten(
         site: Site, manager: Browser) -> None:
     ticket = await site.new_ticket()

@@ -137,8 +137,9 @@ async def _render(request: web.Request, ticket_id: int, *, done: Form | None = N
             "details": desk.engine.office.questions.lines(ticket.category_code,
                                                           answers_of(ticket), lang, _),
             "events": sorted(ticket.events, key=lambda e: (e.created_at, e.id)),
-            "actor_name": lambda event: _actor_name(event.actor_type, event.actor_id, staff,
-                                                    ticket.resident),
+            "actor_name": lambda event: _actor_name(
+                event.actor_type, event.actor_id, staff,
+                None if complainant_hidden(request, ticket) else ticket.resident),
             "attachments": list(ticket.attachments),
             "forms": [FORM_OF[a] for a in actions],
             "Form": Form,

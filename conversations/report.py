@@ -64,8 +64,10 @@ async def ask_step(ctx: Context, step: str, *, edit: bool) -> None:
         await ask_category(ctx, edit=edit)
     elif step == DESCRIPTION:
         ask_description(ctx, edit=edit)
-    elif step == DETAILS:
+    elif step == DETAILS and _questions(ctx, _draft(ctx)):
         ask_details(ctx, _draft(ctx).asking, edit=edit)
+    elif step == DETAILS:  # the office took the category's questions away meanwhile
+        ask_evidence(ctx, edit=edit)
     elif step == EVIDENCE:
         ask_evidence(ctx, edit=edit)
     elif step == URGENCY:

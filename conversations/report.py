@@ -66,9 +66,7 @@ async def ask_step(ctx: Context, step: str, *, edit: bool) -> None:
         ask_description(ctx, edit=edit)
     elif step == DETAILS and _questions(ctx, _draft(ctx)):
         ask_details(ctx, _draft(ctx).asking, edit=edit)
-    elif step == DETAILS:  # the office took the category's questions away meanwhile
-        ask_evidence(ctx, edit=edit)
-    elif step == EVIDENCE:
+    elif step in (DETAILS, EVIDENCE):  # (at DETAILS: the category has no questions now)
         ask_evidence(ctx, edit=edit)
     elif step == URGENCY:
         ask_urgency(ctx, edit=edit)

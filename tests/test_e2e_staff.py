@@ -16,7 +16,7 @@ from bot.cli import add_staff, remove_staff
 from bot.demo import tiny_png
 from bot.emulator import BotAPIEmulator, SentMessage
 from bot.emulator.chat import GroupMember
-from storage.models import OutboxMessage, Ticket
+from storage.models import OutboxMessage, Ticket, utcnow
 from storage.repositories import Units
 from tests.chats import answer_questions, file_report, register
 from tests.conftest import Harness
@@ -838,3 +838,20 @@ async def test_the_resolve_clock_pauses_while_the_resident_is_asked(office: Offi
     # the deadline moved on by no more than the wait (seconds, or nothing out of office hours)
     assert ticket.resolve_due_at <= resumed.resolve_due_at <= ticket.resolve_due_at + (
         timedelta(minutes=5))
+
+
+async def test_the_resident_hears_the_fix_is_under_way_when_it_lasts(office: Office) -> None:
+    await office.new_ticket()
+    agent = office.agent
+    await agent.click("Acknowledge", office.card())
+    await office.settle(lambda: "Status: acknowledged" in office.card_text())
+    await agent.click("Investigation", office.card())
+    await agent.click("Cancel", office.question(agent))
+    await office.settle(lambda: "Status: under investigation" in office.card_text())
+    await agent.click("Resolve", office.card())  # being resolved; its questions begin…
+    await agent.click("Cancel", office.question(agent))  # …and wait for another day
+    await office.settle(lambda: "Status: being resolved" in office.card_text())
+    await office.all_sent()
+    assert "working on the fix" not in office.resident.last_text  # not at once
+    await office.desk.scheduler.tick(utcnow() + timedelta(minutes=11))
+    await office.settle(lambda: "now working on the fix" in office.resident.last_text)

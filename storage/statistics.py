@@ -145,8 +145,11 @@ async def call_backs(session: AsyncSession, start: datetime, end: datetime
                      ) -> dict[str | None, int]:
     """The call-backs of the tickets created in [start, end), counted by outcome (None: not
     answered yet)."""
-    query = (select(CallBack.outcome, func.count()).join(CallBack.ticket)
-             .where(_created_in(start, end)).group_by(CallBack.outcome))
+    # led by the call-backs (a few) and each one's ticket looked up by its id: a join let
+    # SQLite walk every ticket of the period instead (+0.9 s for a year at a million)
+    of_period = select(Ticket.id).where(Ticket.id == CallBack.ticket_id,
+                                        _created_in(start, end)).exists()
+    query = select(CallBack.outcome, func.count()).where(of_period).group_by(CallBack.outcome)
     return {outcome: int(n) for outcome, n in (await session.execute(query)).all()}
 
 

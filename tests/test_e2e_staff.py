@@ -182,8 +182,8 @@ def assert_mentions_the_manager(alert: SentMessage) -> None:
     assert (mention["offset"], mention["length"]) == (start, len("Manager Zhao"))
 
 
-async def resolved(office: Office) -> None:
-    """A new ticket worked through to "resolved" (acknowledged, investigated, resolved)."""
+async def investigating(office: Office) -> None:
+    """A new ticket, acknowledged and under investigation."""
     await office.new_ticket()
     agent = office.agent
     await agent.click("Acknowledge", office.card())
@@ -191,6 +191,12 @@ async def resolved(office: Office) -> None:
     await agent.click("Investigation", office.card())
     await agent.click("Cancel", office.question(agent))
     await office.settle(lambda: "Status: under investigation" in office.card_text())
+
+
+async def resolved(office: Office) -> None:
+    """A new ticket worked through to "resolved" (acknowledged, investigated, resolved)."""
+    await investigating(office)
+    agent = office.agent
     await agent.click("Resolve", office.card())
     await agent.click("Mediation", office.question(agent))
     await agent.send("We spoke with the neighbour about the noise.")
@@ -841,13 +847,8 @@ async def test_the_resolve_clock_pauses_while_the_resident_is_asked(office: Offi
 
 
 async def test_the_resident_hears_the_fix_is_under_way_when_it_lasts(office: Office) -> None:
-    await office.new_ticket()
+    await investigating(office)
     agent = office.agent
-    await agent.click("Acknowledge", office.card())
-    await office.settle(lambda: "Status: acknowledged" in office.card_text())
-    await agent.click("Investigation", office.card())
-    await agent.click("Cancel", office.question(agent))
-    await office.settle(lambda: "Status: under investigation" in office.card_text())
     await agent.click("Resolve", office.card())  # being resolved; its questions begin…
     await agent.click("Cancel", office.question(agent))  # …and wait for another day
     await office.settle(lambda: "Status: being resolved" in office.card_text())

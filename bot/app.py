@@ -251,7 +251,7 @@ class ResidentDesk:
     async def mark_unreachable(self, user_id: int) -> None:
         async with self.db.transaction() as session:
             resident = await Residents(session).by_user(user_id)
-            if resident is not None:
+            if resident is not None and resident.chat_id is not None:
                 await TicketService(session, staff_chat_id=self.settings.office.staff_chat_id
                                     ).set_reachable(resident, False)
                 await Outbox(session).give_up_on_chat(resident.chat_id, "blocked the bot")

@@ -99,8 +99,9 @@ class UnitInvite(Base):
 class Resident(Base):
     __tablename__ = "residents"
     id: Mapped[int] = mapped_column(primary_key=True)
-    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # None once erased (the resident asked to be forgotten, or the retention period ended)
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
     name: Mapped[str] = mapped_column(String(128))
     phone: Mapped[str] = mapped_column(String(32))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
@@ -109,6 +110,11 @@ class Resident(Base):
     language: Mapped[str] = mapped_column(String(16))
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the privacy notice they agreed to (its version), and when
+    privacy_version: Mapped[str | None] = mapped_column(String(32))
+    privacy_agreed_at: Mapped[datetime | None] = mapped_column()
+    data_copy_at: Mapped[datetime | None] = mapped_column()  # their last copy (/mydata)
+    erased_at: Mapped[datetime | None] = mapped_column()
     unit: Mapped[Unit | None] = relationship(lazy="joined")
 
     @property
@@ -320,6 +326,18 @@ class ResidentChange(Base):
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class PersonalDataView(Base):
+    """A staff member opened a resident's phone number or their files in the console."""
+
+    __tablename__ = "personal_data_views"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    what: Mapped[str] = mapped_column(String(16))  # phone | file
+    viewed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class TicketParty(Base):
     """The other party of a dispute: their unit, their resident record when they use the bot,
     how the office reached them (bot | visit | call), and the agreement reached."""
@@ -357,8 +375,11 @@ class Attachment(Base):
     file_unique_id: Mapped[str] = mapped_column(String(128))
     mime_type: Mapped[str | None] = mapped_column(String(128))
     size: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str | None] = mapped_column(String(64))
+    sha256: Mapped[str | None] = mapped_column(String(64))  # of the stored copy
+    # of the bytes as received, when the copy differs (a picture's location taken out)
+    received_sha256: Mapped[str | None] = mapped_column(String(64))
     local_path: Mapped[str | None] = mapped_column(String(512))
+    original_path: Mapped[str | None] = mapped_column(String(512))  # KEEP_ORIGINAL_FILES
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ticket: Mapped[Ticket] = relationship(back_populates="attachments")
 

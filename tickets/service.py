@@ -506,7 +506,7 @@ class TicketService:
             "step": "contacted", "method": contact.method, "unit": label})
         self._thread(MediationPost(ticket.id, step="contacted", method=contact.method,
                                    unit=label, text=contact.text))
-        if contact.method == "bot" and other is not None:
+        if contact.method == "bot" and other is not None and other.chat_id is not None:
             self.outbox.enqueue(other.chat_id, PartyMessage(
                 ticket.id, text=contact.text, language=other.language or ""))
         self.refresh_card(ticket)
@@ -544,7 +544,8 @@ class TicketService:
         self._event(ticket, "mediation", actor, note=text, details={
             "step": "agreed", "on": day.isoformat(), "unit": party.unit_text})
         self._thread(MediationPost(ticket.id, step="agreed", unit=party.unit_text, text=text))
-        if party.method == "bot" and party.resident is not None:
+        if (party.method == "bot" and party.resident is not None
+                and party.resident.chat_id is not None):
             self.outbox.enqueue(party.resident.chat_id, PartySettled(
                 ticket.id, text=text, language=party.resident.language or ""))
         return await self.resolve(ticket, staff, Resolution("mediation", text))
@@ -584,7 +585,7 @@ class TicketService:
         if resident.reachable == reachable:
             return
         resident.reachable = reachable
-        if reachable:
+        if reachable and resident.chat_id is not None:
             await self.outbox.resend_to_chat(resident.chat_id)
         await self.refresh_cards_of(resident)
 
@@ -953,7 +954,7 @@ class TicketService:
 
     def _tell_resident(self, ticket: Ticket, notice: ResidentNotice) -> None:
         resident = ticket.resident
-        if resident is not None:
+        if resident is not None and resident.chat_id is not None:  # (None: erased)
             self.outbox.enqueue(resident.chat_id, notice)
 
 

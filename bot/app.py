@@ -71,6 +71,21 @@ class Settings:
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
 
+def office_of(office: OfficeSettings, console_url: str = "") -> Office:
+    """What the dialogues and the workers know of the office, from its settings."""
+    return Office(
+        default_language=office.default_language,
+        emergency_phone=office.emergency_phone,
+        staff_chat_id=office.staff_chat_id,
+        timezone=ZoneInfo(office.office_timezone),
+        timing=office.timing(),
+        console_url=console_url,
+        phone_region=office.phone_region,
+        questions=office.questions(),
+        privacy=office.privacy(),
+    )
+
+
 @cache  # once a process: the first start-up's objects
 def freeze_start_up() -> None:
     """Move what start-up made (modules, the framework, SQLAlchemy, matplotlib's fonts) out
@@ -88,16 +103,7 @@ class ResidentDesk:
         office = settings.office
         self.db = database or Database(settings.database.database_url,
                                         settings.database.database_pool_size)
-        self.engine = Engine(Office(
-            default_language=office.default_language,
-            emergency_phone=office.emergency_phone,
-            staff_chat_id=office.staff_chat_id,
-            timezone=ZoneInfo(office.office_timezone),
-            timing=office.timing(),
-            console_url=settings.console.console_url,
-            phone_region=office.phone_region,
-            questions=office.questions(),
-        ))
+        self.engine = Engine(office_of(office, settings.console.console_url))
         logs.redact(settings.telegram.bot_token.get_secret_value())
         telegram = settings.telegram
         self.transport = make_transport(telegram.transport, telegram.bot_token.get_secret_value(),

@@ -1,5 +1,5 @@
 """The `residesk` command: run, serve, demo, db upgrade, units, categories, sla, questions,
-export, stats, staff (`residesk --help` lists them)."""
+export, stats, residents, retention, staff (`residesk --help` lists them)."""
 
 from __future__ import annotations
 
@@ -29,13 +29,16 @@ from bot.statistics.export import FORMATS, export, period
 from bot.statistics.text import statistics_text
 from bot.telegram.transport import TRANSPORTS, Unauthorized
 from bot.workers.leadership import SecondProcess
+from bot.workers.scheduler import run_retention
 from conversations.events import clean_text
 from locales import SUPPORTED
 from storage.db import Database
-from storage.models import Staff, UnitInvite
-from storage.repositories import Categories, StaffMembers, Units
+from storage.models import Resident, Staff, UnitInvite
+from storage.repositories import Categories, Residents, StaffMembers, Units
 from storage.sign_in import ConsoleSessions
 from tickets.periods import PERIOD_DAYS
+from tickets.policy import normalize_phone
+from tickets.service import TicketService
 from tickets.statistics import compute
 
 T = TypeVar("T")
@@ -104,6 +107,18 @@ def parser() -> argparse.ArgumentParser:
                          help="first day instead of --period (office time)")
     figures.add_argument("--to", dest="last", type=day, metavar="YYYY-MM-DD",
                          help="last day, included (default: today)")
+    residents = commands.add_parser("residents", help="residents' personal data"
+                                    ).add_subparsers(dest="residents_command", required=True)
+    forgetter = residents.add_parser("forget", help="erase a resident's personal data (asked "
+                                     "for by phone, by letter or at the desk)")
+    forgetter.add_argument("who", help="their phone number, or their resident id as #12")
+    forgetter.add_argument("--yes", action="store_true",
+                           help="do not ask for confirmation (scripts)")
+    retention = commands.add_parser("retention", help="apply the retention periods now "
+                                    "(EVIDENCE_RETENTION_MONTHS, RESIDENT_RETENTION_YEARS); "
+                                    "the bot does it daily")
+    retention.add_argument("--dry-run", action="store_true",
+                           help="print what would be removed; change nothing")
     staff = commands.add_parser("staff", help="who works the staff group").add_subparsers(
         dest="staff_command", required=True)
     adder = staff.add_parser("add", help="authorise a person (by Telegram user id)")
@@ -144,6 +159,84 @@ async def remove_staff(session: AsyncSession, user_id: int) -> str:
     ended = await ConsoleSessions(session).end_all(staff.id)  # signed out of the console now
     return f"staff member {staff.name} removed" + (
         f"; {ended} console session(s) ended" if ended else "")
+
+
+async def find_resident(session: AsyncSession, who: str) -> Resident:
+    """The resident a staff member means: `#12` (their id) or a phone number."""
+    if who.startswith("#") and who[1:].isdigit():
+        resident = await session.get(Resident, int(who[1:]))
+        if resident is None:
+            raise ValueError(f"no resident {who}")
+    else:
+        phone = normalize_phone(who, load(OfficeSettings).phone_region)
+        if phone is None:
+            raise ValueError(f"{who!r} is neither a phone number nor a resident id like #12")
+        found = await Residents(session).with_phone(phone)
+        if not found:
+            raise ValueError(f"no resident with the phone {phone}")
+        if len(found) > 1:
+            raise ValueError("several residents have this phone: "
+                             + ", ".join(f"#{r.id} ({r.unit_label})" for r in found)
+                             + "; give one of their ids")
+        resident = found[0]
+    if resident.erased_at is not None:
+        raise ValueError(f"resident #{resident.id}'s personal data was erased on "
+                         f"{resident.erased_at:%Y-%m-%d}")
+    return resident
+
+
+async def forget_resident(who: str, confirm: Callable[[str], bool]) -> str:
+    """Erase a resident's personal data for a request made outside the chat, after showing
+    what goes and what stays and asking `confirm`."""
+    office = load(OfficeSettings)
+
+    async def describe(session: AsyncSession) -> tuple[int, str]:
+        resident = await find_resident(session, who)
+        summary = await TicketService(session).erasure_summary(resident)
+        lines = [f"resident #{resident.id}: {resident.name}, {resident.phone}, "
+                 f"{resident.unit_label or 'no unit'}",
+                 "erased now: name, phone, Telegram ids, their chat's state and messages, "
+                 f"what they wrote on {summary.finished_tickets} finished ticket(s) and "
+                 f"{summary.files} evidence file(s)",
+                 "stays: their tickets, anonymised (the statistics)"]
+        if summary.open_tickets:
+            lines.append("open, erased when finished: No. " + ", ".join(summary.open_tickets))
+        return resident.id, "\n".join(lines)
+
+    resident_id, text = await in_transaction(describe)
+    if not confirm(text):
+        return "nothing erased"
+
+    async def erase(session: AsyncSession) -> str:
+        resident = await session.get(Resident, resident_id)
+        assert resident is not None
+        await TicketService(session, staff_chat_id=office.staff_chat_id).forget_resident(
+            resident, "staff")
+        return f"resident #{resident_id}'s personal data erased"
+
+    return await in_transaction(erase)
+
+
+def ask(text: str) -> bool:
+    print(text)
+    return input("Type 'erase' to erase for good: ").strip().lower() == "erase"
+
+
+async def retention_now(dry_run: bool) -> str:
+    from bot.app import office_of
+
+    office = load(OfficeSettings)
+    database = Database(load(DatabaseSettings).database_url)
+    try:
+        await database.upgrade()
+        report = await run_retention(database, office_of(office), dry_run=dry_run)
+    finally:
+        await database.dispose()
+    were = "would be" if dry_run else "were"
+    return (f"{len(report.residents)} resident(s) {were} anonymised (no ticket activity for "
+            f"{office.resident_retention_years} years); {report.files} evidence file(s) of "
+            f"{len(report.tickets)} ticket(s) {were} deleted (closed "
+            f"{office.evidence_retention_months} months ago, or their resident erased)")
 
 
 async def in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -285,6 +378,11 @@ def main(argv: list[str] | None = None) -> int:
             print(asyncio.run(in_transaction(list_categories)))
         elif args.command == "categories":
             print(asyncio.run(in_transaction(lambda session: set_category(session, args))))
+        elif args.command == "residents":
+            print(asyncio.run(forget_resident(args.who, (lambda _text: True) if args.yes
+                                              else ask)))
+        elif args.command == "retention":
+            print(asyncio.run(retention_now(args.dry_run)))
         elif args.staff_command == "add":
             print(asyncio.run(in_transaction(
                 lambda session: add_staff(session, args.user_id, args.name, args.role))))

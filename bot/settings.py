@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from locales import SUPPORTED
 from storage.db import POOL_SIZE
 from tickets.policy import DEFAULT_PHONE_REGION, Timing
+from tickets.privacy import NoticeError, PrivacyNotice, Retention, notice_from
 from tickets.questions import QuestionsError, QuestionSet, questions_from
 from tickets.sla import SlaError, policy_from
 
@@ -146,6 +147,11 @@ class OfficeSettings(BaseSettings):
     # the weekly report to the staff group: on this day ("off": none) at this hour, office time
     weekly_report_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "off"] = "mon"
     weekly_report_hour: Annotated[int, Field(ge=0, le=23)] = 9
+    # personal data: the privacy notice residents agree to (a TOML file with a version and a
+    # text per language; none: the built-in one), and how long what they gave is kept
+    privacy_notice_file: Path | None = None
+    evidence_retention_months: Annotated[int, Field(ge=1, le=1200)] = 24
+    resident_retention_years: Annotated[int, Field(ge=1, le=100)] = 3
     # a font with Chinese glyphs for the charts (found by itself when one is installed, e.g.
     # Debian's fonts-noto-cjk); without one, charts are drawn with English labels
     chart_font: Path | None = None
@@ -179,6 +185,21 @@ class OfficeSettings(BaseSettings):
         except (tomllib.TOMLDecodeError, QuestionsError) as error:
             raise ConfigError(f"QUESTIONS_FILE {self.questions_file}: {error}") from None
 
+    def privacy(self) -> PrivacyNotice:
+        """The privacy notice: PRIVACY_NOTICE_FILE's, or the built-in one; with the retention."""
+        retention = Retention(self.evidence_retention_months, self.resident_retention_years)
+        if self.privacy_notice_file is None:
+            return PrivacyNotice(retention=retention)
+        try:
+            return notice_from(tomllib.loads(
+                self.privacy_notice_file.read_text(encoding="utf-8")), retention)
+        except OSError as error:
+            raise ConfigError(f"PRIVACY_NOTICE_FILE {self.privacy_notice_file} cannot be read: "
+                              f"{error.strerror}") from None
+        except (tomllib.TOMLDecodeError, NoticeError) as error:
+            raise ConfigError(f"PRIVACY_NOTICE_FILE {self.privacy_notice_file}: {error}"
+                              ) from None
+
     @field_validator("default_language")
     @classmethod
     def _supported(cls, lang: str) -> str:
@@ -203,7 +224,8 @@ class OfficeSettings(BaseSettings):
             raise ValueError("unknown time zone") from error
         return name
 
-    @field_validator("staff_chat_id", "sla_file", "chart_font", mode="before")
+    @field_validator("staff_chat_id", "sla_file", "chart_font", "privacy_notice_file",
+                     mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -23,6 +23,7 @@ from locales import gettext_for, ngettext_for
 from storage.models import ConversationState, Resident
 from storage.repositories import Categories, MessageLinks, Residents, Surveys, Units
 from tickets.policy import DEFAULT_PHONE_REGION, Timing
+from tickets.privacy import PrivacyNotice
 from tickets.questions import QuestionSet
 from tickets.service import TicketService
 
@@ -40,6 +41,7 @@ class Office:
     console_url: str = ""  # the office console's address ("": not served)
     phone_region: str = DEFAULT_PHONE_REGION  # where a number without a country code is
     questions: QuestionSet = field(default_factory=QuestionSet)  # asked per category
+    privacy: PrivacyNotice = field(default_factory=PrivacyNotice)  # agreed to by residents
 
 
 @dataclass

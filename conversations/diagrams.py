@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from conversations import mytickets, profile, registration, report, survey
+from conversations import forget, mytickets, profile, registration, report, survey
 from conversations.flow import Flow
 from tickets import lifecycle
 
@@ -24,7 +24,8 @@ def _page(module: object) -> Path:
 
 
 FLOWS: dict[Path, Flow] = {_page(module): module.TABLE
-                           for module in (registration, report, mytickets, survey, profile)}
+                           for module in (registration, report, mytickets, survey, profile,
+                                          forget)}
 PAGES: dict[Path, Callable[[], str]] = {
     **{page: flow.mermaid for page, flow in FLOWS.items()},
     _page(lifecycle): lifecycle.mermaid,

@@ -12,7 +12,9 @@ from conversations import (
     alerts,
     call_back,
     console,
+    forget,
     mytickets,
+    privacy,
     profile,
     registration,
     report,
@@ -37,13 +39,16 @@ COMMANDS = (
     ("profile", N_("My name, phone and unit")),
     ("cancel", N_("Cancel what you are doing")),
     ("language", N_("Change the language")),
+    ("privacy", N_("How my personal data is handled")),
+    ("forget", N_("Erase my personal data")),
     ("help", N_("How this bot works")),
     ("start", N_("Start or restart")),
 )
 
 # by the flow's name as the chat's state row stores it
 FLOWS: dict[str, Flow] = {flow.name: flow for flow in (
-    registration.TABLE, report.TABLE, mytickets.TABLE, survey.TABLE, profile.TABLE)}
+    registration.TABLE, report.TABLE, mytickets.TABLE, survey.TABLE, profile.TABLE,
+    forget.TABLE)}
 
 
 class Engine:
@@ -115,7 +120,9 @@ def redelivered(state: ConversationState, event: Event) -> Outcome:
 
 async def route(ctx: Context) -> None:
     event = ctx.event
-    if event.kind == EventKind.COMMAND:
+    if privacy.needs_agreement(ctx) and not privacy.may_pass(ctx):
+        await privacy.ask_to_agree(ctx)
+    elif event.kind == EventKind.COMMAND:
         await command(ctx, event.command or "")
     elif event.kind == EventKind.BUTTON:
         await press(ctx)
@@ -181,6 +188,8 @@ async def cancel(ctx: Context) -> None:
         ctx.say(_("Done. What you sent has been added to the ticket."), keyboard=main_menu(_))
     elif flow == profile.FLOW:
         ctx.say(_("Stopped. The changes you saved are kept."), keyboard=main_menu(_))
+    elif flow == forget.FLOW:
+        ctx.say(_("Nothing was erased."), keyboard=main_menu(_))
     elif flow:
         ctx.say(_("Cancelled. Nothing was saved."), keyboard=main_menu(_))
     elif ctx.resident is not None:
@@ -198,6 +207,7 @@ async def show_help(ctx: Context) -> None:
         "/mytickets — see your reports, their progress, add information or withdraw one\n"
         "/profile — change your name, phone or unit\n"
         "/language — change the language\n"
+        "/privacy — how your personal data is handled; /forget — have it erased\n"
         "/cancel — stop what you are doing; nothing half-finished is kept\n\n"
         "Every report gets a number, and you get a message here whenever its status changes."
     )
@@ -308,10 +318,12 @@ async def _show_tickets(ctx: Context) -> None:
 
 # commands anyone may send, and those for registered residents
 ANYONE: dict[str, Handler] = {"help": show_help, "language": choose_language, "cancel": cancel,
-                              "console": console.in_private, "alerts": alerts.in_private}
+                              "console": console.in_private, "alerts": alerts.in_private,
+                              "privacy": privacy.show, "forget": forget.begin}
 RESIDENTS: dict[str, Handler] = {"start": start, "report": report.begin,
                                  "mytickets": _show_tickets, "profile": profile.begin}
 # buttons that work from anywhere in the chat, by their prefix
 ANYWHERE: dict[str, Handler] = {Prefix.LANGUAGE: set_language, Prefix.SURVEY: survey.press,
+                                Prefix.PRIVACY: privacy.press,
                                 Prefix.CALL_BACK: call_back.press,
                                 Prefix.MY_TICKETS: my_tickets_button}

@@ -25,6 +25,8 @@ class Prefix(StrEnum):
     SURVEY = "sv"
     CALL_BACK = "cb"  # the call-back (回访) after closing
     LANGUAGE = "lg"
+    PRIVACY = "pv"  # the privacy notice's I agree / Not now, for a registered resident
+    FORGET = "fg"  # /forget: erasing a resident's personal data
     STAFF_CARD = "sf"  # a ticket card's buttons in the staff group
     STAFF_DIALOG = "sd"  # choices inside a staff member's guided action
 

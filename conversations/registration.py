@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
+from conversations import privacy
 from conversations.context import Context
 from conversations.events import EventKind
 from conversations.flow import EXIT, Flow, Input, Press, Transition
 from conversations.keyboards import Prefix, button, grid, main_menu, share_phone
-from storage.models import Resident, Ticket
+from storage.models import Resident, Ticket, utcnow
 from tickets.policy import NAME_MAX, UNIT_TEXT_MAX, normalize_phone, shared_phone
 
 FLOW = Prefix.REGISTRATION
+CONSENT = "consent"  # the privacy notice, agreed to before anything is asked
 NAME = "name"
 PHONE = "phone"
 BUILDING = "building"
 UNIT = "unit"
-STEPS = (NAME, PHONE, BUILDING, UNIT)
+STEPS = (CONSENT, NAME, PHONE, BUILDING, UNIT)
 
 
 async def begin(ctx: Context) -> None:
@@ -31,15 +34,37 @@ async def begin(ctx: Context) -> None:
             ctx.data["invite"] = invite.token
         else:
             ctx.say(_("This invitation link is not valid any more; you can still register."))
+    ctx.goto(FLOW, CONSENT)
+    ctx.say(_("Welcome to the residents' service desk! Here you can report problems to the "
+              "property management office and follow how they are handled."),
+            remove_keyboard=True)
+    privacy.show_notice(ctx, FLOW, _("First, a one-time registration. Before it asks for "
+                                     "your name, please read how your data is handled:"))
+
+
+async def _agreed(ctx: Context) -> None:
+    _ = ctx._
+    version = privacy.pressed_version(ctx)
+    if version is None:  # the office changed the notice since it was shown
+        ctx.answer(_("The notice has changed since; here is the new one."))
+        privacy.show_notice(ctx, FLOW)
+        return
+    ctx.answer(_("Thank you."))
+    ctx.data["privacy"] = {"version": version, "at": utcnow().isoformat()}
     ctx.goto(FLOW, NAME)
-    ctx.say(
-        _(
-            "Welcome to the residents' service desk! Here you can report problems to the "
-            "property management office and follow how they are handled.\n\n"
-            "First, a one-time registration. What is your name?"
-        ),
-        remove_keyboard=True,
-    )
+    ctx.say(_("Thank you. What is your name?"))
+
+
+async def _declined(ctx: Context) -> None:
+    ctx.answer()
+    ctx.reset()
+    ctx.say(ctx._("Understood; nothing was saved. Without your agreement the office cannot "
+                  "take your requests in this chat. Send /start if you change your mind."))
+
+
+async def _agree_please(ctx: Context) -> None:
+    privacy.show_notice(ctx, FLOW, ctx._("Please press “I agree” below to register, or "
+                                         "“Not now”."))
 
 
 def clean_name(text: str | None) -> str | None:
@@ -207,6 +232,10 @@ async def _finish(ctx: Context) -> None:
     resident.phone = ctx.data["phone"]
     resident.language = ctx.lang
     resident.reachable = True
+    agreed = ctx.data.get("privacy") or {}
+    resident.privacy_version = agreed.get("version")
+    resident.privacy_agreed_at = (datetime.fromisoformat(agreed["at"]) if agreed.get("at")
+                                  else None)
     unit_id = ctx.data.get("unit_id")
     resident.unit_id = int(unit_id) if unit_id else None
     resident.unit_text = None if unit_id else ctx.data.get("unit_text")
@@ -264,8 +293,13 @@ _buttons_please = Transition(_building_by_buttons, {UNIT: "typed, and one buildi
 TABLE = Flow(
     name=FLOW,
     steps=STEPS,
-    starts={NAME: "/start (not registered)"},
+    starts={CONSENT: "/start (not registered)"},
     transitions={
+        (CONSENT, Press(privacy.AGREE)): Transition(_agreed, {
+            NAME: "I agree (the version shown is still the office's)"}),
+        (CONSENT, Press(privacy.DECLINE)): Transition(_declined, {
+            EXIT: "Not now (nothing saved)"}),
+        **{(CONSENT, kind): Transition(_agree_please) for kind in Input},
         **{(NAME, kind): _typed_name for kind in Input},
         **{(PHONE, kind): _given_phone for kind in Input},
         (BUILDING, Press("bld")): Transition(_choose_building, {UNIT: "building button"}),

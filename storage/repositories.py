@@ -90,6 +90,10 @@ class Residents(Repository):
     async def by_chat(self, chat_id: int) -> Resident | None:
         return await self.session.scalar(select(Resident).where(Resident.chat_id == chat_id))
 
+    async def with_phone(self, phone: str) -> Sequence[Resident]:
+        return (await self.session.scalars(select(Resident).where(Resident.phone == phone)
+                                           .order_by(Resident.id))).all()
+
     def add(self, resident: Resident) -> None:
         self.session.add(resident)
 

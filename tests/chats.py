@@ -9,6 +9,7 @@ DESCRIPTION = "The kitchen ceiling leaks since this morning, water drips on the 
 
 async def register(chat: ChatClient, name: str = "Li Wei", unit: str = "3-1202") -> None:
     await chat.send("/start")
+    await chat.click("✅ I agree")
     await chat.send(name)
     await chat.share_contact("+8613800138000")
     await chat.send(unit)

@@ -76,6 +76,7 @@ async def test_an_unlisted_flat_and_cancel_keep_what_was_saved(
     async with harness.desk.db.transaction() as session:
         await Units(session).import_rows([{"building": "A", "unit": "101"}])
     await resident.send("/start")
+    await resident.click("✅ I agree")
     await resident.send("Li Wei")
     await resident.share_contact("+8613800138000")
     await resident.send("101")  # one building: its flat number only

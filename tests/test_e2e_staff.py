@@ -278,6 +278,7 @@ async def test_the_card_marks_a_unit_the_office_does_not_know(office: Office) ->
         await Units(session).import_rows([{"building": "7", "unit": "701"}])
     neighbour = office.harness.chat(office.emulator.user(1002, "Zhou Min"))
     await neighbour.send("/start")
+    await neighbour.click("✅ I agree")
     await neighbour.send("Zhou Min")
     await neighbour.share_contact("+8613700000000")
     assert "building 7" in neighbour.last_text  # the only building: its flats are asked
@@ -301,6 +302,7 @@ async def test_a_number_written_two_ways_is_one_person_for_the_claim(office: Off
     await office.settle(lambda: "+8613800138000" in office.card_text())
     resident = office.resident
     await resident.send("/start")
+    await resident.click("✅ I agree")
     await resident.send("Wang Fang")
     await resident.share_contact("8613800138000")
     await resident.send("2-301")
@@ -479,6 +481,7 @@ async def test_a_typed_phone_number_does_not_claim_a_hotline_complaint(office: O
     await agent.click("Walk-in", office.question(agent))
     impostor = office.resident
     await impostor.send("/start")
+    await impostor.click("✅ I agree")
     await impostor.send("Not Wang")
     await impostor.send("+86 138 0013 8000")  # typed, not shared from their account
     await impostor.send("2-301")

@@ -27,6 +27,7 @@ from storage.models import (
     TicketParty,
     utcnow,
 )
+from storage.personal_data import PersonalData
 from storage.repositories import (
     CallBacks,
     Categories,
@@ -38,9 +39,12 @@ from storage.repositories import (
     Timers,
     Units,
 )
+from tickets import erasure
+from tickets.erasure import ErasureSummary
 from tickets.evidence import ALBUM_MAX, EvidenceKind, album_class
 from tickets.lifecycle import (
     CLOCK_RUNNING,
+    FINAL,
     OPEN,
     Action,
     LifecycleError,
@@ -738,7 +742,8 @@ class TicketService:
     async def _schedule_call_back(self, ticket: Ticket, now: datetime) -> None:
         """The call-back (回访) of this closing: on the day, at the office's follow-up hour."""
         days = self.timing.call_back_after(ticket.category_code)
-        if not days or ticket.resident_id is None:
+        if not days or ticket.resident_id is None or (
+                ticket.resident is not None and ticket.resident.erased_at is not None):
             return
         zone = self.timing.sla.calendar.timezone
         day = now.astimezone(zone).date() + timedelta(days=days)
@@ -864,6 +869,8 @@ class TicketService:
         ticket.events.append(TicketEvent(
             kind="status", from_status=previous, to_status=target, actor_type=actor.type,
             actor_id=actor.id, note=note, details=details, created_at=now))
+        if target in FINAL:  # what an erased resident left on it was kept until now
+            await erasure.forget_finished(self.session, ticket)
         self.refresh_card(ticket)
         await self.session.flush()
 
@@ -907,6 +914,19 @@ class TicketService:
             TimerKind.ACK_OVERDUE: ticket.ack_due_at,
             TimerKind.RESOLVE_REMINDER: sla.reminder(now, deadlines.resolve),
             TimerKind.RESOLVE_OVERDUE: ticket.resolve_due_at})
+
+    # --- personal data ---------------------------------------------------------------------
+    async def erasure_summary(self, resident: Resident) -> ErasureSummary:
+        return await erasure.summary(PersonalData(self.session), resident)
+
+    async def forget_resident(self, resident: Resident, by: str) -> ErasureSummary:
+        """Erase a resident's personal data (tickets/erasure.py says what goes, and when)."""
+        return await erasure.forget_resident(self, resident, by, self.clock())
+
+    def record_erasure(self, ticket: Ticket, by: str) -> None:
+        """The ticket's timeline says its complainant's data was erased (nothing more)."""
+        self._event(ticket, "erased", SYSTEM, details={"by": by})
+        self.refresh_card(ticket)
 
     def _event(self, ticket: Ticket, kind: str, actor: Actor, *, note: str | None = None,
                details: dict[str, Any] | None = None) -> None:

@@ -1,5 +1,6 @@
 """Fires the timers kept in the database: deadline reminders and escalations, survey reminders,
-auto-close, follow-ups; and queues the weekly report.
+auto-close, follow-ups; queues the weekly report; and once a day applies the retention
+periods of personal data (tickets/erasure.py). The leader alone runs it: once per deployment.
 
 Timers live in the `timers` table, so a restart forgets none; each fires exactly once (it is
 marked fired in the same transaction as what it does).
@@ -22,11 +23,13 @@ from conversations.context import Office
 from storage.db import Database
 from storage.models import utcnow
 from storage.repositories import Outbox, WeeklyReports
+from tickets.erasure import RetentionReport, apply_retention
 from tickets.notices import StatisticsReport
 from tickets.service import TicketService
 
 log = logging.getLogger(__name__)
 STATISTICS_EVERY = 24 * 3600.0  # seconds between refreshes of the query planner's statistics
+RETENTION_EVERY = 24 * 3600.0  # seconds between runs of the retention periods
 
 
 class Scheduler:
@@ -62,12 +65,16 @@ class Scheduler:
     async def run(self) -> None:
         self._stopping.clear()  # a replica that leads again starts it again
         analyzed = time.monotonic()  # at start-up, by ResidentDesk.prepare
+        retained: float | None = None  # at start-up, then daily
         while not self._stopping.is_set():
             try:
                 await self.tick()
                 if time.monotonic() - analyzed > STATISTICS_EVERY:
                     await self.db.refresh_statistics()
                     analyzed = time.monotonic()
+                if retained is None or time.monotonic() - retained > RETENTION_EVERY:
+                    await run_retention(self.db, self.office)
+                    retained = time.monotonic()
             except Exception as error:  # a database outage must not stop the timers for good
                 log.error("timers failed; trying again later: %s", reason(error),
                           exc_info=log.isEnabledFor(logging.DEBUG))
@@ -77,3 +84,24 @@ class Scheduler:
     def stop(self) -> None:
         """Finish the tick in hand, then return from `run` (never cut a transaction)."""
         self._stopping.set()
+
+
+async def run_retention(db: Database, office: Office, *, dry_run: bool = False,
+                        now: datetime | None = None) -> RetentionReport:
+    """The retention periods, batch by batch (each its own transaction) until none is due."""
+    total = RetentionReport()
+    while True:
+        async with db.transaction() as session:
+            service = TicketService(session, staff_chat_id=office.staff_chat_id,
+                                    timing=office.timing)
+            batch = await apply_retention(service, office.privacy.retention, now or utcnow(),
+                                          dry_run=dry_run)
+        total.residents += batch.residents
+        total.files += batch.files
+        total.tickets |= batch.tickets
+        if dry_run or not (batch.residents or batch.files):
+            break
+    if total.residents or total.files:
+        log.info("retention: %d resident(s) anonymised, %d evidence file(s) deleted",
+                 len(total.residents), total.files)
+    return total

@@ -236,3 +236,7 @@ def transitions_stay_in_their_tables() -> Iterator[None]:
     yield
     logger.removeHandler(watcher)
     assert not watcher.seen, watcher.seen
+
+
+# the staff group around a running bot (its `office` fixture), for any test module
+pytest_plugins = ["tests.office"]

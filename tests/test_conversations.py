@@ -71,7 +71,7 @@ def text_of(outcome: Outcome) -> str:
 
 async def register(talk: Talk) -> None:
     await talk.send("/start")
-    await talk.click("✅ I agree")
+    await talk.click("I agree")
     await talk.send("Zhang San")
     await talk.contact("+8613700000000")
     outcome = await talk.send("7-0701")
@@ -197,7 +197,7 @@ async def test_invite_token_registers_the_unit(db: Database) -> None:
         session.add(UnitInvite(token="tok123", unit_id=unit.id))
     talk = Talk(db)
     await talk.send("/start tok123")
-    await talk.click("✅ I agree")
+    await talk.click("I agree")
     await talk.send("Zhao Liu")
     done = await talk.contact("+8613600000000")
     assert "9-901" in text_of(done)
@@ -235,7 +235,6 @@ async def test_starting_again_asks_before_discarding_a_draft(db: Database) -> No
     # back at the question asked, draft intact
     assert "Where is the water coming from?" in text_of(resumed)
     await talk.send("/start")
-    await talk.click("✅ I agree")
     fresh = await talk.click("Start anew")
     assert "Choose a category" in text_of(fresh)
 
@@ -286,7 +285,7 @@ async def test_an_unlisted_flat_is_registered_unverified(db: Database) -> None:
         await Units(session).import_rows([{"building": "5", "unit": "501"}])
     talk = Talk(db)
     await talk.send("/start")
-    await talk.click("✅ I agree")
+    await talk.click("I agree")
     await talk.send("Qian Qi")
     await talk.contact("+8613500000000")
     missing = await talk.send("599")

@@ -13,7 +13,7 @@ from locales import gettext_for
 from storage.db import Database
 from storage.models import Resident
 from storage.repositories import Units
-from tests.chats import DESCRIPTION, answer_questions, file_report, register
+from tests.chats import AGREE, DESCRIPTION, answer_questions, file_report, register
 from tests.conftest import Harness
 from tests.records import count, tickets_in
 
@@ -30,7 +30,7 @@ async def test_registration_rejects_bad_names_phones_and_units(
     resident: ChatClient, harness: Harness
 ) -> None:
     await resident.send("/start")
-    await resident.click("✅ I agree")
+    await resident.click(AGREE)
     await resident.send("   ")
     assert "Please type your name" in resident.last_text
     await resident.send("x" * 10_000)
@@ -64,7 +64,7 @@ async def test_unknown_unit_when_the_property_list_is_loaded(
         ])
     chat = harness.chat(emulator.user(2002, "Wang Fang", language_code="zh-hans"))
     await chat.send("/start")
-    await chat.click("✅ I agree")
+    await chat.click(AGREE)
     await chat.send("王芳")
     await chat.send("13800138000")
     await chat.click("A")
@@ -182,7 +182,7 @@ async def test_language_follows_telegram(
 ) -> None:
     chat = harness.chat(emulator.user(5005, "Sasha", language_code=telegram_code))
     await chat.send("/start")
-    await chat.click("✅ I agree")
+    await chat.click(AGREE)
     await chat.send("Sasha")
     await chat.send("+79990001122")
     await chat.send("2-202")
@@ -222,7 +222,7 @@ async def test_telegram_errors_are_retried(
     emulator.inject_error("sendMessage", 429, retry_after=1)
     emulator.inject_error("sendMessage", 500)
     await resident.send("/start")
-    await resident.click("✅ I agree")
+    await resident.click(AGREE)
     assert "What is your name?" in resident.last_text
     emulator.inject_error("sendMessage", 502, drop_connection=True)
     await resident.send("Li Wei")

@@ -24,7 +24,7 @@ from bot.emulator import Body, BotAPIEmulator
 from bot.emulator.chat import ChatClient
 from storage.db import Database
 from storage.models import Resident
-from tests.chats import DESCRIPTION, answer_questions, file_report, register
+from tests.chats import AGREE, DESCRIPTION, answer_questions, file_report, register
 from tests.conftest import Harness, pg_admin_sync
 from tests.records import tickets_in
 
@@ -41,7 +41,7 @@ async def test_polling_rides_out_an_outage_of_any_kind(
 ) -> None:
     assert harness.desk is not None and harness._polling is not None
     await resident.send("/start")
-    await resident.click("✅ I agree")
+    await resident.click(AGREE)
     emulator.start_outage(status, body=body, drop_connection=dropped)
     await emulator.wait_for(lambda: emulator.outage_answers >= 2)  # the poll is cut, tried again
     update_id = emulator.send_text(resident.user, "Li Wei")  # typed while Telegram is down
@@ -57,7 +57,7 @@ async def test_a_reply_answered_with_a_proxy_page_is_sent_again(
 ) -> None:
     emulator.inject_error("sendMessage", 200, body=Body.HTML)  # 200, but not the Bot API
     await resident.send("/start")
-    await resident.click("✅ I agree")
+    await resident.click(AGREE)
     assert [m.text for m in resident.messages].count(resident.last_text) == 1
     assert "What is your name?" in resident.last_text
     emulator.inject_error("sendMessage", 502, body=Body.HTML)
@@ -70,7 +70,7 @@ async def test_a_reply_telegram_keeps_refusing_is_announced_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     await resident.send("/start")
-    await resident.click("✅ I agree")
+    await resident.click(AGREE)
     # each answer is tried four times: both answers below are lost, and so is the first try
     # of the notice that says so (the notifier tries again a few seconds later)
     emulator.inject_error("sendMessage", 200, body=Body.HTML, times=9)
@@ -89,7 +89,7 @@ async def test_control_characters_are_removed_wherever_text_comes_in(
 ) -> None:
     """A NUL in a name once made every registration on PostgreSQL fail for good."""
     await resident.send("/start")
-    await resident.click("✅ I agree")
+    await resident.click(AGREE)
     await resident.send("\x00\x1b")  # nothing but control characters: no name at all
     assert "Please type your name" in resident.last_text
     await resident.send("Li\x00 Wei\x07")
@@ -303,7 +303,7 @@ async def test_a_held_database_lock_or_lost_connections_only_delay_the_answer(
     resident: ChatClient, harness: Harness, emulator: BotAPIEmulator, backend: str,
 ) -> None:
     await resident.send("/start")
-    await resident.click("✅ I agree")
+    await resident.click(AGREE)
     url = harness.settings.database.database_url
     if backend == "sqlite":  # another process holds SQLite's write lock for 2 s
         blocker = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)

@@ -10,7 +10,7 @@ from bot.emulator import BotAPIEmulator
 from bot.emulator.chat import ChatClient
 from storage.models import Resident, ResidentChange
 from storage.repositories import Units
-from tests.chats import file_report, register
+from tests.chats import AGREE, file_report, register
 from tests.conftest import Harness
 from tests.records import tickets_in
 from tests.test_e2e_bad_input import no_crash
@@ -76,7 +76,7 @@ async def test_an_unlisted_flat_and_cancel_keep_what_was_saved(
     async with harness.desk.db.transaction() as session:
         await Units(session).import_rows([{"building": "A", "unit": "101"}])
     await resident.send("/start")
-    await resident.click("✅ I agree")
+    await resident.click(AGREE)
     await resident.send("Li Wei")
     await resident.share_contact("+8613800138000")
     await resident.send("101")  # one building: its flat number only

@@ -14,7 +14,7 @@ from bot.emulator.chat import ChatClient
 from storage.db import Database
 from storage.models import Attachment, ConversationState, Resident, Ticket
 from storage.repositories import Units
-from tests.chats import ANSWERS, DESCRIPTION, answer_questions, file_report, register
+from tests.chats import AGREE, ANSWERS, DESCRIPTION, answer_questions, file_report, register
 from tests.conftest import Harness
 from tests.records import count, tickets_in
 
@@ -182,7 +182,7 @@ async def test_cancel_from_every_step_keeps_nothing(
     # registration steps
     for answers in ([], ["Li Wei"], ["Li Wei", "+8613800138000"]):
         await resident.send("/start")
-        await resident.click("✅ I agree")
+        await resident.click(AGREE)
         for answer in answers:
             await resident.send(answer)
         await resident.send("/cancel")
@@ -249,7 +249,7 @@ async def test_the_whole_journey_on_each_database(
                                               {"building": "2", "unit": "201"}])
         chat = harness.chat(emulator.user(7007, "Sun Li", language_code="zh-hans"))
         await chat.send("/start")
-        await chat.click("✅ I agree")
+        await chat.click(AGREE)
         await chat.send("孙丽")
         await chat.share_contact("+8613100000000")
         await chat.click(building)

@@ -1,0 +1,256 @@
+"""Personal data end to end (issue 16): the privacy notice before registration and after it
+changes, /forget, residesk residents forget, and the retention periods — through the real bot
+on both frameworks and both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import select, update
+
+from bot.cli import forget_resident
+from bot.demo import tiny_png
+from bot.workers.scheduler import run_retention
+from storage.models import Attachment, Resident, ResidentChange, Ticket, utcnow
+from tests.chats import register
+from tests.office import STAFF_CHAT, Office
+from tests.records import tickets_in
+from tickets.privacy import BUILT_IN_VERSION
+from tickets.statistics import compute
+
+NAME = "Xiaoqing Wuyazhi"  # a name nothing else in the database spells
+PHONE, PHONE_DIGITS = "+8613912345678", "13912345678"
+USER_ID = 7_391_846_205  # a Telegram id no other number in a test database is
+
+
+async def test_registration_begins_with_the_privacy_notice(office: Office) -> None:
+    chat = office.resident
+    await chat.send("/start")
+    assert "How the property management office handles your personal data" in chat.last_text
+    assert "24 months" in chat.last_text  # the retention periods in force
+    await chat.send("Wang Fang")  # a name before agreeing is not taken
+    assert "Please press “I agree”" in chat.last_text
+    await chat.click("Not now")
+    assert "nothing was saved" in chat.last_text
+    await chat.send("/privacy")
+    assert "Send /start to register" in chat.last_text
+
+    await chat.send("/start")
+    await chat.click("✅ I agree")
+    assert chat.last_text == "Thank you. What is your name?"
+    await chat.send("Wang Fang")
+    await chat.share_contact("+8613800138000")
+    await chat.send("2-301")
+    assert "registered" in chat.last_text
+    resident = await resident_row(office)
+    assert resident.privacy_version == BUILT_IN_VERSION
+    assert resident.privacy_agreed_at is not None
+    assert abs(resident.privacy_agreed_at - utcnow()) < timedelta(minutes=5)
+    await chat.send("/privacy")
+    assert "You agreed to this notice on" in chat.last_text
+
+
+async def test_a_new_notice_is_agreed_to_before_anything_else(office: Office) -> None:
+    chat = office.resident
+    await register(chat, "Wang Fang", "2-301")
+    await chat.send("/report")
+    await chat.click("Noise")  # a report under way when the office changes its notice
+    async with office.desk.db.transaction() as session:
+        await session.execute(update(Resident).values(privacy_version="office-2025"))
+    await chat.send("Loud music every night from the flat above.")
+    assert "Our privacy notice has changed" in chat.last_text
+    await chat.send("/mytickets")
+    assert "Our privacy notice has changed" in chat.last_text
+    await chat.click("✅ I agree")
+    assert "go on where you were" in chat.last_text
+    await chat.send("Loud music every night from the flat above.")
+    assert "When does the noise happen?" in chat.last_text  # the draft went on
+    assert (await resident_row(office)).privacy_version == BUILT_IN_VERSION
+
+
+async def test_forget_erases_the_resident_and_keeps_the_statistics(office: Office) -> None:
+    """Everything a resident gave, then /forget: no trace in a dump of the whole database nor
+    in MEDIA_DIR; the period's statistics are the same as before."""
+    chat = office.resident = office.harness.chat(office.emulator.user(USER_ID, "Xiaoqing"))
+    await register(chat, NAME, "2-301", phone=PHONE)
+    photo = tiny_png((91, 17, 203))
+    await chat.send("/report")
+    await chat.click("Water & plumbing")
+    await chat.send("Brown water from the tap in the kitchen of Xiaoqing's flat.")
+    await chat.click("The ceiling")
+    await chat.click("Yes")
+    await chat.send_photo(photo)
+    await chat.click("Done")
+    await chat.click("Normal")
+    await chat.click("Confirm")
+    await office.settle(lambda: "Ticket No." in office.card_text())
+    agent = office.agent
+    await agent.click("Acknowledge", office.card())
+    await agent.reply("When did it start?", office.card())
+    await office.settle(lambda: "When did it start" in chat.last_text)
+    await office.all_sent()
+    await chat.reply("Since Monday, Xiaoqing noticed it first.", chat.last)
+    await agent.click("Investigation", office.card())
+    await agent.click("Cancel", office.question(agent))
+    await office.settle(lambda: "Status: under investigation" in office.card_text())
+    await agent.click("Resolve", office.card())
+    await agent.click("Repair", office.question(agent))
+    await agent.send("The riser's filter was changed.")
+    await agent.click("Skip", office.question(agent))
+    await office.settle(lambda: "has been resolved" in chat.last_text)
+    await chat.click("✅ Yes", chat.last)
+    await chat.click("5", chat.last)
+    await chat.reply("Xiaoqing thanks the plumber", chat.last)
+    await office.all_sent()
+    [ticket] = await tickets_in(office.url)
+    assert ticket.status == "closed"
+    media = office.harness.settings.office.media_dir
+    assert any(p.read_bytes() == photo for p in media.rglob("*") if p.is_file())
+    first, last = ticket.created_at - timedelta(days=1), ticket.created_at + timedelta(days=1)
+    before = await compute(office.desk.db, first, last, utcnow())
+
+    await chat.send("/forget")
+    await chat.click("Yes, erase it")
+    assert "What remains" in chat.last_text and "1 evidence file is deleted" in chat.last_text
+    await chat.click("🗑 Erase for good")
+    assert "Your personal data has been erased" in "\n".join(
+        m.text or "" for m in chat.messages[-2:])
+    await office.all_sent()
+
+    dump = await database_dump(office.url)
+    secrets = {NAME, "Xiaoqing", PHONE, PHONE_DIGITS, str(USER_ID)}
+    assert not [s for s in secrets if s in dump], "personal data left in the database"
+    assert not [s for s in secrets if s.encode().hex() in dump.lower()], "…in a binary field"
+    assert not any(p.read_bytes() == photo for p in media.rglob("*") if p.is_file())
+    assert await compute(office.desk.db, first, last, utcnow()) == before
+    [after] = await tickets_in(office.url)
+    assert (after.status, after.category_code, after.rating) == ("closed", "water", 5)
+    async with office.desk.db.transaction() as session:
+        [change] = (await session.scalars(select(ResidentChange))).all()
+        assert (change.field, change.old, change.new) == ("erased", None, "resident")
+    # the card in the staff group no longer names them
+    await office.settle(lambda: NAME not in office.card_text())
+
+    # they may come back as anyone new
+    await chat.send("Hello?")
+    assert "How the property management office handles your personal data" in chat.last_text
+
+
+async def test_an_open_ticket_keeps_its_content_until_it_is_finished(office: Office) -> None:
+    """Asked for by phone: the office erases from the command line; the open ticket's
+    description and evidence stay until the office finishes it, then they go."""
+    chat = office.resident
+    await register(chat, NAME, "2-301", phone=PHONE)
+    await chat.send("/report")
+    await chat.click("Noise")
+    await chat.send("Drilling at night in the flat above Xiaoqing.")
+    await chat.click("At night (22:00–07:00)")
+    await chat.click("The flat above")
+    await chat.send_photo(tiny_png((3, 140, 77)))
+    await chat.click("Done")
+    await chat.click("Normal")
+    await chat.click("Confirm")
+    await office.settle(lambda: "Ticket No." in office.card_text())
+    [ticket] = await tickets_in(office.url)
+    shown: list[str] = []
+
+    def confirm(text: str) -> bool:
+        shown.append(text)
+        return True
+
+    done = await in_env(office, lambda: forget_resident(PHONE_DIGITS, confirm))
+    assert "erased" in done
+    assert f"open, erased when finished: No. {ticket.number}" in shown[0]
+    [kept] = await tickets_in(office.url)
+    assert "Drilling" in kept.description and await attachments(office) == 1
+    await office.settle(lambda: NAME not in office.card_text() and "R-" in office.card_text())
+
+    await office.manager.click("Reject", office.card())
+    await office.manager.send("A matter for the police, not the office.")
+    await office.all_sent()
+    [finished] = await tickets_in(office.url)
+    assert finished.status == "rejected"
+    assert finished.description == "" and await attachments(office) == 0
+    assert not [p for p in office.harness.settings.office.media_dir.rglob("*") if p.is_file()]
+
+
+async def test_retention_erases_the_long_inactive_and_old_evidence(office: Office) -> None:
+    chat = office.resident
+    await register(chat, NAME, "2-301", phone=PHONE)
+    await chat.send("/report")
+    await chat.click("Noise")
+    await chat.send("Loud music after midnight.")
+    await chat.click("At night (22:00–07:00)")
+    await chat.click("The flat above")
+    await chat.send_photo(tiny_png((200, 1, 1)))
+    await chat.click("Done")
+    await chat.click("Normal")
+    await chat.click("Confirm")
+    async with office.desk.db.transaction() as session:  # closed long ago
+        await session.execute(update(Ticket).values(status="closed",
+                                                    closed_at=utcnow() - timedelta(days=800)))
+    office_facts = office.desk.engine.office
+    dry = await run_retention(office.desk.db, office_facts, dry_run=True)
+    assert (dry.residents, dry.files) == ([], 1)
+    assert await attachments(office) == 1
+    done = await run_retention(office.desk.db, office_facts)
+    assert done.files == 1 and await attachments(office) == 0
+    assert not [p for p in office.harness.settings.office.media_dir.rglob("*") if p.is_file()]
+    assert (await resident_row(office)).erased_at is None  # active within three years
+
+    four_years_on = utcnow() + timedelta(days=4 * 366)
+    erased = await run_retention(office.desk.db, office_facts, now=four_years_on)
+    assert len(erased.residents) == 1
+    resident = await resident_row(office)
+    assert resident.erased_at is not None and resident.telegram_user_id is None
+    assert NAME not in await database_dump(office.url)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+async def resident_row(office: Office) -> Resident:
+    async with office.desk.db.transaction() as session:
+        [resident] = (await session.scalars(select(Resident))).all()
+        return resident
+
+
+async def attachments(office: Office) -> int:
+    async with office.desk.db.transaction() as session:
+        return len((await session.scalars(select(Attachment))).all())
+
+
+async def in_env(office: Office, work: Callable[[], Awaitable[str]]) -> str:
+    """Run a `residesk` command's coroutine with the environment pointing at this desk."""
+    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "STAFF_CHAT_ID")}
+    os.environ.update(DATABASE_URL=office.url, STAFF_CHAT_ID=str(STAFF_CHAT))
+    try:
+        return await work()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+async def database_dump(url: str) -> str:
+    """The whole database as text: SQLite's dump (its full-text index's tables too, binary
+    as hex), or pg_dump's."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1]
+        return await asyncio.to_thread(lambda: "\n".join(sqlite3.connect(path).iterdump()))
+    parts = urlsplit(url.replace("+asyncpg", ""))
+    process = await asyncio.create_subprocess_exec(
+        "pg_dump", "--data-only", "-h", parts.hostname or "127.0.0.1",
+        "-p", str(parts.port or 5432), "-U", parts.username or "postgres",
+        parts.path.lstrip("/"), stdout=asyncio.subprocess.PIPE)
+    out, _ = await process.communicate()
+    assert process.returncode == 0
+    return out.decode()
+

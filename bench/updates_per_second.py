@@ -386,6 +386,8 @@ class Residesk:
     async def register(self, users: Sequence[EmulatedUser]) -> None:
         emu = self.emu
         await self.all_do([partial(emu.send_text, u, "/start") for u in users])
+        await self.all_do([partial(emu.click, u, emu.last_message(u), "✅ I agree")
+                           for u in users])  # the privacy notice
         await self.all_do([partial(emu.send_text, u, u.first_name) for u in users])
         await self.all_do([partial(emu.send_contact, u, f"+86138{u.id:08d}") for u in users])
         await self.all_do([partial(emu.send_text, u, f"3-{u.id % 10_000:04d}") for u in users])

@@ -135,8 +135,19 @@ class Bench:
             timeout=120)
         return time.perf_counter() - started, [self.replied[u.id] - started for u in users]
 
+    async def press(self, users: Sequence[EmulatedUser], button: str) -> None:
+        """Every resident presses `button` under the bot's last message; until all answered."""
+        emu = self.emulator
+        before = {u.id: len(emu.messages(u)) for u in users}
+        for user in users:
+            emu.click(user, emu.last_message(user), button)
+        await emu.wait_for(lambda: all(len(emu.messages(u)) > before[u.id] for u in users),
+                           timeout=120)
+
     async def register(self, users: Sequence[EmulatedUser]) -> None:
-        for text in ("/start", "name", "+8613800000000", "3-1202", "/report"):
+        await self.step(users, "/start")
+        await self.press(users, "✅ I agree")  # the privacy notice
+        for text in ("name", "+8613800000000", "3-1202", "/report"):
             await self.step(users, text if text != "name" else "Bench Resident")
         emu = self.emulator
         before = {u.id: emu.last_message(u).edits for u in users}

@@ -23,9 +23,11 @@ from bot.emulator import BotAPIEmulator, SentMessage
 from bot.emulator.chat import ChatClient, GroupMember
 from bot.handled import HandledUpdates
 from bot.settings import ConsoleSettings, DatabaseSettings, OfficeSettings, TelegramSettings
+from conversations.keyboards import Callback, Prefix
 from storage.models import Ticket, utcnow
 from storage.repositories import Outbox, StaffMembers, Units
 from storage.sign_in import SignInLinks
+from tickets.privacy import BUILT_IN_VERSION
 
 DEMO_UNITS = [{"building": b, "unit": f"{floor}{n:02d}", "floor": str(floor)}
               for b in ("A", "B") for floor in range(1, 13) for n in (1, 2)]
@@ -222,6 +224,9 @@ class Demo:
         """A whole ticket: register, report with an album, the office works it, survey."""
         you, office = "resident:", f"staff ({STAFF_NAME}):"
         await self.step(f"{you} /start", lambda: chat.send("/start"))
+        agree = Callback(Prefix.REGISTRATION, "agree", BUILT_IN_VERSION).pack()
+        await self.step(f"{you} (presses I agree under the privacy notice)",
+                        lambda: chat.click(agree))
         await self.step(f"{you} Li Wei", lambda: chat.send("Li Wei"))
         await self.step(f"{you} (shares phone)", lambda: chat.share_contact(DEMO_PHONE))
         await self.step(f"{you} (presses A)", lambda: chat.click("A"))

@@ -35,11 +35,11 @@ async def begin(ctx: Context) -> None:
         else:
             ctx.say(_("This invitation link is not valid any more; you can still register."))
     ctx.goto(FLOW, CONSENT)
-    ctx.say(_("Welcome to the residents' service desk! Here you can report problems to the "
-              "property management office and follow how they are handled."),
-            remove_keyboard=True)
-    privacy.show_notice(ctx, FLOW, _("First, a one-time registration. Before it asks for "
-                                     "your name, please read how your data is handled:"))
+    privacy.show_notice(ctx, FLOW, "\n\n".join((
+        _("Welcome to the residents' service desk! Here you can report problems to the "
+          "property management office and follow how they are handled."),
+        _("First, a one-time registration. Before it asks for your name, please read how "
+          "your data is handled:"))))
 
 
 async def _agreed(ctx: Context) -> None:
@@ -52,7 +52,7 @@ async def _agreed(ctx: Context) -> None:
     ctx.answer(_("Thank you."))
     ctx.data["privacy"] = {"version": version, "at": utcnow().isoformat()}
     ctx.goto(FLOW, NAME)
-    ctx.say(_("Thank you. What is your name?"))
+    ctx.say(_("Thank you. What is your name?"), remove_keyboard=True)
 
 
 async def _declined(ctx: Context) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.chats import AGREE
 from tests.processes import residesk
 
 
@@ -74,7 +75,7 @@ def test_demo_script_runs_the_whole_journey(workdir: Path, transport: str) -> No
 
 
 def test_interactive_demo_is_played_from_the_keyboard(workdir: Path, transport: str) -> None:
-    typed = "\n".join(["Li Wei", "k1", "1", "1202", "k1", "99", "#99", ":sticker", ":staff",
+    typed = "\n".join(["1", "Li Wei", "k1", "1", "1202", "k1", "99", "#99", ":sticker", ":staff",
                        "/help", ":reply hello", ":resident", ":quit"])
     environment = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
     environment["TRANSPORT"] = transport  # the setting, where the script above uses the flag
@@ -123,8 +124,10 @@ async def test_run_serves_residents_and_stops_cleanly_on_sigterm(tmp_path: Path,
             user = emulator.user(1, "Ann")
             emulator.send_text(user, "/start")
             await emulator.wait_for(lambda: bool(emulator.messages(1)), timeout=60)
-            emulator.send_text(user, "Ann Lee")
+            emulator.click(user, emulator.last_message(1), AGREE)
             await emulator.wait_for(lambda: len(emulator.messages(1)) >= 2, timeout=10)
+            emulator.send_text(user, "Ann Lee")
+            await emulator.wait_for(lambda: len(emulator.messages(1)) >= 3, timeout=10)
             process.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(process.wait(), 30) == 0
         finally:
@@ -133,7 +136,7 @@ async def test_run_serves_residents_and_stops_cleanly_on_sigterm(tmp_path: Path,
         assert process.stderr is not None
         log = (await process.stderr.read()).decode()
     assert "phone number" in (emulator.last_message(1).text or "")  # the name was taken
-    assert "update=2 chat=1 step=reg:phone outcome=ok" in log and log.rstrip().endswith("stopped")
+    assert "update=3 chat=1 step=reg:phone outcome=ok" in log and log.rstrip().endswith("stopped")
     assert f"with {transport}" in log
     assert emulator.token not in log and "Ann Lee" not in log
 

@@ -10,7 +10,7 @@ import pytest
 from bot.demo import tiny_png
 from bot.emulator import BotAPIEmulator
 from bot.emulator.chat import ChatClient
-from tests.chats import answer_questions, register
+from tests.chats import AGREE, answer_questions, register
 from tests.conftest import Harness
 
 
@@ -78,11 +78,14 @@ async def test_each_chat_keeps_its_order_while_chats_run_side_by_side(
     harness: Harness, emulator: BotAPIEmulator
 ) -> None:
     """Three residents type their whole registration at once, before the bot looks: one
-    batch of twelve updates. Each chat's answers come in the order of its messages."""
+    batch of twelve updates (after /start and its privacy notice). Each chat's answers come
+    in the order of its messages."""
     users = [emulator.user(3001 + i, f"Resident {i}", language_code="en") for i in range(3)]
+    for update_id in [emulator.send_text(user, "/start") for user in users]:
+        await harness.wait(update_id)
     last_ids = []
     for i, user in enumerate(users):
-        emulator.send_text(user, "/start")
+        emulator.click(user, emulator.last_message(user.id), AGREE)
         emulator.send_text(user, f"Resident Number{i}")
         emulator.send_contact(user, f"+86138001380{i:02d}")
         last_ids.append(emulator.send_text(user, f"3-12{i:02d}"))
@@ -90,7 +93,7 @@ async def test_each_chat_keeps_its_order_while_chats_run_side_by_side(
         await harness.wait(update_id)
     for i, user in enumerate(users):
         texts = [m.text or "" for m in emulator.messages(user.id)]
-        assert len(texts) == 4, texts
-        assert "name" in texts[0].lower() and "phone" in texts[1].lower()
-        assert "unit" in texts[2].lower() or "flat" in texts[2].lower()
-        assert f"registered: Resident Number{i}, 3-12{i:02d}" in texts[3]
+        assert len(texts) == 5, texts
+        assert "name" in texts[1].lower() and "phone" in texts[2].lower()
+        assert "unit" in texts[3].lower() or "flat" in texts[3].lower()
+        assert f"registered: Resident Number{i}, 3-12{i:02d}" in texts[4]

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from bench.notifications import seed
 from bot.emulator import BotAPIEmulator
 from storage.db import Database
+from tests.chats import AGREE
 from tests.processes import free_port, residesk
 
 ROOT = Path(__file__).parent.parent
@@ -112,8 +113,9 @@ async def test_two_gunicorn_workers_take_the_webhook_each_reply_once_and_in_orde
         emulator.send_text(emulator.user(user_id, f"R{user_id}"), "/start")
     await answered(emulator, residents, 1, timeout=120)
     connections = await sessions_opened(database_url)
-    for user_id in residents:
-        emulator.send_text(emulator.user(user_id, f"R{user_id}"), f"Resident {user_id}")
+    for user_id in residents:  # I agree, under the privacy notice
+        emulator.click(emulator.user(user_id, f"R{user_id}"), emulator.last_message(user_id),
+                       AGREE)
     await answered(emulator, residents, 2, timeout=120)
     await asyncio.sleep(1)  # anything doubled would have come by now
     # the second burst is served by the pools the first one filled: no connection opened
@@ -125,7 +127,7 @@ async def test_two_gunicorn_workers_take_the_webhook_each_reply_once_and_in_orde
     for user_id in residents:
         texts = [m.text or "" for m in emulator.messages(user_id)]
         assert len(texts) == 2, (user_id, texts)
-        assert "What is your name?" in texts[0] and "phone number" in texts[1]
+        assert "your personal data" in texts[0] and "What is your name?" in texts[1]
     assert sum(m == "setWebhook" for m, _ in emulator.requests) == 1, "once per deployment"
     assert replica.said("leading the deployment") == 1  # one of the two workers leads
     assert {s for _, s in emulator.webhook_posts} == {200}
@@ -174,7 +176,7 @@ async def test_a_worker_killed_in_the_middle_loses_nothing(
     assert cut, "the kill cut requests in flight (they were posted again)"
     for user_id in residents:
         texts = [m.text or "" for m in emulator.messages(user_id)]
-        assert texts and all("What is your name?" in t for t in texts), (user_id, texts)
+        assert texts and all("your personal data" in t for t in texts), (user_id, texts)
         if len(texts) > 1:
             assert updates[user_id] in cut, (user_id, "doubled, yet its request was answered")
 
@@ -198,12 +200,13 @@ async def test_when_the_polling_leader_dies_another_replica_polls_within_ten_sec
     await emulator.wait_until_consumed(started, timeout=10)
     await leader.kill()  # SIGKILL: no goodbye, its advisory lock goes with its connection
     died = asyncio.get_running_loop().time()
-    update_id = emulator.send_text(user, "Ann Lee")
+    update_id = emulator.click(user, emulator.last_message(42), AGREE)
     await emulator.wait_until_consumed(update_id, timeout=20)
     await emulator.wait_for(lambda: len(emulator.messages(42)) >= 2, timeout=10)
     assert asyncio.get_running_loop().time() - died < 10 + 3  # taken over, and answered
     assert follower.said("leading the deployment") == 1
-    assert [("phone number" in (m.text or "")) for m in emulator.messages(42)] == [False, True]
+    assert [("What is your name?" in (m.text or "")) for m in emulator.messages(42)] == [
+        False, True]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

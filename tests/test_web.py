@@ -107,7 +107,7 @@ async def test_a_request_without_the_secret_or_with_a_bad_body_has_no_effect(
     assert emulator.messages(user.id) == [] and 900001 not in served.handled
     # the right secret: handled, and answered before the 200; the same update again: once
     assert (await served.post(body, right))[0] == 200
-    assert "What is your name?" in (emulator.last_message(user.id).text or "")
+    assert "your personal data" in (emulator.last_message(user.id).text or "")
     assert (await served.post(body, right))[0] == 200
     assert len(emulator.messages(user.id)) == 1, "a redelivered update has one effect"
 
@@ -177,7 +177,7 @@ async def test_residesk_serve_polls_without_a_webhook_and_stops_on_sigterm(
             process.kill()
     assert process.stderr is not None
     log = (await process.stderr.read()).decode()
-    assert "What is your name?" in (emulator.last_message(1).text or "")
+    assert "your personal data" in (emulator.last_message(1).text or "")
     assert f"HTTP on 127.0.0.1:{port}" in log and log.rstrip().endswith("stopped")
 
 

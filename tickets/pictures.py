@@ -102,8 +102,13 @@ def _rewrite(data: bytes, target: str) -> tuple[bytes, Outcome]:
             return data, Outcome.TOO_LARGE
         if getattr(opened, "n_frames", 1) > 1 and opened.format != "MPO":
             return data, Outcome.ANIMATED
-        opened.load()  # decodes all of it: a truncated file fails here, not half-stored
-        if not set(opened.info) - TECHNICAL and opened.format != "MPO":
+        # a JPEG's metadata all comes before its pixels (read by `open`): one without any,
+        # as Telegram's photos are, is not decoded at all
+        if target == "JPEG" and opened.format == "JPEG" and not _metadata(opened):
+            return data, Outcome.CLEAN
+        opened.load()  # decodes all of it (a PNG's text may follow its pixels); a truncated
+        # file fails here, not half-stored
+        if not _metadata(opened) and opened.format != "MPO":
             return data, Outcome.CLEAN  # nothing to take out: no needless re-encoding
         upright = ImageOps.exif_transpose(opened)
         kept = {key: opened.info[key] for key in KEPT if key in opened.info}
@@ -124,6 +129,10 @@ def _rewrite(data: bytes, target: str) -> tuple[bytes, Outcome]:
                          quality=100 if lossless else JPEG_QUALITY,
                          icc_profile=kept.get("icc_profile"))
         return out.getvalue(), Outcome.CLEANED
+
+
+def _metadata(image: Image.Image) -> set[str]:
+    return {str(key) for key in image.info} - TECHNICAL
 
 
 def _jpeg_sampling(image: Image.Image) -> int:

@@ -109,7 +109,8 @@ class ResidentDesk:
         self.transport = make_transport(telegram.transport, telegram.bot_token.get_secret_value(),
                                         telegram.telegram_api_url, self.handle,
                                         office.staff_chat_id)
-        self.media = MediaStore(self.transport, office.media_dir)
+        self.media = MediaStore(self.transport, office.media_dir,
+                                keep_originals=office.keep_original_files)
         self.flood = FloodGuard(telegram.flood_limit)
         self._in_flight: dict[asyncio.Task[None], int] = {}  # task -> update id
         # The notifier paces, waits and retries by itself (per row, in the database), so it

@@ -130,6 +130,9 @@ class OfficeSettings(BaseSettings):
     # how a phone number typed without a country code is read (ISO 3166 region: CN, RU, …)
     phone_region: str = DEFAULT_PHONE_REGION
     media_dir: Path = Path("media")
+    # a picture is stored without its location and camera data; true: the file as received
+    # is kept as well, under MEDIA_DIR/originals (for an office that must keep it unaltered)
+    keep_original_files: bool = False
     # the satisfaction survey: one reminder after this many hours, then closed after as many more
     survey_reminder_hours: Annotated[float, Field(gt=0)] = 48.0
     survey_close_hours: Annotated[float, Field(gt=0)] = 72.0

@@ -65,8 +65,12 @@ class Media:
     file_unique_id: str
     size: int
     mime_type: str | None = None
-    sha256: str | None = None
+    sha256: str | None = None  # of the stored copy
     local_path: str | None = None
+    # when the stored copy differs from what was received (a picture's metadata taken out):
+    # the received bytes' sha256, and where they are kept (KEEP_ORIGINAL_FILES)
+    received_sha256: str | None = None
+    original_path: str | None = None
     problem: MediaProblem | None = None
 
 

@@ -248,11 +248,13 @@ def card(ticket: Ticket, lang: str, timezone: ZoneInfo, console_url: str = "",
 
 
 def evidence_file(attachment: Attachment) -> FileRef:
-    """Re-sent by Telegram's id; a file taken in the console is uploaded from its copy."""
-    if attachment.file_id or not attachment.local_path:
-        return FileRef(attachment.kind, attachment.file_id)
-    return FileRef(attachment.kind, "", path=attachment.local_path,
-                   name=Path(attachment.local_path).name)
+    """Re-sent by Telegram's id; uploaded from the stored copy when Telegram's file is not
+    that copy: a file taken in the console (Telegram never saw it), or a picture whose
+    location was taken out (Telegram's file still holds it)."""
+    stored = attachment.local_path
+    if stored and (not attachment.file_id or attachment.received_sha256):
+        return FileRef(attachment.kind, "", path=stored, name=Path(stored).name)
+    return FileRef(attachment.kind, attachment.file_id)
 
 
 def thread_post(ticket: Ticket, notice: TicketNotice, lang: str, timezone: ZoneInfo
@@ -300,6 +302,8 @@ def _evidence_post(ticket: Ticket, notice: Evidence, _: Gettext, reply_to: int |
 
 
 def _file(file: NoticeFile | None) -> FileRef | None:
+    if file is not None and file.path:  # the stored copy (see NoticeFile)
+        return FileRef(file.kind, "", path=file.path, name=Path(file.path).name)
     return FileRef(file.kind, file.file_id) if file is not None else None
 
 

@@ -516,6 +516,7 @@ def media_record(ctx: Context) -> dict[str, Any] | None:
         "kind": media.kind, "file_id": media.file_id, "file_unique_id": media.file_unique_id,
         "size": media.size, "mime_type": media.mime_type, "sha256": media.sha256,
         "local_path": media.local_path, "album_id": event.album_id,
+        "received_sha256": media.received_sha256, "original_path": media.original_path,
     }
 
 

@@ -20,6 +20,7 @@ from storage.models import (
     ConversationState,
     MessageLink,
     OutboxMessage,
+    PersonalDataView,
     Resident,
     ResidentChange,
     Staff,
@@ -480,6 +481,55 @@ class StaffMembers(Repository):
 
     def add(self, staff: Staff) -> None:
         self.session.add(staff)
+
+
+@dataclass(frozen=True)
+class ViewShown:
+    """One row of the personal-data audit, with the names a manager reads it by."""
+
+    viewed_at: datetime
+    what: str  # phone | file
+    staff: str
+    resident: str | None  # None: a complaint from someone not in the bot
+    ticket_id: int | None
+    ticket_number: str | None
+
+
+class PersonalDataViews(Repository):
+    """Who opened a resident's phone number or files in the console (PIPL, GDPR: access to
+    personal data is accounted for)."""
+
+    async def record(self, staff_id: int, resident_id: int | None, ticket_id: int | None,
+                     what: str, now: datetime, *, window: timedelta) -> bool:
+        """One row per person, ticket and kind within `window`: a page of ten photos loads
+        them at once, and reloading it adds nothing the audit needs. True: a row was added.
+        (Two requests in the same instant may both add one; the audit only reads more.)"""
+        seen = await self.session.scalar(
+            select(PersonalDataView.id).where(
+                PersonalDataView.staff_id == staff_id,
+                PersonalDataView.ticket_id == ticket_id if ticket_id is not None
+                else PersonalDataView.ticket_id.is_(None),
+                PersonalDataView.what == what,
+                PersonalDataView.viewed_at > now - window).limit(1))
+        if seen is not None:
+            return False
+        self.session.add(PersonalDataView(staff_id=staff_id, resident_id=resident_id,
+                                          ticket_id=ticket_id, what=what, viewed_at=now))
+        return True
+
+    async def latest(self, limit: int = 100, *, ticket_id: int | None = None
+                     ) -> list[ViewShown]:
+        """The newest first; of one ticket when asked."""
+        query = (select(PersonalDataView.viewed_at, PersonalDataView.what, Staff.name,
+                        Resident.name, PersonalDataView.ticket_id, Ticket.number)
+                 .join(Staff, Staff.id == PersonalDataView.staff_id)
+                 .outerjoin(Resident, Resident.id == PersonalDataView.resident_id)
+                 .outerjoin(Ticket, Ticket.id == PersonalDataView.ticket_id)
+                 .order_by(PersonalDataView.viewed_at.desc(), PersonalDataView.id.desc())
+                 .limit(limit))
+        if ticket_id is not None:
+            query = query.where(PersonalDataView.ticket_id == ticket_id)
+        return [ViewShown(*row) for row in (await self.session.execute(query)).all()]
 
 
 class MessageLinks(Repository):

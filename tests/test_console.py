@@ -19,14 +19,15 @@ from typing import Any
 import aiohttp
 import openpyxl
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.cli import remove_staff
 from bot.demo import tiny_png
 from bot.emulator.chat import ChatClient
 from locales import gettext_for
-from storage.models import SignInLink, Ticket, utcnow
-from tests.chats import register
+from storage.models import PersonalDataView, SignInLink, Ticket, utcnow
+from storage.repositories import StaffMembers
+from tests.chats import answer_questions, register
 from tests.console_site import (
     AGENT,
     MANAGER,
@@ -187,6 +188,8 @@ async def test_every_route_answers_each_role_as_it_should(
         ("GET", "/console/dashboard/export?format=pdf", 303, 403, 400),
         ("POST", f"/console/tickets/{t}/no-such-action", 401, 404, 404),
         ("POST", f"/console/tickets/{t}/reject", 401, 403, 303),
+        ("POST", f"/console/tickets/{t}/phone", 401, 200, 200),
+        ("POST", "/console/tickets/999999/phone", 401, 404, 404),
         ("POST", "/console/language", 401, 303, 303),
         ("GET", "/console/admin", 303, 403, 200),
         ("POST", "/console/admin/staff", 401, 403, 400),
@@ -315,8 +318,89 @@ async def test_agents_may_not_see_who_complained_in_a_dispute(
             assert "+8613800138000" not in page
             status, page = await manager.get(path)  # managers always see who complained
             assert status == 200 and "Wang Fang" in page and "hidden in a dispute" not in page
+        await agent.get(f"/console/tickets/{ticket.id}")
+        status, page, _ = await agent.post(f"/console/tickets/{ticket.id}/phone")
+        assert status == 403 and "+8613800138000" not in page  # nor by asking for it
+        assert await _views(site) == []
     finally:
         site.settings.office.dispute_hide_complainant = False
+
+
+# --- personal data: shown on request, and accounted for -----------------------------------
+
+PHONE = "+8613800138000"  # the resident's (tests.chats.register)
+
+
+async def _views(site: Site) -> list[tuple[int, int | None, int | None, str]]:
+    """The personal-data audit: (staff id, resident id, ticket id, what), oldest first."""
+    async with site.desk.db.transaction() as session:
+        return [tuple(row) for row in (await session.execute(  # type: ignore[misc]
+            select(PersonalDataView.staff_id, PersonalDataView.resident_id,
+                   PersonalDataView.ticket_id, PersonalDataView.what)
+            .order_by(PersonalDataView.id))).all()]
+
+
+async def _staff_id(site: Site, user_id: int) -> int:
+    async with site.desk.db.transaction() as session:
+        staff = await StaffMembers(session).by_user(user_id)
+        assert staff is not None
+        return staff.id
+
+
+async def test_the_phone_is_shown_on_request_and_who_asked_is_recorded(
+        site: Site, agent: Browser, manager: Browser) -> None:
+    ticket = await site.new_ticket()
+    page_path = f"/console/tickets/{ticket.id}"
+    status, page = await agent.get(page_path)
+    assert status == 200 and "Wang Fang" in page and "Show phone" in page
+    assert PHONE not in page and "138" not in page  # not even in the page's source
+    assert await _views(site) == []
+    status, page, _ = await agent.post(f"{page_path}/phone")
+    assert status == 200 and f'<a href="tel:{PHONE}">{PHONE}</a>' in page
+    assert "Show phone" not in page
+    agent_id = await _staff_id(site, AGENT)
+    assert await _views(site) == [(agent_id, ticket.resident_id, ticket.id, "phone")]
+    assert ticket.resident_id is not None
+    await agent.post(f"{page_path}/phone")  # again within the hour: one line is enough
+    assert len(await _views(site)) == 1
+    status, page = await agent.get(page_path)  # shown once, not from then on
+    assert PHONE not in page and "Personal data opened" not in page  # (the audit: managers')
+
+    _status, page = await manager.get(page_path)  # the manager reads who opened what
+    audit = page.split('id="personal-data"', 1)[1]
+    assert "Agent Li" in audit and "phone number" in audit and PHONE not in page
+    _status, page = await manager.get("/console/admin")
+    row = page.split('id="personal-data"', 1)[1].split("</tr>", 2)[1]
+    assert "Agent Li" in row and "Wang Fang" in row and str(ticket.number) in row
+    assert "phone number" in row
+
+
+async def test_opening_a_residents_file_is_recorded(site: Site, agent: Browser,
+                                                    manager: Browser) -> None:
+    resident = site.resident
+    await register(resident, "Wang Fang", "2-301")
+    await resident.send("/report")
+    await resident.click("Noise")
+    await resident.send("Loud music from 2-401 every night after midnight.")
+    await answer_questions(resident, "Noise")
+    photo = tiny_png((30, 200, 30))
+    await resident.send_photo(photo)
+    await resident.click("✅ Done")
+    await resident.click("Normal")
+    await resident.click("✅ Confirm")
+    await site.settle(lambda: bool(site.card_text()))
+    async with site.desk.db.transaction() as session:
+        ticket = await session.scalar(select(Ticket).order_by(Ticket.id.desc()).limit(1))
+        assert ticket is not None and ticket.resident_id is not None
+        [attachment] = ticket.attachments
+    assert await _views(site) == []
+    async with agent.http.get(f"{site.base}/console/files/{attachment.id}") as answer:
+        assert answer.status == 200 and await answer.read() == photo
+    agent_id = await _staff_id(site, AGENT)
+    assert await _views(site) == [(agent_id, ticket.resident_id, ticket.id, "file")]
+    _status, page = await manager.get("/console/admin")
+    row = page.split('id="personal-data"', 1)[1].split("</tr>", 2)[1]
+    assert "Agent Li" in row and "Wang Fang" in row and "evidence file" in row
 
 
 async def test_a_ticket_changed_in_the_chat_meanwhile_is_not_overwritten(

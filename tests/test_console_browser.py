@@ -128,6 +128,23 @@ async def test_a_manager_works_a_ticket_to_resolved_in_the_browser(
     await expect(page.locator("header nav")).to_contain_text("统计面板")
 
 
+async def test_the_phone_number_is_shown_by_a_press_that_is_recorded(
+        site: Site, browser: Browser) -> None:
+    ticket = await site.new_ticket()
+    page = await browser.new_page()
+    await open_as_mini_app(site, page)
+    await page.goto(f"{site.base}/console/tickets/{ticket.id}")
+    phone = page.locator("#phone")
+    await expect(phone).not_to_contain_text("138")
+    assert "8613800138000" not in await page.content()
+    await phone.get_by_role("button", name="Show phone").click()
+    await expect(phone.get_by_role("link", name="+8613800138000")).to_have_attribute(
+        "href", "tel:+8613800138000")
+    audit = page.locator("#personal-data")  # a manager sees who opened what, themselves too
+    await expect(audit).to_contain_text("Manager Zhao")
+    await expect(audit).to_contain_text("phone number")
+
+
 async def test_forged_launch_data_leaves_the_browser_signed_out(site: Site,
                                                                 browser: Browser) -> None:
     page = await browser.new_page()

@@ -33,7 +33,7 @@ from tickets.timers import Stage
 
 TZ = ZoneInfo("Asia/Shanghai")
 SAMPLES: dict[str, Any] = {  # by the field's annotation
-    "str": "some words", "int": 3, "NoticeFile | None": NoticeFile("photo", "F"),
+    "str": "some words", "int": 3, "NoticeFile | None": NoticeFile("photo", "F", "m/ab.jpg"),
     "Stage": Stage.RESOLVE, "tuple[int, ...]": (5, 6)}
 
 

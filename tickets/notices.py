@@ -29,14 +29,22 @@ class Audience(StrEnum):
 
 @dataclass(frozen=True)
 class NoticeFile:
-    """A file that goes with a message, by its Telegram id (sent again, not uploaded)."""
+    """A file that goes with a message, by its Telegram id (sent again, not uploaded); with
+    `path`, uploaded from that stored copy instead: a picture whose location was taken out,
+    which Telegram's file still holds."""
 
     kind: str  # photo, video, voice, document…
     file_id: str
+    path: str | None = None
 
     @classmethod
     def of(cls, media: dict[str, Any] | None) -> NoticeFile | None:
-        return cls(str(media["kind"]), str(media["file_id"])) if media else None
+        """From a media record (conversations.report.media_record) or a stored payload."""
+        if not media:
+            return None
+        path = media.get("path") or (media.get("local_path") if media.get("received_sha256")
+                                     else None)
+        return cls(str(media["kind"]), str(media["file_id"]), str(path) if path else None)
 
 
 @dataclass(frozen=True)

@@ -214,7 +214,9 @@ def attachment_from(media: dict[str, Any]) -> Attachment:
         mime_type=media.get("mime_type"),
         size=int(media.get("size") or 0),
         sha256=media.get("sha256"),
+        received_sha256=media.get("received_sha256"),
         local_path=media.get("local_path"),
+        original_path=media.get("original_path"),
     )
 
 

@@ -38,6 +38,8 @@ def console_app(desk: ResidentDesk, settings: ConsoleSettings) -> web.Applicatio
     routes.add_get("/new", intake.new_complaint_page, name="new")
     routes.add_post("/new", intake.new_complaint)
     routes.add_get("/tickets/{ticket_id}", ticket.ticket_page, name="ticket")
+    # (before the actions' route, which would take "phone" for an action's name)
+    routes.add_post("/tickets/{ticket_id}/phone", ticket.show_phone, name="phone")
     routes.add_post("/tickets/{ticket_id}/{form}", ticket.act, name="act")
     routes.add_get("/files/{attachment_id}", ticket.evidence_file, name="file")
     routes.add_get("/dashboard", dashboard.dashboard_page, name="dashboard")

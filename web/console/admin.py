@@ -9,6 +9,7 @@
 - Categories: a title per language, enabled or disabled (a disabled one is no longer offered
   to residents; its tickets stay).
 - The SLA policy is read-only: it comes from SLA_FILE.
+- Personal data opened: who opened a resident's phone number or files (`web.console.ticket`).
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from sqlalchemy import func, select
 from bot.cli import add_staff, remove_staff
 from locales import N_, SUPPORTED, gettext_for
 from storage.models import Building, Unit
-from storage.repositories import Categories, StaffMembers, Units
+from storage.repositories import Categories, PersonalDataViews, StaffMembers, Units
 from web.console.access import DESK, Need, need, viewer
 from web.console.forms import NOT_A_CHOICE, REQUIRED, TOO_LONG
 from web.console.pages import language_of
+from web.console.ticket import AUDIT_SHOWN, VIEWED
 
 MAX_CSV_BYTES = 2 * 1024 * 1024
 UNITS_SHOWN = 200
@@ -102,12 +104,14 @@ async def _render(request: web.Request, *, done: tuple[str, dict[str, int]] | No
             select(Building.name, func.count(Unit.id)).join(Unit.building)
             .group_by(Building.name).order_by(Building.name))).all()
         units = await Units(session).labels(UNITS_SHOWN)
+        audit = await PersonalDataViews(session).latest(AUDIT_SHOWN)
     sla = desk.engine.office.timing.sla
     today = datetime.now(sla.calendar.timezone).date()
     return aiohttp_jinja2.render_template("admin.html", request, {
         "staff": staff, "roles": ROLES, "categories": categories, "languages_codes": SUPPORTED,
         "units_total": units_total, "per_building": per_building, "units": units,
         "units_shown": UNITS_SHOWN,
+        "audit": audit, "audit_shown": AUDIT_SHOWN, "viewed_labels": VIEWED,
         "sla_lines": [*sla.describe(today), *sla.warnings(today)],
         "done": _(DONE[done[0]]) % done[1] if done else None,
         "problems": problems,

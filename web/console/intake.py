@@ -174,14 +174,17 @@ async def _keep_files(desk: ResidentDesk, files: list[FileField], form: Posted
                 MediaProblem.UNSUPPORTED]), name=upload.filename[:80])
             continue
         kind, mime = checked
-        try:
-            sha256, path = await asyncio.to_thread(desk.media.store, data)
+        try:  # (a picture is kept without its location, as one sent in the chat)
+            stored = await asyncio.to_thread(desk.media.store, data)
         except OSError:
             form.error("files", FILE_PROBLEMS[MediaProblem.NOT_STORED],
                        name=upload.filename[:80])
             continue
-        kept.append({"kind": kind, "file_id": "", "file_unique_id": f"upload-{sha256[:48]}",
-                     "mime_type": mime, "size": len(data), "sha256": sha256,
-                     "local_path": str(path)})
+        kept.append({"kind": kind, "file_id": "",
+                     "file_unique_id": f"upload-{stored.sha256[:48]}",
+                     "mime_type": mime, "size": stored.size, "sha256": stored.sha256,
+                     "local_path": str(stored.path), "received_sha256": stored.received_sha256,
+                     "original_path": None if stored.original_path is None
+                     else str(stored.original_path)})
     return kept
 

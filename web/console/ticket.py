@@ -1,6 +1,10 @@
 """One ticket: everything the card shows, its whole timeline, its evidence and records, and
 the card's actions as forms.
 
+A resident's phone number is behind "Show phone", and each reveal, like each opening of an
+evidence file, is recorded for the audit (`PersonalDataViews`: managers read it here and on
+the Admin page).
+
 An action goes through `tickets.TicketService` with the version the page was drawn at: if
 the ticket changed meanwhile (in the chat, in another tab), nothing is written and the page
 says so, showing the ticket as it is now with what was typed still in the form. A change
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +33,7 @@ from locales import N_, gettext_for
 from locales.dates import format_duration
 from storage.models import Attachment, Resident, Staff, Ticket, utcnow
 from storage.queue import late_by
-from storage.repositories import Categories, StaffMembers
+from storage.repositories import Categories, PersonalDataViews, StaffMembers
 from tickets.lifecycle import OPEN, Role, Status
 from tickets.offers import offered
 from tickets.policy import CAUSE_LABELS, RESOLUTION_LABELS, SEVERITY_LABELS
@@ -72,6 +77,12 @@ CREATED = N_("The complaint is registered as No. %(number)s. Tell the complainan
 NOT_NOW = N_("Not possible in the ticket's status now.")
 MANAGERS_ONLY = N_("Only a manager can do this. You can escalate the ticket instead.")
 CORRECT_THE_FORM = N_("Please correct the form.")
+# what a staff member opened, in the audit (personal_data_views.what)
+VIEWED = {"phone": N_("phone number"), "file": N_("evidence file")}
+# one audit row per person, ticket and kind within this: a page of photos loads them all at
+# once, and the browser keeps a file this long (Cache-Control below)
+VIEW_WINDOW = timedelta(hours=1)
+AUDIT_SHOWN = 50
 
 
 class _Undo(Exception):
@@ -117,7 +128,8 @@ async def ticket_page(request: web.Request) -> web.Response:
 
 
 async def _render(request: web.Request, ticket_id: int, *, done: Form | None = None,
-                  refused: Refused | None = None, created: bool = False) -> web.Response:
+                  refused: Refused | None = None, created: bool = False,
+                  phone_shown: bool = False) -> web.Response:
     desk = request.app[DESK]
     me = viewer(request)
     lang = language_of(request)
@@ -130,6 +142,8 @@ async def _render(request: web.Request, ticket_id: int, *, done: Form | None = N
         actions = offered(ticket, role)
         earlier = await _earlier(session, ticket)
         late = late_by(ticket, utcnow())
+        audit = (await PersonalDataViews(session).latest(AUDIT_SHOWN, ticket_id=ticket.id)
+                 if me.is_manager else [])
         context: dict[str, Any] = {
             "ticket": ticket,
             "category": category_title(category, lang) if category else ticket.category_code,
@@ -161,6 +175,8 @@ async def _render(request: web.Request, ticket_id: int, *, done: Form | None = N
             if late else None,
             "action_labels": {FORM_OF[a]: without_icon(_(CARD_LABELS[a])) for a in FORM_OF},
             "event_text": lambda event: event_text(event, _),
+            "phone_shown": phone_shown,
+            "audit": audit, "viewed_labels": VIEWED,
         }
         return aiohttp_jinja2.render_template("ticket.html", request, context,
                                               status=refused.status if refused else 200)
@@ -302,19 +318,44 @@ async def _carry_out(desk: ResidentDesk, session: AsyncSession, form: Form, tick
 
 
 @need(Need.STAFF)
+async def show_phone(request: web.Request) -> web.Response:
+    """POST /console/tickets/{id}/phone: the page again, with the phone number shown, and the
+    reveal recorded (a POST with the CSRF token: a link or a prefetch cannot do it)."""
+    ticket_id = _ticket_id(request)
+    desk = request.app[DESK]
+    me = viewer(request)
+    async with desk.db.transaction() as session:
+        ticket = await _load(session, ticket_id)
+        if complainant_hidden(request, ticket):  # a dispute: the agent may not know who
+            raise web.HTTPForbidden(text="managers only")
+        if ticket.phone:
+            await PersonalDataViews(session).record(me.staff_id, ticket.resident_id, ticket.id,
+                                                    "phone", utcnow(), window=VIEW_WINDOW)
+    log.info("console: staff %s opened the phone number on ticket %s", me.staff_id, ticket_id)
+    return await _render(request, ticket_id, phone_shown=True)
+
+
+@need(Need.STAFF)
 async def evidence_file(request: web.Request) -> web.StreamResponse:
-    """A ticket's file, to signed-in staff only; from the copy kept when it arrived."""
+    """A ticket's file, to signed-in staff only; from the copy kept when it arrived. Each
+    opening is recorded for the audit (a photo shown on the ticket's page is opened too)."""
     raw = request.match_info["attachment_id"]
     if not raw.isdigit() or len(raw) > 12:
         raise web.HTTPNotFound()
     desk = request.app[DESK]
     async with desk.db.reading() as session:
         attachment = await session.get(Attachment, int(raw))
+        resident_id = None if attachment is None else await session.scalar(
+            select(Ticket.resident_id).where(Ticket.id == attachment.ticket_id))
     if attachment is None or not attachment.local_path:
         raise web.HTTPNotFound(text="no such file")
     path = Path(attachment.local_path)
     if not await asyncio.to_thread(path.is_file):
         raise web.HTTPNotFound(text="the file is no longer kept")
+    async with desk.db.transaction() as session:  # recorded before a byte is sent
+        await PersonalDataViews(session).record(viewer(request).staff_id, resident_id,
+                                                attachment.ticket_id, "file", utcnow(),
+                                                window=VIEW_WINDOW)
     inline = attachment.kind in ("photo", "video", "voice", "audio")
     response = web.FileResponse(path, headers={
         "Content-Type": attachment.mime_type or _default_type(attachment.kind),

@@ -138,3 +138,15 @@ async def resolved_and_confirmed(office: Office) -> Ticket:
     ticket = await office.ticket()
     assert ticket.status == "closed" and ticket.closed_at is not None
     return ticket
+
+
+# files as residents send them (their first bytes are what the checks read)
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
+OGG = b"OggS\x00\x02" + b"\x00" * 64
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+M4A = b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42isom" + b"\x00" * 64
+
+
+def evidence_posts(office: Office, card: SentMessage) -> list[SentMessage]:
+    return [m for m in office.emulator.messages(STAFF_CHAT)
+            if m.file_id and m.reply_to_message_id == card.message_id]

@@ -16,9 +16,14 @@ from storage.repositories import Units
 from tests.chats import AGREE, answer_questions, file_report, register
 from tests.office import (  # (its `office` fixture comes through conftest)
     AGENT,
+    M4A,
     MANAGER,
+    MP4,
+    OGG,
+    PDF,
     STAFF_CHAT,
     Office,
+    evidence_posts,
     investigating,
     resolved,
     resolved_and_confirmed,
@@ -474,17 +479,6 @@ async def test_a_report_that_cannot_be_made_does_not_hold_up_the_group(office: O
 
 
 # real file heads, as each kind's content check reads them (filetype)
-MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
-OGG = b"OggS\x00\x02" + b"\x00" * 64
-PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
-M4A = b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42isom" + b"\x00" * 64
-
-
-def evidence_posts(office: Office, card: SentMessage) -> list[SentMessage]:
-    return [m for m in office.emulator.messages(STAFF_CHAT)
-            if m.file_id and m.reply_to_message_id == card.message_id]
-
-
 async def test_every_piece_of_evidence_reaches_the_staff_thread(office: Office) -> None:
     resident = office.resident
     await register(resident, "Wang Fang", "2-301")

@@ -25,9 +25,9 @@ from storage.db import Database
 from storage.models import OutboxMessage, Resident
 from tests.chats import answer_questions, register
 from tests.conftest import Harness
+from tests.office import AGENT, M4A, MANAGER, MP4, OGG, PDF, STAFF_CHAT, Office
+from tests.office import evidence_posts as thread_files
 from tests.records import rows, setup
-from tests.test_e2e_staff import AGENT, M4A, MANAGER, MP4, OGG, PDF, STAFF_CHAT, Office
-from tests.test_e2e_staff import evidence_posts as thread_files
 from tickets.evidence import MediaProblem, check_content, check_declared, upload_kind
 from tickets.notices import Evidence, TicketNotice
 from tickets.pictures import Outcome, without_metadata

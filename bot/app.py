@@ -105,6 +105,7 @@ class ResidentDesk:
                                         settings.database.database_pool_size)
         self.engine = Engine(office_of(office, settings.console.console_url))
         logs.redact(settings.telegram.bot_token.get_secret_value())
+        logs.use_key(settings.telegram.bot_token.get_secret_value())  # unless LOG_KEY is set
         telegram = settings.telegram
         self.transport = make_transport(telegram.transport, telegram.bot_token.get_secret_value(),
                                         telegram.telegram_api_url, self.handle,
@@ -160,7 +161,8 @@ class ResidentDesk:
         except Forbidden:
             await self.mark_unreachable(event.sender.user_id)  # blocked us; their data stays
         except TelegramFailure as error:
-            log.error("could not deliver to chat %s: %s", event.sender.chat_id, error.message)
+            log.error("could not deliver to chat %s: %s", logs.chat_ref(event.sender.chat_id),
+                      error.message)
             if not event.in_group:
                 await self._tell_reply_lost(event)
         finally:
@@ -190,7 +192,8 @@ class ResidentDesk:
         took = time.perf_counter() - started
         self.metrics.handling.observe(took)
         log.info("update=%s chat=%s step=%s outcome=%s duration_ms=%.1f", event.update_id,
-                 event.sender.chat_id, outcome.step, outcome.result, took * 1000)
+                 logs.chat_ref(event.sender.chat_id), outcome.step, outcome.result,
+                 took * 1000)
         return outcome
 
     async def _transaction(self, event: Event) -> Outcome:
@@ -207,7 +210,9 @@ class ResidentDesk:
                     error.connection_invalidated or _transient(error)
                 ):
                     raise
-                log.warning("update %s: database busy (%s), retrying", event.update_id, error)
+                # its reason only: the error's text quotes the SQL and its parameters
+                log.warning("update %s: database busy (%s), retrying", event.update_id,
+                            logs.reason(error))
                 await asyncio.sleep(0.05 * attempt)
         raise AssertionError("unreachable")
 
@@ -216,7 +221,8 @@ class ResidentDesk:
         replies, answer = [], None
         if verdict == Verdict.WARN:
             log.warning("chat %s is over the flood limit (%s a minute); not read until it "
-                        "calms down", event.sender.chat_id, self.settings.telegram.flood_limit)
+                        "calms down", logs.chat_ref(event.sender.chat_id),
+                        self.settings.telegram.flood_limit)
             _ = gettext_for(await self._language_of(event))
             text = _("You are sending messages faster than I can read them. Please slow "
                      "down: I will read your messages again in a minute.")
@@ -226,7 +232,7 @@ class ResidentDesk:
             await deliver(self.transport, event, replies, answer)
         except TelegramFailure as error:
             log.info("chat %s: the flood notice was not delivered: %s",
-                     event.sender.chat_id, error.message)
+                     logs.chat_ref(event.sender.chat_id), error.message)
         await self._mark_handled(event.update_id, "flood")
 
     async def _language_of(self, event: Event) -> str:
@@ -250,7 +256,7 @@ class ResidentDesk:
                 outbox.enqueue(event.sender.chat_id, ReplyLost(lang))
             self.notifier.wake.set()
             log.warning("update %s: the reply to chat %s is lost; the resident will be told",
-                        event.update_id, event.sender.chat_id)
+                        event.update_id, logs.chat_ref(event.sender.chat_id))
         except Exception as error:
             log.error("update %s: could not queue the lost-reply notice: %s",
                       event.update_id, logs.reason(error))

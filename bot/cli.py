@@ -338,8 +338,9 @@ def main(argv: list[str] | None = None) -> int:
             setattr(args, key, clean_text(value))
         elif isinstance(value, list):
             setattr(args, key, [clean_text(v) if isinstance(v, str) else v for v in value])
-    logs.setup(logging.WARNING if args.command == "demo" else logging.INFO)  # demo: a clean chat
     try:
+        # LOG_LEVEL and the rest; the demo: a clean chat
+        logs.from_environment(logging.WARNING if args.command == "demo" else None)
         if args.command == "run":
             asyncio.run(run_bot(args.transport))
         elif args.command == "serve":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from datetime import timedelta
@@ -105,6 +106,37 @@ class ConsoleSettings(BaseSettings):
     def secure(self) -> bool:
         """Cookies only over HTTPS (a console behind a TLS proxy says so in CONSOLE_URL)."""
         return self.console_url.startswith("https://")
+
+
+class LogSettings(BaseSettings):
+    """What the log shows (docs/running.md#logs): never names, phones or message text."""
+
+    model_config = ENV
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # the key of the chats' refs in the log; none: derived from BOT_TOKEN (a new token then
+    # gives every chat a new ref)
+    log_key: Annotated[SecretStr | None, Field(repr=False)] = None
+    # the libraries' own debug output (Telegram frameworks, HTTP, SQL): it holds message text,
+    # names and phone numbers, so it is off unless an operator turns it on for a while
+    log_library_debug: bool = False
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("log_key", mode="before")
+    @classmethod
+    def _empty_key(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def level(self) -> int:
+        return logging.getLevelNamesMapping()[self.log_level]
+
+    @property
+    def key(self) -> str | None:
+        return self.log_key.get_secret_value() if self.log_key is not None else None
 
 
 class DatabaseSettings(BaseSettings):

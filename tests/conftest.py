@@ -32,6 +32,7 @@ from storage.db import Database, upgrade
 
 if TYPE_CHECKING:
     from tests.console_site import Site
+    from tests.office import Office
 
 PG_ADMIN = os.environ.get("RESIDESK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 PG_BASE = PG_ADMIN.rsplit("/", 1)[0]
@@ -213,6 +214,27 @@ async def site(emulator: BotAPIEmulator, database_url: str, tmp_path: Path
 
 
 @pytest.fixture
+async def office(emulator: BotAPIEmulator, database_url: str, tmp_path: Path, transport: str,
+                 ) -> AsyncIterator[Office]:
+    """The staff group with an agent and a manager, and a resident (tests.office): on SQLite
+    and on PostgreSQL, with each framework."""
+    from bot.cli import add_staff
+    from tests.office import AGENT, MANAGER, STAFF_CHAT, Office
+
+    emulator.add_group(STAFF_CHAT, "Office staff")
+    harness = Harness(emulator, database_url, tmp_path / "media", transport=transport,
+                      staff_chat_id=STAFF_CHAT,
+                      survey_reminder_hours=1, survey_close_hours=1)
+    await harness.start()
+    assert harness.desk is not None
+    async with harness.desk.db.transaction() as session:
+        await add_staff(session, AGENT, "Agent Li", "agent")
+        await add_staff(session, MANAGER, "Manager Zhao", "manager")
+    yield Office(harness, emulator, database_url)
+    await harness.stop()
+
+
+@pytest.fixture
 def resident(emulator: BotAPIEmulator, harness: Harness) -> ChatClient:
     return harness.chat(emulator.user(1001, "Li Wei", language_code="en"))
 
@@ -236,7 +258,3 @@ def transitions_stay_in_their_tables() -> Iterator[None]:
     yield
     logger.removeHandler(watcher)
     assert not watcher.seen, watcher.seen
-
-
-# the staff group around a running bot (its `office` fixture), for any test module
-pytest_plugins = ["tests.office"]

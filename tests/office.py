@@ -4,14 +4,11 @@ the resident, and tickets worked to a given step."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
 from sqlalchemy import select
 
 from bot.app import ResidentDesk
-from bot.cli import add_staff
 from bot.emulator import BotAPIEmulator, SentMessage
 from bot.emulator.chat import GroupMember
 from storage.models import OutboxMessage, Ticket
@@ -89,23 +86,6 @@ class Office:
         await self.settle(lambda: any("Ticket No." in (m.text or "")
                                       for m in self.emulator.messages(STAFF_CHAT)))
         return await self.ticket()
-
-
-@pytest.fixture
-async def office(emulator: BotAPIEmulator, database_url: str, tmp_path: Path, transport: str,
-                 ) -> AsyncIterator[Office]:
-    """On SQLite and on PostgreSQL, with each framework."""
-    emulator.add_group(STAFF_CHAT, "Office staff")
-    harness = Harness(emulator, database_url, tmp_path / "media", transport=transport,
-                      staff_chat_id=STAFF_CHAT,
-                      survey_reminder_hours=1, survey_close_hours=1)
-    await harness.start()
-    assert harness.desk is not None
-    async with harness.desk.db.transaction() as session:
-        await add_staff(session, AGENT, "Agent Li", "agent")
-        await add_staff(session, MANAGER, "Manager Zhao", "manager")
-    yield Office(harness, emulator, database_url)
-    await harness.stop()
 
 
 async def investigating(office: Office) -> None:

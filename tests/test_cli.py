@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import logs
 from tests.chats import AGREE
 from tests.processes import residesk
 
@@ -136,7 +137,9 @@ async def test_run_serves_residents_and_stops_cleanly_on_sigterm(tmp_path: Path,
         assert process.stderr is not None
         log = (await process.stderr.read()).decode()
     assert "phone number" in (emulator.last_message(1).text or "")  # the name was taken
-    assert "update=3 chat=1 step=reg:phone outcome=ok" in log and log.rstrip().endswith("stopped")
+    chat = logs.chat_ref(1, secret=emulator.token)  # keyed by the token: no LOG_KEY here
+    assert f"update=3 chat={chat} step=reg:phone outcome=ok" in log
+    assert log.rstrip().endswith("stopped")
     assert f"with {transport}" in log
     assert emulator.token not in log and "Ann Lee" not in log
 

@@ -14,7 +14,7 @@ from bot.emulator.chat import GroupMember
 from storage.models import OutboxMessage, utcnow
 from storage.repositories import Units
 from tests.chats import AGREE, answer_questions, file_report, register
-from tests.office import (  # (its `office` fixture comes through conftest)
+from tests.office import (  # (its `office` fixture is in conftest)
     AGENT,
     M4A,
     MANAGER,

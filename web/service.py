@@ -66,13 +66,16 @@ def serve_workers(settings: Settings, http: HttpSettings, workers: int) -> None:
         # a socket per worker, balanced by the kernel: on one shared socket the first worker
         # to wake accepts a whole burst of connections, and keep-alive keeps them there
         "--reuse-port",
-        "--access-logfile", "-" if os.environ.get("ACCESS_LOG") else "/dev/null"])
+        "--access-logfile", "-" if os.environ.get("ACCESS_LOG") else "/dev/null",
+        # no Referer or User-Agent, and queries cut (worker_app): no search terms in the log
+        "--access-logformat", '%a %t "%r" %s %b %Tf'])
 
 
 async def worker_app() -> web.Application:
     """gunicorn's aiohttp worker calls this in each worker: a replica whose bot lives as long
     as the application (gunicorn's signals stop both)."""
-    logs.setup()
+    logs.from_environment()
+    logging.getLogger("gunicorn.access").addFilter(logs.DropQueries())  # with ACCESS_LOG
     settings, http = settings_from_environment()
     desk, app = replica(settings, http)
 

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.logs import reason
+from bot.logs import chat_ref, reason
 from bot.metrics import Metrics, chat_kind
 from bot.statistics.report import Reporter
 from bot.telegram.transport import (
@@ -245,7 +245,8 @@ class Notifier:
                 self.limits.finish(due.chat_id)
         except Forbidden as error:
             if due.chat_id < 0:  # the bot was removed from the staff group: keep trying
-                log.error("the bot cannot post in chat %s: %s", due.chat_id, error.message)
+                log.error("the bot cannot post in chat %s: %s", chat_ref(due.chat_id),
+                          error.message)
                 await self._retry(due, error.message, MAX_BACKOFF, counts=False)
             else:
                 await self._unreachable(due, error.message)
@@ -337,7 +338,7 @@ class Notifier:
             if resident is not None:  # the cards of their live tickets show it
                 await TicketService(session, staff_chat_id=self.staff_chat_id).set_reachable(
                     resident, False)
-        log.info("chat %s blocked the bot; its notifications stop", due.chat_id)
+        log.info("chat %s blocked the bot; its notifications stop", chat_ref(due.chat_id))
 
     async def _alert(self, session: AsyncSession, due: Due, error: str) -> None:
         """Tell the staff group that a resident's notification could not go out."""

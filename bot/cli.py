@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import secrets
 import sys
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import logs
+from bot.personal_copy import zip_files
 from bot.settings import (
     ConfigError,
     ConsoleSettings,
@@ -33,10 +35,12 @@ from bot.workers.scheduler import run_retention
 from conversations.events import clean_text
 from locales import SUPPORTED
 from storage.db import Database
-from storage.models import Resident, Staff, UnitInvite
+from storage.models import Resident, Staff, UnitInvite, utcnow
+from storage.personal_data import PersonalData
 from storage.repositories import Categories, Residents, StaffMembers, Units
 from storage.sign_in import ConsoleSessions
 from tickets.periods import PERIOD_DAYS
+from tickets.personal_copy import document, evidence_names
 from tickets.policy import normalize_phone
 from tickets.service import TicketService
 from tickets.statistics import compute
@@ -114,6 +118,11 @@ def parser() -> argparse.ArgumentParser:
     forgetter.add_argument("who", help="their phone number, or their resident id as #12")
     forgetter.add_argument("--yes", action="store_true",
                            help="do not ask for confirmation (scripts)")
+    copier = residents.add_parser("copy", help="write a resident's copy of their personal "
+                                  "data (JSON and a ZIP of their files), as /mydata sends it")
+    copier.add_argument("who", help="their phone number, or their resident id as #12")
+    copier.add_argument("--output", type=Path, required=True, metavar="DIR",
+                        help="the folder to write into (made if missing)")
     retention = commands.add_parser("retention", help="apply the retention periods now "
                                     "(EVIDENCE_RETENTION_MONTHS, RESIDENT_RETENTION_YEARS); "
                                     "the bot does it daily")
@@ -215,6 +224,30 @@ async def forget_resident(who: str, confirm: Callable[[str], bool]) -> str:
         return f"resident #{resident_id}'s personal data erased"
 
     return await in_transaction(erase)
+
+
+async def copy_for(who: str, output: Path) -> str:
+    """A resident's copy of their data, for a request made outside the chat."""
+
+    async def made(session: AsyncSession) -> tuple[bytes, bytes, int]:
+        resident = await find_resident(session, who)
+        facts = await PersonalData(session).copy_facts(resident)
+        names = evidence_names(facts.tickets)
+        files = [a for t in facts.tickets for a in t.attachments if a.id in names]
+        data = json.dumps(document(facts, utcnow()), ensure_ascii=False, indent=2).encode()
+        return data, await asyncio.to_thread(zip_files, files, names), resident.id
+
+    data, archive, resident_id = await in_transaction(made)
+
+    def write() -> None:
+        output.mkdir(parents=True, exist_ok=True)
+        (output / f"resident-{resident_id}.json").write_bytes(data)
+        (output / f"resident-{resident_id}-files.zip").write_bytes(archive)
+
+    await asyncio.to_thread(write)
+    return (f"resident #{resident_id}'s copy written to {output} (resident-{resident_id}.json, "
+            f"resident-{resident_id}-files.zip): it holds their personal data, hand it over "
+            "safely")
 
 
 def ask(text: str) -> bool:
@@ -379,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
             print(asyncio.run(in_transaction(list_categories)))
         elif args.command == "categories":
             print(asyncio.run(in_transaction(lambda session: set_category(session, args))))
+        elif args.command == "residents" and args.residents_command == "copy":
+            print(asyncio.run(copy_for(args.who, args.output)))
         elif args.command == "residents":
             print(asyncio.run(forget_resident(args.who, (lambda _text: True) if args.yes
                                               else ask)))

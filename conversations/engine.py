@@ -40,6 +40,7 @@ COMMANDS = (
     ("cancel", N_("Cancel what you are doing")),
     ("language", N_("Change the language")),
     ("privacy", N_("How my personal data is handled")),
+    ("mydata", N_("A copy of my personal data")),
     ("forget", N_("Erase my personal data")),
     ("help", N_("How this bot works")),
     ("start", N_("Start or restart")),
@@ -207,7 +208,8 @@ async def show_help(ctx: Context) -> None:
         "/mytickets — see your reports, their progress, add information or withdraw one\n"
         "/profile — change your name, phone or unit\n"
         "/language — change the language\n"
-        "/privacy — how your personal data is handled; /forget — have it erased\n"
+        "/privacy — how your personal data is handled; /mydata — a copy of it; /forget — "
+        "have it erased\n"
         "/cancel — stop what you are doing; nothing half-finished is kept\n\n"
         "Every report gets a number, and you get a message here whenever its status changes."
     )
@@ -319,7 +321,8 @@ async def _show_tickets(ctx: Context) -> None:
 # commands anyone may send, and those for registered residents
 ANYONE: dict[str, Handler] = {"help": show_help, "language": choose_language, "cancel": cancel,
                               "console": console.in_private, "alerts": alerts.in_private,
-                              "privacy": privacy.show, "forget": forget.begin}
+                              "privacy": privacy.show, "forget": forget.begin,
+                              "mydata": privacy.my_data}
 RESIDENTS: dict[str, Handler] = {"start": start, "report": report.begin,
                                  "mytickets": _show_tickets, "profile": profile.begin}
 # buttons that work from anywhere in the chat, by their prefix

@@ -9,11 +9,17 @@ to exactly the text the resident read."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from conversations.context import Context
 from conversations.events import Button, EventKind
 from conversations.keyboards import Prefix, button, grid, main_menu
 from locales.dates import format_when
 from storage.models import utcnow
+from storage.personal_data import PersonalData
+from storage.repositories import Outbox
+from tickets.notices import PersonalDataCopy
+from tickets.personal_copy import COPY_EVERY_HOURS, parts_of
 
 AGREE = "agree"
 DECLINE = "decline"
@@ -131,3 +137,38 @@ async def show(ctx: Context) -> None:
         text += "\n\n" + _("You agreed to this notice on %(when)s.") % {
             "when": format_when(agreed, ctx.lang, ctx.office.timezone)}
     ctx.say(text, keyboard=main_menu(_))
+
+
+async def my_data(ctx: Context) -> None:
+    """/mydata: a copy of everything the office keeps about the resident, as documents in this
+    chat — made in the background by the outbox; once a day at most."""
+    _ = ctx._
+    resident = ctx.resident
+    if resident is None:
+        ctx.say(_("The office keeps no personal data of yours: you are not registered."))
+        return
+    now = utcnow()
+    last = resident.data_copy_at
+    if last is not None and now - last < timedelta(hours=COPY_EVERY_HOURS):
+        ctx.say(_("You asked for a copy at %(when)s; one copy a day can be made. Please ask "
+                  "again after %(next)s.") % {
+            "when": format_when(last, ctx.lang, ctx.office.timezone),
+            "next": format_when(last + timedelta(hours=COPY_EVERY_HOURS), ctx.lang,
+                                ctx.office.timezone)}, keyboard=main_menu(_))
+        return
+    resident.data_copy_at = now
+    data = PersonalData(ctx.session)
+    facts = await data.copy_facts(resident)
+    parts = parts_of(facts.tickets)
+    outbox = Outbox(ctx.session)
+    assert resident.chat_id is not None  # (they are writing from it)
+    for number, files in enumerate([(), *parts]):
+        outbox.enqueue(resident.chat_id, PersonalDataCopy(
+            resident.id, number, len(parts) + 1, files, ctx.lang))
+    text = _("Your copy is on its way: a file with your profile and tickets")
+    if parts:
+        text += ctx.ngettext(", and %(count)d ZIP file with your evidence",
+                             ", and %(count)d ZIP files with your evidence",
+                             len(parts)) % {"count": len(parts)}
+    ctx.say(text + ". " + _("Keep them safe: they hold your personal data."),
+            keyboard=main_menu(_))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
 
 from storage.models import (
     Attachment,
+    CallBack,
     ConversationState,
     MessageLink,
     OutboxMessage,
@@ -23,7 +25,34 @@ from storage.models import (
 from storage.repositories import Repository
 
 
+@dataclass(frozen=True)
+class CopyFacts:
+    """Everything the copy is made of, as loaded (PersonalData.copy_facts)."""
+
+    resident: Resident
+    tickets: Sequence[Ticket]  # their own
+    surveys: Sequence[Survey]
+    call_backs: Sequence[CallBack]
+    changes: Sequence[ResidentChange]
+    as_party: Sequence[Ticket]  # disputes where they were the other party
+
+
 class PersonalData(Repository):
+    async def copy_facts(self, resident: Resident) -> CopyFacts:
+        """What a resident's copy of their data is made of."""
+        tickets = await self.tickets_of(resident.id)
+        own = [t for t in tickets if t.resident_id == resident.id]
+        ids = [t.id for t in own]
+        surveys = (await self.session.scalars(select(Survey).where(Survey.ticket_id.in_(ids))
+                                              .order_by(Survey.id))).all()
+        call_backs = (await self.session.scalars(
+            select(CallBack).where(CallBack.ticket_id.in_(ids)).order_by(CallBack.id))).all()
+        changes = (await self.session.scalars(
+            select(ResidentChange).where(ResidentChange.resident_id == resident.id)
+            .order_by(ResidentChange.id))).all()
+        return CopyFacts(resident, own, surveys, call_backs, changes,
+                         [t for t in tickets if t.resident_id != resident.id])
+
     async def tickets_of(self, resident_id: int) -> Sequence[Ticket]:
         """The resident's own tickets, and those where they were the other party."""
         parties = select(TicketParty.ticket_id).where(TicketParty.resident_id == resident_id)

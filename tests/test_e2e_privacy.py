@@ -5,15 +5,18 @@ on both frameworks and both databases."""
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import os
 import sqlite3
+import zipfile
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 
-from bot.cli import forget_resident
+from bot.cli import copy_for, forget_resident
 from bot.demo import tiny_png
 from bot.workers.scheduler import run_retention
 from storage.models import Attachment, Resident, ResidentChange, Ticket, utcnow
@@ -71,6 +74,52 @@ async def test_a_new_notice_is_agreed_to_before_anything_else(office: Office) ->
     await chat.send("Loud music every night from the flat above.")
     assert "When does the noise happen?" in chat.last_text  # the draft went on
     assert (await resident_row(office)).privacy_version == BUILT_IN_VERSION
+
+
+async def test_mydata_sends_the_residents_own_copy_once_a_day(office: Office) -> None:
+    chat = office.resident
+    await register(chat, NAME, "2-301", phone=PHONE)
+    photo = tiny_png((12, 34, 56))
+    await chat.send("/report")
+    await chat.click("Noise")
+    await chat.send("Drums in the flat above every evening.")
+    await chat.click("At night (22:00–07:00)")
+    await chat.click("The flat above")
+    await chat.send_photo(photo)
+    await chat.click("Done")
+    await chat.click("Normal")
+    await chat.click("Confirm")
+    await office.settle(lambda: "Ticket No." in office.card_text())
+    agent = office.agent
+    await agent.click("Internal note", office.card())
+    await agent.send("Staff only: the neighbour is the chairman's cousin.")
+    await agent.reply("We will visit tomorrow at ten.", office.card())
+    await office.settle(lambda: "visit tomorrow" in chat.last_text)
+    await office.all_sent()
+
+    await chat.send("/mydata")
+    assert "Your copy is on its way" in chat.last_text and "1 ZIP file" in chat.last_text
+    await office.settle(lambda: sum(m.kind == "document" for m in chat.messages) == 2)
+    json_file, zip_file = [m for m in chat.messages if m.kind == "document"]
+    assert "Your personal data as the office keeps it" in (json_file.text or "")
+    assert "part 1 of 1" in (zip_file.text or "")
+    copy = json.loads(office.emulator.sent_files[json_file.file_id or ""])
+    assert copy["profile"]["name"] == NAME and copy["profile"]["phone"] == PHONE
+    assert copy["profile"]["privacy_notice"]["version"] == BUILT_IN_VERSION
+    [ticket] = copy["tickets"]
+    assert ticket["description"] == "Drums in the flat above every evening."
+    assert ticket["answers"] == {"when": "night", "from": "above"}
+    said = [e.get("text") for e in ticket["timeline"]]
+    assert "We will visit tomorrow at ten." in said
+    assert "chairman" not in json.dumps(copy)  # the office's internal note is not theirs
+    [file] = ticket["files"]
+    with zipfile.ZipFile(io.BytesIO(office.emulator.sent_files[zip_file.file_id or ""])) as z:
+        assert z.read(file["name"]) == photo
+
+    await chat.send("/mydata")
+    assert "one copy a day" in chat.last_text
+    await office.all_sent()
+    assert sum(m.kind == "document" for m in chat.messages) == 2
 
 
 async def test_forget_erases_the_resident_and_keeps_the_statistics(office: Office) -> None:
@@ -162,6 +211,16 @@ async def test_an_open_ticket_keeps_its_content_until_it_is_finished(office: Off
     def confirm(text: str) -> bool:
         shown.append(text)
         return True
+
+    # asked for a copy by letter first: the office writes it out
+    out = office.harness.settings.office.media_dir.parent / "copy"
+    said = await in_env(office, lambda: copy_for(PHONE, out))
+    assert "hand it over safely" in said
+    [json_file] = out.glob("resident-*.json")
+    assert json.loads(json_file.read_text())["tickets"][0]["description"].startswith("Drilling")
+    [zip_path] = out.glob("resident-*-files.zip")
+    with zipfile.ZipFile(zip_path) as archive:
+        assert len(archive.namelist()) == 1
 
     done = await in_env(office, lambda: forget_resident(PHONE_DIGITS, confirm))
     assert "erased" in done

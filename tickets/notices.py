@@ -418,7 +418,35 @@ class ReplyLost:
         return cls(str(payload.get("lang") or "en")) if payload.get("kind") == cls.KIND else None
 
 
-OutboxNotice = TicketNotice | StatisticsReport | ReplyLost
+@dataclass(frozen=True)
+class PersonalDataCopy:
+    """One file of a resident's copy of their data (/mydata), made when sent: part 0 is the
+    JSON of their profile and tickets, parts 1… the ZIPs of their evidence files."""
+
+    KIND: ClassVar[str] = "data_copy"
+    resident_id: int
+    part: int
+    parts: int  # how many files the copy has in all
+    files: tuple[int, ...] = ()  # the attachments a ZIP part holds
+    lang: str = "en"
+
+    def to_payload(self) -> Payload:
+        return {"kind": self.KIND, "resident_id": self.resident_id, "part": self.part,
+                "parts": self.parts, "files": list(self.files), "lang": self.lang}
+
+    @classmethod
+    def read(cls, payload: Payload) -> PersonalDataCopy | None:
+        if payload.get("kind") != cls.KIND:
+            return None
+        try:
+            return cls(int(payload["resident_id"]), int(payload["part"]),
+                       int(payload["parts"]), tuple(int(i) for i in payload.get("files") or ()),
+                       str(payload.get("lang") or "en"))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+OutboxNotice = TicketNotice | StatisticsReport | ReplyLost | PersonalDataCopy
 
 
 def read_payload(payload: Payload) -> OutboxNotice | None:
@@ -428,4 +456,6 @@ def read_payload(payload: Payload) -> OutboxNotice | None:
         return StatisticsReport.read(payload)
     if kind == ReplyLost.KIND:
         return ReplyLost.read(payload)
+    if kind == PersonalDataCopy.KIND:
+        return PersonalDataCopy.read(payload)
     return TicketNotice.read(payload)

@@ -42,8 +42,8 @@ BUILT_IN = N_(
     "For how long: evidence files are deleted %(evidence_months)d months after their ticket "
     "is closed; if you have no ticket for %(resident_years)d years, your name, phone and "
     "account are erased and your old tickets kept only anonymously, for the statistics.\n\n"
-    "Your rights: /privacy shows this notice again; /forget erases your personal data; for a "
-    "copy of everything we keep about you, or for any question, ask at the office."
+    "Your rights: /privacy shows this notice again; /mydata sends you a copy of everything "
+    "we keep about you; /forget erases your personal data. You can also ask at the office."
 )
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.logs import chat_ref, reason
 from bot.metrics import Metrics, chat_kind
+from bot.personal_copy import copy_reply
 from bot.statistics.report import Reporter
 from bot.telegram.transport import (
     BadRequest,
@@ -43,6 +44,7 @@ from storage.models import OutboxMessage, Ticket, utcnow
 from storage.repositories import MessageLinks, Outbox, Residents
 from tickets.notices import (
     DeliveryFailed,
+    PersonalDataCopy,
     ReplyLost,
     StatisticsReport,
     TicketNotice,
@@ -210,6 +212,9 @@ class Notifier:
                 return Due(row.id, row.chat_id, None, report=report)
             case ReplyLost() as lost:
                 return Due(row.id, row.chat_id, reply_lost(lost))
+            case PersonalDataCopy() as copy:
+                reply = await copy_reply(outbox.session, copy)
+                return Due(row.id, row.chat_id, Notice(reply, None) if reply else None)
             case TicketNotice() as notice:
                 ticket = await outbox.ticket(notice.ticket_id)
                 if ticket is None:

@@ -158,6 +158,8 @@ def card(ticket: Ticket, lang: str, timezone: ZoneInfo, console_url: str = "",
         _("Status: %(status)s") % {"status": _(STAFF_STATUS_LABELS[status])},
         _("Resident: hidden in a dispute (managers see it in the console)")
         if options.hide_dispute_complainant and is_dispute(ticket) else
+        _("Resident: personal data erased (%(name)s)") % {"name": ticket.complainant}
+        if ticket.resident is not None and ticket.resident.erased_at is not None else
         _("Resident: %(name)s, %(phone)s") % {"name": ticket.complainant, "phone": ticket.phone},
         _("Unit: %(unit)s") % {"unit": (ticket.unit_text or "—") + (
             " (" + _("unverified") + ")" if ticket.unit_text and ticket.unit_id is None
@@ -220,7 +222,10 @@ def card(ticket: Ticket, lang: str, timezone: ZoneInfo, console_url: str = "",
                               "days — earlier: %(numbers)s") % {
             "days": repeat.details.get("days", 0),
             "numbers": ", ".join("No. " + n for n in repeat.details.get("earlier", []))})
-    if ticket.resident is not None and not ticket.resident.reachable:
+    if ticket.resident is not None and ticket.resident.erased_at is not None:
+        lines.append("🔒 " + _("The resident cannot be told any more: they had their personal "
+                              "data erased."))
+    elif ticket.resident is not None and not ticket.resident.reachable:
         lines.append("⚠️ " + _("The resident cannot be reached (the bot is blocked)."))
     if ticket.resident_id is None:
         lines.append("☎️ " + _("Not in the bot: phone the resident to keep them informed."))

@@ -92,7 +92,11 @@ class PersonalData(Repository):
             TicketDetail.ticket_id.in_(ticket_ids)))
         await self.session.execute(update(Survey).where(Survey.ticket_id.in_(ticket_ids))
                                    .values(comment=None))
-        # what was posted about them is delivered: its copies (the card, the thread) go
+        await self.forget_delivered(ticket_ids)
+
+    async def forget_delivered(self, ticket_ids: Collection[int]) -> None:
+        """What was posted about these tickets is delivered: the outbox's copies of it (to the
+        card, its thread, managers' chats: names, what the resident wrote) go."""
         await self.session.execute(delete(OutboxMessage).where(
             OutboxMessage.state != "pending",
             OutboxMessage.payload["ticket_id"].as_integer().in_(ticket_ids)))

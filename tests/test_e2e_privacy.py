@@ -193,7 +193,7 @@ async def test_forget_erases_the_resident_and_keeps_the_statistics(office: Offic
 async def test_an_open_ticket_keeps_its_content_until_it_is_finished(office: Office) -> None:
     """Asked for by phone: the office erases from the command line; the open ticket's
     description and evidence stay until the office finishes it, then they go."""
-    chat = office.resident
+    chat = office.resident = office.harness.chat(office.emulator.user(USER_ID, "Xiaoqing"))
     await register(chat, NAME, "2-301", phone=PHONE)
     await chat.send("/report")
     await chat.click("Noise")
@@ -227,6 +227,9 @@ async def test_an_open_ticket_keeps_its_content_until_it_is_finished(office: Off
     assert f"open, erased when finished: No. {ticket.number}" in shown[0]
     [kept] = await tickets_in(office.url)
     assert "Drilling" in kept.description and await attachments(office) == 1
+    await office.all_sent()
+    dump = await database_dump(office.url)  # who they were is gone at once
+    assert not [s for s in (NAME, PHONE, PHONE_DIGITS, str(USER_ID)) if s in dump]
     await office.settle(lambda: NAME not in office.card_text() and "R-" in office.card_text())
 
     await office.manager.click("Reject", office.card())

@@ -86,7 +86,12 @@ async def forget_resident(service: TicketService, resident: Resident, by: str,
     resident.reachable, resident.erased_at = False, now
     Residents(service.session).record_change(resident, "erased", None, by)
     await service.session.flush()
-    for ticket in await data.tickets_of(resident.id):
+    tickets = await data.tickets_of(resident.id)
+    await data.forget_delivered([t.id for t in tickets])
+    for ticket in tickets:
+        for event in ticket.events:  # their name, where a complaint taken by phone became theirs
+            if event.kind == "linked" and event.actor_id == resident.id:
+                event.note = None
         service.record_erasure(ticket, by)
         if ticket.status in FINAL:
             await forget_finished(service.session, ticket)

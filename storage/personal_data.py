@@ -130,17 +130,20 @@ class PersonalData(Repository):
                                    or_(last.is_(None), last < before))
             .order_by(Resident.id).limit(limit))).all()
 
-    async def expired_evidence(self, closed_before: datetime, limit: int | None
-                               ) -> Sequence[Attachment]:
-        """Evidence of tickets closed before `closed_before`."""
+    async def expired_evidence(self, closed_before: datetime, finished: Collection[str],
+                               limit: int | None) -> Sequence[Attachment]:
+        """Evidence of tickets finished (in one of the `finished` statuses) before
+        `closed_before` (one reopened since is not finished)."""
         return (await self.session.scalars(
-            select(Attachment).join(Ticket).where(Ticket.closed_at < closed_before)
+            select(Attachment).join(Ticket).where(Ticket.closed_at < closed_before,
+                                                  Ticket.status.in_(finished))
             .order_by(Attachment.id).limit(limit))).all()
 
-    async def erased_with_evidence(self, limit: int | None) -> Sequence[Attachment]:
+    async def erased_with_evidence(self, finished: Collection[str], limit: int | None
+                                   ) -> Sequence[Attachment]:
         """Evidence still kept of an erased resident's finished ticket (a crash between the
         files and the commit leaves some: the daily run takes them)."""
         return (await self.session.scalars(
             select(Attachment).join(Ticket).join(Resident, Ticket.resident_id == Resident.id)
-            .where(Resident.erased_at.is_not(None), Ticket.closed_at.is_not(None))
+            .where(Resident.erased_at.is_not(None), Ticket.status.in_(finished))
             .order_by(Attachment.id).limit(limit))).all()

@@ -253,10 +253,13 @@ async def test_retention_erases_the_long_inactive_and_old_evidence(office: Offic
     await chat.click("Done")
     await chat.click("Normal")
     await chat.click("Confirm")
-    async with office.desk.db.transaction() as session:  # closed long ago
-        await session.execute(update(Ticket).values(status="closed",
-                                                    closed_at=utcnow() - timedelta(days=800)))
     office_facts = office.desk.engine.office
+    long_ago = utcnow() - timedelta(days=800)
+    async with office.desk.db.transaction() as session:  # closed long ago, and reopened
+        await session.execute(update(Ticket).values(status="reopened", closed_at=long_ago))
+    assert (await run_retention(office.desk.db, office_facts, dry_run=True)).files == 0
+    async with office.desk.db.transaction() as session:  # closed long ago
+        await session.execute(update(Ticket).values(status="closed", closed_at=long_ago))
     dry = await run_retention(office.desk.db, office_facts, dry_run=True)
     assert (dry.residents, dry.files) == ([], 1)
     assert await attachments(office) == 1

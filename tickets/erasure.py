@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Attachment, Resident, Ticket
@@ -62,11 +63,11 @@ class RetentionReport:
     tickets: set[int] = field(default_factory=set)  # whose evidence went
 
 
-async def summary(session_data: PersonalData, resident: Resident) -> ErasureSummary:
-    tickets = [t for t in await session_data.tickets_of(resident.id)
-               if t.resident_id == resident.id]
+async def summary(data: PersonalData, resident: Resident) -> ErasureSummary:
+    """What erasing this resident now would remove (and leave until later)."""
+    tickets = [t for t in await data.tickets_of(resident.id) if t.resident_id == resident.id]
     finished = [t for t in tickets if t.status in FINAL]
-    files = await session_data.evidence_of([t.id for t in finished])
+    files = await data.evidence_of([t.id for t in finished])
     return ErasureSummary(tuple(t.number or "" for t in tickets if t.status not in FINAL),
                           len(finished), len(files))
 
@@ -103,7 +104,9 @@ async def forget_finished(session: AsyncSession, ticket: Ticket) -> int:
     wrote on it goes, and if it was theirs, its content and evidence files; the number of
     files deleted."""
     data = PersonalData(session)
-    erased = [r for r in (ticket.resident, ticket.party.resident if ticket.party else None)
+    # (a ticket made in this transaction has no party loaded, nor one to load)
+    party = None if "party" in inspect(ticket).unloaded else ticket.party
+    erased = [r for r in (ticket.resident, party.resident if party else None)
               if r is not None and r.erased_at is not None]
     for resident in erased:
         for event in await data.their_events(resident.id, [ticket.id]):
@@ -159,8 +162,9 @@ async def apply_retention(service: TicketService, retention: Retention, now: dat
         if not dry_run:
             await forget_resident(service, resident, "retention", now)
     expired = {a.id: a for a in (
-        *await data.expired_evidence(months_before(now, retention.evidence_months), limit),
-        *await data.erased_with_evidence(limit))}
+        *await data.expired_evidence(months_before(now, retention.evidence_months), FINAL,
+                                     limit),
+        *await data.erased_with_evidence(FINAL, limit))}
     report.tickets |= {a.ticket_id for a in expired.values()}
     report.files = len(expired) if dry_run else await delete_evidence(data, list(expired.values()))
     return report

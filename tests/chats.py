@@ -34,6 +34,23 @@ async def answer_questions(chat: ChatClient, category: str) -> None:
         await chat.click(answer)
 
 
+async def report_to_files(chat: ChatClient, category: str, description: str) -> None:
+    """/report up to the files step: the category, the description, its questions answered."""
+    await chat.send("/report")
+    await chat.click(category)
+    await chat.send(description)
+    await answer_questions(chat, category)
+
+
+async def report_with_photo(chat: ChatClient, photo: bytes, description: str,
+                            category: str = "Noise") -> None:
+    """A report with one photo, at normal urgency, confirmed."""
+    await report_to_files(chat, category, description)
+    await chat.send_photo(photo)
+    for button in ("Done", "Normal", "Confirm"):
+        await chat.click(button)
+
+
 async def file_report(
     chat: ChatClient, description: str = DESCRIPTION, *, confirm: bool = True
 ) -> None:

@@ -215,16 +215,18 @@ async def site(emulator: BotAPIEmulator, database_url: str, tmp_path: Path
 
 @pytest.fixture
 async def office(emulator: BotAPIEmulator, database_url: str, tmp_path: Path, transport: str,
-                 ) -> AsyncIterator[Office]:
+                 request: pytest.FixtureRequest) -> AsyncIterator[Office]:
     """The staff group with an agent and a manager, and a resident (tests.office): on SQLite
-    and on PostgreSQL, with each framework."""
+    and on PostgreSQL, with each framework; more office settings from the test's parameter
+    (`@pytest.mark.parametrize("office", [{...}], indirect=True)`)."""
     from bot.cli import add_staff
     from tests.office import AGENT, MANAGER, STAFF_CHAT, Office
 
     emulator.add_group(STAFF_CHAT, "Office staff")
     harness = Harness(emulator, database_url, tmp_path / "media", transport=transport,
-                      staff_chat_id=STAFF_CHAT,
-                      survey_reminder_hours=1, survey_close_hours=1)
+                      staff_chat_id=STAFF_CHAT, **{"survey_reminder_hours": 1,
+                                                   "survey_close_hours": 1,
+                                                   **getattr(request, "param", {})})
     await harness.start()
     assert harness.desk is not None
     async with harness.desk.db.transaction() as session:

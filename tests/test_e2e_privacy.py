@@ -20,7 +20,7 @@ from bot.cli import copy_for, forget_resident
 from bot.demo import tiny_png
 from bot.workers.scheduler import run_retention
 from storage.models import Attachment, Resident, ResidentChange, Ticket, utcnow
-from tests.chats import register
+from tests.chats import register, report_with_photo
 from tests.office import STAFF_CHAT, Office
 from tests.records import tickets_in
 from tickets.privacy import BUILT_IN_VERSION
@@ -80,15 +80,7 @@ async def test_mydata_sends_the_residents_own_copy_once_a_day(office: Office) ->
     chat = office.resident
     await register(chat, NAME, "2-301", phone=PHONE)
     photo = tiny_png((12, 34, 56))
-    await chat.send("/report")
-    await chat.click("Noise")
-    await chat.send("Drums in the flat above every evening.")
-    await chat.click("At night (22:00–07:00)")
-    await chat.click("The flat above")
-    await chat.send_photo(photo)
-    await chat.click("Done")
-    await chat.click("Normal")
-    await chat.click("Confirm")
+    await report_with_photo(chat, photo, "Drums in the flat above every evening.")
     await office.settle(lambda: "Ticket No." in office.card_text())
     agent = office.agent
     await agent.click("Internal note", office.card())
@@ -128,15 +120,8 @@ async def test_forget_erases_the_resident_and_keeps_the_statistics(office: Offic
     chat = office.resident = office.harness.chat(office.emulator.user(USER_ID, "Xiaoqing"))
     await register(chat, NAME, "2-301", phone=PHONE)
     photo = tiny_png((91, 17, 203))
-    await chat.send("/report")
-    await chat.click("Water & plumbing")
-    await chat.send("Brown water from the tap in the kitchen of Xiaoqing's flat.")
-    await chat.click("The ceiling")
-    await chat.click("Yes")
-    await chat.send_photo(photo)
-    await chat.click("Done")
-    await chat.click("Normal")
-    await chat.click("Confirm")
+    await report_with_photo(chat, photo, "Brown water from the tap in the kitchen of "
+                            "Xiaoqing's flat.", "Water & plumbing")
     await office.settle(lambda: "Ticket No." in office.card_text())
     agent = office.agent
     await agent.click("Acknowledge", office.card())
@@ -195,15 +180,8 @@ async def test_an_open_ticket_keeps_its_content_until_it_is_finished(office: Off
     description and evidence stay until the office finishes it, then they go."""
     chat = office.resident = office.harness.chat(office.emulator.user(USER_ID, "Xiaoqing"))
     await register(chat, NAME, "2-301", phone=PHONE)
-    await chat.send("/report")
-    await chat.click("Noise")
-    await chat.send("Drilling at night in the flat above Xiaoqing.")
-    await chat.click("At night (22:00–07:00)")
-    await chat.click("The flat above")
-    await chat.send_photo(tiny_png((3, 140, 77)))
-    await chat.click("Done")
-    await chat.click("Normal")
-    await chat.click("Confirm")
+    await report_with_photo(chat, tiny_png((3, 140, 77)),
+                            "Drilling at night in the flat above Xiaoqing.")
     await office.settle(lambda: "Ticket No." in office.card_text())
     [ticket] = await tickets_in(office.url)
     shown: list[str] = []
@@ -244,15 +222,7 @@ async def test_an_open_ticket_keeps_its_content_until_it_is_finished(office: Off
 async def test_retention_erases_the_long_inactive_and_old_evidence(office: Office) -> None:
     chat = office.resident
     await register(chat, NAME, "2-301", phone=PHONE)
-    await chat.send("/report")
-    await chat.click("Noise")
-    await chat.send("Loud music after midnight.")
-    await chat.click("At night (22:00–07:00)")
-    await chat.click("The flat above")
-    await chat.send_photo(tiny_png((200, 1, 1)))
-    await chat.click("Done")
-    await chat.click("Normal")
-    await chat.click("Confirm")
+    await report_with_photo(chat, tiny_png((200, 1, 1)), "Loud music after midnight.")
     office_facts = office.desk.engine.office
     long_ago = utcnow() - timedelta(days=800)
     async with office.desk.db.transaction() as session:  # closed long ago, and reopened

@@ -13,7 +13,7 @@ from bot.emulator import SentMessage
 from bot.emulator.chat import GroupMember
 from storage.models import OutboxMessage, utcnow
 from storage.repositories import Units
-from tests.chats import AGREE, answer_questions, file_report, register
+from tests.chats import AGREE, answer_questions, file_report, register, report_to_files
 from tests.office import (  # (its `office` fixture is in conftest)
     AGENT,
     M4A,
@@ -482,10 +482,8 @@ async def test_a_report_that_cannot_be_made_does_not_hold_up_the_group(office: O
 async def test_every_piece_of_evidence_reaches_the_staff_thread(office: Office) -> None:
     resident = office.resident
     await register(resident, "Wang Fang", "2-301")
-    await resident.send("/report")
-    await resident.click("Water & plumbing")
-    await resident.send("Water comes through the bathroom ceiling since this morning.")
-    await answer_questions(resident, "Water & plumbing")
+    await report_to_files(resident, "Water & plumbing",
+                          "Water comes through the bathroom ceiling since this morning.")
     sent = [await resident.send_photo(tiny_png((9, 9, 9))), await resident.send_voice(OGG),
             await resident.send_video(MP4), await resident.send_document(PDF, "letter.pdf",
                                                                          "application/pdf"),

@@ -8,7 +8,6 @@ import hashlib
 import io
 import logging
 import zipfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -16,16 +15,13 @@ import openpyxl
 import pytest
 from PIL import ExifTags, Image, PngImagePlugin
 
-from bot.cli import add_staff
 from bot.demo import tiny_png
-from bot.emulator import BotAPIEmulator
 from bot.telegram.media import MediaStore
 from bot.telegram.transport import Transport
 from storage.db import Database
 from storage.models import OutboxMessage, Resident
-from tests.chats import answer_questions, register
-from tests.conftest import Harness
-from tests.office import AGENT, M4A, MANAGER, MP4, OGG, PDF, STAFF_CHAT, Office
+from tests.chats import register, report_to_files
+from tests.office import M4A, MP4, OGG, PDF, Office
 from tests.office import evidence_posts as thread_files
 from tests.records import rows, setup
 from tickets.evidence import MediaProblem, check_content, check_declared, upload_kind
@@ -252,30 +248,11 @@ def test_a_broken_picture_is_stored_as_received_with_a_warning_naming_no_one(
     assert "Li Wei" not in warning.getMessage()
 
 
-@pytest.fixture
-async def office(emulator: BotAPIEmulator, database_url: str, tmp_path: Path, transport: str,
-                 request: pytest.FixtureRequest) -> AsyncIterator[Office]:
-    """The staff group and a resident around the real bot (both frameworks, both databases);
-    office settings from the test's parameter (indirect)."""
-    emulator.add_group(STAFF_CHAT, "Office staff")
-    harness = Harness(emulator, database_url, tmp_path / "media", transport=transport,
-                      staff_chat_id=STAFF_CHAT, **getattr(request, "param", {}))
-    await harness.start()
-    assert harness.desk is not None
-    async with harness.desk.db.transaction() as session:
-        await add_staff(session, AGENT, "Agent Li", "agent")
-        await add_staff(session, MANAGER, "Manager Zhao", "manager")
-    yield Office(harness, emulator, database_url)
-    await harness.stop()
-
-
 async def report_with_a_located_picture(office: Office, picture: bytes) -> None:
     resident = office.resident
     await register(resident, "Wang Fang", "2-301")
-    await resident.send("/report")
-    await resident.click("Water & plumbing")
-    await resident.send("Water comes through the bathroom ceiling since this morning.")
-    await answer_questions(resident, "Water & plumbing")
+    await report_to_files(resident, "Water & plumbing",
+                          "Water comes through the bathroom ceiling since this morning.")
     # a picture sent as a file, not as a photo: Telegram leaves its EXIF in
     await resident.send_document(picture, "IMG_2041.JPG", "image/jpeg")
     assert "attached" in resident.last_text

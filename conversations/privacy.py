@@ -23,8 +23,10 @@ from tickets.personal_copy import COPY_EVERY_HOURS, parts_of
 
 AGREE = "agree"
 DECLINE = "decline"
-# what a resident may do before agreeing to the current notice
-FREE_COMMANDS = frozenset({"privacy", "mydata", "forget", "language", "help", "cancel"})
+# what a resident may do before agreeing to the current notice (and a staff member who is
+# also a resident: their staff commands are not about their data as a resident)
+FREE_COMMANDS = frozenset({"privacy", "mydata", "forget", "language", "help", "cancel",
+                           "console", "alerts"})
 FREE_BUTTONS = frozenset({Prefix.PRIVACY, Prefix.LANGUAGE, Prefix.FORGET})
 
 

@@ -45,6 +45,8 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # erased personal data is zeroed in the pages it leaves, where that costs no extra I/O
+    cursor.execute("PRAGMA secure_delete=FAST")
     cursor.close()
     search.register(dbapi_connection)
     # Let SQLAlchemy decide when a transaction begins (see _sqlite_begin), not the driver.

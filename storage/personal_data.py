@@ -120,30 +120,34 @@ class PersonalData(Repository):
     async def delete_attachments(self, ids: Collection[int]) -> None:
         await self.session.execute(delete(Attachment).where(Attachment.id.in_(ids)))
 
-    async def inactive_since(self, before: datetime, limit: int | None) -> Sequence[Resident]:
+    async def inactive(self, before: datetime, among: Collection[int] | None = None
+                       ) -> list[int]:
         """Residents not erased whose last ticket activity (or registration) is before
-        `before`: none of their tickets was created, changed or closed since."""
+        `before`: none of their tickets was created, changed or closed since. `among`: only
+        these (the check again, in the transaction that erases them)."""
         last = (select(func.max(TicketEvent.created_at)).join(Ticket)
                 .where(Ticket.resident_id == Resident.id).scalar_subquery())
-        return (await self.session.scalars(
-            select(Resident).where(Resident.erased_at.is_(None), Resident.created_at < before,
-                                   or_(last.is_(None), last < before))
-            .order_by(Resident.id).limit(limit))).all()
+        query = select(Resident.id).where(Resident.erased_at.is_(None),
+                                          Resident.created_at < before,
+                                          or_(last.is_(None), last < before))
+        if among is not None:
+            query = query.where(Resident.id.in_(among))
+        return list((await self.session.scalars(query.order_by(Resident.id))).all())
 
     async def expired_evidence(self, closed_before: datetime, finished: Collection[str],
-                               limit: int | None) -> Sequence[Attachment]:
-        """Evidence of tickets finished (in one of the `finished` statuses) before
-        `closed_before` (one reopened since is not finished)."""
-        return (await self.session.scalars(
-            select(Attachment).join(Ticket).where(Ticket.closed_at < closed_before,
-                                                  Ticket.status.in_(finished))
-            .order_by(Attachment.id).limit(limit))).all()
+                               among: Collection[int] | None = None) -> list[tuple[int, int]]:
+        """Evidence (attachment id, ticket id) of tickets finished (in one of the `finished`
+        statuses) before `closed_before` — one reopened since is not finished — or of an
+        erased resident's finished ticket (a crash between its files and the commit leaves
+        some behind)."""
+        erased = select(Resident.id).where(Resident.erased_at.is_not(None))
+        query = select(Attachment.id, Attachment.ticket_id).join(Ticket).where(
+            Ticket.status.in_(finished),
+            or_(Ticket.closed_at < closed_before, Ticket.resident_id.in_(erased)))
+        if among is not None:
+            query = query.where(Attachment.id.in_(among))
+        return [(a, t) for a, t in await self.session.execute(query.order_by(Attachment.id))]
 
-    async def erased_with_evidence(self, finished: Collection[str], limit: int | None
-                                   ) -> Sequence[Attachment]:
-        """Evidence still kept of an erased resident's finished ticket (a crash between the
-        files and the commit leaves some: the daily run takes them)."""
-        return (await self.session.scalars(
-            select(Attachment).join(Ticket).join(Resident, Ticket.resident_id == Resident.id)
-            .where(Resident.erased_at.is_not(None), Ticket.status.in_(finished))
-            .order_by(Attachment.id).limit(limit))).all()
+    async def attachments(self, ids: Collection[int]) -> Sequence[Attachment]:
+        return (await self.session.scalars(select(Attachment).where(Attachment.id.in_(ids))
+                                           .order_by(Attachment.id))).all()

@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from tickets.service import TicketService
 
 log = logging.getLogger(__name__)
-BATCH = 200  # residents or files per transaction of a retention run
 
 
 def pseudonym(resident: Resident) -> str:
@@ -147,24 +146,38 @@ def months_before(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month + 1, day=day)
 
 
-async def apply_retention(service: TicketService, retention: Retention, now: datetime, *,
-                          dry_run: bool = False) -> RetentionReport:
-    """One batch of the retention periods (a run repeats it until it finds nothing):
-    residents with no ticket activity for `resident_years` are erased, evidence of tickets
-    closed `evidence_months` ago is deleted, as is any an erasure left behind. A dry run
-    counts everything due and changes nothing."""
-    report = RetentionReport()
+@dataclass(frozen=True)
+class RetentionDue:
+    """What the retention periods remove now, as found by one read."""
+
+    residents: tuple[int, ...]
+    evidence: tuple[int, ...]  # attachment ids
+    tickets: frozenset[int] = frozenset()  # whose evidence it is
+
+
+async def retention_due(data: PersonalData, retention: Retention, now: datetime
+                        ) -> RetentionDue:
+    """Who and what is due (a read: a deployment's writers need not wait for it)."""
+    evidence = await data.expired_evidence(months_before(now, retention.evidence_months), FINAL)
+    return RetentionDue(
+        tuple(await data.inactive(months_before(now, 12 * retention.resident_years))),
+        tuple(a for a, _t in evidence), frozenset(t for _a, t in evidence))
+
+
+async def apply_retention(service: TicketService, retention: Retention, now: datetime,
+                          due: RetentionDue) -> RetentionReport:
+    """Erase the residents and delete the evidence in `due` (one batch of it), each checked
+    again first: what changed since the read is left alone."""
     data = PersonalData(service.session)
-    limit = None if dry_run else BATCH
-    for resident in await data.inactive_since(months_before(now, 12 * retention.resident_years),
-                                              limit):
-        report.residents.append(resident.id)
-        if not dry_run:
-            await forget_resident(service, resident, "retention", now)
-    expired = {a.id: a for a in (
-        *await data.expired_evidence(months_before(now, retention.evidence_months), FINAL,
-                                     limit),
-        *await data.erased_with_evidence(FINAL, limit))}
-    report.tickets |= {a.ticket_id for a in expired.values()}
-    report.files = len(expired) if dry_run else await delete_evidence(data, list(expired.values()))
+    report = RetentionReport()
+    for resident_id in await data.inactive(months_before(now, 12 * retention.resident_years),
+                                           among=due.residents):
+        resident = await service.session.get(Resident, resident_id)
+        assert resident is not None
+        await forget_resident(service, resident, "retention", now)
+        report.residents.append(resident_id)
+    expired = await data.attachments([a for a, _t in await data.expired_evidence(
+        months_before(now, retention.evidence_months), FINAL, among=due.evidence)])
+    report.tickets |= {a.ticket_id for a in expired}
+    report.files = await delete_evidence(data, expired)
     return report

@@ -22,14 +22,16 @@ from bot.statistics.report import weekly_due
 from conversations.context import Office
 from storage.db import Database
 from storage.models import utcnow
+from storage.personal_data import PersonalData
 from storage.repositories import Outbox, WeeklyReports
-from tickets.erasure import RetentionReport, apply_retention
+from tickets.erasure import RetentionDue, RetentionReport, apply_retention, retention_due
 from tickets.notices import StatisticsReport
 from tickets.service import TicketService
 
 log = logging.getLogger(__name__)
 STATISTICS_EVERY = 24 * 3600.0  # seconds between refreshes of the query planner's statistics
 RETENTION_EVERY = 24 * 3600.0  # seconds between runs of the retention periods
+RETENTION_BATCH = 200  # residents (and evidence files) erased per transaction
 
 
 class Scheduler:
@@ -88,19 +90,26 @@ class Scheduler:
 
 async def run_retention(db: Database, office: Office, *, dry_run: bool = False,
                         now: datetime | None = None) -> RetentionReport:
-    """The retention periods, batch by batch (each its own transaction) until none is due."""
+    """The retention periods: who and what is due, found by one read, then removed batch by
+    batch, each batch its own short transaction."""
+    now = now or utcnow()
+    async with db.reading() as session:
+        due = await retention_due(PersonalData(session), office.privacy.retention, now)
     total = RetentionReport()
-    while True:
+    if dry_run:
+        total.residents, total.files = list(due.residents), len(due.evidence)
+        total.tickets = set(due.tickets)
+        return total
+    for first in range(0, max(len(due.residents), len(due.evidence)), RETENTION_BATCH):
+        batch = RetentionDue(due.residents[first:first + RETENTION_BATCH],
+                             due.evidence[first:first + RETENTION_BATCH])
         async with db.transaction() as session:
             service = TicketService(session, staff_chat_id=office.staff_chat_id,
                                     timing=office.timing)
-            batch = await apply_retention(service, office.privacy.retention, now or utcnow(),
-                                          dry_run=dry_run)
-        total.residents += batch.residents
-        total.files += batch.files
-        total.tickets |= batch.tickets
-        if dry_run or not (batch.residents or batch.files):
-            break
+            done = await apply_retention(service, office.privacy.retention, now, batch)
+        total.residents += done.residents
+        total.files += done.files
+        total.tickets |= done.tickets
     if total.residents or total.files:
         log.info("retention: %d resident(s) anonymised, %d evidence file(s) deleted",
                  len(total.residents), total.files)

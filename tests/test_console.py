@@ -25,9 +25,9 @@ from bot.cli import remove_staff
 from bot.demo import tiny_png
 from bot.emulator.chat import ChatClient
 from locales import gettext_for
-from storage.models import PersonalDataView, SignInLink, Ticket, utcnow
+from storage.models import Attachment, PersonalDataView, Resident, SignInLink, Ticket, utcnow
 from storage.repositories import StaffMembers
-from tests.chats import answer_questions, register
+from tests.chats import answer_questions, file_report, register
 from tests.console_site import (
     AGENT,
     MANAGER,
@@ -169,7 +169,7 @@ async def test_sign_out(site: Site, manager: Browser) -> None:
 async def test_every_route_answers_each_role_as_it_should(
         site: Site, anonymous: Browser, agent: Browser, manager: Browser) -> None:
     ticket = await site.new_ticket()
-    t = ticket.id
+    t, r = ticket.id, ticket.resident_id
     # (method, path, anonymous, agent, manager); the POSTs carry each one's CSRF token
     table = [
         ("GET", "/console/", 303, 200, 200),
@@ -197,6 +197,9 @@ async def test_every_route_answers_each_role_as_it_should(
         ("POST", "/console/admin/units", 401, 403, 400),
         ("POST", "/console/admin/categories/noise", 401, 403, 303),
         ("POST", "/console/admin/categories/nothing", 401, 403, 404),
+        ("GET", f"/console/residents/{r}/erase", 303, 403, 200),
+        ("GET", "/console/residents/999999/erase", 303, 403, 404),
+        ("POST", f"/console/residents/{r}/erase", 401, 403, 400),  # (not confirmed)
     ]
     for method, path, *expected in table:
         for who, browser, status in zip(("anonymous", "agent", "manager"),
@@ -375,10 +378,12 @@ async def test_the_phone_is_shown_on_request_and_who_asked_is_recorded(
     assert "phone number" in row
 
 
-async def test_opening_a_residents_file_is_recorded(site: Site, agent: Browser,
-                                                    manager: Browser) -> None:
+async def _report_with_photo(site: Site) -> tuple[Ticket, Attachment, bytes]:
+    """The resident registers as Wang Fang and reports noise (a dispute) with a photo; once
+    its card is posted: the ticket, its attachment and the photo's bytes."""
     resident = site.resident
     await register(resident, "Wang Fang", "2-301")
+    cards = len(site.emulator.messages(STAFF_CHAT))
     await resident.send("/report")
     await resident.click("Noise")
     await resident.send("Loud music from 2-401 every night after midnight.")
@@ -388,11 +393,17 @@ async def test_opening_a_residents_file_is_recorded(site: Site, agent: Browser,
     await resident.click("✅ Done")
     await resident.click("Normal")
     await resident.click("✅ Confirm")
-    await site.settle(lambda: bool(site.card_text()))
+    await site.settle(lambda: len(site.emulator.messages(STAFF_CHAT)) > cards)
     async with site.desk.db.transaction() as session:
         ticket = await session.scalar(select(Ticket).order_by(Ticket.id.desc()).limit(1))
         assert ticket is not None and ticket.resident_id is not None
         [attachment] = ticket.attachments
+    return ticket, attachment, photo
+
+
+async def test_opening_a_residents_file_is_recorded(site: Site, agent: Browser,
+                                                    manager: Browser) -> None:
+    ticket, attachment, photo = await _report_with_photo(site)
     assert await _views(site) == []
     async with agent.http.get(f"{site.base}/console/files/{attachment.id}") as answer:
         assert answer.status == 200 and await answer.read() == photo
@@ -463,6 +474,91 @@ async def test_the_queue_finds_and_filters(site: Site, manager: Browser) -> None
     status, page = await manager.get("/console/?status=new&sort=bogus&page=abc")
     assert status == 200 and f'data-number="{ticket.number}"' in page
     assert STAFF_CHAT  # the card went to the staff group (site.new_ticket waited for it)
+
+
+async def test_agents_may_not_open_the_evidence_of_a_hidden_complainant(
+        site: Site, agent: Browser, manager: Browser) -> None:
+    _ticket, attachment, photo = await _report_with_photo(site)  # noise: a dispute
+    site.settings.office.dispute_hide_complainant = True
+    try:
+        async with agent.http.get(f"{site.base}/console/files/{attachment.id}") as answer:
+            assert answer.status == 403 and photo not in await answer.read()
+        assert await _views(site) == []  # nothing was opened
+        async with manager.http.get(f"{site.base}/console/files/{attachment.id}") as answer:
+            assert answer.status == 200 and await answer.read() == photo
+    finally:
+        site.settings.office.dispute_hide_complainant = False
+
+
+# --- erasing a resident's personal data (managers) ----------------------------------------
+
+async def _resident(site: Site, resident_id: int) -> Resident:
+    async with site.desk.db.transaction() as session:
+        resident = await session.get(Resident, resident_id)
+        assert resident is not None
+        return resident
+
+
+async def test_agents_can_neither_see_nor_post_the_erasure(site: Site, agent: Browser) -> None:
+    ticket = await site.new_ticket()
+    assert ticket.resident_id is not None
+    status, page = await agent.get(f"/console/tickets/{ticket.id}")
+    assert status == 200 and "Wang Fang" in page and "Erase personal data" not in page
+    erase = f"/console/residents/{ticket.resident_id}/erase"
+    status, page = await agent.get(erase)
+    assert status == 403 and "Wang Fang" not in page
+    status, _page, _ = await agent.post(erase, {"confirm": "yes"})
+    assert status == 403
+    assert (await _resident(site, ticket.resident_id)).erased_at is None
+
+
+async def test_a_manager_erases_a_residents_personal_data_once_confirmed(
+        site: Site, manager: Browser) -> None:
+    finished, attachment, _photo = await _report_with_photo(site)
+    await _act(manager, finished.id, "reject", text="Not the office's matter.")
+    await file_report(site.resident, "The neighbours' dog barks all day long in the yard.")
+    async with site.desk.db.transaction() as session:
+        still_open = await session.scalar(select(Ticket).order_by(Ticket.id.desc()).limit(1))
+        assert still_open is not None and still_open.id != finished.id
+    resident_id = still_open.resident_id
+    assert resident_id is not None and resident_id == finished.resident_id
+
+    status, page = await manager.get("/console/admin?who=Wang")  # a request by letter
+    assert status == 200
+    assert f'/console/residents/{resident_id}/erase"' in page.split('id="erasure"', 1)[1]
+    status, page = await manager.get(f"/console/tickets/{still_open.id}")
+    link = f"/console/residents/{resident_id}/erase?ticket={still_open.id}"
+    assert f'href="{link}">Erase personal data…' in page
+    status, page = await manager.get(link)
+    assert status == 200 and "Wang Fang" in page and "•••• 8000" in page
+    assert PHONE not in page  # the whole number is behind "Show phone"
+    assert "From 1 finished ticket: what they wrote" in page
+    assert "1 evidence file is deleted." in page
+    assert f"Open ticket No. {still_open.number} keeps what they wrote" in page
+
+    erase = f"/console/residents/{resident_id}/erase"
+    for refused in ({"csrf": "forged", "confirm": "yes"}, {"confirm": "yes"}):
+        status, _page, _ = await manager.post(erase, {"ticket": str(still_open.id),
+                                                      **refused}, csrf=False)
+        assert status == 403
+    status, page, _ = await manager.post(erase, {"ticket": str(still_open.id)})  # not ticked
+    assert status == 400 and "Please tick the box to confirm. Nothing was erased." in page
+    assert (await _resident(site, resident_id)).erased_at is None
+
+    status, _page, location = await manager.post(erase, {"ticket": str(still_open.id),
+                                                         "confirm": "yes"})
+    assert status == 303 and location.endswith(f"/tickets/{still_open.id}?done=erased")
+    erased = await _resident(site, resident_id)
+    assert erased.name == f"R-{resident_id}" and erased.phone == ""
+    assert erased.telegram_user_id is None and erased.erased_at is not None
+    status, page = await manager.get(location)
+    assert status == 200 and "Personal data erased." in page
+    assert "Wang Fang" not in page and "Erase personal data" not in page
+    assert "Personal data erased on " in page and f"R-{resident_id}" in page
+    async with manager.http.get(f"{site.base}/console/files/{attachment.id}") as answer:
+        assert answer.status == 404  # the finished ticket's evidence is gone
+    status, page = await manager.get(erase)  # nothing more to erase
+    assert "Personal data erased on " in page and 'name="confirm"' not in page
 
 
 # --- a complaint taken by phone ------------------------------------------------------------

@@ -145,6 +145,23 @@ async def test_the_phone_number_is_shown_by_a_press_that_is_recorded(
     await expect(audit).to_contain_text("phone number")
 
 
+async def test_a_manager_erases_a_residents_personal_data_after_confirming(
+        site: Site, browser: Browser) -> None:
+    ticket = await site.new_ticket()
+    page = await browser.new_page()
+    await open_as_mini_app(site, page)
+    await page.goto(f"{site.base}/console/tickets/{ticket.id}")
+    await page.get_by_role("link", name="Erase personal data…").click()
+    await expect(page.locator("h1")).to_have_text("Erase personal data")
+    await expect(page.locator("#open-tickets")).to_contain_text(ticket.number or "")
+    await page.get_by_label("The resident asked for it").check()
+    await page.get_by_role("button", name="Erase for good").click()
+    await expect(page.get_by_role("status")).to_have_text("Personal data erased.")
+    await expect(page.locator("h1")).to_contain_text(ticket.number or "")  # back on it
+    await expect(page.locator("#erasure")).to_contain_text("Personal data erased on")
+    assert "Wang Fang" not in await page.content()
+
+
 async def test_forged_launch_data_leaves_the_browser_signed_out(site: Site,
                                                                 browser: Browser) -> None:
     page = await browser.new_page()
@@ -214,7 +231,8 @@ async def test_the_pages_fit_a_phone_screen(site: Site, browser: Browser) -> Non
     page = await browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
     await open_as_mini_app(site, page)
     for path in ("/console/", f"/console/tickets/{ticket.id}", "/console/new",
-                 "/console/dashboard", "/console/admin"):
+                 "/console/dashboard", "/console/admin",
+                 f"/console/residents/{ticket.resident_id}/erase"):
         await page.goto(site.base + path)
         width = await page.evaluate("document.scrollingElement.scrollWidth")
         assert width <= 390, (path, width)  # nothing wider than the screen

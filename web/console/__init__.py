@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bot.app import ResidentDesk
 from bot.settings import ConsoleSettings
-from web.console import admin, dashboard, intake, queue, signin, ticket
+from web.console import admin, dashboard, erasure, intake, queue, signin, ticket
 from web.console.access import DESK, SETTINGS, guard
 from web.console.pages import pages_for_people, setup_templates
 
@@ -42,6 +42,8 @@ def console_app(desk: ResidentDesk, settings: ConsoleSettings) -> web.Applicatio
     routes.add_post("/tickets/{ticket_id}/phone", ticket.show_phone, name="phone")
     routes.add_post("/tickets/{ticket_id}/{form}", ticket.act, name="act")
     routes.add_get("/files/{attachment_id}", ticket.evidence_file, name="file")
+    routes.add_get("/residents/{resident_id}/erase", erasure.erase_page, name="erase")
+    routes.add_post("/residents/{resident_id}/erase", erasure.erase)
     routes.add_get("/dashboard", dashboard.dashboard_page, name="dashboard")
     routes.add_get("/dashboard/export", dashboard.export_download, name="export")
     routes.add_get("/admin", admin.admin_page, name="admin")

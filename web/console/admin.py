@@ -10,6 +10,8 @@
   to residents; its tickets stay).
 - The SLA policy is read-only: it comes from SLA_FILE.
 - Personal data opened: who opened a resident's phone number or files (`web.console.ticket`).
+- Erasing a resident's personal data: found here by name or phone, for a request that came
+  by phone or letter (`web.console.erasure` asks for the confirmation and erases).
 """
 
 from __future__ import annotations
@@ -28,7 +30,13 @@ from sqlalchemy import func, select
 from bot.cli import add_staff, remove_staff
 from locales import N_, SUPPORTED, gettext_for
 from storage.models import Building, Unit
-from storage.repositories import Categories, PersonalDataViews, StaffMembers, Units
+from storage.repositories import (
+    Categories,
+    PersonalDataViews,
+    Residents,
+    StaffMembers,
+    Units,
+)
 from web.console.access import DESK, Need, need, viewer
 from web.console.forms import NOT_A_CHOICE, REQUIRED, TOO_LONG
 from web.console.pages import language_of
@@ -105,6 +113,8 @@ async def _render(request: web.Request, *, done: tuple[str, dict[str, int]] | No
             .group_by(Building.name).order_by(Building.name))).all()
         units = await Units(session).labels(UNITS_SHOWN)
         audit = await PersonalDataViews(session).latest(AUDIT_SHOWN)
+        who = request.query.get("who", "").strip()[:64]
+        found = list(await Residents(session).search(who)) if who else []
     sla = desk.engine.office.timing.sla
     today = datetime.now(sla.calendar.timezone).date()
     return aiohttp_jinja2.render_template("admin.html", request, {
@@ -112,6 +122,7 @@ async def _render(request: web.Request, *, done: tuple[str, dict[str, int]] | No
         "units_total": units_total, "per_building": per_building, "units": units,
         "units_shown": UNITS_SHOWN,
         "audit": audit, "audit_shown": AUDIT_SHOWN, "viewed_labels": VIEWED,
+        "who": who, "found": found,
         "sla_lines": [*sla.describe(today), *sla.warnings(today)],
         "done": _(DONE[done[0]]) % done[1] if done else None,
         "problems": problems,

@@ -3,7 +3,8 @@ the card's actions as forms.
 
 A resident's phone number is behind "Show phone", and each reveal, like each opening of an
 evidence file, is recorded for the audit (`PersonalDataViews`: managers read it here and on
-the Admin page).
+the Admin page). Where the complainant is hidden (`access.complainant_hidden`), so are
+their phone and their files.
 
 An action goes through `tickets.TicketService` with the version the page was drawn at: if
 the ticket changed meanwhile (in the chat, in another tab), nothing is written and the page
@@ -25,6 +26,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, raiseload
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.app import ResidentDesk
@@ -77,6 +79,7 @@ CREATED = N_("The complaint is registered as No. %(number)s. Tell the complainan
 NOT_NOW = N_("Not possible in the ticket's status now.")
 MANAGERS_ONLY = N_("Only a manager can do this. You can escalate the ticket instead.")
 CORRECT_THE_FORM = N_("Please correct the form.")
+ERASED = N_("Personal data erased.")  # (after web.console.erasure sent the manager back)
 # what a staff member opened, in the audit (personal_data_views.what)
 VIEWED = {"phone": N_("phone number"), "file": N_("evidence file")}
 # one audit row per person, ticket and kind within this: a page of photos loads them all at
@@ -124,12 +127,12 @@ async def ticket_page(request: web.Request) -> web.Response:
     done = request.query.get("done", "")
     return await _render(request, _ticket_id(request),
                          done=Form(done) if done in Form.__members__.values() else None,
-                         created=done == "created")
+                         created=done == "created", erased=done == "erased")
 
 
 async def _render(request: web.Request, ticket_id: int, *, done: Form | None = None,
                   refused: Refused | None = None, created: bool = False,
-                  phone_shown: bool = False) -> web.Response:
+                  erased: bool = False, phone_shown: bool = False) -> web.Response:
     desk = request.app[DESK]
     me = viewer(request)
     lang = language_of(request)
@@ -162,7 +165,8 @@ async def _render(request: web.Request, ticket_id: int, *, done: Form | None = N
             "severity_labels": SEVERITY_LABELS, "cause_labels": CAUSE_LABELS,
             "resolution_labels": RESOLUTION_LABELS,
             "done": _(DONE[done]) if done else (_(CREATED) % {"number": ticket.number}
-                                                 if created else None),
+                                                 if created else
+                                                 _(ERASED) if erased else None),
             "refused": refused,
             "refused_message": _(refused.message) if refused else None,
             "values": refused.posted.values if refused and refused.posted else {},
@@ -345,10 +349,17 @@ async def evidence_file(request: web.Request) -> web.StreamResponse:
     desk = request.app[DESK]
     async with desk.db.reading() as session:
         attachment = await session.get(Attachment, int(raw))
-        resident_id = None if attachment is None else await session.scalar(
-            select(Ticket.resident_id).where(Ticket.id == attachment.ticket_id))
+        # (the ticket's row and category only: a page of photos asks once per photo)
+        ticket = None if attachment is None else await session.scalar(
+            select(Ticket).where(Ticket.id == attachment.ticket_id)
+            .options(raiseload("*"), joinedload(Ticket.category)))
+        resident_id = None if ticket is None else ticket.resident_id
+        # a dispute's evidence says who complained as much as their name does
+        hidden = ticket is not None and complainant_hidden(request, ticket)
     if attachment is None or not attachment.local_path:
         raise web.HTTPNotFound(text="no such file")
+    if hidden:
+        raise web.HTTPForbidden(text="managers only")
     path = Path(attachment.local_path)
     if not await asyncio.to_thread(path.is_file):
         raise web.HTTPNotFound(text="the file is no longer kept")

@@ -47,6 +47,7 @@ from conversations.context import Office  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Attachment, Building, Resident, Ticket, TicketEvent, Unit  # noqa: E402
 from storage.personal_data import PersonalData  # noqa: E402
+from tickets.erasure import ErasedBy  # noqa: E402
 from tickets.personal_copy import document  # noqa: E402
 from tickets.service import TicketService  # noqa: E402
 
@@ -140,7 +141,7 @@ async def run(url: str, tickets: int, residents: int) -> None:
             async with db.transaction() as session:
                 resident = await session.get(Resident, 5)
                 assert resident is not None
-                await TicketService(session).forget_resident(resident, "staff")
+                await TicketService(session).forget_resident(resident, ErasedBy.STAFF)
 
         forget_ms = await timed(forget)
         async with db.reading() as session:

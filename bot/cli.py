@@ -39,6 +39,7 @@ from storage.models import Resident, Staff, UnitInvite, utcnow
 from storage.personal_data import PersonalData
 from storage.repositories import Categories, Residents, StaffMembers, Units
 from storage.sign_in import ConsoleSessions
+from tickets.erasure import ErasedBy
 from tickets.periods import PERIOD_DAYS
 from tickets.personal_copy import document, evidence_names
 from tickets.policy import normalize_phone
@@ -220,7 +221,7 @@ async def forget_resident(who: str, confirm: Callable[[str], bool]) -> str:
         resident = await session.get(Resident, resident_id)
         assert resident is not None
         await TicketService(session, staff_chat_id=office.staff_chat_id).forget_resident(
-            resident, "staff")
+            resident, ErasedBy.STAFF)
         return f"resident #{resident_id}'s personal data erased"
 
     return await in_transaction(erase)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from conversations.context import Context
 from conversations.flow import EXIT, Flow, Input, Press, Transition
 from conversations.keyboards import Prefix, button, grid, main_menu
+from tickets.erasure import ErasedBy
 
 FLOW = Prefix.FORGET
 ASKED = "asked"
@@ -65,7 +66,7 @@ async def _erase(ctx: Context) -> None:
     _ = ctx._
     assert ctx.resident is not None
     ctx.answer()
-    await ctx.tickets.forget_resident(ctx.resident, "resident")
+    await ctx.tickets.forget_resident(ctx.resident, ErasedBy.RESIDENT)
     ctx.resident = None
     ctx.reset(keep=())
     ctx.say(_("Your personal data has been erased. Thank you for using the desk; if you "

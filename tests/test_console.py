@@ -25,7 +25,16 @@ from bot.cli import remove_staff
 from bot.demo import tiny_png
 from bot.emulator.chat import ChatClient
 from locales import gettext_for
-from storage.models import Attachment, PersonalDataView, Resident, SignInLink, Ticket, utcnow
+from storage.models import (
+    Attachment,
+    PersonalDataView,
+    Resident,
+    ResidentChange,
+    SignInLink,
+    Staff,
+    Ticket,
+    utcnow,
+)
 from storage.repositories import StaffMembers
 from tests.chats import answer_questions, file_report, register
 from tests.console_site import (
@@ -551,8 +560,15 @@ async def test_a_manager_erases_a_residents_personal_data_once_confirmed(
     erased = await _resident(site, resident_id)
     assert erased.name == f"R-{resident_id}" and erased.phone == ""
     assert erased.telegram_user_id is None and erased.erased_at is not None
+    async with site.desk.db.transaction() as session:  # the audit: which manager, no more
+        change = await session.scalar(select(ResidentChange).where(
+            ResidentChange.field == "erased"))
+        manager_row = await session.scalar(select(Staff).where(Staff.role == "manager"))
+        assert change is not None and manager_row is not None
+        assert (change.old, change.new) == (None, f"staff #{manager_row.id}")
     status, page = await manager.get(location)
     assert status == 200 and "Personal data erased." in page
+    assert "The complainant&#39;s personal data was erased" in page  # in the timeline
     assert "Wang Fang" not in page and "Erase personal data" not in page
     assert "Personal data erased on " in page and f"R-{resident_id}" in page
     async with manager.http.get(f"{site.base}/console/files/{attachment.id}") as answer:

@@ -21,13 +21,14 @@ from calendar import monthrange
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Attachment, Resident, Ticket
+from storage.models import Attachment, Resident, Staff, Ticket
 from storage.personal_data import PersonalData
 from storage.repositories import Residents
 from tickets.lifecycle import FINAL
@@ -42,6 +43,14 @@ log = logging.getLogger(__name__)
 def pseudonym(resident: Resident) -> str:
     """What an erased resident is called from then on (their row's number says nothing)."""
     return f"R-{resident.id}"
+
+
+class ErasedBy(StrEnum):
+    """Who had a resident's data erased (the audit trail keeps it, and when)."""
+
+    RESIDENT = "resident"  # /forget
+    STAFF = "staff"  # asked by phone, letter or at the desk: the console or the command line
+    RETENTION = "retention"  # no ticket activity for RESIDENT_RETENTION_YEARS
 
 
 @dataclass(frozen=True)
@@ -71,10 +80,10 @@ async def summary(data: PersonalData, resident: Resident) -> ErasureSummary:
                           len(finished), len(files))
 
 
-async def forget_resident(service: TicketService, resident: Resident, by: str,
-                          now: datetime) -> ErasureSummary:
-    """Erase a resident's personal data now (`by`: resident | staff | retention; the audit
-    trail keeps that, and when, nothing else)."""
+async def forget_resident(service: TicketService, resident: Resident, by: ErasedBy,
+                          now: datetime, staff: Staff | None = None) -> ErasureSummary:
+    """Erase a resident's personal data now. The audit trail keeps who asked (and the staff
+    member who did it, when known) and when, nothing of the resident."""
     data = PersonalData(service.session)
     before = await summary(data, resident)
     if resident.chat_id is not None:
@@ -84,7 +93,8 @@ async def forget_resident(service: TicketService, resident: Resident, by: str,
     resident.name, resident.phone = pseudonym(resident), ""
     resident.telegram_user_id = resident.chat_id = None
     resident.reachable, resident.erased_at = False, now
-    Residents(service.session).record_change(resident, "erased", None, by)
+    Residents(service.session).record_change(
+        resident, "erased", None, by + (f" #{staff.id}" if staff is not None else ""))
     await service.session.flush()
     tickets = await data.tickets_of(resident.id)
     await data.forget_delivered([t.id for t in tickets])
@@ -92,7 +102,7 @@ async def forget_resident(service: TicketService, resident: Resident, by: str,
         for event in ticket.events:  # their name, where a complaint taken by phone became theirs
             if event.kind == "linked" and event.actor_id == resident.id:
                 event.note = None
-        service.record_erasure(ticket, by)
+        service.record_erasure(ticket, by, staff)
         if ticket.status in FINAL:
             await forget_finished(service.session, ticket)
     return before
@@ -174,7 +184,7 @@ async def apply_retention(service: TicketService, retention: Retention, now: dat
                                            among=due.residents):
         resident = await service.session.get(Resident, resident_id)
         assert resident is not None
-        await forget_resident(service, resident, "retention", now)
+        await forget_resident(service, resident, ErasedBy.RETENTION, now)
         report.residents.append(resident_id)
     expired = await data.attachments([a for a, _t in await data.expired_evidence(
         months_before(now, retention.evidence_months), FINAL, among=due.evidence)])

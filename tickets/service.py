@@ -40,7 +40,7 @@ from storage.repositories import (
     Units,
 )
 from tickets import erasure
-from tickets.erasure import ErasureSummary
+from tickets.erasure import ErasedBy, ErasureSummary
 from tickets.evidence import ALBUM_MAX, EvidenceKind, album_class
 from tickets.lifecycle import (
     CLOCK_RUNNING,
@@ -921,13 +921,15 @@ class TicketService:
     async def erasure_summary(self, resident: Resident) -> ErasureSummary:
         return await erasure.summary(PersonalData(self.session), resident)
 
-    async def forget_resident(self, resident: Resident, by: str) -> ErasureSummary:
+    async def forget_resident(self, resident: Resident, by: ErasedBy,
+                              staff: Staff | None = None) -> ErasureSummary:
         """Erase a resident's personal data (tickets/erasure.py says what goes, and when)."""
-        return await erasure.forget_resident(self, resident, by, self.clock())
+        return await erasure.forget_resident(self, resident, by, self.clock(), staff)
 
-    def record_erasure(self, ticket: Ticket, by: str) -> None:
+    def record_erasure(self, ticket: Ticket, by: ErasedBy, staff: Staff | None) -> None:
         """The ticket's timeline says its complainant's data was erased (nothing more)."""
-        self._event(ticket, "erased", SYSTEM, details={"by": by})
+        self._event(ticket, "erased", Actor.of_staff(staff) if staff else SYSTEM,
+                    details={"by": str(by)})
         self.refresh_card(ticket)
 
     def _event(self, ticket: Ticket, kind: str, actor: Actor, *, note: str | None = None,

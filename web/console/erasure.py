@@ -3,9 +3,9 @@ phone, by letter or at the desk, as `residesk residents forget` does from the sh
 
 A GET shows who, what goes now and what stays (`TicketService.erasure_summary`, phrased as
 the bot's second /forget question); the POST needs the box ticked as well as the CSRF token,
-and erases through `TicketService.forget_resident(…, "staff")` in one transaction, so the
-audit trail and the redrawn cards cannot be skipped. Reached from a ticket's complainant
-(then back to that ticket) or from Admin's resident search.
+and erases through `TicketService.forget_resident` (by staff: this manager) in one
+transaction, so the audit trail and the redrawn cards cannot be skipped. Reached from a
+ticket's complainant (then back to that ticket) or from Admin's resident search.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from locales import N_, gettext_for
-from storage.models import Resident
-from tickets.erasure import ErasureSummary
+from storage.models import Resident, Staff
+from tickets.erasure import ErasedBy, ErasureSummary
 from web.console.access import DESK, Need, need, viewer
 from web.console.forms import Posted, read_posted, translated_errors
 from web.console.pages import language_of
@@ -94,7 +94,8 @@ async def erase(request: web.Request) -> web.Response:
         resident = await _load(session, resident_id)
         erased_now = resident.erased_at is None  # (a second press, e.g. another tab: done)
         if erased_now:
-            await service(desk, session).forget_resident(resident, "staff")
+            staff = await session.get(Staff, viewer(request).staff_id)
+            await service(desk, session).forget_resident(resident, ErasedBy.STAFF, staff)
     if erased_now:
         log.info("console: staff %s erased resident %s", viewer(request).staff_id,
                  resident_id)

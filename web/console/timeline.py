@@ -13,6 +13,7 @@ Gettext = Callable[[str], str]
 # what happened, by event kind; the event's note follows it
 EVENT_LABELS: dict[str, str] = {
     "assigned": N_("Assigned to"),
+    "erased": N_("The complainant's personal data was erased"),
     "escalated": N_("Escalated"),
     "evidence": N_("File added"),
     "follow_up": N_("Time to check the improvement measures"),

@@ -199,8 +199,8 @@ async def _earlier(session: AsyncSession, ticket: Ticket) -> Earlier | None:
     if repeat is None or repeat.details is None:
         return None
     numbers = [str(n) for n in repeat.details.get("earlier", [])]
-    found = dict((await session.execute(
-        select(Ticket.number, Ticket.id).where(Ticket.number.in_(numbers)))).tuples().all())
+    found = {number: ticket_id for number, ticket_id in await session.execute(
+        select(Ticket.number, Ticket.id).where(Ticket.number.in_(numbers)))}
     return Earlier(int(repeat.details.get("days", 0)),
                    [(n, found[n]) for n in numbers if n in found])
 

@@ -76,6 +76,24 @@ async def test_a_new_notice_is_agreed_to_before_anything_else(office: Office) ->
     assert (await resident_row(office)).privacy_version == BUILT_IN_VERSION
 
 
+async def test_erasure_takes_both_questions_whatever_is_pressed_or_typed(office: Office
+                                                                          ) -> None:
+    chat = office.resident
+    await register(chat, NAME, "2-301", phone=PHONE)
+    await chat.forge("fg:erase")  # the last button, without the questions before it
+    assert "no longer active" in office.emulator.callback_answers[-1].get("text", "")
+    await chat.send("/forget")
+    await chat.send("x" * 10_000)  # typed instead of pressed
+    assert "Please answer with the buttons above" in chat.last_text
+    await chat.click("Yes, erase it", chat.last_with_text("Do you want the office"))
+    await chat.send("/cancel")
+    assert "Nothing was erased." in chat.last_text
+    await chat.click("🗑 Erase for good", chat.last_with_text("This cannot be undone"))
+    assert "no longer active" in office.emulator.callback_answers[-1].get("text", "")
+    resident = await resident_row(office)
+    assert resident.erased_at is None and resident.name == NAME
+
+
 async def test_mydata_sends_the_residents_own_copy_once_a_day(office: Office) -> None:
     chat = office.resident
     await register(chat, NAME, "2-301", phone=PHONE)

@@ -9,7 +9,8 @@ import json
 import logging
 import secrets
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -35,10 +36,11 @@ from bot.workers.scheduler import run_retention
 from conversations.events import clean_text
 from locales import SUPPORTED
 from storage.db import Database
-from storage.models import Resident, Staff, UnitInvite, utcnow
-from storage.personal_data import PersonalData
+from storage.models import Resident, Staff, Ticket, UnitInvite, utcnow
+from storage.personal_data import CopyFacts, PersonalData
 from storage.repositories import Categories, Residents, StaffMembers, Units
 from storage.sign_in import ConsoleSessions
+from tickets import erasure
 from tickets.erasure import ErasedBy
 from tickets.periods import PERIOD_DAYS
 from tickets.personal_copy import document, evidence_names
@@ -171,84 +173,115 @@ async def remove_staff(session: AsyncSession, user_id: int) -> str:
         f"; {ended} console session(s) ended" if ended else "")
 
 
-async def find_resident(session: AsyncSession, who: str) -> Resident:
-    """The resident a staff member means: `#12` (their id) or a phone number."""
+@dataclass(frozen=True)
+class Wanted:
+    """Whose personal data a staff member means: a resident, or a caller (complaints taken
+    by phone or at the desk for this number, never in the bot)."""
+
+    resident: Resident | None
+    phone: str = ""
+    calls: Sequence[Ticket] = ()
+
+    @property
+    def label(self) -> str:
+        if self.resident is not None:
+            return (f"resident #{self.resident.id}: {self.resident.name}, {self.resident.phone}"
+                    f", {self.resident.unit_label or 'no unit'}")
+        return (f"caller {self.calls[-1].contact_name or '(no name)'}, {self.phone} (not in "
+                "the bot): complaints No. " + ", ".join(t.number or "" for t in self.calls))
+
+
+async def find_wanted(session: AsyncSession, who: str) -> Wanted:
+    """The resident a staff member means, `#12` (their id) or a phone number; else the
+    complaints the office took for that number."""
     if who.startswith("#") and who[1:].isdigit():
         resident = await session.get(Resident, int(who[1:]))
         if resident is None:
             raise ValueError(f"no resident {who}")
+        phone = resident.phone
     else:
-        phone = normalize_phone(who, load(OfficeSettings).phone_region)
-        if phone is None:
+        phone = normalize_phone(who, load(OfficeSettings).phone_region) or ""
+        if not phone:
             raise ValueError(f"{who!r} is neither a phone number nor a resident id like #12")
-        found = await Residents(session).with_phone(phone)
-        if not found:
-            raise ValueError(f"no resident with the phone {phone}")
+        found = [r for r in await Residents(session).with_phone(phone) if r.erased_at is None]
         if len(found) > 1:
             raise ValueError("several residents have this phone: "
                              + ", ".join(f"#{r.id} ({r.unit_label})" for r in found)
                              + "; give one of their ids")
-        resident = found[0]
-    if resident.erased_at is not None:
+        resident = found[0] if found else None
+    if resident is not None and resident.erased_at is not None:
         raise ValueError(f"resident #{resident.id}'s personal data was erased on "
                          f"{resident.erased_at:%Y-%m-%d}")
-    return resident
+    if resident is not None:
+        return Wanted(resident)
+    calls = await TicketService(session).tickets.unclaimed_with_phone([phone])
+    if not calls:
+        raise ValueError(f"no resident and no complaint with the phone {phone}")
+    return Wanted(None, phone, calls)
 
 
 async def forget_resident(who: str, confirm: Callable[[str], bool]) -> str:
-    """Erase a resident's personal data for a request made outside the chat, after showing
-    what goes and what stays and asking `confirm`."""
+    """Erase a resident's (or a caller's) personal data for a request made outside the chat,
+    after showing what goes and what stays and asking `confirm`."""
     office = load(OfficeSettings)
 
-    async def describe(session: AsyncSession) -> tuple[int, str]:
-        resident = await find_resident(session, who)
-        summary = await TicketService(session).erasure_summary(resident)
-        lines = [f"resident #{resident.id}: {resident.name}, {resident.phone}, "
-                 f"{resident.unit_label or 'no unit'}",
+    async def describe(session: AsyncSession) -> tuple[Wanted, str]:
+        wanted = await find_wanted(session, who)
+        data = PersonalData(session)
+        summary = (await erasure.summary(data, wanted.resident) if wanted.resident
+                   else await erasure.summary_of(data, wanted.calls))
+        lines = [wanted.label,
                  "erased now: name, phone, Telegram ids, their chat's state and messages, "
                  f"what they wrote on {summary.finished_tickets} finished ticket(s) and "
                  f"{summary.files} evidence file(s)",
                  "stays: their tickets, anonymised (the statistics)"]
         if summary.open_tickets:
             lines.append("open, erased when finished: No. " + ", ".join(summary.open_tickets))
-        return resident.id, "\n".join(lines)
+        return wanted, "\n".join(lines)
 
-    resident_id, text = await in_transaction(describe)
+    wanted, text = await in_transaction(describe)
     if not confirm(text):
         return "nothing erased"
 
     async def erase(session: AsyncSession) -> str:
-        resident = await session.get(Resident, resident_id)
-        assert resident is not None
-        await TicketService(session, staff_chat_id=office.staff_chat_id).forget_resident(
-            resident, ErasedBy.STAFF)
-        return f"resident #{resident_id}'s personal data erased"
+        service = TicketService(session, staff_chat_id=office.staff_chat_id)
+        resident = (await session.get(Resident, wanted.resident.id) if wanted.resident
+                    else await erasure.gather_caller(service, wanted.phone))
+        if resident is None:
+            raise ValueError("nothing to erase any more")
+        await service.forget_resident(resident, ErasedBy.STAFF)
+        return f"resident #{resident.id}'s personal data erased"
 
     return await in_transaction(erase)
 
 
 async def copy_for(who: str, output: Path) -> str:
-    """A resident's copy of their data, for a request made outside the chat."""
+    """A resident's (or a caller's) copy of their data, for a request made outside the chat."""
 
-    async def made(session: AsyncSession) -> tuple[bytes, bytes, int]:
-        resident = await find_resident(session, who)
-        facts = await PersonalData(session).copy_facts(resident)
+    async def made(session: AsyncSession) -> tuple[bytes, bytes, str]:
+        wanted = await find_wanted(session, who)
+        if wanted.resident is not None:
+            facts = await PersonalData(session).copy_facts(wanted.resident)
+            name = f"resident-{wanted.resident.id}"
+        else:  # (a resident as the copy shows them: never added to the session)
+            caller = Resident(name=wanted.calls[-1].contact_name or "", phone=wanted.phone)
+            facts = CopyFacts(caller, wanted.calls, (), (), (), ())
+            name = f"caller-{wanted.phone.lstrip('+')}"
         names = evidence_names(facts.tickets)
         files = [a for t in facts.tickets for a in t.attachments if a.id in names]
         data = json.dumps(document(facts, utcnow()), ensure_ascii=False, indent=2).encode()
-        return data, await asyncio.to_thread(zip_files, files, names), resident.id
+        return data, await asyncio.to_thread(zip_files, files, names), name
 
-    data, archive, resident_id = await in_transaction(made)
+    data, archive, name = await in_transaction(made)
 
     def write() -> None:
         output.mkdir(parents=True, exist_ok=True)
-        (output / f"resident-{resident_id}.json").write_bytes(data)
-        (output / f"resident-{resident_id}-files.zip").write_bytes(archive)
+        (output / f"{name}.json").write_bytes(data)
+        (output / f"{name}-files.zip").write_bytes(archive)
 
     await asyncio.to_thread(write)
-    return (f"resident #{resident_id}'s copy written to {output} (resident-{resident_id}.json, "
-            f"resident-{resident_id}-files.zip): it holds their personal data, hand it over "
-            "safely")
+    return (f"the copy is written to {output} ({name}.json, {name}-files.zip): it holds "
+            "personal data, hand it over safely")
 
 
 def ask(text: str) -> bool:

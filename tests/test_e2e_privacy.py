@@ -19,11 +19,12 @@ from sqlalchemy import select, update
 from bot.cli import copy_for, forget_resident
 from bot.demo import tiny_png
 from bot.workers.scheduler import run_retention
-from storage.models import Attachment, Resident, ResidentChange, Ticket, utcnow
+from storage.models import Attachment, Resident, ResidentChange, Staff, Ticket, utcnow
 from tests.chats import register, report_with_photo
 from tests.office import STAFF_CHAT, Office
 from tests.records import tickets_in
 from tickets.privacy import BUILT_IN_VERSION
+from tickets.service import Intake, TicketService
 from tickets.statistics import compute
 
 NAME = "Xiaoqing Wuyazhi"  # a name nothing else in the database spells
@@ -235,6 +236,42 @@ async def test_an_open_ticket_keeps_its_content_until_it_is_finished(office: Off
     assert finished.status == "rejected"
     assert finished.description == "" and await attachments(office) == 0
     assert not [p for p in office.harness.settings.office.media_dir.rglob("*") if p.is_file()]
+
+
+async def test_a_caller_never_in_the_bot_is_copied_and_erased_by_phone(office: Office
+                                                                       ) -> None:
+    """Complaints the office took by phone for someone who never used the bot: a request by
+    letter gets their copy, then their erasure, by their number."""
+    async with office.desk.db.transaction() as session:
+        manager = await session.scalar(select(Staff).where(Staff.role == "manager"))
+        assert manager is not None
+        service = TicketService(session, staff_chat_id=STAFF_CHAT)
+        for key, what in (("c1", "The lift stops between floors."), ("c2", "Lift again.")):
+            await service.take_intake(manager, Intake(key, NAME, PHONE_DIGITS, "5-502", "noise",
+                                                      what, "hotline"))
+        [first, _second] = (await session.scalars(select(Ticket).order_by(Ticket.id))).all()
+        await service.reject(first, manager, "Not ours: the lift company's.")
+    await office.all_sent()
+    out = office.harness.settings.office.media_dir.parent / "copy"
+    assert "hand it over safely" in await in_env(office, lambda: copy_for(PHONE, out))
+    [json_file] = out.glob("caller-*.json")
+    copied = json.loads(json_file.read_text())
+    assert copied["profile"]["name"] == NAME and len(copied["tickets"]) == 2
+    shown: list[str] = []
+
+    def confirm(text: str) -> bool:
+        shown.append(text)
+        return True
+
+    await in_env(office, lambda: forget_resident(PHONE, confirm))
+    assert "caller Xiaoqing Wuyazhi" in shown[0] and "not in the bot" in shown[0]
+    assert "open, erased when finished" in shown[0]
+    await office.all_sent()
+    dump = await database_dump(office.url)
+    assert not [s for s in (NAME, PHONE, PHONE_DIGITS) if s in dump]
+    [rejected, still_open] = await tickets_in(office.url)
+    assert rejected.description == "" and still_open.description == "Lift again."
+    await office.settle(lambda: "personal data erased" in office.card_text())
 
 
 async def test_retention_erases_the_long_inactive_and_old_evidence(office: Office) -> None:

@@ -73,7 +73,11 @@ class RetentionReport:
 
 async def summary(data: PersonalData, resident: Resident) -> ErasureSummary:
     """What erasing this resident now would remove (and leave until later)."""
-    tickets = [t for t in await data.tickets_of(resident.id) if t.resident_id == resident.id]
+    return await summary_of(data, [t for t in await data.tickets_of(resident.id)
+                                   if t.resident_id == resident.id])
+
+
+async def summary_of(data: PersonalData, tickets: Sequence[Ticket]) -> ErasureSummary:
     finished = [t for t in tickets if t.status in FINAL]
     files = await data.evidence_of([t.id for t in finished])
     return ErasureSummary(tuple(t.number or "" for t in tickets if t.status not in FINAL),
@@ -106,6 +110,23 @@ async def forget_resident(service: TicketService, resident: Resident, by: Erased
         if ticket.status in FINAL:
             await forget_finished(service.session, ticket)
     return before
+
+
+async def gather_caller(service: TicketService, phone: str) -> Resident | None:
+    """Someone whose complaints the office took by phone or at the desk and who never used
+    the bot: their tickets gathered under a resident row of their own (no Telegram ids), so
+    that they are erased as any resident is — their open tickets' content when finished."""
+    tickets = await service.tickets.unclaimed_with_phone([phone])
+    if not tickets:
+        return None
+    latest = tickets[-1]
+    caller = Resident(name=latest.contact_name or phone, phone=phone, language="en",
+                      reachable=False, unit_id=latest.unit_id, unit_text=latest.unit_text[:64])
+    service.session.add(caller)
+    await service.session.flush()
+    for ticket in tickets:
+        ticket.resident_id, ticket.resident = caller.id, caller
+    return caller
 
 
 async def forget_finished(session: AsyncSession, ticket: Ticket) -> int:

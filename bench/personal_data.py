@@ -39,13 +39,14 @@ from bench.stats_export import (  # noqa: E402
     NOW,
     maintain,
     postgres_database,
+    seed_units,
     ticket_row,
     time_stats,
 )
 from bot.workers.scheduler import run_retention  # noqa: E402
 from conversations.context import Office  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.models import Attachment, Building, Resident, Ticket, TicketEvent, Unit  # noqa: E402
+from storage.models import Attachment, Resident, Ticket, TicketEvent  # noqa: E402
 from storage.personal_data import PersonalData  # noqa: E402
 from tickets.erasure import ErasedBy  # noqa: E402
 from tickets.personal_copy import document  # noqa: E402
@@ -55,14 +56,7 @@ from tickets.service import TicketService  # noqa: E402
 async def seed(db: Database, tickets: int, residents: int) -> None:
     rng = random.Random(16)
     async with db.transaction() as session:
-        buildings = [Building(name=str(b)) for b in range(1, 21)]
-        session.add_all(buildings)
-        await session.flush()
-        units = [Unit(building_id=b.id, number=f"{f:02d}{u:02d}", floor=str(f))
-                 for b in buildings for f in range(1, 31) for u in range(1, 5)]
-        session.add_all(units)
-        await session.flush()
-        unit_ids = [u.id for u in units]
+        unit_ids = [u.id for u in await seed_units(session)]
     for start in range(0, residents, BATCH):
         async with db.transaction() as session:
             await session.execute(insert(Resident.metadata.tables["residents"]), [

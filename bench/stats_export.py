@@ -32,6 +32,7 @@ if str(ROOT) not in sys.path:  # run as a plain script from anywhere
 
 import asyncpg  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
 from storage.db import Database  # noqa: E402
 from storage.models import Building, Resident, Ticket, TicketEvent, Unit  # noqa: E402
@@ -74,15 +75,22 @@ def ticket_row(i: int, rng: random.Random, units: list[int], resident: int) -> d
     }
 
 
+async def seed_units(session: AsyncSession) -> list[Unit]:
+    """20 buildings of 30 floors, 4 flats a floor."""
+    buildings = [Building(name=str(b)) for b in range(1, 21)]
+    session.add_all(buildings)
+    await session.flush()
+    units = [Unit(building_id=b.id, number=f"{f:02d}{u:02d}", floor=str(f))
+             for b in buildings for f in range(1, 31) for u in range(1, 5)]
+    session.add_all(units)
+    await session.flush()
+    return units
+
+
 async def seed(db: Database, count: int) -> None:
     rng = random.Random(7)
     async with db.transaction() as session:
-        buildings = [Building(name=str(b)) for b in range(1, 21)]
-        session.add_all(buildings)
-        await session.flush()
-        units = [Unit(building_id=b.id, number=f"{f:02d}{u:02d}", floor=str(f))
-                 for b in buildings for f in range(1, 31) for u in range(1, 5)]
-        session.add_all(units)
+        units = await seed_units(session)
         resident = Resident(telegram_user_id=1, chat_id=1, name="Bench", phone="+8613800000000",
                             unit_text="1-0101", language="en")
         session.add(resident)

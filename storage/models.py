@@ -181,6 +181,19 @@ class Category(Base):
     # (How long a category may take is the SLA policy's business: tickets/sla.py, SLA_FILE.)
 
 
+class ReplyTemplate(Base):
+    """A text the office often sends (tickets/templates.py): per language, with placeholders
+    such as the ticket's number; staff pick it when messaging, resolving or rejecting."""
+
+    __tablename__ = "reply_templates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # message | resolve | reject
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # by language
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     id: Mapped[int] = mapped_column(primary_key=True)

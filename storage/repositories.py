@@ -21,6 +21,7 @@ from storage.models import (
     MessageLink,
     OutboxMessage,
     PersonalDataView,
+    ReplyTemplate,
     Resident,
     ResidentChange,
     Staff,
@@ -612,3 +613,39 @@ class Timers(Repository):
             update(Timer)
             .where(Timer.ticket_id == ticket_id, Timer.kind.in_(kinds), Timer.fired_at.is_(None))
             .values(cancelled=True))
+
+
+class ReplyTemplates(Repository):
+    """The office's reply templates (tickets/templates.py)."""
+
+    async def offered(self, purpose: str) -> Sequence[ReplyTemplate]:
+        return (await self.session.scalars(
+            select(ReplyTemplate).where(ReplyTemplate.purpose == purpose,
+                                        ReplyTemplate.active.is_(True))
+            .order_by(ReplyTemplate.title))).all()
+
+    async def all(self) -> Sequence[ReplyTemplate]:
+        return (await self.session.scalars(
+            select(ReplyTemplate).order_by(ReplyTemplate.purpose, ReplyTemplate.title))).all()
+
+    async def get(self, template_id: int) -> ReplyTemplate | None:
+        return await self.session.get(ReplyTemplate, template_id)
+
+    async def by_title(self, title: str) -> ReplyTemplate | None:
+        return await self.session.scalar(select(ReplyTemplate).where(
+            ReplyTemplate.title == title))
+
+    async def upsert(self, title: str, purpose: str, texts: dict[str, str],
+                     active: bool | None = None) -> tuple[ReplyTemplate, bool]:
+        """Add the template, or change the one of that title (texts given replace theirs)."""
+        template = await self.by_title(title)
+        created = template is None
+        if template is None:
+            template = ReplyTemplate(title=title, purpose=purpose, texts={}, active=True)
+            self.session.add(template)
+        template.purpose = purpose
+        template.texts = {**(template.texts or {}), **texts}
+        if active is not None:
+            template.active = active
+        await self.session.flush()
+        return template, created

@@ -1,5 +1,5 @@
 """The `residesk` command: run, serve, demo, db upgrade, units, categories, sla, questions,
-export, stats, residents, retention, staff (`residesk --help` lists them)."""
+export, stats, templates, residents, retention, staff (`residesk --help` lists them)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from locales import SUPPORTED
 from storage.db import Database
 from storage.models import Resident, Staff, Ticket, UnitInvite, utcnow
 from storage.personal_data import CopyFacts, PersonalData
-from storage.repositories import Categories, Residents, StaffMembers, Units
+from storage.repositories import Categories, ReplyTemplates, Residents, StaffMembers, Units
 from storage.sign_in import ConsoleSessions
 from tickets import erasure
 from tickets.erasure import ErasedBy
@@ -47,6 +47,7 @@ from tickets.personal_copy import document, evidence_names
 from tickets.policy import normalize_phone
 from tickets.service import TicketService
 from tickets.statistics import compute
+from tickets.templates import Purpose, TemplateError, check
 
 T = TypeVar("T")
 
@@ -114,6 +115,19 @@ def parser() -> argparse.ArgumentParser:
                          help="first day instead of --period (office time)")
     figures.add_argument("--to", dest="last", type=day, metavar="YYYY-MM-DD",
                          help="last day, included (default: today)")
+    templates = commands.add_parser("templates", help="reply templates staff pick when "
+                                    "messaging, resolving or rejecting").add_subparsers(
+        dest="templates_command", required=True)
+    templates.add_parser("list", help="show the templates")
+    template = templates.add_parser("set", help="add or change a template (by its title)")
+    template.add_argument("title", help="what staff see on its button, e.g. 'Plumber booked'")
+    template.add_argument("--for", dest="purpose", choices=tuple(Purpose), default=None,
+                          help="where it is offered (a new template: message)")
+    template.add_argument("--text", action="append", default=[], metavar="LANG=TEXT",
+                          help="its text in a language (en, zh_Hans, ru), with {number}, "
+                               "{name}, {unit}, {category}; repeat per language")
+    template.add_argument("--disable", action="store_true", help="offer it no more")
+    template.add_argument("--enable", action="store_true", help="offer it again")
     residents = commands.add_parser("residents", help="residents' personal data"
                                     ).add_subparsers(dest="residents_command", required=True)
     forgetter = residents.add_parser("forget", help="erase a resident's personal data (asked "
@@ -141,6 +155,36 @@ def parser() -> argparse.ArgumentParser:
     remover = staff.add_parser("remove", help="withdraw a person's authorisation")
     remover.add_argument("user_id", type=int)
     return root
+
+
+async def list_templates(session: AsyncSession) -> str:
+    lines = []
+    for item in await ReplyTemplates(session).all():
+        state = "active" if item.active else "disabled"
+        lines.append(f"{item.purpose:<8} {state:<8} {item.title}")
+        lines += [f"    {lang}: {text}" for lang, text in sorted(item.texts.items())]
+    return "\n".join(lines) or "no templates yet: residesk templates set TITLE --text en=…"
+
+
+async def set_template(session: AsyncSession, args: argparse.Namespace) -> str:
+    texts = {}
+    for item in args.text:
+        lang, sep, text = item.partition("=")
+        if not sep:
+            raise ValueError("--text takes LANG=TEXT, e.g. en='Dear {name}, …'")
+        texts[lang] = text
+    if args.disable and args.enable:
+        raise ValueError("--disable and --enable exclude each other")
+    repository = ReplyTemplates(session)
+    existing = await repository.by_title(" ".join(args.title.split()))
+    try:
+        title, texts = check(args.title, {**(existing.texts if existing else {}), **texts})
+    except TemplateError as error:
+        raise ValueError(f"template: {error}") from None
+    purpose = args.purpose or (existing.purpose if existing else Purpose.MESSAGE)
+    template, created = await repository.upsert(
+        title, purpose, texts, active=False if args.disable else True if args.enable else None)
+    return f"template {template.title!r} ({template.purpose}) {'added' if created else 'updated'}"
 
 
 async def add_staff(session: AsyncSession, user_id: int, name: str, role: str) -> str:
@@ -446,6 +490,10 @@ def main(argv: list[str] | None = None) -> int:
             print(asyncio.run(in_transaction(list_categories)))
         elif args.command == "categories":
             print(asyncio.run(in_transaction(lambda session: set_category(session, args))))
+        elif args.command == "templates" and args.templates_command == "list":
+            print(asyncio.run(in_transaction(list_templates)))
+        elif args.command == "templates":
+            print(asyncio.run(in_transaction(lambda session: set_template(session, args))))
         elif args.command == "residents" and args.residents_command == "copy":
             print(asyncio.run(copy_for(args.who, args.output)))
         elif args.command == "residents":

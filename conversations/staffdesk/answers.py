@@ -39,6 +39,12 @@ def value_of(ctx: Context, staff: Staff, ask: Ask,
     text = (event.text or "").strip()
     if event.kind not in (EventKind.TEXT, EventKind.COMMAND) or not text:
         return None, _("Please answer with text.")
+    return text_value(ctx, ask, text)
+
+
+def text_value(ctx: Context, ask: Ask, text: str) -> tuple[Any, str | None]:
+    """A text answer (typed, or a reply template's), checked as the question asks."""
+    _ = ctx._
     if ask.kind == "choice":
         return None, _("Please choose one of the buttons.")
     if len(text) < ask.min_len:

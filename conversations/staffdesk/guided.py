@@ -12,10 +12,11 @@ from datetime import datetime
 from conversations.context import Context
 from conversations.keyboards import Prefix, button, grid
 from conversations.notices import category_name
-from conversations.staffdesk.answers import value_of
+from conversations.staffdesk import templates
+from conversations.staffdesk.answers import text_value, value_of
 from conversations.staffdesk.dialog import Guided, GuidedAction
 from conversations.staffdesk.questions import CANCEL, DIALOG_ACTIONS, DIALOGS, SKIP, Ask
-from storage.models import Staff, Ticket
+from storage.models import ReplyTemplate, Staff, Ticket
 from tickets.lifecycle import STAFF_STATUS_LABELS, Role, Status, allowed
 from tickets.service import Contact, Intake, Investigation, Resolution, TicketError
 
@@ -44,12 +45,15 @@ async def _next(ctx: Context, staff: Staff, action: GuidedAction, ticket: Ticket
 
 
 async def _ask(ctx: Context, staff: Staff, action: GuidedAction, ask: Ask,
-               ticket: Ticket | None, problem: str | None = None) -> None:
+               ticket: Ticket | None, problem: str | None = None,
+               shown: ReplyTemplate | None = None) -> None:
     _ = ctx._
     head = (_("No. %(number)s") % {"number": ticket.number} + " · ") if ticket else ""
     text = f"{staff.name}, {head}{_(ask.prompt)}"
     if "%(min)d" in ask.prompt:
         text = text % {"min": ask.min_len}
+    if shown is not None and ticket is not None:
+        text += "\n\n" + templates.preview(ctx, shown, templates.filled(ctx, shown, ticket))
     if problem:
         text = f"{problem}\n\n{text}"
     choices = ask.choices
@@ -61,6 +65,9 @@ async def _ask(ctx: Context, staff: Staff, action: GuidedAction, ask: Ask,
     buttons = [button(_(label) if ask.key != "category" else label, Prefix.STAFF_DIALOG, value,
                       action.tag)
                for value, label in choices]
+    if ticket is not None:
+        buttons += templates.buttons(ctx, await templates.offered(ctx, ask.templates),
+                                     action.tag, shown)
     if ask.optional:
         buttons.append(button(_("Skip"), Prefix.STAFF_DIALOG, SKIP, action.tag))
     buttons.append(button(_("Cancel"), Prefix.STAFF_DIALOG, CANCEL, action.tag))
@@ -85,7 +92,19 @@ async def answer(ctx: Context, staff: Staff, pressed: str | None = None) -> None
         staff.dialog = None
         ctx.say(_("Cancelled. Nothing was saved."), edit=True)
         return
-    value, problem = value_of(ctx, staff, ask, pressed)
+    if (template := templates.pressed_template(pressed)) is not None:
+        chosen = next((t for t in await templates.offered(ctx, ask.templates)
+                       if t.id == template[1]), None)
+        if chosen is None or ticket is None:  # (disabled meanwhile, or a forged button)
+            await _ask(ctx, staff, action, ask, ticket,
+                       _("That template is no longer offered."))
+            return
+        if template[0] == "show":
+            await _ask(ctx, staff, action, ask, ticket, shown=chosen)
+            return
+        value, problem = text_value(ctx, ask, templates.filled(ctx, chosen, ticket))
+    else:
+        value, problem = value_of(ctx, staff, ask, pressed)
     if problem is not None:
         await _ask(ctx, staff, action, ask, ticket, problem)
         return

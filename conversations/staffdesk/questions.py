@@ -25,6 +25,7 @@ from tickets.policy import (
     STAFF_TEXT_MAX,
     UNIT_TEXT_MAX,
 )
+from tickets.templates import Purpose
 
 # how a question is answered: text; media (text or a file); choice (a button); date; phone
 AnswerKind = Literal["text", "media", "choice", "date", "phone"]
@@ -46,6 +47,7 @@ class Ask:
     min_len: int = 1
     max_len: int = STAFF_TEXT_MAX
     only_if: Callable[[Mapping[str, Any]], bool] | None = None  # asked only if, given answers
+    templates: Purpose | None = None  # the office's reply templates offered for the answer
 
     def applies(self, answers: Mapping[str, Any]) -> bool:
         return self.only_if is None or self.only_if(answers)
@@ -58,14 +60,15 @@ def _labels(values: tuple[str, ...], labels: dict[str, str]) -> tuple[tuple[str,
 DIALOGS: dict[Guided, tuple[Ask, ...]] = {
     Guided.MESSAGE: (
         Ask("text", N_("Write the message for the resident (text, photo or voice note):"),
-            kind="media"),
+            kind="media", templates=Purpose.MESSAGE),
     ),
     Guided.REQUEST_INFO: (
-        Ask("text", N_("What information or evidence do you need from the resident?")),
+        Ask("text", N_("What information or evidence do you need from the resident?"),
+            templates=Purpose.MESSAGE),
     ),
     Guided.REJECT: (
         Ask("text", N_("Why is the complaint rejected? The resident will see this "
-                       "reason.")),
+                       "reason."), templates=Purpose.REJECT),
     ),
     Guided.NOTE: (Ask("text", N_("Write the internal note (residents never see it):")),),
     Guided.FINDINGS: (
@@ -87,7 +90,8 @@ DIALOGS: dict[Guided, tuple[Ask, ...]] = {
     Guided.RESOLUTION: (
         Ask("type", N_("How was it resolved?"), kind="choice",
             choices=_labels(RESOLUTIONS, RESOLUTION_LABELS)),
-        Ask("text", N_("What was done? The resident will read this.")),
+        Ask("text", N_("What was done? The resident will read this."),
+            templates=Purpose.RESOLVE),
         Ask("measures", N_("What will be done so that it does not happen again "
                            "(improvement measures)?"),
             optional=True),

@@ -6,6 +6,16 @@ from bot.emulator.chat import ChatClient
 from conversations.keyboards import Callback, Prefix
 from tickets.privacy import BUILT_IN_VERSION
 
+SORRY = "something went wrong"  # the bot's answer when a handler failed
+
+
+def no_crash(chat: ChatClient) -> None:
+    """Nothing the bot said in this chat is an apology for a failure or a traceback."""
+    for message in chat.messages:
+        assert SORRY not in (message.text or ""), message.text
+        assert "Traceback" not in (message.text or "")
+
+
 # registration's "I agree" under the privacy notice, in whichever language (by its data)
 AGREE = Callback(Prefix.REGISTRATION, "agree", BUILT_IN_VERSION).pack()
 

@@ -10,8 +10,7 @@ import pytest
 
 from storage.db import Database
 from storage.models import CallBack, Resident, Ticket
-from tests.records import rows, setup
-from tests.test_deadlines import (
+from tests.deadlines import (
     POLICY,
     SHANGHAI,
     TIMING,
@@ -23,6 +22,7 @@ from tests.test_deadlines import (
     pending,
     report,
 )
+from tests.records import rows, setup
 from tickets.policy import CallBackOutcome, Timing
 from tickets.service import TicketService
 from tickets.sla import SlaError, policy_from

@@ -13,17 +13,16 @@ from locales import gettext_for
 from storage.db import Database
 from storage.models import Resident
 from storage.repositories import Units
-from tests.chats import AGREE, DESCRIPTION, answer_questions, file_report, register
+from tests.chats import (
+    AGREE,
+    DESCRIPTION,
+    answer_questions,
+    file_report,
+    no_crash,
+    register,
+)
 from tests.conftest import Harness
 from tests.records import count, tickets_in
-
-SORRY = "something went wrong"
-
-
-def no_crash(chat: ChatClient) -> None:
-    for message in chat.messages:
-        assert SORRY not in (message.text or ""), message.text
-        assert "Traceback" not in (message.text or "")
 
 
 async def test_registration_rejects_bad_names_phones_and_units(

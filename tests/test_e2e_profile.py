@@ -10,10 +10,9 @@ from bot.emulator import BotAPIEmulator
 from bot.emulator.chat import ChatClient
 from storage.models import Resident, ResidentChange
 from storage.repositories import Units
-from tests.chats import AGREE, file_report, register
+from tests.chats import AGREE, file_report, no_crash, register
 from tests.conftest import Harness
 from tests.records import tickets_in
-from tests.test_e2e_bad_input import no_crash
 
 
 async def test_a_resident_changes_name_phone_and_unit(resident: ChatClient, harness: Harness,

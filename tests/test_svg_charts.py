@@ -8,7 +8,7 @@ from xml.etree.ElementTree import Element, fromstring
 import pytest
 
 from bot.statistics.charts import volume_series
-from tests.test_charts import CHINESE, empty_trends, full_trends, labels
+from tests.chart_samples import CHINESE, empty_trends, full_trends, labels
 from tickets.trends import Trends
 from web.console.svg_charts import HEIGHT, WIDTH, draw_charts, nice_ticks
 

@@ -35,7 +35,7 @@ from storage.models import (
     Ticket,
     utcnow,
 )
-from storage.repositories import StaffMembers
+from storage.repositories import ReplyTemplates, StaffMembers
 from tests.chats import answer_questions, file_report, register
 from tests.console_site import (
     AGENT,
@@ -206,6 +206,11 @@ async def test_every_route_answers_each_role_as_it_should(
         ("POST", "/console/admin/units", 401, 403, 400),
         ("POST", "/console/admin/categories/noise", 401, 403, 303),
         ("POST", "/console/admin/categories/nothing", 401, 403, 404),
+        ("GET", "/console/admin/templates/new", 303, 403, 200),
+        ("GET", "/console/admin/templates/999999", 303, 403, 404),
+        ("GET", "/console/admin/templates/abc", 303, 403, 404),
+        ("POST", "/console/admin/templates/new", 401, 403, 400),  # (no purpose, no title)
+        ("POST", "/console/admin/templates/999999", 401, 403, 400),
         ("GET", f"/console/residents/{r}/erase", 303, 403, 200),
         ("GET", "/console/residents/999999/erase", 303, 403, 404),
         ("POST", f"/console/residents/{r}/erase", 401, 403, 400),  # (not confirmed)
@@ -803,6 +808,135 @@ async def test_a_disabled_category_is_no_longer_offered_to_residents(
     await site.resident.send("/report")
     labels = [b.text for row in site.resident.last.inline_buttons for b in row]
     assert labels and not any("Noise" in label for label in labels), labels
+
+
+# --- reply templates ------------------------------------------------------------------------
+
+REASON_EN = "Dear {name}, complaint No. {number} ({category}) is not for the office: {{unit}}."
+REASON_ZH = "{name}您好，第{number}号投诉（{category}）不属于物业管理范围。"
+
+
+async def _add_template(manager: Browser, **fields: str) -> int:
+    status, body, location = await manager.post("/console/admin/templates/new", fields)
+    assert status == 303, body
+    assert location.endswith("#template")
+    async with manager.site.desk.db.reading() as session:
+        template = await ReplyTemplates(session).by_title(fields["title"])
+        assert template is not None
+        return template.id
+
+
+async def test_a_manager_keeps_reply_templates_and_a_bad_one_is_not_saved(
+        site: Site, manager: Browser, agent: Browser) -> None:
+    template_id = await _add_template(manager, title="Not the office's", purpose="reject",
+                                      text_en=REASON_EN, text_zh_Hans=REASON_ZH, text_ru=" ",
+                                      active="1")
+    status, page = await manager.get("/console/admin?done=template_saved")
+    assert "The reply template is saved." in page
+    row = page.split(f'data-template="{template_id}"')[1].split("</tr>")[0]
+    assert "Not the office&#39;s" in row and "English, 简体中文" in row
+    assert "Reason of a rejection" in row and "Русский" not in row
+
+    status, page, _ = await manager.post("/console/admin/templates/new", {
+        "title": "Flat", "purpose": "message", "text_en": "Your flat {flat} is noted.",
+        "active": "1"})
+    assert status == 400
+    assert ("English: there is no placeholder {flat}. The placeholders are {number}, {name}, "
+            "{unit}, {category}.") in page
+    assert ">Your flat {flat} is noted.</textarea>" in page  # kept as typed
+    status, page, _ = await manager.post("/console/admin/templates/new", {
+        "title": "Not the office's", "purpose": "reject", "text_en": "Again"})
+    assert status == 400 and "There is already a template of this title." in page
+    await manager.post("/console/language", {"lang": "zh_Hans"})
+    status, page, _ = await manager.post("/console/admin/templates/new", {
+        "title": "Brace", "purpose": "message", "text_zh_Hans": "编号 {number"})
+    assert status == 400 and "简体中文" in page and "{{" in page  # said in the reader's words
+    await manager.post("/console/language", {"lang": "en"})
+    async with site.desk.db.reading() as session:
+        assert [t.title for t in await ReplyTemplates(session).all()] == ["Not the office's"]
+
+    # changed on its own page: an emptied language goes, and unticked it is no longer offered
+    status, page = await manager.get(f"/console/admin/templates/{template_id}")
+    assert status == 200 and REASON_ZH in page and 'name="active" value="1" checked' in page
+    assert "{category}" in page and "the resident&#39;s name" in page  # the placeholders told
+    status, _body, _ = await manager.post(f"/console/admin/templates/{template_id}", {
+        "title": "Not the office's", "purpose": "reject", "text_en": REASON_EN,
+        "text_zh_Hans": ""})
+    assert status == 303
+    async with site.desk.db.reading() as session:
+        template = await ReplyTemplates(session).get(template_id)
+        assert template is not None and template.texts == {"en": REASON_EN}
+        assert not template.active
+
+    for path in ("/console/admin/templates/new", f"/console/admin/templates/{template_id}"):
+        status, _page = await agent.get(path)
+        assert status == 403
+        status, _body, _ = await agent.post(path, {"title": "Mine", "purpose": "message",
+                                                   "text_en": "Hello", "active": "1"})
+        assert status == 403
+    async with site.desk.db.reading() as session:
+        assert await ReplyTemplates(session).by_title("Mine") is None
+
+
+async def test_a_reply_template_fills_the_reason_in_the_residents_language(
+        site: Site, manager: Browser, agent: Browser) -> None:
+    ticket = await site.new_ticket()
+    async with site.desk.db.transaction() as session:
+        await session.execute(update(Resident).where(Resident.id == ticket.resident_id)
+                              .values(language="zh_Hans"))
+    reject = await _add_template(manager, title="Not ours", purpose="reject", text_en=REASON_EN,
+                                 text_zh_Hans=REASON_ZH, active="1")
+    await _add_template(manager, title="Switched off", purpose="reject", text_en="Old text",
+                        active="")
+    greeting = await _add_template(manager, title="Greeting", purpose="message",
+                                   text_en="Hello {name}, about No. {number}.", active="1")
+    status, page = await manager.get(f"/console/tickets/{ticket.id}")
+    reject_form = page.split('data-form="reject"')[1].split("</details>")[0]
+    assert f'<option value="{reject}"' in reject_form and "Greeting" not in reject_form
+    assert "Switched off" not in page  # a disabled template is not offered
+    message_form = page.split('data-form="message"')[1].split("</details>")[0]
+    assert f'<option value="{greeting}"' in message_form and "Not ours" not in message_form
+
+    # without the script: "Use" brings the page back with the reason filled, in Chinese
+    status, page = await manager.get(f"/console/tickets/{ticket.id}?form=reject"
+                                     f"&template={reject}")
+    assert status == 200
+    filled = f"Wang Fang您好，第{ticket.number}号投诉（噪音）不属于物业管理范围。"
+    assert '<details open data-form="reject">' in page
+    reject_form = page.split('data-form="reject"')[1].split("</details>")[0]
+    assert f">{filled}</textarea>" in reject_form
+    status, page = await manager.get(f"/console/tickets/{ticket.id}?form=message"
+                                     f"&template={reject}")  # not this form's: not filled
+    assert status == 200 and f">{filled}</textarea>" not in page
+
+    # still edited before it goes; sent as any rejection
+    await _act(manager, ticket.id, "reject", text=filled + " 请联系居委会。")
+    await site.settle(lambda: filled in site.resident.last_text)
+    assert "请联系居委会" in site.resident.last_text
+    async with site.desk.db.reading() as session:
+        stored = await session.get(Ticket, ticket.id)
+        assert stored is not None and stored.status == "rejected"
+
+
+async def test_reply_templates_never_tell_a_hidden_complainant(
+        site: Site, manager: Browser, agent: Browser) -> None:
+    ticket = await site.new_ticket()  # noise: a dispute
+    named = await _add_template(manager, title="Named", purpose="message",
+                                text_en="Hello {name}.", active="1")
+    plain = await _add_template(manager, title="Plain", purpose="message",
+                                text_en="About No. {number}: we are on it.", active="1")
+    site.settings.office.dispute_hide_complainant = True
+    try:
+        status, page = await agent.get(f"/console/tickets/{ticket.id}")
+        assert (f'<option value="{plain}" data-text="About No. {ticket.number}: we are on it."'
+                in page)
+        assert ">Named</option>" not in page
+        assert "Wang Fang" not in page
+        status, page = await manager.get(f"/console/tickets/{ticket.id}")
+        assert status == 200
+        assert f'<option value="{named}" data-text="Hello Wang Fang."' in page  # managers see
+    finally:
+        site.settings.office.dispute_hide_complainant = False
 
 
 async def test_pages_carry_security_headers_and_errors_read_as_pages(

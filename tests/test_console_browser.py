@@ -162,6 +162,35 @@ async def test_a_manager_erases_a_residents_personal_data_after_confirming(
     assert "Wang Fang" not in await page.content()
 
 
+async def test_a_reply_template_kept_on_admin_fills_the_message_in_place(
+        site: Site, browser: Browser) -> None:
+    ticket = await site.new_ticket()
+    page = await browser.new_page()
+    await open_as_mini_app(site, page)
+    await page.goto(f"{site.base}/console/admin")
+    await page.get_by_role("link", name="Add a template").click()
+    await page.get_by_label("Title (for staff)").fill("On our way")
+    await page.get_by_label("English").fill("Hello {name}, a plumber comes about No. {number}.")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("status")).to_have_text("The reply template is saved.")
+    await expect(page.locator("#template")).to_contain_text("On our way")
+
+    await page.goto(f"{site.base}/console/tickets/{ticket.id}")
+    await page.locator("summary", has_text="Message resident").click()
+    message = page.locator('details[data-form="message"]')
+    await message.get_by_label("Reply template").select_option(label="On our way")
+    await message.get_by_role("button", name="Use").click()
+    text = message.locator('textarea[name="text"]')
+    filled = f"Hello Wang Fang, a plumber comes about No. {ticket.number}."
+    await expect(text).to_have_value(filled)
+    assert "template=" not in page.url  # filled in place by the script
+    await text.fill(filled + " Tomorrow at 10.")  # changed before it goes
+    await message.get_by_role("button", name="Message resident").click()
+    await expect(page.get_by_role("status")).to_contain_text("on its way to the resident")
+    await site.settle(lambda: "Tomorrow at 10." in site.resident.last_text)
+    assert filled in site.resident.last_text
+
+
 async def test_forged_launch_data_leaves_the_browser_signed_out(site: Site,
                                                                 browser: Browser) -> None:
     page = await browser.new_page()

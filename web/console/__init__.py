@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bot.app import ResidentDesk
 from bot.settings import ConsoleSettings
-from web.console import admin, dashboard, erasure, intake, queue, signin, ticket
+from web.console import admin, dashboard, erasure, intake, queue, replies, signin, ticket
 from web.console.access import DESK, SETTINGS, guard
 from web.console.pages import pages_for_people, setup_templates
 
@@ -51,5 +51,9 @@ def console_app(desk: ResidentDesk, settings: ConsoleSettings) -> web.Applicatio
     routes.add_post("/admin/staff/{staff_id}", admin.staff_change, name="staff_change")
     routes.add_post("/admin/units", admin.units_import, name="units_import")
     routes.add_post("/admin/categories/{code}", admin.category_save, name="category_save")
+    # (".../new" is the page of a new one: replies.template_page reads it)
+    routes.add_get("/admin/templates/{template_id}", replies.template_page,
+                   name="reply_template")
+    routes.add_post("/admin/templates/{template_id}", replies.template_save)
     routes.add_static("/static/", STATIC, name="static")
     return app

@@ -8,6 +8,7 @@
   with its number and nothing is imported; the import itself keeps the units already known.
 - Categories: a title per language, enabled or disabled (a disabled one is no longer offered
   to residents; its tickets stay).
+- Reply templates: listed here, each added or changed on its own page (`web.console.replies`).
 - The SLA policy is read-only: it comes from SLA_FILE.
 - Personal data opened: who opened a resident's phone number or files (`web.console.ticket`).
 - Erasing a resident's personal data: found here by name or phone, for a request that came
@@ -33,6 +34,7 @@ from storage.models import Building, Unit
 from storage.repositories import (
     Categories,
     PersonalDataViews,
+    ReplyTemplates,
     Residents,
     StaffMembers,
     Units,
@@ -40,6 +42,7 @@ from storage.repositories import (
 from web.console.access import DESK, Need, need, viewer
 from web.console.forms import NOT_A_CHOICE, REQUIRED, TOO_LONG
 from web.console.pages import language_of
+from web.console.replies import PURPOSE_LABELS
 from web.console.ticket import AUDIT_SHOWN, VIEWED
 
 MAX_CSV_BYTES = 2 * 1024 * 1024
@@ -53,6 +56,7 @@ DONE = {
     "units_imported": N_("Units imported: %(units)d new, in %(buildings)d new buildings; "
                          "%(skipped)d already known."),
     "category_saved": N_("The category is saved."),
+    "template_saved": N_("The reply template is saved."),
 }
 NOT_A_USER_ID = N_("Please give the person's Telegram user id (a number; they can see it "
                    "with @userinfobot).")
@@ -107,6 +111,7 @@ async def _render(request: web.Request, *, done: tuple[str, dict[str, int]] | No
     async with desk.db.reading() as session:
         staff = list(await StaffMembers(session).everyone())
         categories = list(await Categories(session).all())
+        reply_templates = list(await ReplyTemplates(session).all())
         units_total = await session.scalar(select(func.count(Unit.id))) or 0
         per_building = (await session.execute(
             select(Building.name, func.count(Unit.id)).join(Unit.building)
@@ -119,6 +124,7 @@ async def _render(request: web.Request, *, done: tuple[str, dict[str, int]] | No
     today = datetime.now(sla.calendar.timezone).date()
     return aiohttp_jinja2.render_template("admin.html", request, {
         "staff": staff, "roles": ROLES, "categories": categories, "languages_codes": SUPPORTED,
+        "reply_templates": reply_templates, "purpose_labels": PURPOSE_LABELS,
         "units_total": units_total, "per_building": per_building, "units": units,
         "units_shown": UNITS_SHOWN,
         "audit": audit, "audit_shown": AUDIT_SHOWN, "viewed_labels": VIEWED,

@@ -60,6 +60,7 @@ from web.console.forms import (
 )
 from web.console.pages import language_of, without_icon
 from web.console.queue import category_title
+from web.console.replies import offers
 from web.console.timeline import event_text
 
 log = logging.getLogger("residesk.console")
@@ -125,14 +126,20 @@ async def _load(session: AsyncSession, ticket_id: int) -> Ticket:
 @need(Need.STAFF)
 async def ticket_page(request: web.Request) -> web.Response:
     done = request.query.get("done", "")
+    # a reply template picked for a form (?form=reject&template=3): that form, filled
+    raw_form, raw_template = request.query.get("form", ""), request.query.get("template", "")
+    picked = ((Form(raw_form), int(raw_template))
+              if raw_form in Form.__members__.values() and raw_template.isdigit()
+              and len(raw_template) <= 12 else None)
     return await _render(request, _ticket_id(request),
                          done=Form(done) if done in Form.__members__.values() else None,
-                         created=done == "created", erased=done == "erased")
+                         created=done == "created", erased=done == "erased", picked=picked)
 
 
 async def _render(request: web.Request, ticket_id: int, *, done: Form | None = None,
                   refused: Refused | None = None, created: bool = False,
-                  erased: bool = False, phone_shown: bool = False) -> web.Response:
+                  erased: bool = False, phone_shown: bool = False,
+                  picked: tuple[Form, int] | None = None) -> web.Response:
     desk = request.app[DESK]
     me = viewer(request)
     lang = language_of(request)
@@ -147,6 +154,17 @@ async def _render(request: web.Request, ticket_id: int, *, done: Form | None = N
         late = late_by(ticket, utcnow())
         audit = (await PersonalDataViews(session).latest(AUDIT_SHOWN, ticket_id=ticket.id)
                  if me.is_manager else [])
+        forms = [FORM_OF[a] for a in actions]
+        reply_offers = await offers(session, ticket, forms, category,
+                                    default_language=desk.settings.office.default_language,
+                                    complainant_hidden=complainant_hidden(request, ticket))
+        values: dict[str, str] = refused.posted.values if refused and refused.posted else {}
+        open_form = refused.form if refused else None
+        if picked is not None and refused is None:
+            form, template_id = picked
+            offer = next((o for o in reply_offers.get(form, []) if o.id == template_id), None)
+            if offer is not None:  # (one no longer offered: the form as it was)
+                values, open_form = {"text": offer.text}, form
         context: dict[str, Any] = {
             "ticket": ticket,
             "category": category_title(category, lang) if category else ticket.category_code,
@@ -158,7 +176,8 @@ async def _render(request: web.Request, ticket_id: int, *, done: Form | None = N
                 event.actor_type, event.actor_id, staff,
                 None if complainant_hidden(request, ticket) else ticket.resident),
             "attachments": list(ticket.attachments),
-            "forms": [FORM_OF[a] for a in actions],
+            "forms": forms, "reply_offers": reply_offers,
+            "picked_template": picked[1] if picked else None,
             "Form": Form,
             "text_prompts": TEXT_PROMPTS, "choices": CHOICES,
             "assignees": [s for s in staff.values() if s.active],
@@ -169,10 +188,10 @@ async def _render(request: web.Request, ticket_id: int, *, done: Form | None = N
                                                  _(ERASED) if erased else None),
             "refused": refused,
             "refused_message": _(refused.message) if refused else None,
-            "values": refused.posted.values if refused and refused.posted else {},
+            "values": values,
             "errors": (translated_errors(refused.posted, _)
                        if refused and refused.posted else {}),
-            "open_form": refused.form if refused else None,
+            "open_form": open_form,
             "status": Status(ticket.status), "open_statuses": OPEN,
             "earlier": earlier,
             "late": _("Overdue: %(time)s late") % {"time": format_duration(late, lang)}

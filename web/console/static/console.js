@@ -34,6 +34,18 @@
     var box = document.getElementById("sign-in");
     var initData = launchData();
     if (box && initData) signIn(box, initData);
+    // a reply template: its filled text into the form's text box, to be read and changed
+    // before sending (without the script, "Use" asks the server for the page so filled)
+    document.querySelectorAll("form.use-template").forEach(function (picker) {
+      picker.addEventListener("submit", function (event) {
+        var option = picker.elements.template.selectedOptions[0];
+        var box = picker.parentElement.querySelector("form[method=post] textarea[name=text]");
+        if (!option || !box) return;
+        event.preventDefault();
+        box.value = option.dataset.text;
+        box.focus();
+      });
+    });
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
     });

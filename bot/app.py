@@ -83,6 +83,7 @@ def office_of(office: OfficeSettings, console_url: str = "") -> Office:
         phone_region=office.phone_region,
         questions=office.questions(),
         privacy=office.privacy(),
+        hide_dispute_complainant=office.dispute_hide_complainant,
     )
 
 

@@ -42,6 +42,8 @@ class Office:
     phone_region: str = DEFAULT_PHONE_REGION  # where a number without a country code is
     questions: QuestionSet = field(default_factory=QuestionSet)  # asked per category
     privacy: PrivacyNotice = field(default_factory=PrivacyNotice)  # agreed to by residents
+    # a dispute's complainant is kept from the staff group (DISPUTE_HIDE_COMPLAINANT)
+    hide_dispute_complainant: bool = False
 
 
 @dataclass

@@ -94,3 +94,17 @@ def test_templates_are_kept_with_the_command_line(tmp_path: Path) -> None:
     assert "message  disabled Plumber booked" in listing
     assert "zh_Hans: {name}您好" in listing and "ru: Здравствуйте, {name}" in listing
     assert "Bad" not in listing
+
+
+@pytest.mark.parametrize("office", [{"dispute_hide_complainant": True}], indirect=True)
+async def test_a_hidden_complainant_is_not_named_by_a_template(office: Office) -> None:
+    """DISPUTE_HIDE_COMPLAINANT: the staff group does not see who complained of a noise,
+    so no template that would fill in their name or flat is offered there."""
+    async with office.desk.db.transaction() as session:
+        templates = ReplyTemplates(session)
+        await templates.upsert("Plumber booked", "message", PLUMBER)
+        await templates.upsert("Neutral", "message", {"en": "About No. {number}: noted."})
+    await office.new_ticket()  # a noise report: a dispute
+    await office.agent.click("Message resident", office.card())
+    labels = [b.text for row in office.question(office.agent).inline_buttons for b in row]
+    assert "📋 Neutral" in labels and "📋 Plumber booked" not in labels

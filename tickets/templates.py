@@ -7,7 +7,7 @@ templates`."""
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -45,6 +45,8 @@ class Fields:
 
 
 PLACEHOLDERS = tuple(Fields.__dataclass_fields__)
+# what tells who complained: left out where the complainant of a dispute is hidden
+PERSONAL = ("name", "unit")
 
 
 def check(title: str, texts: Mapping[str, str]) -> tuple[str, dict[str, str]]:
@@ -78,6 +80,20 @@ def text_for(template: ReplyTemplate, lang: str, default_language: str = "en") -
         if candidate in texts:
             return texts[candidate]
     return next(iter(texts.values()), "")
+
+
+def uses(text: str, names: Iterable[str]) -> bool:
+    """Whether the text has any of these placeholders."""
+    try:
+        used = {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    except ValueError:
+        return False
+    return bool(used & set(names))
+
+
+def names_anyone(template: ReplyTemplate) -> bool:
+    """Whether, filled, the template in any of its languages would name the complainant."""
+    return any(uses(text, PERSONAL) for text in (template.texts or {}).values())
 
 
 def fill(text: str, fields: Fields) -> str:

@@ -66,7 +66,7 @@ async def _ask(ctx: Context, staff: Staff, action: GuidedAction, ask: Ask,
                       action.tag)
                for value, label in choices]
     if ticket is not None:
-        buttons += templates.buttons(ctx, await templates.offered(ctx, ask.templates),
+        buttons += templates.buttons(ctx, await templates.offered(ctx, ask.templates, ticket),
                                      action.tag, shown)
     if ask.optional:
         buttons.append(button(_("Skip"), Prefix.STAFF_DIALOG, SKIP, action.tag))
@@ -93,7 +93,7 @@ async def answer(ctx: Context, staff: Staff, pressed: str | None = None) -> None
         ctx.say(_("Cancelled. Nothing was saved."), edit=True)
         return
     if (template := templates.pressed_template(pressed)) is not None:
-        chosen = next((t for t in await templates.offered(ctx, ask.templates)
+        chosen = next((t for t in await templates.offered(ctx, ask.templates, ticket)
                        if t.id == template[1]), None)
         if chosen is None or ticket is None:  # (disabled meanwhile, or a forged button)
             await _ask(ctx, staff, action, ask, ticket,

@@ -12,7 +12,8 @@ from conversations.notices import category_name
 from locales import gettext_for
 from storage.models import ReplyTemplate, Ticket
 from storage.repositories import ReplyTemplates
-from tickets.templates import Fields, Purpose, fill, text_for
+from tickets.offers import is_dispute
+from tickets.templates import Fields, Purpose, fill, names_anyone, text_for
 
 SHOW = "tpl."  # a template's button: show it filled
 USE = "use."  # under a shown template: take its text
@@ -26,8 +27,16 @@ def pressed_template(pressed: str | None) -> tuple[str, int] | None:
     return None
 
 
-async def offered(ctx: Context, purpose: Purpose | None) -> list[ReplyTemplate]:
-    return list(await ReplyTemplates(ctx.session).offered(purpose)) if purpose else []
+async def offered(ctx: Context, purpose: Purpose | None, ticket: Ticket | None
+                  ) -> list[ReplyTemplate]:
+    """The templates offered for this question; where the staff group does not see a
+    dispute's complainant, none that would name them (their name, their flat)."""
+    if purpose is None or ticket is None:
+        return []
+    found = await ReplyTemplates(ctx.session).offered(purpose)
+    if ctx.office.hide_dispute_complainant and is_dispute(ticket):
+        return [t for t in found if not names_anyone(t)]
+    return list(found)
 
 
 def buttons(ctx: Context, templates: list[ReplyTemplate], tag: str,

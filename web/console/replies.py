@@ -11,7 +11,6 @@ same filled text, carried on the option).
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ from locales import LANGUAGE_NAMES, N_, SUPPORTED, gettext_for
 from storage.models import Category, ReplyTemplate, Ticket
 from storage.repositories import ReplyTemplates
 from tickets.templates import (
+    PERSONAL,
     PLACEHOLDERS,
     TEXT_MAX,
     TITLE_MAX,
@@ -33,6 +33,7 @@ from tickets.templates import (
     check,
     fill,
     text_for,
+    uses,
 )
 from web.console.access import DESK, Need, need
 from web.console.forms import NOT_A_CHOICE, Form
@@ -66,8 +67,6 @@ EXPLAINED: tuple[tuple[re.Pattern[str], str], ...] = (
      N_("%(language)s: there is no placeholder %(placeholder)s. The placeholders are "
         "%(known)s.")),
 )
-# what may reveal who complained, to an agent who may not know it (access.complainant_hidden)
-PERSONAL = frozenset({"name", "unit"})
 
 
 @dataclass(frozen=True)
@@ -82,14 +81,6 @@ class Offer:
 def resident_language(ticket: Ticket, default_language: str) -> str:
     resident = ticket.resident
     return resident.language if resident is not None and resident.language else default_language
-
-
-def _uses(text: str, names: Iterable[str]) -> bool:
-    try:
-        used = {name for _, name, _, _ in string.Formatter().parse(text) if name}
-    except ValueError:
-        return False
-    return bool(used & set(names))
 
 
 async def offers(session: AsyncSession, ticket: Ticket, forms: Iterable[Form],
@@ -110,7 +101,7 @@ async def offers(session: AsyncSession, ticket: Ticket, forms: Iterable[Form],
             found[purpose] = []
             for template in await ReplyTemplates(session).offered(purpose):
                 text = text_for(template, lang, default_language)
-                if complainant_hidden and _uses(text, PERSONAL):
+                if complainant_hidden and uses(text, PERSONAL):
                     continue  # filled, it would tell the agent who complained
                 found[purpose].append(Offer(template.id, template.title, fill(text, fields)))
         if found[purpose]:

@@ -115,6 +115,9 @@ class Resident(Base):
     privacy_agreed_at: Mapped[datetime | None] = mapped_column()
     data_copy_at: Mapped[datetime | None] = mapped_column()  # their last copy (/mydata)
     erased_at: Mapped[datetime | None] = mapped_column()
+    # the office's announcements muted (/settings); their own tickets' news always comes
+    announcements_muted: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                      server_default=false())
     unit: Mapped[Unit | None] = relationship(lazy="joined")
 
     @property
@@ -181,6 +184,51 @@ class Category(Base):
     # (How long a category may take is the SLA policy's business: tickets/sla.py, SLA_FILE.)
 
 
+class Incident(Base):
+    """One outage, many reports (tickets/incidents.py): the ticket staff marked leads it, and
+    new reports of its category from its scope are linked to it while it is open."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    category_code: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[dict[str, Any]] = mapped_column(JSON)  # tickets.scope.Scope
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column()
+    # planned works (an announcement's window): reports are linked from `starts_at`
+    starts_at: Mapped[datetime | None] = mapped_column()
+    ends_at: Mapped[datetime | None] = mapped_column()
+
+
+class Announcement(Base):
+    """A notice from the office to the residents of a scope, now or at a set time."""
+
+    __tablename__ = "announcements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    scope: Mapped[dict[str, Any]] = mapped_column(JSON)  # tickets.scope.Scope
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON)  # by language ("*": for everyone)
+    photo_path: Mapped[str | None] = mapped_column(String(512))  # a kept upload
+    photo_file_id: Mapped[str | None] = mapped_column(String(256))  # sent in the group
+    send_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    queued_at: Mapped[datetime | None] = mapped_column()  # its recipients' rows written
+    cancelled_at: Mapped[datetime | None] = mapped_column()
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+
+
+class AnnouncementDelivery(Base):
+    """One resident's copy of an announcement: exactly one per resident."""
+
+    __tablename__ = "announcement_deliveries"
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id"),
+                                                 primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # queued | sent | unreachable | muted
+    outbox_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
 class ReplyTemplate(Base):
     """A text the office often sends (tickets/templates.py): per language, with placeholders
     such as the ticket's number; staff pick it when messaging, resolving or rejecting."""
@@ -242,6 +290,11 @@ class Ticket(Base):
     resolve_due_at: Mapped[datetime] = mapped_column()
     # the resolve clock stopped at this time: the office waits for the resident's answer
     resolve_paused_at: Mapped[datetime | None] = mapped_column()
+    # a report linked to an incident (tickets/incidents.py): worked as part of it
+    # (use_alter: incidents point to their lead ticket as well, a cycle the DDL breaks)
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", use_alter=True, name="fk_tickets_incident_id_incidents"),
+        index=True)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)  # in the staff group
     # Bumped by every change of the row: a button on an older card, or a second staff member
     # acting at the same moment, is refused instead of overwriting (SQLAlchemy checks it).

@@ -111,6 +111,18 @@ async def test_migrations_match_the_models(db: Database) -> None:
     assert differences == []
 
 
+async def test_the_search_triggers_outlive_the_migrations(db: Database) -> None:
+    """A migration that rebuilds the tickets table on SQLite (a batch) drops its triggers:
+    the search would stop finding new tickets without a word."""
+    if not db.is_sqlite:
+        return
+    async with db.transaction() as session:
+        found = set((await session.scalars(text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'tickets'"
+        ))).all())
+    assert found == {"ticket_search_insert", "ticket_search_delete", "ticket_search_update"}
+
+
 async def test_datetimes_come_back_aware_in_utc(db: Database) -> None:
     resident_id = await make_resident(db)
     async with db.transaction() as session:

@@ -32,11 +32,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('lead_ticket_id'),
     )
-    with op.batch_alter_table('tickets') as batch:
-        batch.add_column(sa.Column('incident_id', sa.Integer(), nullable=True))
-        batch.create_foreign_key('fk_tickets_incident_id_incidents', 'incidents',
-                                 ['incident_id'], ['id'])
-        batch.create_index('ix_tickets_incident_id', ['incident_id'])
+    # never a batch on tickets: on SQLite it recreates the table, and the search index's
+    # triggers (migration 0011) would go with it
+    if op.get_bind().dialect.name == "sqlite":  # (ADD COLUMN takes the reference inline)
+        op.execute('ALTER TABLE tickets ADD COLUMN incident_id INTEGER CONSTRAINT '
+                   'fk_tickets_incident_id_incidents REFERENCES incidents (id)')
+    else:
+        op.add_column('tickets', sa.Column('incident_id', sa.Integer(), nullable=True))
+        op.create_foreign_key('fk_tickets_incident_id_incidents', 'tickets', 'incidents',
+                              ['incident_id'], ['id'])
+    op.create_index('ix_tickets_incident_id', 'tickets', ['incident_id'])
     op.add_column('residents', sa.Column('announcements_muted', sa.Boolean(), nullable=False,
                                          server_default=sa.false()))
     op.create_table(
@@ -74,8 +79,17 @@ def downgrade() -> None:
     op.drop_index('ix_announcements_send_at', table_name='announcements')
     op.drop_table('announcements')
     op.execute('ALTER TABLE residents DROP COLUMN announcements_muted')
-    with op.batch_alter_table('tickets') as batch:
-        batch.drop_index('ix_tickets_incident_id')
-        batch.drop_constraint('fk_tickets_incident_id_incidents', type_='foreignkey')
-        batch.drop_column('incident_id')
+    op.drop_index('ix_tickets_incident_id', table_name='tickets')
+    if op.get_bind().dialect.name == "sqlite":
+        # a column with a reference cannot be dropped in place: the table is rebuilt by hand
+        # around its search triggers (so that they are not lost)
+        triggers = [row[0] for row in op.get_bind().execute(sa.text(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'tickets'"))]
+        with op.batch_alter_table('tickets') as batch:
+            batch.drop_column('incident_id')
+        for trigger in triggers:
+            op.execute(trigger)
+    else:
+        op.drop_constraint('fk_tickets_incident_id_incidents', 'tickets', type_='foreignkey')
+        op.drop_column('tickets', 'incident_id')
     op.drop_table('incidents')

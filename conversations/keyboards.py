@@ -49,6 +49,8 @@ class CardAction(StrEnum):
     NOTE = "note"
     MEDIATE = "pty"  # a dispute: reach the other party
     AGREE = "agr"  # a dispute: the agreement reached
+    INCIDENT = "inc"  # the ticket leads an incident (one outage, many reports)
+
 
 
 class TicketRef(Protocol):

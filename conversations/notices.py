@@ -33,6 +33,8 @@ from tickets.notices import (
     Escalated,
     Evidence,
     FollowUpDue,
+    IncidentDeclared,
+    IncidentReport,
     InformationRequested,
     Investigating,
     InvestigationRecorded,
@@ -118,6 +120,7 @@ CARD_LABELS: dict[Action, str] = {
     Action.NOTE: N_("🗒 Internal note"),
     Action.MEDIATE: N_("🤝 Other party"),
     Action.AGREE: N_("🤝 Agreement"),
+    Action.DECLARE_INCIDENT: N_("🚨 Incident"),
 }
 CARD_ACTION_CODES: dict[Action, CardAction] = {
     Action.ACKNOWLEDGE: CardAction.ACKNOWLEDGE, Action.TAKE: CardAction.TAKE,
@@ -126,7 +129,7 @@ CARD_ACTION_CODES: dict[Action, CardAction] = {
     Action.MESSAGE: CardAction.MESSAGE, Action.REQUEST_INFO: CardAction.REQUEST_INFO,
     Action.ESCALATE: CardAction.ESCALATE, Action.REJECT: CardAction.REJECT,
     Action.NOTE: CardAction.NOTE, Action.MEDIATE: CardAction.MEDIATE,
-    Action.AGREE: CardAction.AGREE,
+    Action.AGREE: CardAction.AGREE, Action.DECLARE_INCIDENT: CardAction.INCIDENT,
 }
 
 
@@ -146,7 +149,8 @@ class CardOptions:
 
 
 def card(ticket: Ticket, lang: str, timezone: ZoneInfo, console_url: str = "",
-         now: datetime | None = None, options: CardOptions | None = None) -> Reply:
+         now: datetime | None = None, options: CardOptions | None = None,
+         incident: IncidentFacts | None = None) -> Reply:
     """The complete card staff need at once (complaint-process step 2, "record"), as of
     `now` (default: the clock's)."""
     _ = gettext_for(lang)
@@ -222,6 +226,11 @@ def card(ticket: Ticket, lang: str, timezone: ZoneInfo, console_url: str = "",
                               "days — earlier: %(numbers)s") % {
             "days": repeat.details.get("days", 0),
             "numbers": ", ".join("No. " + n for n in repeat.details.get("earlier", []))})
+    if incident is not None and incident.scope:
+        lines.append("🚨 " + _("Incident for %(scope)s: %(reports)d reports from %(residents)d "
+                              "residents") % {"scope": incident.scope,
+                                               "reports": incident.reports,
+                                               "residents": incident.residents})
     if ticket.resident is not None and ticket.resident.erased_at is not None:
         lines.append("🔒 " + _("The resident cannot be told any more: they had their personal "
                               "data erased."))
@@ -317,6 +326,22 @@ def post_lines(notice: TicketNotice, head: str, _: Gettext, timezone: ZoneInfo
                ) -> list[str] | None:
     """The lines of a kind's post (empty ones are left out); None: the kind has no post."""
     return None
+
+
+@post_lines.register
+def _incident(notice: IncidentDeclared, head: str, _: Gettext, timezone: ZoneInfo
+              ) -> list[str]:
+    return ["🚨 " + _("%(head)s is an incident for %(scope)s (%(by)s): new reports of its "
+                      "category from there are linked to it, and what happens to it reaches "
+                      "everyone who reported.") % {
+        "head": head, "scope": notice.scope, "by": notice.by}]
+
+
+@post_lines.register
+def _incident_report(notice: IncidentReport, head: str, _: Gettext, timezone: ZoneInfo
+                     ) -> list[str]:
+    return ["➕ " + _("%(head)s, %(unit)s, reports the same (incident No. %(lead)s):") % {
+        "head": head, "unit": notice.unit or "—", "lead": notice.lead}, notice.text]
 
 
 @post_lines.register
@@ -590,9 +615,20 @@ def _auto_closed(notice: AutoClosed, ticket: Ticket, head: str, _: Gettext,
                           "it again.") % {"head": head})
 
 
+@dataclass(frozen=True)
+class IncidentFacts:
+    """What a card and a thread post show of an incident: on the lead's card its scope and how
+    many reported; a linked report's posts go under the lead's card (`lead_card`)."""
+
+    scope: str = ""
+    reports: int = 0
+    residents: int = 0
+    lead_card: int | None = None  # a linked report's: the lead's card message
+
+
 def render(ticket: Ticket, notice: TicketNotice, *, resident_lang: str, staff_lang: str,
            timezone: ZoneInfo, console_url: str = "", options: CardOptions | None = None,
-           in_thread: bool = True) -> Notice | None:
+           in_thread: bool = True, incident: IncidentFacts | None = None) -> Notice | None:
     """The message a ticket's notice stands for, or None when there is nothing to say (any
     more)."""
     if isinstance(notice, ResidentNotice):
@@ -603,9 +639,11 @@ def render(ticket: Ticket, notice: TicketNotice, *, resident_lang: str, staff_la
         return Notice(reply, ticket.id, survey_id=survey_id or None,
                       kind=notice.KIND) if reply else None
     if isinstance(notice, Card):
-        return Notice(card(ticket, staff_lang, timezone, console_url, options=options),
-                      ticket.id, is_card=True, kind=notice.KIND)
+        return Notice(card(ticket, staff_lang, timezone, console_url, options=options,
+                           incident=incident), ticket.id, is_card=True, kind=notice.KIND)
     reply = thread_post(ticket, notice, staff_lang, timezone)
+    if reply is not None and incident is not None and incident.lead_card is not None:
+        reply = replace(reply, reply_to=incident.lead_card)  # under the incident's card
     if reply is not None and not in_thread:
         reply = replace(reply, reply_to=None)
     return Notice(reply, ticket.id, kind=notice.KIND) if reply else None

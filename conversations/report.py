@@ -592,6 +592,12 @@ async def _confirm(ctx: Context) -> None:
     sent = dict(list(ctx.data.get("sent", {}).items())[-4:])
     sent[submission.key[:8]] = ticket.number
     ctx.data["sent"] = sent
+    if ticket.incident is not None:  # one outage, many reports: the office already knows
+        ctx.say(_("Thank you! Your report is registered as No. %(number)s. We already know "
+                  "about this problem and are working on it; you will be told here when it is "
+                  "fixed.") % {"number": ticket.number}, edit=True)
+        ctx.say(_("Anything else? Use the menu below."), keyboard=main_menu(_))
+        return
     hours = max(1, round((ticket.ack_due_at - ticket.created_at).total_seconds() / 3600))
     text = _("Thank you! Your report is registered as No. %(number)s.") % {
         "number": ticket.number}

@@ -316,6 +316,7 @@ class Ticket(Base):
     details: Mapped[list[TicketDetail]] = relationship(
         order_by="TicketDetail.id", lazy="selectin"
     )
+    incident: Mapped[Incident | None] = relationship(foreign_keys=[incident_id], lazy="joined")
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it
     __table_args__ = (
         # Statistics read a period's tickets from this index alone (no table lookups), and

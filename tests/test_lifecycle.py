@@ -61,6 +61,8 @@ SPEC: dict[tuple[Action, str], str | None] = {
     **{(A.MEDIATE, s): None for s in OPEN if s != "new"},
     (A.AGREE, "investigating"): "resolved",
     (A.AGREE, "resolving"): "resolved",
+    # one outage, many reports: any open ticket but one waiting for its resident may lead
+    **{(A.DECLARE_INCIDENT, s): None for s in OPEN if s != "waiting_for_resident"},
 }
 WHO: dict[Action, tuple[Role, ...]] = {
     A.REJECT: (Role.MANAGER,),

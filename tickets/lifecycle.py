@@ -54,6 +54,7 @@ class Action(StrEnum):
     RECUR = "recur"  # the call-back (回访): the problem came back after closing
     MEDIATE = "mediate"  # a dispute: contact the other party (message, visit, call)
     AGREE = "agree"  # a dispute settled: the agreement reached resolves it (mediation)
+    DECLARE_INCIDENT = "declare_incident"  # one outage: new reports of its scope link to it
 
 
 S = Status
@@ -94,6 +95,7 @@ RULES: dict[Action, Rule] = {
         S.REJECTED, frozenset({Role.MANAGER})),
     Action.ESCALATE: Rule(OPEN, None, STAFF | {Role.SYSTEM}),
     Action.NOTE: Rule(OPEN | {S.RESOLVED} | FINAL, None, STAFF),
+    Action.DECLARE_INCIDENT: Rule(OPEN - {S.WAITING_FOR_RESIDENT}, None, STAFF),
     # The target of ANSWER is where the ticket was before it waited (see `after_waiting`).
     # also once resolved: the resident may answer the office's message about the outcome
     Action.ANSWER: Rule(OPEN | {S.RESOLVED}, None, frozenset({Role.RESIDENT})),

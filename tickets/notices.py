@@ -150,6 +150,26 @@ class Linked(TicketNotice):
 
 
 @dataclass(frozen=True)
+class IncidentDeclared(TicketNotice):
+    """The ticket leads an incident now: new reports of its scope are linked to it."""
+
+    KIND = "incident"
+    scope: str = ""  # in words
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class IncidentReport(TicketNotice):
+    """This report is linked to an incident: one post under the lead's card instead of a
+    card of its own (a reply to it reaches this report's resident)."""
+
+    KIND = "incident_report"
+    lead: str = ""  # the lead's number
+    unit: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True)
 class Assigned(TicketNotice):
     KIND = "assigned"
     name: str = ""

@@ -11,7 +11,7 @@ from tickets.lifecycle import RULES, Action, Role, Status, allowed
 STAFF_ACTIONS: tuple[Action, ...] = (
     Action.ACKNOWLEDGE, Action.TAKE, Action.ASSIGN, Action.INVESTIGATE, Action.RECORD_FINDINGS,
     Action.RESOLVE, Action.MEDIATE, Action.AGREE, Action.MESSAGE, Action.REQUEST_INFO,
-    Action.ESCALATE, Action.REJECT, Action.NOTE,
+    Action.ESCALATE, Action.DECLARE_INCIDENT, Action.REJECT, Action.NOTE,
 )
 DISPUTE_ONLY = frozenset({Action.MEDIATE, Action.AGREE})
 
@@ -32,6 +32,9 @@ def offered(ticket: Ticket, role: Role | None = None) -> list[Action]:
             continue
         if action in DISPUTE_ONLY and not is_dispute(ticket):
             continue
+        if action == Action.DECLARE_INCIDENT and (ticket.incident_id is not None
+                                                  or leads_incident(ticket)):
+            continue
         if role is not None and not allowed(action, status, role):
             continue
         shown.append(action)
@@ -41,3 +44,8 @@ def offered(ticket: Ticket, role: Role | None = None) -> list[Action]:
 def is_dispute(ticket: Ticket) -> bool:
     """A dispute between residents (its category says so): the office may mediate."""
     return ticket.category is not None and ticket.category.dispute
+
+
+def leads_incident(ticket: Ticket) -> bool:
+    """Whether staff made this ticket an incident (its timeline says so)."""
+    return any(e.kind == "incident" and (e.details or {}).get("scope") for e in ticket.events)

@@ -8,8 +8,9 @@ delivers them later, so a crash loses nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     Attachment,
     CallBack,
+    Incident,
     Resident,
     Staff,
     Survey,
@@ -39,7 +41,7 @@ from storage.repositories import (
     Timers,
     Units,
 )
-from tickets import erasure
+from tickets import erasure, incidents
 from tickets.erasure import ErasedBy, ErasureSummary
 from tickets.evidence import ALBUM_MAX, EvidenceKind, album_class
 from tickets.lifecycle import (
@@ -102,6 +104,7 @@ from tickets.policy import (
     normalize_phone,
 )
 from tickets.questions import CODE_MAX, DETAIL_TEXT_MAX, QUESTIONS_MAX, Detail
+from tickets.scope import Scope
 from tickets.timers import Stage, TimerKind
 
 MAX_ATTACHMENTS = 30
@@ -243,6 +246,9 @@ class TicketService:
         self.timing = timing or Timing()
         self.phone_region = phone_region  # how a number without a country code is read
         self.clock = clock  # (tests pass a clock of their own to live through days)
+        # an incident's step done to its linked reports: no thread posts of theirs, and each
+        # resident told once (tickets/incidents.py)
+        self._quiet_thread = self._quiet_resident = False
 
     # --- intake ----------------------------------------------------------------------------
     async def submit(
@@ -259,9 +265,10 @@ class TicketService:
         ticket.unit_id, ticket.unit_text = resident.unit_id, resident.unit_label
         ticket.attachments = [attachment_from(m) for m in submission.evidence]
         ticket.details = details_from(submission.details)
+        await self._join_incident(ticket)
         await self._numbered(ticket)
+        await self._started(ticket)
         self._post_evidence(ticket, ticket.attachments)
-        await self._start_clocks(ticket)
         return ticket, True
 
     async def take_intake(self, staff: Staff, intake: Intake) -> tuple[Ticket, bool]:
@@ -283,10 +290,25 @@ class TicketService:
         if intake.resident is not None:
             ticket.resident_id, ticket.resident = intake.resident.id, intake.resident
         ticket.attachments = [attachment_from(m) for m in intake.evidence]
+        await self._join_incident(ticket)
         await self._numbered(ticket)
+        await self._started(ticket)
         self._post_evidence(ticket, ticket.attachments)
-        await self._start_clocks(ticket)
         return ticket, True
+
+    async def _join_incident(self, ticket: Ticket) -> None:
+        """A new report of an open incident's category and scope belongs to it."""
+        incident = await incidents.matching(self, ticket.category_code, ticket.unit_id,
+                                            ticket.created_at)
+        if incident is not None:
+            ticket.incident_id, ticket.incident = incident.id, incident
+
+    async def _started(self, ticket: Ticket) -> None:
+        """A new ticket's deadlines run; a report linked to an incident follows its lead's."""
+        if ticket.incident is not None:
+            await incidents.linked(self, ticket, ticket.incident)
+        else:
+            await self._start_clocks(ticket)
 
     async def _new_ticket(self, key: str, category_code: str, description: str, priority: str,
                           channel: str, actor: Actor, now: datetime | None) -> Ticket:
@@ -370,6 +392,8 @@ class TicketService:
             ticket.assignee_id = staff.id
         await self._move(ticket, target, actor)
         self._tell_resident(ticket, notice(ticket.id))
+        await incidents.for_reports(self, ticket, lambda report: self._take_up(
+            report, staff, action, None, notice))
         return ticket
 
     async def assign(self, ticket: Ticket, staff: Staff, assignee: Staff,
@@ -451,6 +475,8 @@ class TicketService:
         # and a resolution a minute later needs no "working on it" first
         await self.timers.restart(ticket.id, {
             TimerKind.TELL_RESOLVING: self.clock() + self.timing.tell_resolving_after})
+        await incidents.for_reports(self, ticket,
+                                    lambda report: self.start_resolving(report, staff))
         return ticket
 
     async def resolve(self, ticket: Ticket, staff: Staff, resolution: Resolution,
@@ -483,6 +509,8 @@ class TicketService:
                                   + self.timing.survey_close_after, round_)
         if resolution.follow_up_at is not None:
             await self.timers.set(ticket.id, TimerKind.FOLLOW_UP, resolution.follow_up_at, round_)
+        await incidents.for_reports(self, ticket, lambda report: self.resolve(
+            report, staff, replace(resolution, follow_up_at=None)))
         return ticket
 
     # --- mediation (complaint-process step 5, 协商和调解) -------------------------------------
@@ -562,6 +590,8 @@ class TicketService:
         target = self._require(ticket, Action.REJECT, actor, version)
         await self._move(ticket, target, actor, note=reason)
         self._tell_resident(ticket, Rejected(ticket.id, text=reason))
+        await incidents.for_reports(self, ticket,
+                                    lambda report: self.reject(report, staff, reason))
         return ticket
 
     async def escalate(self, ticket: Ticket, actor: Actor, reason: str | None = None,
@@ -575,6 +605,11 @@ class TicketService:
                               managers=managers.names, manager_ids=managers.ids), managers)
         await self.session.flush()
         return ticket
+
+    async def declare_incident(self, ticket: Ticket, staff: Staff, scope: Scope,
+                               scope_text: str, version: int | None = None) -> Incident:
+        """The ticket leads an incident for `scope` (tickets/incidents.py)."""
+        return await incidents.declare(self, ticket, staff, scope, scope_text, version)
 
     async def add_note(self, ticket: Ticket, staff: Staff, text: str,
                        version: int | None = None) -> Ticket:
@@ -938,9 +973,24 @@ class TicketService:
                                          note=note, details=details, created_at=self.clock()))
 
     def refresh_card(self, ticket: Ticket) -> None:
-        """Post the card, or bring the posted one up to date (the notifier renders it then)."""
-        if self.staff_chat_id is not None:
-            self.outbox.enqueue(self.staff_chat_id, Card(ticket.id))
+        """Post the card, or bring the posted one up to date (the notifier renders it then,
+        as it is by then: one card row a transaction). A report linked to an incident has no
+        card of its own: its lead's shows it."""
+        card = ticket.incident.lead_ticket_id if ticket.incident is not None else ticket.id
+        queued: set[int] = self.session.info.setdefault("cards_queued", set())
+        if self.staff_chat_id is not None and card not in queued:
+            queued.add(card)
+            self.outbox.enqueue(self.staff_chat_id, Card(card))
+
+    @contextmanager
+    def quietly(self, *, tell_resident: bool) -> Iterator[None]:
+        """Within: no posts in the thread, and the resident told only if `tell_resident`."""
+        before = self._quiet_thread, self._quiet_resident
+        self._quiet_thread, self._quiet_resident = True, not tell_resident
+        try:
+            yield
+        finally:
+            self._quiet_thread, self._quiet_resident = before
 
     def _post_evidence(self, ticket: Ticket, attachments: Sequence[Attachment]) -> None:
         """Every file under the card, grouped as Telegram allows (photos with videos, documents
@@ -973,13 +1023,13 @@ class TicketService:
 
     def _thread(self, notice: TicketNotice) -> None:
         """A post in the card's thread in the staff group."""
-        if self.staff_chat_id is not None:
+        if self.staff_chat_id is not None and not self._quiet_thread:
             self.outbox.enqueue(self.staff_chat_id, notice)
 
     def _tell_resident(self, ticket: Ticket, notice: ResidentNotice) -> None:
         resident = ticket.resident
-        if resident is not None and resident.chat_id is not None:  # (None: erased)
-            self.outbox.enqueue(resident.chat_id, notice)
+        if resident is not None and resident.chat_id is not None and not self._quiet_resident:
+            self.outbox.enqueue(resident.chat_id, notice)  # (no chat: erased)
 
 
 def _deadline_open(ticket: Ticket, stage: Stage) -> bool:

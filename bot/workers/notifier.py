@@ -38,8 +38,9 @@ from bot.telegram.transport import (
     Transport,
     send_reply,
 )
-from conversations.notices import CardOptions, Notice, render, reply_lost
+from conversations.notices import CardOptions, IncidentFacts, Notice, render, reply_lost
 from storage.db import Database
+from storage.incidents import Incidents
 from storage.models import OutboxMessage, Ticket, utcnow
 from storage.repositories import MessageLinks, Outbox, Residents
 from tickets.notices import (
@@ -50,6 +51,7 @@ from tickets.notices import (
     TicketNotice,
     read_payload,
 )
+from tickets.offers import leads_incident
 from tickets.service import TicketService
 
 log = logging.getLogger(__name__)
@@ -132,6 +134,23 @@ class Due:
     notice: Notice | None
     report: StatisticsReport | None = None  # the office's figures, drawn when sent
     unreadable: str | None = None  # a row that can never be sent: why
+
+
+async def incident_facts(session: AsyncSession, ticket: Ticket) -> IncidentFacts | None:
+    """The incident a ticket leads (its scope and counts, for its card) or is linked to (the
+    lead's card, which its posts go under); None for most tickets."""
+    if ticket.incident is not None:
+        lead = await session.get(Ticket, ticket.incident.lead_ticket_id)
+        return IncidentFacts(lead_card=lead.card_message_id if lead else None)
+    if not leads_incident(ticket):
+        return None
+    incidents = Incidents(session)
+    incident = await incidents.led_by(ticket.id)
+    if incident is None:
+        return None
+    reports, residents = await incidents.counts(incident.id, ticket)
+    scope = next((e.note or "" for e in ticket.events if e.kind == "incident"), "")
+    return IncidentFacts(scope=scope, reports=reports, residents=residents)
 
 
 class Notifier:
@@ -225,7 +244,8 @@ class Notifier:
                     timezone=self.timezone, console_url=self.console_url,
                     options=self.card_options,
                     # an alert a manager asked for in their own chat: not under the card
-                    in_thread=row.chat_id == self.staff_chat_id))
+                    in_thread=row.chat_id == self.staff_chat_id,
+                    incident=await incident_facts(outbox.session, ticket)))
             case None if row.payload.get("kind") == StatisticsReport.KIND:
                 return Due(row.id, row.chat_id, None,
                            unreadable="report failed: no such period")

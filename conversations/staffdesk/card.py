@@ -28,6 +28,7 @@ GUIDED_BY_BUTTON: dict[CardAction, Guided] = {
     CardAction.REJECT: Guided.REJECT, CardAction.NOTE: Guided.NOTE,
     CardAction.RECORD_FINDINGS: Guided.FINDINGS, CardAction.RESOLVE: Guided.RESOLUTION,
     CardAction.MEDIATE: Guided.PARTY, CardAction.AGREE: Guided.AGREEMENT,
+    CardAction.INCIDENT: Guided.INCIDENT,
 }
 
 

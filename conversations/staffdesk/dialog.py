@@ -27,6 +27,7 @@ class Guided(StrEnum):
     INTAKE = "intake"  # a complaint taken by phone, e-mail or at the desk
     PARTY = "pty"  # a dispute: the other party, and how they were reached
     AGREEMENT = "agr"  # a dispute: the agreement reached
+    INCIDENT = "inc"  # the ticket leads an incident: for which scope
 
 
 @dataclass(frozen=True)

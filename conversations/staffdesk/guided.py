@@ -7,7 +7,9 @@ step, so it survives restarts; one at a time per person (beginning another repla
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from conversations.context import Context
 from conversations.keyboards import Prefix, button, grid
@@ -16,8 +18,9 @@ from conversations.staffdesk import templates
 from conversations.staffdesk.answers import text_value, value_of
 from conversations.staffdesk.dialog import Guided, GuidedAction
 from conversations.staffdesk.questions import CANCEL, DIALOG_ACTIONS, DIALOGS, SKIP, Ask
-from storage.models import ReplyTemplate, Staff, Ticket
+from storage.models import ReplyTemplate, Staff, Ticket, Unit
 from tickets.lifecycle import STAFF_STATUS_LABELS, Role, Status, allowed
+from tickets.scope import Scope, ScopeError, ScopeKind, floors_from
 from tickets.service import Contact, Intake, Investigation, Resolution, TicketError
 
 
@@ -145,6 +148,15 @@ async def finish(ctx: Context, staff: Staff, action: GuidedAction,
             done = _("Nobody of that flat uses the bot (or they blocked it). Nothing was sent: "
                      "reach them by a visit or a call.")
             ctx.out.result = "refused"
+        elif error.code == "not_on_list":
+            done = _("This ticket's flat is not on the office's unit list, so its building "
+                     "is not known: mark the incident for the whole property. Nothing was "
+                     "saved.")
+            ctx.out.result = "refused"
+        elif error.code == "bad_floors":
+            done = _("Those floors could not be read (write them as 3-7, or 3, 5, 9). "
+                     "Nothing was saved.")
+            ctx.out.result = "refused"
         elif error.code == "same_party":
             done = _("That is the complainant's own flat. Nothing was saved.")
             ctx.out.result = "refused"
@@ -190,9 +202,33 @@ async def _change(ctx: Context, staff: Staff, action: GuidedAction, ticket: Tick
         await service.record_agreement(ticket, staff, answers["text"],
                                        datetime.fromisoformat(answers["on"]).date())
         return _("Agreement recorded; resolved as a mediation. Both sides have been told.")
+    if action.kind == Guided.INCIDENT:
+        return await _incident(ctx, staff, ticket, answers)
     assert action.kind == Guided.RESOLUTION
     follow_up = answers.get("follow_up")
     await service.resolve(ticket, staff, Resolution(
         type=answers["type"], text=answers["text"], measures=answers.get("measures"),
         follow_up_at=datetime.fromisoformat(follow_up) if follow_up else None))
     return _("Resolved. The resident has been sent the outcome and the survey.")
+
+
+async def _incident(ctx: Context, staff: Staff, ticket: Ticket, answers: Mapping[str, Any]
+                    ) -> str:
+    """The ticket leads an incident for the scope chosen."""
+    _ = ctx._
+    kind = ScopeKind(answers["scope"])
+    unit = await ctx.session.get(Unit, ticket.unit_id) if ticket.unit_id else None
+    if kind == ScopeKind.PROPERTY:
+        scope = Scope(kind)
+    elif unit is None:
+        raise TicketError("not_on_list")
+    else:
+        try:
+            floors = floors_from(answers["floors"]) if kind == ScopeKind.FLOORS else ()
+        except ScopeError:
+            raise TicketError("bad_floors") from None
+        scope = Scope(kind, unit.building_id, floors)
+    words = scope.describe(_, unit.building.name if unit else "")
+    await ctx.tickets.declare_incident(ticket, staff, scope, words)
+    return _("Marked as an incident for %(scope)s: new reports of this category from there "
+             "are linked to it.") % {"scope": words}

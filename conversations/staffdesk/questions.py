@@ -114,6 +114,15 @@ DIALOGS: dict[Guided, tuple[Ask, ...]] = {
         Ask("on", N_("When was it agreed? Type a date (2026-11-28) or press a button."),
             kind="date", choices=(("today", N_("Today")), ("yesterday", N_("Yesterday")))),
     ),
+    Guided.INCIDENT: (
+        Ask("scope", N_("One outage, many residents: what does it cover? New reports of this "
+                        "category from there will be linked to this ticket, and what you do "
+                        "here reaches all who reported."), kind="choice",
+            choices=(("building", N_("This building")), ("floors", N_("Some floors of it")),
+                     ("property", N_("The whole property")))),
+        Ask("floors", N_("Which floors? For example 3-7, or 3, 5, 9."), max_len=100,
+            only_if=lambda a: a.get("scope") == "floors"),
+    ),
     Guided.INTAKE: (
         Ask("name", N_("New complaint taken by phone, e-mail or at the desk. The "
                        "complainant's name?"), max_len=NAME_MAX),
@@ -134,4 +143,5 @@ DIALOG_ACTIONS: dict[Guided, Action] = {
     Guided.REJECT: Action.REJECT, Guided.NOTE: Action.NOTE,
     Guided.FINDINGS: Action.RECORD_FINDINGS, Guided.RESOLUTION: Action.RESOLVE,
     Guided.PARTY: Action.MEDIATE, Guided.AGREEMENT: Action.AGREE,
+    Guided.INCIDENT: Action.DECLARE_INCIDENT,
 }

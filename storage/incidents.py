@@ -1,0 +1,41 @@
+"""The SQL of incidents (tickets/incidents.py decides what they mean)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import distinct, func, or_, select
+
+from storage.models import Incident, Ticket
+from storage.repositories import Repository
+
+
+class Incidents(Repository):
+    async def open_of_category(self, category: str, now: datetime) -> Sequence[Incident]:
+        """The incidents new reports of this category may be linked to now, newest first."""
+        return (await self.session.scalars(
+            select(Incident).where(Incident.category_code == category,
+                                   Incident.closed_at.is_(None),
+                                   or_(Incident.starts_at.is_(None), Incident.starts_at <= now),
+                                   or_(Incident.ends_at.is_(None), Incident.ends_at > now))
+            .order_by(Incident.id.desc()))).all()
+
+    async def led_by(self, ticket_id: int) -> Incident | None:
+        return await self.session.scalar(select(Incident).where(
+            Incident.lead_ticket_id == ticket_id))
+
+    async def reports(self, incident_id: int) -> Sequence[Ticket]:
+        """The reports linked to the incident (its lead not among them)."""
+        return (await self.session.scalars(select(Ticket).where(
+            Ticket.incident_id == incident_id).order_by(Ticket.id))).unique().all()
+
+    async def counts(self, incident_id: int, lead: Ticket) -> tuple[int, int]:
+        """(reports, residents): the lead and its linked reports; distinct complainants."""
+        reports, residents = (await self.session.execute(
+            select(func.count(), func.count(distinct(Ticket.resident_id)))
+            .where(Ticket.incident_id == incident_id))).one()
+        lead_is_new = lead.resident_id is not None and lead.resident_id not in set(
+            (await self.session.scalars(select(Ticket.resident_id).where(
+                Ticket.incident_id == incident_id))).all())
+        return int(reports) + 1, int(residents) + (1 if lead_is_new else 0)

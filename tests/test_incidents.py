@@ -1,0 +1,155 @@
+"""One outage, many residents: a ticket marked an incident for its building takes the reports
+that follow (one card, each resident told the office knows), and its resolution reaches each
+resident once, with their own survey. The real bot, both frameworks, both databases."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.emulator.chat import ChatClient
+from storage.db import Database
+from storage.models import OutboxMessage, Resident, Staff, Survey, Ticket, Unit
+from storage.repositories import Units
+from tests.chats import register, report_to_files
+from tests.office import STAFF_CHAT, Office
+from tests.records import setup
+from tickets.scope import Scope, ScopeKind
+from tickets.service import Resolution, Submission, TicketService
+
+RESIDENTS = 5  # in the chat; thirty at the service below (the group takes 20 posts a minute)
+
+
+async def report_water(chat: ChatClient, text: str) -> None:
+    await report_to_files(chat, "Water & plumbing", text)
+    for button in ("Skip", "Normal", "Confirm"):  # no files
+        await chat.click(button)
+
+
+def cards(office: Office) -> list[str]:
+    return [m.text or "" for m in office.emulator.messages(STAFF_CHAT)
+            if "Ticket No." in (m.text or "") and m.inline_buttons]
+
+
+async def test_reports_of_one_outage_are_one_incident(office: Office) -> None:
+    async with office.desk.db.transaction() as session:
+        await Units(session).import_rows(
+            [{"building": "2", "unit": f"{n:02d}01", "floor": str(n)}
+             for n in range(1, RESIDENTS + 2)])
+    first = office.resident
+    await register(first, "Wang Fang", "0101")
+    await report_water(first, "No water in the whole building since seven this morning.")
+    await office.settle(lambda: len(cards(office)) == 1)
+    agent = office.agent
+    await agent.click("Incident", office.card())
+    await agent.click("This building", office.question(agent))
+    assert "Marked as an incident for building 2" in office.recent(agent)
+    await agent.click("Acknowledge", office.card())
+    await office.settle(lambda: "Incident for building 2: 1 reports from 1 residents"
+                        in office.card_text())
+
+    others = [office.harness.chat(office.emulator.user(2000 + n, f"R{n}"))
+              for n in range(RESIDENTS)]
+    for n, chat in enumerate(others, start=2):
+        await register(chat, f"Resident {n}", f"{n:02d}01", phone=f"+86139000000{n:02d}")
+        await report_water(chat, f"The tap in flat 2-{n:02d}01 is dry.")
+        assert "We already know about this problem" in (chat.messages[-2].text or "")
+    await office.all_sent()
+    assert len(cards(office)) == 1, "one card for the incident, none for the reports"
+    thread = [m.text or "" for m in office.emulator.messages(STAFF_CHAT)]
+    assert sum("reports the same" in t for t in thread) == RESIDENTS
+    await office.settle(lambda: f"{RESIDENTS + 1} reports from {RESIDENTS + 1} residents"
+                        in office.card_text())
+
+    await agent.click("Investigation", office.card())
+    await agent.click("Cancel", office.question(agent))
+    await office.settle(lambda: "Status: under investigation" in office.card_text())
+    await agent.click("Resolve", office.card())
+    await agent.click("Repair", office.question(agent))
+    await agent.send("The pump in the basement was replaced; water is back.")
+    await agent.click("Skip", office.question(agent))
+    await office.all_sent()
+    for chat in (first, *others):
+        texts = [m.text or "" for m in chat.messages]
+        assert sum("has been resolved" in t for t in texts) == 1, texts
+        assert sum("under investigation" in t for t in texts) == 1, texts
+        assert "The pump in the basement was replaced" in chat.last_text
+    async with office.desk.db.transaction() as session:
+        statuses = (await session.scalars(select(Ticket.status))).all()
+        surveys = await session.scalar(select(func.count()).select_from(Survey))
+    assert set(statuses) == {"resolved"} and len(statuses) == RESIDENTS + 1
+    assert surveys == RESIDENTS + 1  # each resident their own
+    await others[0].click("✅ Yes", others[0].last)
+    assert "Glad it is fixed" in others[0].last_text
+
+
+async def test_thirty_residents_hear_each_step_once_and_get_their_own_survey(
+        db: Database) -> None:
+    """At the service, without Telegram's pace: thirty reports of one building linked to an
+    incident, one of them from a resident who reported twice; each step reaches each resident
+    once; the resolution resolves them all, one survey per report."""
+    _resident_id, agent_id, _manager_id = await setup(db)
+    async with db.transaction() as session:
+        await Units(session).import_rows([{"building": "7", "unit": f"{n:02d}01",
+                                           "floor": str(n)} for n in range(1, 32)]
+                                         + [{"building": "8", "unit": "0101", "floor": "1"}])
+        units = {u.label: u for u in (await session.scalars(select(Unit))).all()}
+        people = [Resident(telegram_user_id=9000 + n, chat_id=9000 + n, name=f"R{n}",
+                           phone=f"+861390000{n:04d}", unit_id=units[f"7-{n:02d}01"].id,
+                           language="en") for n in range(1, 31)]
+        outsider = Resident(telegram_user_id=9999, chat_id=9999, name="Elsewhere",
+                            phone="+8613900009999", unit_id=units["8-0101"].id, language="en")
+        session.add_all([*people, outsider])
+    async with db.transaction() as session:
+        service = TicketService(session, staff_chat_id=STAFF_CHAT)
+        agent = await session.get(Staff, agent_id)
+        assert agent is not None
+        lead, _ = await service.submit(await _get(session, people[0].id), _water("lead"))
+        await service.declare_incident(lead, agent, Scope(ScopeKind.BUILDING,
+                                                          units["7-0101"].building_id), "7")
+        await service.acknowledge(lead, agent)
+    async with db.transaction() as session:
+        service = TicketService(session, staff_chat_id=STAFF_CHAT)
+        for n, person in enumerate(people[1:], start=1):
+            await service.submit(await _get(session, person.id), _water(f"r{n}"))
+        await service.submit(await _get(session, people[5].id), _water("again"))  # twice
+        elsewhere, _ = await service.submit(await _get(session, outsider.id), _water("out"))
+        assert elsewhere.incident_id is None  # another building: a ticket of its own
+    async with db.transaction() as session:
+        linked = (await session.scalars(select(Ticket).where(
+            Ticket.incident_id.is_not(None)))).all()
+        assert len(linked) == 30 and {t.status for t in linked} == {"acknowledged"}
+        await session.execute(delete(OutboxMessage))  # what follows is what is counted
+    async with db.transaction() as session:
+        service = TicketService(session, staff_chat_id=STAFF_CHAT)
+        agent = await session.get(Staff, agent_id)
+        assert agent is not None
+        lead_ticket = await service.tickets.get(lead.id)
+        assert lead_ticket is not None
+        await service.start_investigation(lead_ticket, agent)
+        await service.resolve(lead_ticket, agent, Resolution("repair", "A new pump."))
+    async with db.transaction() as session:
+        sent = (await session.scalars(select(OutboxMessage))).all()
+        told = Counter((m.chat_id, m.payload["kind"]) for m in sent if m.chat_id > 0)
+        staff_posts = [m.payload["kind"] for m in sent if m.chat_id == STAFF_CHAT]
+        surveys = await session.scalar(select(func.count()).select_from(Survey))
+        statuses = Counter((await session.scalars(select(Ticket.status))).all())
+    for person in people:
+        chat = person.chat_id or 0
+        assert told[(chat, "investigating")] == 1, person.name
+        assert told[(chat, "resolved")] == 1, person.name
+    assert (outsider.chat_id or 0, "resolved") not in told
+    assert staff_posts.count("card") == 1  # the lead's, once per transaction
+    assert statuses == {"resolved": 31, "new": 1} and surveys == 31
+
+
+async def _get(session: AsyncSession, resident_id: int) -> Resident:
+    resident = await session.get(Resident, resident_id)
+    assert resident is not None
+    return resident
+
+
+def _water(key: str) -> Submission:
+    return Submission(key, "water", "No water since this morning.")

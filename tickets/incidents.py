@@ -1,0 +1,113 @@
+"""Incidents: one outage, many residents (a lift stops, the water is cut).
+
+Staff mark a ticket an incident for a scope (tickets/scope.py); that ticket leads it. While
+it is open, a new report of its category from its scope is linked to it at once: the
+resident hears that the office already knows, the staff group gets one line in the lead's
+thread instead of a new card, and the report gets no deadlines of its own. What staff do to
+the lead — take it up, investigate, resolve, reject — is done to every open linked report
+too, through the same service, and each resident hears it once (once per resident, however
+many of their reports are linked); a resolution gives each their own survey. The incident
+closes when its lead is resolved or rejected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from storage.incidents import Incidents
+from storage.models import Incident, Staff, Ticket, Unit
+from tickets.lifecycle import OPEN, Action, LifecycleError, Role, Status, check
+from tickets.notices import IncidentDeclared, IncidentReport
+from tickets.scope import Scope, ScopeError
+
+if TYPE_CHECKING:
+    from tickets.service import TicketService
+
+# the lead's status a newly linked report is brought to, step by step (quietly: the resident
+# has just been told the office knows)
+STEPS = ((Status.ACKNOWLEDGED, Action.ACKNOWLEDGE), (Status.INVESTIGATING, Action.INVESTIGATE),
+         (Status.RESOLVING, Action.START_RESOLVING))
+REACHED = {Status.ACKNOWLEDGED: 1, Status.INVESTIGATING: 2, Status.RESOLVING: 3}
+REPORT_EXCERPT = 500  # of a linked report's description, in the lead's thread
+
+
+async def declare(service: TicketService, ticket: Ticket, staff: Staff, scope: Scope,
+                  scope_text: str, version: int | None = None) -> Incident:
+    """The ticket leads an incident for `scope` from now."""
+    from tickets.service import Actor, TicketError
+
+    actor = Actor.of_staff(staff)
+    service._require(ticket, Action.DECLARE_INCIDENT, actor, version)
+    if ticket.incident_id is not None or await Incidents(service.session).led_by(ticket.id):
+        raise TicketError("already_incident")
+    incident = Incident(lead_ticket_id=ticket.id, category_code=ticket.category_code,
+                        scope=scope.to_json(), opened_by_id=staff.id, opened_at=service.clock())
+    service.session.add(incident)
+    await service.session.flush()
+    service._event(ticket, "incident", actor, note=scope_text,
+                   details={"incident_id": incident.id, "scope": scope.to_json()})
+    service._thread(IncidentDeclared(ticket.id, scope=scope_text, by=staff.name))
+    service.refresh_card(ticket)
+    await service.session.flush()
+    return incident
+
+
+async def matching(service: TicketService, category: str, unit_id: int | None,
+                   now: datetime) -> Incident | None:
+    """The open incident a new report of this category from this unit belongs to."""
+    unit = await service.session.get(Unit, unit_id) if unit_id else None
+    for incident in await Incidents(service.session).open_of_category(category, now):
+        try:
+            if Scope.from_json(incident.scope).contains(unit):
+                return incident
+        except ScopeError:
+            continue  # (a scope a newer release wrote)
+    return None
+
+
+async def linked(service: TicketService, ticket: Ticket, incident: Incident) -> None:
+    """A report just linked: the line in the lead's thread, and the lead's stage reached."""
+    from tickets.service import SYSTEM
+
+    lead = await service.tickets.get(incident.lead_ticket_id)
+    assert lead is not None
+    service._event(ticket, "incident", SYSTEM, note=lead.number,
+                   details={"incident_id": incident.id, "lead": lead.number})
+    service._thread(IncidentReport(ticket.id, lead=lead.number or "", unit=ticket.unit_text,
+                                   text=ticket.description[:REPORT_EXCERPT]))
+    service.refresh_card(lead)
+    ticket.ack_due_at, ticket.resolve_due_at = lead.ack_due_at, lead.resolve_due_at
+    ticket.assignee_id = lead.assignee_id
+    for _status, action in STEPS[:REACHED.get(Status(lead.status), 0)]:
+        try:  # (as the office would, on its behalf)
+            target = check(action, ticket.status, Role.AGENT)
+        except LifecycleError:
+            break
+        await service._move(ticket, target, SYSTEM, note=lead.number)
+
+
+async def for_reports(service: TicketService, lead: Ticket,
+                      step: Callable[[Ticket], Awaitable[object]]) -> None:
+    """Do to each open report linked to the incident `lead` leads what was done to the lead;
+    each resident hears of it once. Reports that cannot take the step now are left as they
+    are (one the office waits on its resident for, say)."""
+    from tickets.service import TicketError
+
+    incident = await Incidents(service.session).led_by(lead.id)
+    if incident is None:
+        return
+    told = {lead.resident_id} if lead.resident_id is not None else set()
+    for report in await Incidents(service.session).reports(incident.id):
+        if report.status not in OPEN:
+            continue
+        with service.quietly(tell_resident=report.resident_id not in told):
+            try:
+                await step(report)
+            except TicketError:
+                continue
+        if report.resident_id is not None:
+            told.add(report.resident_id)
+    if lead.status not in OPEN:
+        incident.closed_at = service.clock()

@@ -149,7 +149,8 @@ async def _render(request: web.Request, ticket_id: int, *, done: Form | None = N
         staff = {s.id: s for s in await StaffMembers(session).everyone()}
         category = await Categories(session).by_code(ticket.category_code)
         role = Role.MANAGER if me.is_manager else Role.AGENT
-        actions = offered(ticket, role)
+        # (an incident is marked from the staff group's card for now: no form here yet)
+        actions = [a for a in offered(ticket, role) if a in FORM_OF]
         earlier = await _earlier(session, ticket)
         late = late_by(ticket, utcnow())
         audit = (await PersonalDataViews(session).latest(AUDIT_SHOWN, ticket_id=ticket.id)

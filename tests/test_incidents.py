@@ -153,3 +153,31 @@ async def _get(session: AsyncSession, resident_id: int) -> Resident:
 
 def _water(key: str) -> Submission:
     return Submission(key, "water", "No water since this morning.")
+
+
+async def test_a_withdrawn_lead_gives_each_report_its_card_back(db: Database) -> None:
+    resident_id, agent_id, _manager_id = await setup(db)
+    async with db.transaction() as session:
+        service = TicketService(session, staff_chat_id=STAFF_CHAT)
+        agent = await session.get(Staff, agent_id)
+        assert agent is not None
+        neighbour = Resident(telegram_user_id=77, chat_id=77, name="Li", phone="+8613900000077",
+                             unit_text="2-302", language="en")
+        session.add(neighbour)
+        lead, _ = await service.submit(await _get(session, resident_id), _water("lead"))
+        await service.declare_incident(lead, agent, Scope(ScopeKind.PROPERTY), "all")
+        report, _ = await service.submit(neighbour, _water("report"))
+        assert report.incident_id is not None
+        await session.execute(delete(OutboxMessage))
+    async with db.transaction() as session:
+        service = TicketService(session, staff_chat_id=STAFF_CHAT)
+        lead_ticket = await service.tickets.get(lead.id)
+        assert lead_ticket is not None and lead_ticket.resident is not None
+        await service.withdraw(lead_ticket.resident, lead_ticket)
+    async with db.transaction() as session:
+        alone = await session.get(Ticket, report.id)
+        assert alone is not None and alone.incident_id is None
+        assert alone.ack_due_at > alone.created_at
+        cards = [m.payload for m in (await session.scalars(select(OutboxMessage))).all()
+                 if m.payload["kind"] == "card"]
+        assert {c["ticket_id"] for c in cards} == {lead.id, report.id}

@@ -111,3 +111,21 @@ async def for_reports(service: TicketService, lead: Ticket,
             told.add(report.resident_id)
     if lead.status not in OPEN:
         incident.closed_at = service.clock()
+
+
+async def dissolve(service: TicketService, lead: Ticket) -> None:
+    """The lead is withdrawn by its resident: the incident ends, and each open report linked
+    to it is a ticket of its own again (its card, and the deadlines it had from its own
+    reporting)."""
+    incident = await Incidents(service.session).led_by(lead.id)
+    if incident is None or incident.closed_at is not None:
+        return
+    incident.closed_at = service.clock()
+    for report in await Incidents(service.session).reports(incident.id):
+        if report.status not in OPEN:
+            continue
+        report.incident_id, report.incident = None, None
+        report.ack_due_at, report.resolve_due_at = service.timing.sla.due_times(
+            report.created_at, report.category_code, report.priority)
+        service.refresh_card(report)
+        await service._start_clocks(report)

@@ -654,6 +654,7 @@ class TicketService:
         target = self._require(ticket, Action.WITHDRAW, actor, None)
         await self._move(ticket, target, actor)
         self._thread(Withdrawn(ticket.id))
+        await incidents.dissolve(self, ticket)  # (its reports are on their own again)
         return ticket
 
     async def add_information(

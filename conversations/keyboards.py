@@ -50,6 +50,7 @@ class CardAction(StrEnum):
     MEDIATE = "pty"  # a dispute: reach the other party
     AGREE = "agr"  # a dispute: the agreement reached
     INCIDENT = "inc"  # the ticket leads an incident (one outage, many reports)
+    UNLINK = "unl"  # under a linked report's post: a ticket of its own again
 
 
 

@@ -284,7 +284,10 @@ def thread_post(ticket: Ticket, notice: TicketNotice, lang: str, timezone: ZoneI
         return None
     body = "\n".join(line for line in lines if line)
     file = notice.file if isinstance(notice, ResidentAdded | MediationPost) else None
-    return Reply(body, file=_file(file), reply_to=reply_to, mentions=_mentions(notice))
+    buttons = ((staff_button(_("↩️ A ticket of its own"), CardAction.UNLINK, ticket),),
+               ) if isinstance(notice, IncidentReport) and ticket.incident is not None else ()
+    return Reply(body, buttons=buttons, file=_file(file), reply_to=reply_to,
+                 mentions=_mentions(notice))
 
 
 def _mentions(notice: TicketNotice) -> tuple[Mention, ...]:

@@ -113,6 +113,32 @@ async def for_reports(service: TicketService, lead: Ticket,
         incident.closed_at = service.clock()
 
 
+async def unlink(service: TicketService, report: Ticket, staff: Staff) -> None:
+    """A report linked by mistake (another problem, another place) is a ticket of its own."""
+    from tickets.service import Actor, TicketError
+
+    actor = Actor.of_staff(staff)
+    service._require(report, Action.UNLINK_INCIDENT, actor, None)
+    incident = report.incident
+    if incident is None:
+        raise TicketError("not_linked")
+    lead = await service.tickets.get(incident.lead_ticket_id)
+    service._event(report, "incident", actor, note=lead.number if lead else None,
+                   details={"incident_id": incident.id, "unlinked": True})
+    await _on_its_own(service, report)
+    if lead is not None:
+        service.refresh_card(lead)
+
+
+async def _on_its_own(service: TicketService, report: Ticket) -> None:
+    """No longer linked: its own card, and the deadlines it had from its own reporting."""
+    report.incident_id, report.incident = None, None
+    report.ack_due_at, report.resolve_due_at = service.timing.sla.due_times(
+        report.created_at, report.category_code, report.priority)
+    service.refresh_card(report)
+    await service._start_clocks(report)
+
+
 async def dissolve(service: TicketService, lead: Ticket) -> None:
     """The lead is withdrawn by its resident: the incident ends, and each open report linked
     to it is a ticket of its own again (its card, and the deadlines it had from its own
@@ -124,8 +150,4 @@ async def dissolve(service: TicketService, lead: Ticket) -> None:
     for report in await Incidents(service.session).reports(incident.id):
         if report.status not in OPEN:
             continue
-        report.incident_id, report.incident = None, None
-        report.ack_due_at, report.resolve_due_at = service.timing.sla.due_times(
-            report.created_at, report.category_code, report.priority)
-        service.refresh_card(report)
-        await service._start_clocks(report)
+        await _on_its_own(service, report)

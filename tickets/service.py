@@ -611,6 +611,12 @@ class TicketService:
         """The ticket leads an incident for `scope` (tickets/incidents.py)."""
         return await incidents.declare(self, ticket, staff, scope, scope_text, version)
 
+    async def unlink_from_incident(self, report: Ticket, staff: Staff) -> Ticket:
+        """A report linked by mistake is a ticket of its own again (tickets/incidents.py)."""
+        await incidents.unlink(self, report, staff)
+        await self.session.flush()
+        return report
+
     async def add_note(self, ticket: Ticket, staff: Staff, text: str,
                        version: int | None = None) -> Ticket:
         actor = Actor.of_staff(staff)

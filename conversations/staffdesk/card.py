@@ -20,7 +20,10 @@ from tickets.service import Actor, TicketError
 # the lifecycle action of each button (the card shows them: notices.CARD_ACTION_CODES)
 CARD_CODES: dict[CardAction, Action] = (
     {button: action for action, button in CARD_ACTION_CODES.items()}
-    | {CardAction.ASSIGN_TO: Action.ASSIGN})
+    | {CardAction.ASSIGN_TO: Action.ASSIGN, CardAction.UNLINK: Action.UNLINK_INCIDENT})
+# buttons that act whatever changed on the ticket since they were posted (a linked report's
+# steps follow its incident: its version moves on without anyone looking at it)
+ANY_VERSION = frozenset({CardAction.UNLINK})
 # the buttons that begin a guided action straight away (Investigation and Resolve do some
 # more first: see act)
 GUIDED_BY_BUTTON: dict[CardAction, Guided] = {
@@ -59,7 +62,7 @@ async def press(ctx: Context, staff: Staff | None) -> None:
         ctx.out.result = "refused"
         return
     _ticket_id, version, extra = target
-    if version != ticket.version:
+    if version != ticket.version and code not in ANY_VERSION:
         ctx.tickets.refresh_card(ticket)
         ctx.out.notify = True
         ctx.answer(_("This ticket has changed meanwhile (now: %(status)s). The card is being "
@@ -117,6 +120,15 @@ async def act(ctx: Context, staff: Staff, ticket: Ticket, code: CardAction, extr
         await service.start_investigation(ticket, staff)
         ctx.answer(_("Under investigation. The resident has been told."))
         await begin(ctx, staff, Guided.FINDINGS, ticket)
+    elif code == CardAction.UNLINK:
+        try:
+            await service.unlink_from_incident(ticket, staff)
+        except TicketError:
+            ctx.answer(_("No. %(number)s is not linked to an incident any more.") % {
+                "number": ticket.number}, alert=True)
+            return
+        ctx.answer(_("No. %(number)s is a ticket of its own again; its card follows.") % {
+            "number": ticket.number})
     elif code == CardAction.RESOLVE and ticket.status == Status.INVESTIGATING:
         await service.start_resolving(ticket, staff)
         await begin(ctx, staff, Guided.RESOLUTION, ticket)

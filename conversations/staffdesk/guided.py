@@ -129,6 +129,11 @@ async def finish(ctx: Context, staff: Staff, action: GuidedAction,
                 key=action.key, name=answers["name"], phone=answers["phone"],
                 unit=answers["unit"], category=answers["category"],
                 description=answers["description"], channel=answers["channel"]))
+            if created.incident is not None:  # one outage, many reports
+                ctx.say(_("Logged as No. %(number)s and linked to the incident it belongs to; "
+                          "it shows under that incident's card.") % {
+                    "number": created.number}, reply_to=action.anchor)
+                return
             ctx.say(_("Logged as No. %(number)s. Its card follows.") % {
                 "number": created.number}, reply_to=action.anchor)
             return

@@ -1,0 +1,116 @@
+"""Announcements end to end (tickets/announcements.py): a manager writes to a building, its
+residents get it once each (a muted one not), the report counts them; a scheduled one waits
+for its time, a cancelled one never goes, and a restart sends nobody anything twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from bot.emulator.chat import ChatClient
+from storage.models import AnnouncementDelivery, OutboxMessage, utcnow
+from storage.repositories import Units
+from tests.chats import AGREE
+from tests.office import Office
+
+HEADER = "From the property management office"
+
+
+async def _resident(office: Office, user_id: int, name: str, building: str, flat: str
+                    ) -> ChatClient:
+    chat = office.harness.chat(office.emulator.user(user_id, name))
+    await chat.send("/start")
+    await chat.click(AGREE)
+    await chat.send(name)
+    await chat.share_contact(f"+86139{user_id:08d}")
+    await chat.click(building)
+    await chat.send(flat)
+    assert "registered" in chat.last_text
+    return chat
+
+
+async def _estate(office: Office) -> dict[str, ChatClient]:
+    async with office.desk.db.transaction() as session:
+        await Units(session).import_rows([
+            {"building": "1", "unit": "0101", "floor": "1"},
+            {"building": "2", "unit": "0301", "floor": "3"},
+            {"building": "2", "unit": "0302", "floor": "3"},
+            {"building": "2", "unit": "0501", "floor": "5"}])
+    return {"b1": await _resident(office, 2001, "Zhou Yi", "1", "0101"),
+            "b2a": await _resident(office, 2002, "Qian Er", "2", "0301"),
+            "b2b": await _resident(office, 2003, "Sun San", "2", "0302"),
+            "b2muted": await _resident(office, 2004, "Li Si", "2", "0501")}
+
+
+def _got(chat: ChatClient) -> list[str]:
+    return [m.text or "" for m in chat.messages if HEADER in (m.text or "")]
+
+
+async def _copies(office: Office) -> int:
+    async with office.desk.db.transaction() as session:
+        return int(await session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.payload["kind"].as_string() == "announcement")) or 0)
+
+
+async def test_a_manager_announces_to_a_building_now(office: Office) -> None:
+    people = await _estate(office)
+    await people["b2muted"].send("/settings")
+    assert "Announcements from the office: on" in people["b2muted"].last_text
+    await people["b2muted"].click("🔕 Turn announcements off")
+    assert "Announcements from the office: off" in people["b2muted"].last_text
+
+    await office.agent.send("/announce building 2\nWater off tomorrow.")
+    assert "Only managers can send announcements." in office.recent(office.agent)
+    await office.manager.send("/announce building 9\nWater off tomorrow.")
+    assert "no such building" in office.recent(office.manager)
+    await office.manager.send("/announce building 2\nWater off tomorrow 10:00–12:00.")
+    confirm = office.manager.last_with_text("Send it?")
+    assert "building 2, now: 3 resident(s)" in (confirm.text or "")
+    send = confirm.button("📢 Send").callback_data
+    assert send is not None
+    await office.manager.click("📢 Send", confirm)
+    assert "Announcement No. 1 saved" in office.recent(office.manager)
+    await office.all_sent()
+    await office.settle(lambda: all(_got(people[k]) for k in ("b2a", "b2b")))
+    for key in ("b2a", "b2b"):
+        assert _got(people[key]) == [f"📢 {HEADER}\n\nWater off tomorrow 10:00–12:00."]
+    assert not _got(people["b1"]) and not _got(people["b2muted"])
+    await office.manager.forge(send, confirm.message_id)  # pressed again: nothing more
+    await office.manager.send("/announcements")
+    listed = office.recent(office.manager, 1)
+    assert "No. 1 · building 2" in listed
+    assert "sent 2 · unreachable 0 · muted 1 · on the way 0" in listed
+    assert await _copies(office) == 2
+
+
+async def test_a_scheduled_announcement_waits_and_a_cancelled_one_never_goes(
+        office: Office) -> None:
+    people = await _estate(office)
+    zone = office.desk.engine.office.timezone
+    at = (utcnow() + timedelta(days=2)).astimezone(zone).replace(second=0, microsecond=0)
+    later = at + timedelta(hours=1)
+    await office.manager.send(f"/announce building 2 floors 3 at {at:%Y-%m-%d %H:%M}\nLift work.")
+    await office.manager.click("📢 Send", office.manager.last_with_text("Send it?"))
+    await office.manager.send(f"/announce all at {later:%Y-%m-%d %H:%M}\nNever mind.")
+    confirm = office.manager.last_with_text("Send it?")
+    assert "the whole property" in (confirm.text or "") and "4 resident(s)" in (confirm.text or "")
+    await office.manager.click("📢 Send", confirm)
+    await office.manager.send("/announcements")
+    await office.manager.click("Cancel No. 2")
+    assert "No. 2" in office.recent(office.manager, 1)
+    assert "cancelled" in office.recent(office.manager, 1)
+
+    assert await office.desk.scheduler.tick(at - timedelta(minutes=1)) == 0  # not yet
+    assert await _copies(office) == 0
+    assert await office.desk.scheduler.tick(at) == 2  # floor 3 of building 2
+    await office.harness.restart()  # in the middle: what is queued is not queued again
+    assert await office.desk.scheduler.tick(later + timedelta(minutes=5)) == 0
+    await office.all_sent()
+    await office.settle(lambda: bool(_got(people["b2a"]) and _got(people["b2b"])))
+    assert [len(_got(people[k])) for k in ("b1", "b2a", "b2b", "b2muted")] == [0, 1, 1, 0]
+    assert await _copies(office) == 2
+    async with office.desk.db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(AnnouncementDelivery)) == 2
+    await office.manager.send("/announcements")
+    assert "sent 2 · unreachable 0 · muted 0 · on the way 0" in office.recent(office.manager, 1)

@@ -31,6 +31,7 @@ from tickets.announcements import (
     AnnouncementDraft,
     AnnouncementError,
     DeliveryReport,
+    Problem,
     area_of,
     create,
     queue,
@@ -109,12 +110,12 @@ async def announce(ctx: Context, staff: Staff) -> None:
         words, send_at = split_when(first, ctx.office.timezone)
         scope = await scope_from(ctx.session, words)
     except AnnouncementError as error:
-        problems = {"building": _("There is no such building in the unit list."),
-                    "unit": _("One of those units is not in the unit list."),
-                    "floors": _("Floors are written like 3, 5 or 3-7."),
-                    "time": _("The time is written like 2026-12-05 09:00.")}
-        _refuse(ctx, problems.get(str(error), "") + "\n\n" + usage if str(error) in problems
-                else usage)
+        problems = {Problem.BUILDING: _("There is no such building in the unit list."),
+                    Problem.UNIT: _("One of those units is not in the unit list."),
+                    Problem.FLOORS: _("Floors are written like 3, 5 or 3-7."),
+                    Problem.TIME: _("The time is written like 2026-12-05 09:00.")}
+        problem = problems.get(error.problem)
+        _refuse(ctx, f"{problem}\n\n{usage}" if problem else usage)
         return
     now = utcnow()
     if send_at is not None and send_at <= now:

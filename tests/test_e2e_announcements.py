@@ -4,8 +4,9 @@ for its time, a cancelled one never goes, and a restart sends nobody anything tw
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.emulator.chat import ChatClient
@@ -13,6 +14,8 @@ from storage.models import AnnouncementDelivery, OutboxMessage, utcnow
 from storage.repositories import Units
 from tests.chats import AGREE
 from tests.office import Office
+from tickets.announcements import AnnouncementError, queue, scope_from, split_when
+from tickets.scope import ScopeKind
 
 HEADER = "From the property management office"
 
@@ -114,3 +117,45 @@ async def test_a_scheduled_announcement_waits_and_a_cancelled_one_never_goes(
         assert await session.scalar(select(func.count()).select_from(AnnouncementDelivery)) == 2
     await office.manager.send("/announcements")
     assert "sent 2 · unreachable 0 · muted 0 · on the way 0" in office.recent(office.manager, 1)
+
+
+async def test_units_a_blocked_resident_and_one_claim(office: Office) -> None:
+    """Units typed; a resident who blocked the bot counts as unreachable; queuing a second
+    time (another replica, a retry) writes nothing."""
+    people = await _estate(office)
+    office.emulator.block(2001)  # building 1's resident
+    await office.manager.send("/announce units 2-0301, 1-0101\nPest control on Friday.")
+    confirm = office.manager.last_with_text("Send it?")
+    assert "units 2-0301, 1-0101" in (confirm.text or "") and "2 resident(s)" in (
+        confirm.text or "")
+    await office.manager.click("📢 Send", confirm)
+    await office.all_sent()
+    await office.settle(lambda: bool(_got(people["b2a"])))
+    async with office.desk.db.transaction() as session:
+        assert await queue(session, 1, utcnow()) is None  # claimed already
+    await office.manager.send("/announcements")
+    assert "sent 1 · unreachable 1 · muted 0 · on the way 0" in office.recent(office.manager, 1)
+    assert await _copies(office) == 2 and not _got(people["b2b"])
+
+
+async def test_what_a_manager_types(office: Office) -> None:
+    async with office.desk.db.transaction() as session:
+        await Units(session).import_rows([{"building": "2", "unit": "0301", "floor": "3"}])
+        zone = office.desk.engine.office.timezone
+        assert split_when("building 2 at 2026-12-05 9:00", zone) == (
+            "building 2", datetime(2026, 12, 5, 9, 0, tzinfo=zone))
+        assert split_when("all", zone) == ("all", None)
+        assert (await scope_from(session, "All")).kind == ScopeKind.PROPERTY
+        floors = await scope_from(session, "building 2 floors 3-5, 9")
+        assert floors.kind == ScopeKind.FLOORS and floors.floors == ("3", "4", "5", "9")
+        for wrong, why in (("building 7", "building"), ("units 9-999", "unit"),
+                           ("building 2 floors x-3", "floors"), ("the lot", "scope")):
+            with pytest.raises(AnnouncementError, match=why):
+                await scope_from(session, wrong)
+    for typed, answer in (("/announce all", "Write the scope on the first line"),
+                          ("/announce all at 2020-01-01 09:00\nLate.", "That time has passed"),
+                          ("/announce all at 2026-13-01 09:00\nOdd.", "The time is written")):
+        await office.manager.send(typed)
+        assert answer in office.recent(office.manager, 1)
+    await office.manager.send("/announcements")
+    assert "No announcements yet" in office.recent(office.manager, 1)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,8 +31,22 @@ TEXT_MAX = 3500  # under Telegram's 4096 with the header (a caption is shorter: 
 _WHEN = re.compile(r"\s+at\s+(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})\s*$", re.IGNORECASE)
 
 
+class Problem(StrEnum):
+    """What is wrong with a draft as typed (the staff group says how to write it)."""
+
+    SCOPE = "scope"
+    BUILDING = "building"  # not in the unit list
+    UNIT = "unit"
+    FLOORS = "floors"
+    TIME = "time"
+
+
 class AnnouncementError(ValueError):
-    """A draft that cannot be sent as written: the message says what to fix."""
+    """A draft that cannot be sent as written."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -84,7 +99,7 @@ def split_when(first_line: str, timezone: ZoneInfo) -> tuple[str, datetime | Non
         at = datetime.fromisoformat(f"{found[1]}T{int(found[2].split(':')[0]):02d}:"
                                     f"{found[2].split(':')[1]}")
     except ValueError:
-        raise AnnouncementError("time") from None
+        raise AnnouncementError(Problem.TIME) from None
     return first_line[:found.start()].strip(), at.replace(tzinfo=timezone)
 
 
@@ -102,23 +117,23 @@ async def scope_from(session: AsyncSession, words: str) -> Scope:
         building = next((b for b in await units.buildings()
                          if b.name.casefold() == name.casefold()), None)
         if building is None:
-            raise AnnouncementError("building")
+            raise AnnouncementError(Problem.BUILDING)
         if len(parts) == 1:
             return Scope(ScopeKind.BUILDING, building.id)
         try:
             return Scope(ScopeKind.FLOORS, building.id, floors=floors_from(floors))
         except ScopeError:
-            raise AnnouncementError("floors") from None
+            raise AnnouncementError(Problem.FLOORS) from None
     if head in ("unit", "units") and rest:
         found = []
         for label in re.split(r"[,，\s]+", rest):
             if label:
                 unit = await units.by_label(label)
                 if unit is None:
-                    raise AnnouncementError("unit")
+                    raise AnnouncementError(Problem.UNIT)
                 found.append(unit.id)
         return Scope(ScopeKind.UNITS, unit_ids=tuple(dict.fromkeys(found)))
-    raise AnnouncementError("scope")
+    raise AnnouncementError(Problem.SCOPE)
 
 
 def area_of(scope: Scope) -> Area:

@@ -195,7 +195,8 @@ async def listing(ctx: Context, staff: Staff, *, edit: bool = False) -> None:
     for a in found:
         scope = await scope_words(ctx, Scope.from_json(a.scope))
         text = text_for(a, ctx.lang, ctx.office.default_language)
-        head = f"No. {a.id} · {scope} · {when(a.send_at, ctx.office.timezone)}"
+        number = _("No. %(number)s") % {"number": a.id}
+        head = f"{number} · {scope} · {when(a.send_at, ctx.office.timezone)}"
         if a.cancelled_at is not None:
             state = _("cancelled")
         elif a.queued_at is None:

@@ -4,17 +4,20 @@ for its time, a cancelled one never goes, and a restart sends nobody anything tw
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.emulator.chat import ChatClient
-from storage.models import AnnouncementDelivery, OutboxMessage, utcnow
+from conversations.announcements import for_resident, text_for
+from storage.models import Announcement, AnnouncementDelivery, OutboxMessage, utcnow
 from storage.repositories import Units
 from tests.chats import AGREE
 from tests.office import Office
-from tickets.announcements import AnnouncementError, queue, scope_from, split_when
+from tickets.announcements import AnnouncementError, queue, queue_due, scope_from, split_when
+from tickets.notices import AnnouncementNotice, read_payload
 from tickets.scope import ScopeKind
 
 HEADER = "From the property management office"
@@ -159,3 +162,37 @@ async def test_what_a_manager_types(office: Office) -> None:
         assert answer in office.recent(office.manager, 1)
     await office.manager.send("/announcements")
     assert "No announcements yet" in office.recent(office.manager, 1)
+
+
+async def test_two_schedulers_at_once_queue_it_once(office: Office) -> None:
+    """Two replicas' schedulers tick at the same moment (PostgreSQL: truly concurrent
+    transactions): one queues the copies, the other nothing."""
+    people = await _estate(office)
+    zone = office.desk.engine.office.timezone
+    at = (utcnow() + timedelta(days=1)).astimezone(zone).replace(second=0, microsecond=0)
+    await office.manager.send(f"/announce all at {at:%Y-%m-%d %H:%M}\nFire drill at noon.")
+    await office.manager.click("📢 Send", office.manager.last_with_text("Send it?"))
+
+    async def tick() -> int:
+        async with office.desk.db.transaction() as session:
+            return await queue_due(session, at)
+
+    assert sorted(await asyncio.gather(tick(), tick())) == [0, 4]
+    await office.all_sent()
+    await office.settle(lambda: all(_got(chat) for chat in people.values()))
+    assert all(len(_got(chat)) == 1 for chat in people.values())
+
+
+def test_the_residents_copy_in_their_language() -> None:
+    notice = AnnouncementNotice(7, "ru")
+    assert read_payload(notice.to_payload()) == notice
+    assert read_payload({"kind": "announcement"}) is None  # unreadable: nothing to send
+    announcement = Announcement(id=7, texts={"en": "Lifts", "ru": "Лифты"},
+                                photo_file_id="AgAD")
+    copy = for_resident(announcement, notice, "en")
+    assert copy is not None and copy.reply.text == "📢 От управляющей компании\n\nЛифты"
+    assert copy.reply.file is not None and copy.reply.file.file_id == "AgAD"
+    assert text_for(announcement, "zh_Hans", "en") == "Lifts"  # else the office's language
+    assert text_for(Announcement(texts={"*": "All"}), "ru", "en") == "All"
+    announcement.cancelled_at = utcnow()
+    assert for_resident(announcement, notice, "en") is None

@@ -37,14 +37,16 @@ class Area:
 SENT, UNREACHABLE, MUTED, PENDING = "sent", "unreachable", "muted", "pending"
 
 
-def _counted(delivery: str, outbox: str | None) -> str:
+def counted(delivery: str, outbox: str | None) -> str:
     if delivery in (MUTED, UNREACHABLE):
         return delivery
     if outbox == "sent":
         return SENT
-    if outbox in ("unreachable", "failed"):  # blocked us, or the notifier gave up
-        return UNREACHABLE
-    return PENDING
+    if outbox == "pending":
+        return PENDING
+    # blocked us, the notifier gave up, or the row is gone: the resident's data was erased
+    # (PersonalData.forget_chat), so there is nobody to reach any more
+    return UNREACHABLE
 
 
 class Announcements(Repository):
@@ -111,6 +113,6 @@ class Announcements(Repository):
                       OutboxMessage.state))
         for announcement_id, delivery, outbox, count in rows:
             counts = found[announcement_id]
-            key = _counted(delivery, outbox)
+            key = counted(delivery, outbox)
             counts[key] = counts.get(key, 0) + count
         return found

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from bot.emulator.chat import ChatClient
 from conversations.announcements import for_resident, text_for
+from storage.announcements import counted
 from storage.models import Announcement, AnnouncementDelivery, OutboxMessage, utcnow
 from storage.repositories import Units
 from tests.chats import AGREE
@@ -196,3 +197,10 @@ def test_the_residents_copy_in_their_language() -> None:
     assert text_for(Announcement(texts={"*": "All"}), "ru", "en") == "All"
     announcement.cancelled_at = utcnow()
     assert for_resident(announcement, notice, "en") is None
+
+
+def test_how_the_report_counts_a_copy() -> None:
+    assert [counted("queued", state) for state in ("pending", "sent", "failed", "unreachable",
+                                                    None)] == [
+        "pending", "sent", "unreachable", "unreachable", "unreachable"]
+    assert counted("muted", None) == "muted" and counted("unreachable", None) == "unreachable"

@@ -125,7 +125,7 @@ async def announce(ctx: Context, staff: Staff) -> None:
     drafts = dict((ctx.state.data or {}).get(DRAFTS) or {})
     drafts[str(staff.id)] = draft.to_json()
     ctx.state.data = {**(ctx.state.data or {}), DRAFTS: drafts}  # (a new dict: saved)
-    count = len(await Announcements(ctx.session).recipients(area_of(scope)))
+    count = await Announcements(ctx.session).count(area_of(scope))
     at = when(send_at, ctx.office.timezone) if send_at else _("now")
     ctx.say(_("Announcement to %(scope)s, %(when)s: %(count)d resident(s).\n\n%(text)s\n\n"
               "Send it?") % {"scope": await scope_words(ctx, scope), "when": at,

@@ -7,11 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVarTuple
 
-from sqlalchemy import CursorResult, and_, func, select, update
+from sqlalchemy import CursorResult, Select, and_, func, select, update
 
 from storage.models import Announcement, AnnouncementDelivery, OutboxMessage, Resident, Unit
 from storage.repositories import Repository
+
+_Row = TypeVarTuple("_Row")  # the columns a query of residents selects
 
 
 @dataclass(frozen=True)
@@ -59,20 +62,29 @@ class Announcements(Repository):
 
     async def recipients(self, area: Area) -> list[Recipient]:
         """Registered residents (not erased) with a chat, in the area, each once."""
-        query = (select(Resident.id, Resident.chat_id, Resident.language,
-                        Resident.announcements_muted, Resident.reachable)
-                 .where(Resident.erased_at.is_(None), Resident.chat_id.is_not(None),
-                        Resident.telegram_user_id.is_not(None))
-                 .order_by(Resident.id))
+        query = self._in(area, select(Resident.id, Resident.chat_id, Resident.language,
+                                      Resident.announcements_muted, Resident.reachable)
+                         .order_by(Resident.id))
+        return [Recipient(r.id, int(r.chat_id), r.language, bool(r.announcements_muted),
+                          bool(r.reachable)) for r in await self.session.execute(query)]
+
+    async def count(self, area: Area) -> int:
+        """How many residents `recipients` would find (the draft's confirmation says)."""
+        return int(await self.session.scalar(
+            self._in(area, select(func.count(Resident.id)))) or 0)
+
+    @staticmethod
+    def _in(area: Area, query: Select[*_Row]) -> Select[*_Row]:
+        query = query.where(Resident.erased_at.is_(None), Resident.chat_id.is_not(None),
+                            Resident.telegram_user_id.is_not(None))
         if area.unit_ids:
-            query = query.where(Resident.unit_id.in_(area.unit_ids))
-        elif area.building_id is not None:
+            return query.where(Resident.unit_id.in_(area.unit_ids))
+        if area.building_id is not None:
             query = query.join(Unit, Unit.id == Resident.unit_id).where(
                 Unit.building_id == area.building_id)
             if area.floors:
                 query = query.where(Unit.floor.in_(area.floors))
-        return [Recipient(r.id, int(r.chat_id), r.language, bool(r.announcements_muted),
-                          bool(r.reachable)) for r in await self.session.execute(query)]
+        return query
 
     async def due_ids(self, now: datetime) -> list[int]:
         return list((await self.session.scalars(

@@ -18,6 +18,7 @@ from conversations import (
     profile,
     registration,
     report,
+    settings,
     staffdesk,
     survey,
 )
@@ -39,6 +40,7 @@ COMMANDS = (
     ("profile", N_("My name, phone and unit")),
     ("cancel", N_("Cancel what you are doing")),
     ("language", N_("Change the language")),
+    ("settings", N_("Announcements on or off")),
     ("privacy", N_("How my personal data is handled")),
     ("mydata", N_("A copy of my personal data")),
     ("forget", N_("Erase my personal data")),
@@ -208,6 +210,7 @@ async def show_help(ctx: Context) -> None:
         "/mytickets — see your reports, their progress, add information or withdraw one\n"
         "/profile — change your name, phone or unit\n"
         "/language — change the language\n"
+        "/settings — the office's announcements on or off\n"
         "/privacy — how your personal data is handled; /mydata — a copy of it; /forget — "
         "have it erased\n"
         "/cancel — stop what you are doing; nothing half-finished is kept\n\n"
@@ -324,9 +327,11 @@ ANYONE: dict[str, Handler] = {"help": show_help, "language": choose_language, "c
                               "privacy": privacy.show, "forget": forget.begin,
                               "mydata": privacy.my_data}
 RESIDENTS: dict[str, Handler] = {"start": start, "report": report.begin,
-                                 "mytickets": _show_tickets, "profile": profile.begin}
+                                 "mytickets": _show_tickets, "profile": profile.begin,
+                                 "settings": settings.show}
 # buttons that work from anywhere in the chat, by their prefix
 ANYWHERE: dict[str, Handler] = {Prefix.LANGUAGE: set_language, Prefix.SURVEY: survey.press,
                                 Prefix.PRIVACY: privacy.press,
                                 Prefix.CALL_BACK: call_back.press,
-                                Prefix.MY_TICKETS: my_tickets_button}
+                                Prefix.MY_TICKETS: my_tickets_button,
+                                Prefix.SETTINGS: settings.press}

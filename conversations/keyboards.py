@@ -29,6 +29,8 @@ class Prefix(StrEnum):
     FORGET = "fg"  # /forget: erasing a resident's personal data
     STAFF_CARD = "sf"  # a ticket card's buttons in the staff group
     STAFF_DIALOG = "sd"  # choices inside a staff member's guided action
+    ANNOUNCE = "an"  # the staff group's /announce and /announcements
+    SETTINGS = "st"  # /settings: a resident's announcements on or off
 
 
 class CardAction(StrEnum):

@@ -466,7 +466,30 @@ class PersonalDataCopy:
             return None
 
 
-OutboxNotice = TicketNotice | StatisticsReport | ReplyLost | PersonalDataCopy
+@dataclass(frozen=True)
+class AnnouncementNotice:
+    """One resident's copy of an office announcement (tickets/announcements.py), in their
+    language as it was when queued."""
+
+    KIND: ClassVar[str] = "announcement"
+    announcement_id: int
+    lang: str = "en"
+
+    def to_payload(self) -> Payload:
+        return {"kind": self.KIND, "announcement_id": self.announcement_id, "lang": self.lang}
+
+    @classmethod
+    def read(cls, payload: Payload) -> AnnouncementNotice | None:
+        if payload.get("kind") != cls.KIND:
+            return None
+        try:
+            return cls(int(payload["announcement_id"]), str(payload.get("lang") or "en"))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+OutboxNotice = (TicketNotice | StatisticsReport | ReplyLost | PersonalDataCopy
+                | AnnouncementNotice)
 
 
 def read_payload(payload: Payload) -> OutboxNotice | None:
@@ -478,4 +501,6 @@ def read_payload(payload: Payload) -> OutboxNotice | None:
         return ReplyLost.read(payload)
     if kind == PersonalDataCopy.KIND:
         return PersonalDataCopy.read(payload)
+    if kind == AnnouncementNotice.KIND:
+        return AnnouncementNotice.read(payload)
     return TicketNotice.read(payload)

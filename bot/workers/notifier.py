@@ -38,12 +38,15 @@ from bot.telegram.transport import (
     Transport,
     send_reply,
 )
+from conversations import announcements
 from conversations.notices import CardOptions, IncidentFacts, Notice, render, reply_lost
+from storage.announcements import Announcements
 from storage.db import Database
 from storage.incidents import Incidents
 from storage.models import OutboxMessage, Ticket, utcnow
 from storage.repositories import MessageLinks, Outbox, Residents
 from tickets.notices import (
+    AnnouncementNotice,
     DeliveryFailed,
     PersonalDataCopy,
     ReplyLost,
@@ -231,6 +234,10 @@ class Notifier:
                 return Due(row.id, row.chat_id, None, report=report)
             case ReplyLost() as lost:
                 return Due(row.id, row.chat_id, reply_lost(lost))
+            case AnnouncementNotice() as notice:
+                found = await Announcements(outbox.session).get(notice.announcement_id)
+                return Due(row.id, row.chat_id, announcements.for_resident(
+                    found, notice, self.lang) if found is not None else None)
             case PersonalDataCopy() as copy:
                 reply = await copy_reply(outbox.session, copy)
                 return Due(row.id, row.chat_id, Notice(reply, None) if reply else None)

@@ -24,6 +24,7 @@ from storage.db import Database
 from storage.models import utcnow
 from storage.personal_data import PersonalData
 from storage.repositories import Outbox, WeeklyReports
+from tickets.announcements import queue_due
 from tickets.erasure import RetentionDue, RetentionReport, apply_retention, retention_due
 from tickets.notices import StatisticsReport
 from tickets.service import TicketService
@@ -48,6 +49,7 @@ class Scheduler:
             fired = await TicketService(session, staff_chat_id=self.office.staff_chat_id,
                                         timing=self.office.timing).fire_due_timers(now)
             fired += await self._weekly_report(session, now)
+            fired += await queue_due(session, now)  # announcements whose time has come
         if fired:
             self.on_fired()
         return fired

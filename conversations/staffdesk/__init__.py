@@ -14,14 +14,16 @@ What is where:
 - `guided`: asking, answering and finishing a guided action (`begin`, `answer`, `finish`);
 - `answers`: reading one answer (texts, files, buttons, dates, phone numbers);
 - `relay`: a reply in a card's thread goes to the resident;
-- `commands`: /intake, /cancel, /help, /stats.
+- `commands`: /intake, /cancel, /help, /stats, /announce, /announcements (whose drafts and
+  buttons are conversations/announcements.py's).
 """
 
 from __future__ import annotations
 
+from conversations import announcements
 from conversations.context import Context
 from conversations.events import EventKind
-from conversations.keyboards import Prefix
+from conversations.keyboards import Callback, Prefix
 from conversations.staffdesk.card import press
 from conversations.staffdesk.commands import STAFF_ONLY, command
 from conversations.staffdesk.dialog import Guided, GuidedAction
@@ -38,7 +40,9 @@ STEPS = ("asking",)  # a guided action in progress (kept on the staff row)
 async def handle(ctx: Context, staff: Staff | None) -> None:
     """An update from the staff group."""
     event = ctx.event
-    if event.kind == EventKind.BUTTON:
+    if event.kind == EventKind.BUTTON and _announcing(ctx):
+        await announcements.press(ctx, staff)
+    elif event.kind == EventKind.BUTTON:
         await press(ctx, staff)
     elif staff is None or not staff.active:
         if event.kind == EventKind.COMMAND and event.command in STAFF_ONLY:
@@ -59,6 +63,11 @@ async def handle(ctx: Context, staff: Staff | None) -> None:
         await relay(ctx, staff)
     else:
         ctx.out.result = "ignored"
+
+
+def _announcing(ctx: Context) -> bool:
+    callback = Callback.parse(ctx.event.callback_data)
+    return callback is not None and callback.prefix == Prefix.ANNOUNCE
 
 
 async def replies_to_another_ticket(ctx: Context, dialog: GuidedAction) -> bool:

@@ -1,8 +1,9 @@
-"""The staff group's commands: /intake, /cancel, /help (or /start), /stats, /console."""
+"""The staff group's commands: /intake, /cancel, /help (or /start), /stats, /console,
+/announce and /announcements (conversations/announcements.py)."""
 
 from __future__ import annotations
 
-from conversations import console
+from conversations import announcements, console
 from conversations.context import Context
 from conversations.staffdesk.dialog import Guided
 from conversations.staffdesk.guided import begin
@@ -11,7 +12,8 @@ from storage.repositories import Outbox
 from tickets.notices import StatisticsReport
 from tickets.periods import period
 
-STAFF_ONLY = ("intake", "cancel", "stats", "console")  # the others are told these are for staff
+# the others are told these are for staff
+STAFF_ONLY = ("intake", "cancel", "stats", "console", "announce", "announcements")
 
 
 async def command(ctx: Context, staff: Staff) -> None:
@@ -29,12 +31,18 @@ async def command(ctx: Context, staff: Staff) -> None:
         await statistics(ctx, staff)
     elif name == "console":
         await console.in_group(ctx)
+    elif name == "announce":
+        await announcements.announce(ctx, staff)
+    elif name == "announcements":
+        await announcements.listing(ctx, staff)
     elif name in ("help", "start"):
         ctx.say(_("Staff desk. Each new ticket appears here as a card; use its buttons. "
                   "Reply to a card (or any message in its thread) to write to the resident. "
                   "/intake logs a complaint taken by phone, e-mail or at the desk; /cancel stops "
                   "what you are entering. Managers: /stats week|month|quarter, or /stats "
-                  "2026-11-01 2026-11-30, for the figures and charts."),
+                  "2026-11-01 2026-11-30, for the figures and charts; /announce to write to the "
+                  "residents of the property, a building, floors or units; /announcements "
+                  "for how they were delivered."),
                 reply_to=ctx.event.message_id)
     else:
         ctx.out.result = "ignored"

@@ -14,7 +14,17 @@ from aiohttp import web
 
 from bot.app import ResidentDesk
 from bot.settings import ConsoleSettings
-from web.console import admin, dashboard, erasure, intake, queue, replies, signin, ticket
+from web.console import (
+    admin,
+    announcements,
+    dashboard,
+    erasure,
+    intake,
+    queue,
+    replies,
+    signin,
+    ticket,
+)
 from web.console.access import DESK, SETTINGS, guard
 from web.console.pages import pages_for_people, setup_templates
 
@@ -47,6 +57,7 @@ def console_app(desk: ResidentDesk, settings: ConsoleSettings) -> web.Applicatio
     routes.add_get("/dashboard", dashboard.dashboard_page, name="dashboard")
     routes.add_get("/dashboard/export", dashboard.export_download, name="export")
     routes.add_get("/admin", admin.admin_page, name="admin")
+    routes.add_get("/announcements", announcements.announcements_page, name="announcements")
     routes.add_post("/admin/staff", admin.staff_add, name="staff_add")
     routes.add_post("/admin/staff/{staff_id}", admin.staff_change, name="staff_change")
     routes.add_post("/admin/units", admin.units_import, name="units_import")

@@ -1,0 +1,211 @@
+"""Announcements in the chats: the resident's copy (rendered when sent), and the staff
+group's /announce and /announcements (managers only).
+
+/announce takes everything in one message, then asks to confirm with the recipient count:
+
+    /announce building 2 at 2026-12-05 09:00
+    Water will be off from 10:00 to 12:00.
+
+The first line is the scope ("all", "building 2", "building 2 floors 3-5", "units 2-0301
+2-0302") and, optionally, "at" a time in office time (without it: now); the lines after it
+are the text, for everyone. The draft waits in the staff group's state row, by its author,
+until they press Send (one draft each; a new /announce replaces it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from conversations.context import Context
+from conversations.events import FileRef, Reply
+from conversations.keyboards import Callback, Prefix, button, grid
+from conversations.notices import Notice, when
+from locales import gettext_for
+from storage.announcements import Announcements
+from storage.models import Announcement, Staff, utcnow
+from storage.repositories import Units
+from tickets.announcements import (
+    EVERYONE,
+    TEXT_MAX,
+    AnnouncementDraft,
+    AnnouncementError,
+    DeliveryReport,
+    Problem,
+    area_of,
+    create,
+    queue,
+    report,
+    scope_from,
+    split_when,
+)
+from tickets.notices import AnnouncementNotice
+from tickets.scope import Scope, ScopeKind
+
+DRAFTS = "announce"  # the staff group's state data: drafts by staff id
+SEND, DROP, CANCEL = "send", "drop", "cancel"  # the buttons' actions
+LISTED = 10  # /announcements shows the latest ones
+
+
+# --- to the resident ----------------------------------------------------------------------
+
+def text_for(announcement: Announcement, lang: str, default_lang: str) -> str:
+    texts = announcement.texts or {}
+    return str(texts.get(lang) or texts.get(EVERYONE) or texts.get(default_lang)
+               or next(iter(texts.values()), ""))
+
+
+def for_resident(announcement: Announcement, notice: AnnouncementNotice,
+                 default_lang: str) -> Notice | None:
+    """The resident's copy: the text in their language, under the office's header."""
+    if announcement.cancelled_at is not None:
+        return None
+    _ = gettext_for(notice.lang)
+    text = "📢 " + _("From the property management office") + "\n\n" + text_for(
+        announcement, notice.lang, default_lang)
+    photo = (FileRef("photo", "", path=announcement.photo_path,
+                     name=Path(announcement.photo_path).name) if announcement.photo_path
+             else FileRef("photo", announcement.photo_file_id) if announcement.photo_file_id
+             else None)
+    return Notice(Reply(text, file=photo), None, kind=notice.KIND)
+
+
+# --- the staff group ------------------------------------------------------------------------
+
+def _refuse(ctx: Context, text: str) -> None:
+    ctx.say(text, reply_to=ctx.event.message_id)
+    ctx.out.result = "refused"
+
+
+async def scope_words(ctx: Context, scope: Scope) -> str:
+    _ = ctx._
+    units = Units(ctx.session)
+    building = await units.building(scope.building_id) if scope.building_id else None
+    labels: list[str] = []
+    if scope.kind == ScopeKind.UNITS:
+        labels = [u.label for i in scope.unit_ids if (u := await units.get(i)) is not None]
+    return scope.describe(_, building.name if building else "", tuple(labels))
+
+
+async def announce(ctx: Context, staff: Staff) -> None:
+    """/announce: read the draft, show it with its recipient count, ask to confirm."""
+    _ = ctx._
+    if not staff.is_manager:
+        _refuse(ctx, _("Only managers can send announcements."))
+        return
+    first, _newline, text = ctx.event.command_args.partition("\n")
+    text = text.strip()
+    usage = _("Write the scope on the first line and the text below it, for example:\n"
+              "/announce building 2 at 2026-12-05 09:00\n"
+              "Water will be off from 10:00 to 12:00.\n\n"
+              "Scope: all, building 2, building 2 floors 3-5, or units 2-0301 2-0302. "
+              "Without “at”, it goes now.")
+    if not first.strip() or not text:
+        _refuse(ctx, usage)
+        return
+    if len(text) > TEXT_MAX:
+        _refuse(ctx, _("The text is too long (at most %(max)d characters).") % {"max": TEXT_MAX})
+        return
+    try:
+        words, send_at = split_when(first, ctx.office.timezone)
+        scope = await scope_from(ctx.session, words)
+    except AnnouncementError as error:
+        problems = {Problem.BUILDING: _("There is no such building in the unit list."),
+                    Problem.UNIT: _("One of those units is not in the unit list."),
+                    Problem.FLOORS: _("Floors are written like 3, 5 or 3-7."),
+                    Problem.TIME: _("The time is written like 2026-12-05 09:00.")}
+        problem = problems.get(error.problem)
+        _refuse(ctx, f"{problem}\n\n{usage}" if problem else usage)
+        return
+    now = utcnow()
+    if send_at is not None and send_at <= now:
+        _refuse(ctx, _("That time has passed. Leave out “at” to send it now."))
+        return
+    draft = AnnouncementDraft(scope, text, send_at, uuid.uuid4().hex[:8])
+    drafts = dict((ctx.state.data or {}).get(DRAFTS) or {})
+    drafts[str(staff.id)] = draft.to_json()
+    ctx.state.data = {**(ctx.state.data or {}), DRAFTS: drafts}  # (a new dict: saved)
+    count = await Announcements(ctx.session).count(area_of(scope))
+    at = when(send_at, ctx.office.timezone) if send_at else _("now")
+    ctx.say(_("Announcement to %(scope)s, %(when)s: %(count)d resident(s).\n\n%(text)s\n\n"
+              "Send it?") % {"scope": await scope_words(ctx, scope), "when": at,
+                             "count": count, "text": text},
+            grid([button(_("📢 Send"), Prefix.ANNOUNCE, SEND, draft.key),
+                  button(_("Cancel"), Prefix.ANNOUNCE, DROP, draft.key)]),
+            reply_to=ctx.event.message_id)
+
+
+async def press(ctx: Context, staff: Staff | None) -> None:
+    """The buttons of /announce (send, drop the draft) and of /announcements (cancel one)."""
+    _ = ctx._
+    callback = Callback.parse(ctx.event.callback_data)
+    if callback is None or staff is None or not staff.active or not staff.is_manager:
+        ctx.answer(_("Only managers can send announcements."))
+        return
+    if callback.action == CANCEL:
+        number = callback.int_arg()
+        done = number is not None and await Announcements(ctx.session).cancel(number, utcnow())
+        ctx.answer(_("Cancelled.") if done else _("It is already on its way; too late to cancel."))
+        if done:
+            await listing(ctx, staff, edit=True)
+        return
+    drafts = dict((ctx.state.data or {}).get(DRAFTS) or {})
+    draft = AnnouncementDraft.from_json(drafts.get(str(staff.id)))
+    if draft is None or draft.key != callback.arg:
+        ctx.answer(_("This button is no longer active."))
+        return
+    drafts.pop(str(staff.id))
+    ctx.state.data = {**(ctx.state.data or {}), DRAFTS: drafts}
+    ctx.answer()
+    if callback.action != SEND:
+        ctx.say(_("Cancelled. Nothing was saved."), edit=True)
+        return
+    now = utcnow()
+    announcement = await create(ctx.session, draft, staff.id, now)
+    if draft.send_at is None:  # now: queued in this transaction (a later one by the scheduler)
+        await queue(ctx.session, announcement.id, now)
+        ctx.out.notify = True
+    ctx.say(_("Announcement No. %(number)d saved: it goes %(when)s. /announcements shows how "
+              "it is delivered.") % {
+        "number": announcement.id,
+        "when": when(draft.send_at, ctx.office.timezone) if draft.send_at else _("now")},
+        edit=True)
+
+
+def report_line(ctx: Context, counts: DeliveryReport) -> str:
+    return ctx._("sent %(sent)d · unreachable %(unreachable)d · muted %(muted)d · "
+                 "on the way %(pending)d") % {
+        "sent": counts.sent, "unreachable": counts.unreachable, "muted": counts.muted,
+        "pending": counts.pending}
+
+
+async def listing(ctx: Context, staff: Staff, *, edit: bool = False) -> None:
+    """/announcements: the latest ones, with their delivery report; a scheduled one can be
+    cancelled by its button."""
+    _ = ctx._
+    if not staff.is_manager:
+        _refuse(ctx, _("Only managers can send announcements."))
+        return
+    found = await Announcements(ctx.session).recent(LISTED)
+    if not found:
+        ctx.say(_("No announcements yet. /announce sends one."), reply_to=ctx.event.message_id)
+        return
+    reports = await report(ctx.session, [a.id for a in found])
+    lines, buttons = [], []
+    for a in found:
+        scope = await scope_words(ctx, Scope.from_json(a.scope))
+        text = text_for(a, ctx.lang, ctx.office.default_language)
+        number = _("No. %(number)s") % {"number": a.id}
+        head = f"{number} · {scope} · {when(a.send_at, ctx.office.timezone)}"
+        if a.cancelled_at is not None:
+            state = _("cancelled")
+        elif a.queued_at is None:
+            state = _("scheduled")
+            buttons.append(button(_("Cancel No. %(number)d") % {"number": a.id},
+                                  Prefix.ANNOUNCE, CANCEL, a.id))
+        else:
+            state = report_line(ctx, reports[a.id])
+        lines.append(f"{head}\n{state}\n{text[:80]}")
+    ctx.say("📢 " + _("Announcements") + "\n\n" + "\n\n".join(lines), grid(buttons, 1),
+            edit=edit, reply_to=None if edit else ctx.event.message_id)
+

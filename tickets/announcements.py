@@ -1,0 +1,196 @@
+"""Announcements: a notice from the office to the residents of a scope, now or at a set time.
+
+A manager drafts one (`/announce` in the staff group: `AnnouncementDraft`), confirms it, and it
+is stored with its `send_at`. The scheduler queues it once per deployment (`queue_due`): in one
+transaction it claims the row (a conditional UPDATE: of two replicas one wins), writes one
+`AnnouncementDelivery` per recipient and one outbox row per resident who can receive it, so
+nobody gets it twice, whatever restarts. The notifier sends those rows like any other; the
+delivery report reads their states (`storage.announcements`), so it needs no bookkeeping of
+its own when the notifier settles a row.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.announcements import Announcements, Area
+from storage.models import Announcement, AnnouncementDelivery, OutboxMessage
+from storage.repositories import Units
+from tickets.notices import AnnouncementNotice
+from tickets.scope import Scope, ScopeError, ScopeKind, floors_from
+
+EVERYONE = "*"  # the key of `Announcement.texts` for a text in no particular language
+TEXT_MAX = 3500  # under Telegram's 4096 with the header (a caption is shorter: see below)
+_WHEN = re.compile(r"\s+at\s+(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})\s*$", re.IGNORECASE)
+
+
+class Problem(StrEnum):
+    """What is wrong with a draft as typed (the staff group says how to write it)."""
+
+    SCOPE = "scope"
+    BUILDING = "building"  # not in the unit list
+    UNIT = "unit"
+    FLOORS = "floors"
+    TIME = "time"
+
+
+class AnnouncementError(ValueError):
+    """A draft that cannot be sent as written."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class AnnouncementDraft:
+    """What a manager asked for, before they confirm it (kept in the staff group's state)."""
+
+    scope: Scope
+    text: str
+    send_at: datetime | None  # aware; None: now
+    key: str = ""  # random; the confirm button carries it
+
+    def to_json(self) -> dict[str, Any]:
+        return {"v": 1, "scope": self.scope.to_json(), "text": self.text, "key": self.key,
+                "send_at": self.send_at.isoformat() if self.send_at else None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> AnnouncementDraft | None:
+        if not data or data.get("v") != 1:
+            return None
+        try:
+            at = data.get("send_at")
+            return cls(Scope.from_json(data["scope"]), str(data["text"]),
+                       datetime.fromisoformat(at) if at else None, str(data.get("key", "")))
+        except (KeyError, ValueError, TypeError, ScopeError):
+            return None
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """How an announcement's copies fared: sent, not deliverable (blocked us, or gave up),
+    muted by the resident, and still on their way."""
+
+    sent: int = 0
+    unreachable: int = 0
+    muted: int = 0
+    pending: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.unreachable + self.muted + self.pending
+
+
+def split_when(first_line: str, timezone: ZoneInfo) -> tuple[str, datetime | None]:
+    """`… at 2026-12-05 09:00` (office time) at the end of the scope line: the scope's words
+    and the time; without it, now."""
+    found = _WHEN.search(first_line)
+    if found is None:
+        return first_line.strip(), None
+    try:
+        at = datetime.fromisoformat(f"{found[1]}T{int(found[2].split(':')[0]):02d}:"
+                                    f"{found[2].split(':')[1]}")
+    except ValueError:
+        raise AnnouncementError(Problem.TIME) from None
+    return first_line[:found.start()].strip(), at.replace(tzinfo=timezone)
+
+
+async def scope_from(session: AsyncSession, words: str) -> Scope:
+    """The scope as a manager types it: "all", "building 2", "building 2 floors 3-5",
+    "units 2-0301, 2-0302". Buildings and units are looked up in the office's list."""
+    units = Units(session)
+    head, _, rest = words.strip().partition(" ")
+    head, rest = head.lower(), rest.strip()
+    if head in ("all", "everyone", "property"):
+        return Scope(ScopeKind.PROPERTY)
+    if head == "building" and rest:
+        parts = re.split(r"\s+floors?\s+", rest, maxsplit=1, flags=re.I)
+        name, floors = parts[0].strip(), (parts[1] if len(parts) == 2 else "")
+        building = next((b for b in await units.buildings()
+                         if b.name.casefold() == name.casefold()), None)
+        if building is None:
+            raise AnnouncementError(Problem.BUILDING)
+        if len(parts) == 1:
+            return Scope(ScopeKind.BUILDING, building.id)
+        try:
+            return Scope(ScopeKind.FLOORS, building.id, floors=floors_from(floors))
+        except ScopeError:
+            raise AnnouncementError(Problem.FLOORS) from None
+    if head in ("unit", "units") and rest:
+        found = []
+        for label in re.split(r"[,，\s]+", rest):
+            if label:
+                unit = await units.by_label(label)
+                if unit is None:
+                    raise AnnouncementError(Problem.UNIT)
+                found.append(unit.id)
+        return Scope(ScopeKind.UNITS, unit_ids=tuple(dict.fromkeys(found)))
+    raise AnnouncementError(Problem.SCOPE)
+
+
+def area_of(scope: Scope) -> Area:
+    if scope.kind == ScopeKind.UNITS:
+        return Area(unit_ids=scope.unit_ids)
+    return Area(scope.building_id, scope.floors) if scope.building_id is not None else Area()
+
+
+async def report(session: AsyncSession, announcement_ids: list[int]
+                 ) -> dict[int, DeliveryReport]:
+    counts = await Announcements(session).report(announcement_ids)
+    return {i: DeliveryReport(**c) for i, c in counts.items()}
+
+
+async def create(session: AsyncSession, draft: AnnouncementDraft, staff_id: int | None,
+                 now: datetime) -> Announcement:
+    announcement = Announcement(created_by_id=staff_id, scope=draft.scope.to_json(),
+                                texts={EVERYONE: draft.text}, send_at=draft.send_at or now,
+                                created_at=now)
+    session.add(announcement)
+    await session.flush()
+    return announcement
+
+
+async def queue_due(session: AsyncSession, now: datetime) -> int:
+    """Queue the announcements whose time has come; returns the messages queued."""
+    queued = 0
+    for announcement_id in await Announcements(session).due_ids(now):
+        queued += await queue(session, announcement_id, now) or 0
+    return queued
+
+
+async def queue(session: AsyncSession, announcement_id: int, now: datetime) -> int | None:
+    """Write the announcement's deliveries and outbox rows; None if it is not ours to queue.
+    It is claimed first: a replica (or a restart) that finds it claimed writes nothing, and
+    the claim commits with the rows, so a crash before the commit leaves it due again."""
+    store = Announcements(session)
+    if not await store.claim(announcement_id, now):
+        return None  # queued (by another scheduler, or before a restart) or cancelled
+    announcement = await store.get(announcement_id)
+    assert announcement is not None
+    rows: list[tuple[int, OutboxMessage]] = []
+    for recipient in await store.recipients(area_of(Scope.from_json(announcement.scope))):
+        if recipient.muted or not recipient.reachable:  # counted, not sent
+            session.add(AnnouncementDelivery(
+                announcement_id=announcement_id, resident_id=recipient.resident_id,
+                state="muted" if recipient.muted else "unreachable"))
+            continue
+        row = OutboxMessage(chat_id=recipient.chat_id, payload=AnnouncementNotice(
+            announcement_id, recipient.language).to_payload())
+        rows.append((recipient.resident_id, row))
+    session.add_all([row for _, row in rows])
+    await session.flush()  # the outbox ids, for the deliveries
+    session.add_all([AnnouncementDelivery(announcement_id=announcement_id,
+                                          resident_id=resident_id, state="queued",
+                                          outbox_id=row.id) for resident_id, row in rows])
+    await session.flush()
+    if rows:
+        session.info["outbox_touched"] = True  # (as Outbox.enqueue: the notifier is woken)
+    return len(rows)

@@ -23,16 +23,20 @@ from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from bot.emulator import BotAPIEmulator
-from bot.telegram.transport import TRANSPORTS, make_transport
-from bot.workers.notifier import Notifier
-from conversations.events import Event
-from storage.db import Database
-from storage.models import Announcement, AnnouncementDelivery, OutboxMessage, Resident, utcnow
-from tickets.announcements import EVERYONE, queue_due
-from tickets.scope import Scope, ScopeKind
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a plain script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from bench.notifications import drained, no_updates, seed_residents  # noqa: E402
+from bot.emulator import BotAPIEmulator  # noqa: E402
+from bot.telegram.transport import TRANSPORTS, make_transport  # noqa: E402
+from bot.workers.notifier import Notifier  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.models import Announcement, AnnouncementDelivery, utcnow  # noqa: E402
+from tickets.announcements import EVERYONE, queue_due  # noqa: E402
+from tickets.scope import Scope, ScopeKind  # noqa: E402
 
 FIRST_USER = 20_000
 HEADER = "From the property management office"
@@ -42,18 +46,10 @@ async def seed(db: Database, count: int) -> None:
     """N residents and one announcement to all of them, due now (bulk inserts, untimed)."""
     now = utcnow()
     async with db.transaction() as session:
-        await session.execute(insert(Resident), [
-            {"telegram_user_id": FIRST_USER + i, "chat_id": FIRST_USER + i, "name": f"R{i}",
-             "phone": f"+86139{i:08d}", "unit_text": f"{i // 100}-{i % 100}", "language": "en",
-             "unit_verified": False, "reachable": True, "created_at": now}
-            for i in range(count)])
+        await seed_residents(session, count, FIRST_USER)
         session.add(Announcement(scope=Scope(ScopeKind.PROPERTY).to_json(),
                                  texts={EVERYONE: "The lifts are serviced on Friday."},
                                  send_at=now, created_at=now))
-
-
-async def no_updates(_event: Event) -> None:
-    """The notifier only sends; nothing is polled here."""
 
 
 async def claim(db: Database) -> int:
@@ -75,19 +71,8 @@ async def measure(count: int, transport_name: str) -> None:
             started = time.perf_counter()
             queued = await asyncio.gather(claim(db), claim(db))  # two schedulers at once
             queuing = time.perf_counter() - started
-            notifier = Notifier(transport, db, "en", ZoneInfo("Asia/Shanghai"))
-            started = time.perf_counter()
-            worker = asyncio.create_task(notifier.run())
-            while True:
-                async with db.transaction() as s:
-                    pending = await s.scalar(select(func.count()).select_from(OutboxMessage)
-                                             .where(OutboxMessage.state == "pending"))
-                if not pending:
-                    break
-                await asyncio.sleep(0.2)
-            elapsed = time.perf_counter() - started
-            notifier.stop()
-            await worker
+            elapsed = await drained(db, Notifier(transport, db, "en",
+                                                 ZoneInfo("Asia/Shanghai")))
             await transport.close()
             async with db.transaction() as s:
                 deliveries = int(await s.scalar(

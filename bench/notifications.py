@@ -25,6 +25,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.emulator import BotAPIEmulator
 from bot.telegram.transport import TRANSPORTS, make_transport
@@ -37,16 +38,38 @@ from tickets.notices import Acknowledged
 FIRST_USER = 10_000
 
 
+async def seed_residents(session: AsyncSession, count: int, first_user: int) -> None:
+    """N registered residents, their chats numbered from `first_user` (bulk insert)."""
+    await session.execute(insert(Resident), [
+        {"telegram_user_id": first_user + i, "chat_id": first_user + i, "name": f"R{i}",
+         "phone": f"+86139{i:08d}", "unit_text": f"{i // 100}-{i % 100}", "language": "en",
+         "unit_verified": False, "reachable": True, "created_at": utcnow()}
+        for i in range(count)])
+
+
+async def drained(db: Database, notifier: Notifier) -> float:
+    """Run the notifier until the outbox holds nothing pending; the seconds it took."""
+    started = time.perf_counter()
+    worker = asyncio.create_task(notifier.run())
+    while True:
+        async with db.transaction() as s:
+            pending = await s.scalar(select(func.count()).select_from(OutboxMessage)
+                                     .where(OutboxMessage.state == "pending"))
+        if not pending:
+            break
+        await asyncio.sleep(0.2)
+    elapsed = time.perf_counter() - started
+    notifier.stop()
+    await worker
+    return elapsed
+
+
 async def seed(db: Database, count: int, first_user: int = FIRST_USER) -> list[int]:
     """N residents, one ticket each, one notification each (bulk inserts, untimed); returns
     their chats. The replica tests seed their outbox with it too."""
     now = utcnow()
     async with db.transaction() as session:
-        await session.execute(insert(Resident), [
-            {"telegram_user_id": first_user + i, "chat_id": first_user + i, "name": f"R{i}",
-             "phone": f"+86139{i:08d}", "unit_text": f"{i // 100}-{i % 100}", "language": "en",
-             "unit_verified": False, "reachable": True, "created_at": now}
-            for i in range(count)])
+        await seed_residents(session, count, first_user)
         ids = (await session.scalars(select(Resident.id).order_by(Resident.id))).all()
         await session.execute(insert(Ticket), [
             {"number": f"2611-{i:05d}", "submission_key": f"bench-{i}", "resident_id": rid,
@@ -78,19 +101,8 @@ async def measure(count: int, transport_name: str) -> None:
             transport = make_transport(transport_name, emulator.token, emulator.base_url,
                                        no_updates, None)
             await transport.start()
-            notifier = Notifier(transport, db, "en", ZoneInfo("Asia/Shanghai"))
-            started = time.perf_counter()
-            worker = asyncio.create_task(notifier.run())
-            while True:
-                async with db.transaction() as s:
-                    pending = await s.scalar(select(func.count()).select_from(OutboxMessage)
-                                             .where(OutboxMessage.state == "pending"))
-                if not pending:
-                    break
-                await asyncio.sleep(0.2)
-            elapsed = time.perf_counter() - started
-            notifier.stop()
-            await worker
+            elapsed = await drained(db, Notifier(transport, db, "en",
+                                                 ZoneInfo("Asia/Shanghai")))
             await transport.close()
             async with db.transaction() as s:
                 states = {str(state): int(n) for state, n in (await s.execute(

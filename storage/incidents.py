@@ -34,8 +34,5 @@ class Incidents(Repository):
         """(reports, residents): the lead and its linked reports; distinct complainants."""
         reports, residents = (await self.session.execute(
             select(func.count(), func.count(distinct(Ticket.resident_id)))
-            .where(Ticket.incident_id == incident_id))).one()
-        lead_is_new = lead.resident_id is not None and lead.resident_id not in set(
-            (await self.session.scalars(select(Ticket.resident_id).where(
-                Ticket.incident_id == incident_id))).all())
-        return int(reports) + 1, int(residents) + (1 if lead_is_new else 0)
+            .where(or_(Ticket.incident_id == incident_id, Ticket.id == lead.id)))).one()
+        return int(reports), int(residents)

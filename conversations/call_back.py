@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from conversations.context import Context
 from conversations.keyboards import CallBackButton
+from tickets.inputs import TicketError
 from tickets.policy import CallBackOutcome
-from tickets.service import TicketError
 
 ANSWERS = {"held": CallBackOutcome.HELD, "back": CallBackOutcome.RECURRED}
 

@@ -29,9 +29,10 @@ from conversations.keyboards import Prefix, languages, main_menu, menu_action
 from locales import LANGUAGE_NAMES, N_, SUPPORTED, negotiate
 from storage.models import ConversationState
 from storage.repositories import Conversations, Outbox, StaffMembers
+from tickets.inputs import TicketError
 from tickets.notices import PartyMessage
 from tickets.policy import INFO_MAX
-from tickets.service import TicketError, TicketService
+from tickets.service import TicketService
 
 # The bot's command menu, set per language at start-up.
 COMMANDS = (

@@ -15,10 +15,10 @@ from conversations.keyboards import Prefix, TicketButton, main_menu
 from conversations.report import category_title, media_record
 from locales.dates import format_when
 from storage.models import Ticket, TicketEvent
+from tickets.inputs import TicketError
 from tickets.lifecycle import STATUS_LABELS, Status, accepts_information, can_withdraw
 from tickets.policy import INFO_MAX, PRIORITY_LABELS
 from tickets.questions import answers_of
-from tickets.service import TicketError
 
 FLOW = Prefix.MY_TICKETS
 ADD_INFO = "add_info"

@@ -14,6 +14,7 @@ from conversations.flow import ANY_STEP, EXIT, Flow, Input, Press, Transition
 from conversations.keyboards import Prefix, button, grid, main_menu
 from locales.dates import format_when
 from tickets.evidence import MediaProblem
+from tickets.inputs import Submission, TicketError
 from tickets.policy import (
     DESCRIPTION_MAX,
     DESCRIPTION_MIN,
@@ -22,7 +23,6 @@ from tickets.policy import (
 )
 from tickets.policy import category_title as policy_category_title
 from tickets.questions import DETAIL_TEXT_MAX, YES_NO, AnswerKind, Detail, Question, QuestionSet
-from tickets.service import Submission, TicketError
 
 FLOW = Prefix.REPORT
 CATEGORY = "category"

@@ -12,8 +12,8 @@ from conversations.events import EventKind, inline
 from conversations.flow import EXIT, Flow, Input, Press, Transition
 from conversations.keyboards import Prefix, SurveyButton, main_menu
 from storage.models import Survey
+from tickets.inputs import TicketError
 from tickets.policy import INFO_MAX
-from tickets.service import TicketError
 
 FLOW = Prefix.SURVEY
 COMMENT = "comment"

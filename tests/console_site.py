@@ -26,7 +26,8 @@ from storage.repositories import StaffMembers
 from tests.chats import file_report, register
 from tests.conftest import Harness
 from tests.processes import free_port
-from tickets.service import Intake, TicketService
+from tickets.inputs import Intake
+from tickets.service import TicketService
 from web.app import listening, make_app
 
 STAFF_CHAT = -100888

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.db import Database
 from storage.models import OutboxMessage, Resident, Staff, Ticket, Timer
 from tests.records import rows
+from tickets.inputs import Resolution, Submission
 from tickets.policy import Timing
-from tickets.service import Resolution, Submission, TicketService
+from tickets.service import TicketService
 from tickets.sla import Calendar, SlaPolicy
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -26,7 +26,8 @@ from tests.deadlines import (
     report,
 )
 from tests.records import rows, setup
-from tickets.service import Resolution, TicketService
+from tickets.inputs import Resolution
+from tickets.service import TicketService
 from tickets.sla import Calendar, Deadlines, SlaPolicy, Span
 from tickets.statistics import compute
 from tickets.timers import Stage, TimerKind

@@ -23,8 +23,9 @@ from storage.models import Attachment, Resident, ResidentChange, Staff, Ticket, 
 from tests.chats import register, report_with_photo
 from tests.office import STAFF_CHAT, Office
 from tests.records import tickets_in
+from tickets.inputs import Intake
 from tickets.privacy import BUILT_IN_VERSION
-from tickets.service import Intake, TicketService
+from tickets.service import TicketService
 from tickets.statistics import compute
 
 NAME = "Xiaoqing Wuyazhi"  # a name nothing else in the database spells

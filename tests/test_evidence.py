@@ -25,9 +25,10 @@ from tests.office import M4A, MP4, OGG, PDF, Office
 from tests.office import evidence_posts as thread_files
 from tests.records import rows, setup
 from tickets.evidence import MediaProblem, check_content, check_declared, upload_kind
+from tickets.inputs import Submission
 from tickets.notices import Evidence, TicketNotice
 from tickets.pictures import Outcome, without_metadata
-from tickets.service import Submission, TicketService
+from tickets.service import TicketService
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 32
 EXE = b"MZ\x90\x00" + b"\x00" * 60

@@ -15,7 +15,8 @@ from bot.statistics.export import export
 from storage.db import Database
 from storage.export import HEADERS
 from storage.models import Building, Resident, Staff, Unit
-from tickets.service import Submission, TicketService
+from tickets.inputs import Submission
+from tickets.service import TicketService
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TRICKY = 'Water, "everywhere";\nsecond line ' + "x" * 10_000

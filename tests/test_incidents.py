@@ -16,8 +16,9 @@ from storage.repositories import Units
 from tests.chats import register, report_to_files
 from tests.office import STAFF_CHAT, Office
 from tests.records import setup
+from tickets.inputs import Resolution, Submission
 from tickets.scope import Scope, ScopeKind
-from tickets.service import Resolution, Submission, TicketService
+from tickets.service import TicketService
 
 RESIDENTS = 5  # in the chat; thirty at the service below (the group takes 20 posts a minute)
 

@@ -17,16 +17,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from storage.db import Database
 from storage.models import OutboxMessage, Resident, Staff, Survey, Ticket, Timer
 from tests.records import rows, setup
+from tickets.inputs import Intake, Investigation, Resolution, Submission, TicketError
 from tickets.lifecycle import Action, LifecycleError, Role, Status, check
 from tickets.policy import Timing, normalize_phone
-from tickets.service import (
-    Intake,
-    Investigation,
-    Resolution,
-    Submission,
-    TicketError,
-    TicketService,
-)
+from tickets.service import TicketService
 
 A, S = Action, Status
 STAFF_ROLES = (Role.AGENT, Role.MANAGER)

@@ -16,6 +16,7 @@ from storage.db import Database
 from storage.export import HEADERS, ticket_rows
 from storage.models import Resident, Ticket, TicketDetail
 from tests.records import setup
+from tickets.inputs import Submission
 from tickets.questions import (
     DEFAULT_QUESTIONS,
     AnswerKind,
@@ -24,7 +25,7 @@ from tickets.questions import (
     QuestionSet,
     questions_from,
 )
-from tickets.service import Submission, TicketService
+from tickets.service import TicketService
 
 ROOT = Path(__file__).parents[1]
 EXAMPLE = ROOT / "questions.example.toml"

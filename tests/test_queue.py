@@ -16,7 +16,8 @@ import storage.queue
 from storage.db import Database
 from storage.models import Building, Resident, Staff, Ticket, Unit
 from storage.queue import QueueFilter, QueuePage, QueueSort, queue
-from tickets.service import Intake, Submission, TicketService
+from tickets.inputs import Intake, Submission
+from tickets.service import TicketService
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)

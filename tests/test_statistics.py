@@ -8,7 +8,8 @@ import pytest
 
 from storage.db import Database
 from storage.models import Building, Resident, Unit
-from tickets.service import Submission, TicketService
+from tickets.inputs import Submission
+from tickets.service import TicketService
 from tickets.statistics import compute
 
 START = datetime(2026, 11, 1, tzinfo=UTC)

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.db import Database, upgrade
 from storage.models import Resident, Ticket
 from storage.repositories import Categories, Conversations, Units
-from tickets.service import Submission, TicketError, TicketService
+from tickets.inputs import Submission, TicketError
+from tickets.service import TicketService
 
 
 async def make_resident(db: Database, user_id: int = 1) -> int:

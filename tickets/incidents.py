@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 from storage.incidents import Incidents
 from storage.models import Incident, Staff, Ticket, Unit
+from tickets import clocks
+from tickets.inputs import SYSTEM, Actor, TicketError
 from tickets.lifecycle import OPEN, Action, LifecycleError, Role, Status, check
 from tickets.notices import IncidentDeclared, IncidentReport
 from tickets.scope import Scope, ScopeError
@@ -36,20 +38,18 @@ REPORT_EXCERPT = 500  # of a linked report's description, in the lead's thread
 async def declare(service: TicketService, ticket: Ticket, staff: Staff, scope: Scope,
                   scope_text: str, version: int | None = None) -> Incident:
     """The ticket leads an incident for `scope` from now."""
-    from tickets.service import Actor, TicketError
-
     actor = Actor.of_staff(staff)
-    service._require(ticket, Action.DECLARE_INCIDENT, actor, version)
+    service.require(ticket, Action.DECLARE_INCIDENT, actor, version)
     if ticket.incident_id is not None or await Incidents(service.session).led_by(ticket.id):
         raise TicketError("already_incident")
     incident = Incident(lead_ticket_id=ticket.id, category_code=ticket.category_code,
                         scope=scope.to_json(), opened_by_id=staff.id, opened_at=service.clock())
     service.session.add(incident)
     await service.session.flush()
-    service._event(ticket, "incident", actor, note=scope_text,
-                   details={"incident_id": incident.id, "scope": scope.to_json()})
-    service._thread(IncidentDeclared(ticket.id, scope=scope_text, by=staff.name))
-    service.refresh_card(ticket)
+    service.record_event(ticket, "incident", actor, note=scope_text,
+                         details={"incident_id": incident.id, "scope": scope.to_json()})
+    service.posts.thread(IncidentDeclared(ticket.id, scope=scope_text, by=staff.name))
+    service.posts.refresh_card(ticket)
     await service.session.flush()
     return incident
 
@@ -69,15 +69,13 @@ async def matching(service: TicketService, category: str, unit_id: int | None,
 
 async def linked(service: TicketService, ticket: Ticket, incident: Incident) -> None:
     """A report just linked: the line in the lead's thread, and the lead's stage reached."""
-    from tickets.service import SYSTEM
-
     lead = await service.tickets.get(incident.lead_ticket_id)
     assert lead is not None
-    service._event(ticket, "incident", SYSTEM, note=lead.number,
-                   details={"incident_id": incident.id, "lead": lead.number})
-    service._thread(IncidentReport(ticket.id, lead=lead.number or "", unit=ticket.unit_text,
-                                   text=ticket.description[:REPORT_EXCERPT]))
-    service.refresh_card(lead)
+    service.record_event(ticket, "incident", SYSTEM, note=lead.number,
+                         details={"incident_id": incident.id, "lead": lead.number})
+    service.posts.thread(IncidentReport(ticket.id, lead=lead.number or "", unit=ticket.unit_text,
+                                        text=ticket.description[:REPORT_EXCERPT]))
+    service.posts.refresh_card(lead)
     ticket.ack_due_at, ticket.resolve_due_at = lead.ack_due_at, lead.resolve_due_at
     ticket.assignee_id = lead.assignee_id
     for _status, action in STEPS[:REACHED.get(Status(lead.status), 0)]:
@@ -85,7 +83,7 @@ async def linked(service: TicketService, ticket: Ticket, incident: Incident) -> 
             target = check(action, ticket.status, Role.AGENT)
         except LifecycleError:
             break
-        await service._move(ticket, target, SYSTEM, note=lead.number)
+        await service.move(ticket, target, SYSTEM, note=lead.number)
 
 
 async def for_reports(service: TicketService, lead: Ticket,
@@ -93,8 +91,6 @@ async def for_reports(service: TicketService, lead: Ticket,
     """Do to each open report linked to the incident `lead` leads what was done to the lead;
     each resident hears of it once. Reports that cannot take the step now are left as they
     are (one the office waits on its resident for, say)."""
-    from tickets.service import TicketError
-
     incident = await Incidents(service.session).led_by(lead.id)
     if incident is None:
         return
@@ -102,7 +98,7 @@ async def for_reports(service: TicketService, lead: Ticket,
     for report in await Incidents(service.session).reports(incident.id):
         if report.status not in OPEN:
             continue
-        with service.quietly(tell_resident=report.resident_id not in told):
+        with service.posts.quietly(tell_resident=report.resident_id not in told):
             try:
                 await step(report)
             except TicketError:
@@ -115,19 +111,17 @@ async def for_reports(service: TicketService, lead: Ticket,
 
 async def unlink(service: TicketService, report: Ticket, staff: Staff) -> None:
     """A report linked by mistake (another problem, another place) is a ticket of its own."""
-    from tickets.service import Actor, TicketError
-
     actor = Actor.of_staff(staff)
-    service._require(report, Action.UNLINK_INCIDENT, actor, None)
+    service.require(report, Action.UNLINK_INCIDENT, actor, None)
     incident = report.incident
     if incident is None:
         raise TicketError("not_linked")
     lead = await service.tickets.get(incident.lead_ticket_id)
-    service._event(report, "incident", actor, note=lead.number if lead else None,
-                   details={"incident_id": incident.id, "unlinked": True})
+    service.record_event(report, "incident", actor, note=lead.number if lead else None,
+                         details={"incident_id": incident.id, "unlinked": True})
     await _on_its_own(service, report)
     if lead is not None:
-        service.refresh_card(lead)
+        service.posts.refresh_card(lead)
 
 
 async def _on_its_own(service: TicketService, report: Ticket) -> None:
@@ -135,8 +129,8 @@ async def _on_its_own(service: TicketService, report: Ticket) -> None:
     report.incident_id, report.incident = None, None
     report.ack_due_at, report.resolve_due_at = service.timing.sla.due_times(
         report.created_at, report.category_code, report.priority)
-    service.refresh_card(report)
-    await service._start_clocks(report)
+    service.posts.refresh_card(report)
+    await clocks.start_clocks(service, report)
 
 
 async def dissolve(service: TicketService, lead: Ticket) -> None:

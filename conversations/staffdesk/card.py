@@ -13,9 +13,9 @@ from conversations.notices import CARD_ACTION_CODES
 from conversations.staffdesk.dialog import Guided, GuidedAction
 from conversations.staffdesk.guided import answer, begin
 from storage.models import Staff, Ticket
+from tickets.inputs import Actor, TicketError
 from tickets.lifecycle import STAFF_STATUS_LABELS, Action, Role, Status, allowed
 from tickets.offers import DISPUTE_ONLY, is_dispute
-from tickets.service import Actor, TicketError
 
 # the lifecycle action of each button (the card shows them: notices.CARD_ACTION_CODES)
 CARD_CODES: dict[CardAction, Action] = (
@@ -63,7 +63,7 @@ async def press(ctx: Context, staff: Staff | None) -> None:
         return
     _ticket_id, version, extra = target
     if version != ticket.version and code not in ANY_VERSION:
-        ctx.tickets.refresh_card(ticket)
+        ctx.tickets.posts.refresh_card(ticket)
         ctx.out.notify = True
         ctx.answer(_("This ticket has changed meanwhile (now: %(status)s). The card is being "
                      "updated; please look again.") % {

@@ -19,9 +19,10 @@ from conversations.staffdesk.answers import text_value, value_of
 from conversations.staffdesk.dialog import Guided, GuidedAction
 from conversations.staffdesk.questions import CANCEL, DIALOG_ACTIONS, DIALOGS, SKIP, Ask
 from storage.models import ReplyTemplate, Staff, Ticket, Unit
+from tickets.inputs import Intake, Investigation, Resolution, TicketError
 from tickets.lifecycle import STAFF_STATUS_LABELS, Role, Status, allowed
+from tickets.mediation import Contact
 from tickets.scope import Scope, ScopeError, ScopeKind, floors_from
-from tickets.service import Contact, Intake, Investigation, Resolution, TicketError
 
 
 async def begin(ctx: Context, staff: Staff, kind: Guided, ticket: Ticket | None) -> None:

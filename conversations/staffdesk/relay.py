@@ -5,9 +5,9 @@ from __future__ import annotations
 from conversations.context import Context
 from conversations.notices import RELAYED_FROM
 from storage.models import Staff
+from tickets.inputs import TicketError
 from tickets.lifecycle import STAFF_STATUS_LABELS, Status
 from tickets.policy import STAFF_TEXT_MAX
-from tickets.service import TicketError
 
 
 async def relay(ctx: Context, staff: Staff) -> None:

@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 
 from locales import N_
 from storage.models import utcnow
+from tickets.inputs import Investigation, Resolution
 from tickets.lifecycle import Action
+from tickets.mediation import Contact
 from tickets.policy import (
     CAUSE_LABELS,
     CAUSES,
@@ -27,7 +29,6 @@ from tickets.policy import (
     STAFF_TEXT_MAX,
     UNIT_TEXT_MAX,
 )
-from tickets.service import Contact, Investigation, Resolution
 
 
 class Form(StrEnum):

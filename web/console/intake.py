@@ -28,6 +28,7 @@ from locales import N_, gettext_for
 from storage.models import Resident, Staff, Ticket
 from storage.repositories import Categories, Residents, StaffMembers, Units
 from tickets.evidence import MediaProblem, upload_kind
+from tickets.inputs import Intake, TicketError
 from tickets.policy import (
     DESCRIPTION_MAX,
     DESCRIPTION_MIN,
@@ -38,7 +39,6 @@ from tickets.policy import (
     UNIT_TEXT_MAX,
     normalize_phone,
 )
-from tickets.service import Intake, TicketError
 from web.console.access import DESK, Need, need, viewer
 from web.console.forms import NOT_A_CHOICE, Posted, translated_errors
 from web.console.pages import language_of

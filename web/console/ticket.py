@@ -36,11 +36,12 @@ from locales.dates import format_duration
 from storage.models import Attachment, Resident, Staff, Ticket, utcnow
 from storage.queue import late_by
 from storage.repositories import Categories, PersonalDataViews, StaffMembers
+from tickets.inputs import Actor, TicketError
 from tickets.lifecycle import OPEN, Role, Status
 from tickets.offers import offered
 from tickets.policy import CAUSE_LABELS, RESOLUTION_LABELS, SEVERITY_LABELS
 from tickets.questions import answers_of
-from tickets.service import Actor, TicketError, TicketService
+from tickets.service import TicketService
 from web.console.access import DESK, Need, complainant_hidden, need, viewer
 from web.console.forms import (
     ACTION_OF,

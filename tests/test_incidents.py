@@ -9,6 +9,7 @@ from collections import Counter
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.emulator import SentMessage
 from bot.emulator.chat import ChatClient
 from storage.db import Database
 from storage.models import OutboxMessage, Resident, Staff, Survey, Ticket, Unit
@@ -198,3 +199,75 @@ async def test_a_withdrawn_lead_gives_each_report_its_card_back(db: Database) ->
         cards = [m.payload for m in (await session.scalars(select(OutboxMessage))).all()
                  if m.payload["kind"] == "card"]
         assert {c["ticket_id"] for c in cards} == {lead.id, report.id}
+
+
+async def test_a_report_linked_by_hand_joins_the_incident(office: Office) -> None:
+    """A report sent before its outage was marked an incident: linked by hand from its card,
+    its resident hears the office knows, its card gives way to a line in the lead's thread,
+    and the lead's resolution reaches them once."""
+    async with office.desk.db.transaction() as session:
+        await Units(session).import_rows([{"building": "2", "unit": f"0{n}01", "floor": str(n)}
+                                          for n in (1, 2)])
+    first = office.resident
+    await register(first, "Wang Fang", "0101")
+    await report_water(first, "No water in the whole building since seven this morning.")
+    await office.settle(lambda: len(cards(office)) == 1)
+    second = office.harness.chat(office.emulator.user(2002, "Zhou Min"))
+    await register(second, "Zhou Min", "0201", phone="+8613900000202")
+    await report_to_files(second, "Electricity", "The water pump of the building is silent.")
+    for button in ("Skip", "Normal", "Confirm"):
+        await second.click(button)
+    await office.settle(lambda: len(cards(office)) == 2)
+    lead_card = next(m for m in office.emulator.messages(STAFF_CHAT)
+                     if "2-0101" in (m.text or ""))
+    report_card = office.card()
+    assert "2-0201" in (report_card.text or "")
+
+    agent = office.agent
+    await agent.click("🔗 Link to incident", report_card)
+    assert "No incident is open now" in (office.emulator.callback_answers[-1].get("text") or "")
+    await agent.click("Incident", _now(office, lead_card))
+    await agent.click("This building", office.question(agent))
+    await office.settle(lambda: "Incident for building 2: 1 reports" in _text(office, lead_card))
+    await agent.click("🔗 Link to incident", report_card)
+    choices = agent.last_with_text("link it to which incident?")
+    [[choice]] = choices.inline_buttons
+    assert "Water & plumbing · building 2" in choice.text  # another category: staff judge
+    await agent.click(choice.text, choices)
+    assert "is linked to incident No." in agent.last_with_text("is linked to").text
+
+    await office.all_sent()
+    assert sum("we already know about this problem" in (m.text or "")
+               for m in second.messages) == 1
+    thread = [m for m in office.emulator.messages(STAFF_CHAT)
+              if "reports the same" in (m.text or "")]
+    assert len(thread) == 1 and thread[0].reply_to_message_id == lead_card.message_id
+    assert "The water pump of the building is silent." in (thread[0].text or "")
+    assert "is linked to incident No." in _text(office, report_card)
+    assert len(cards(office)) == 1, "the report's card gave way"
+    await office.settle(lambda: "2 reports from 2 residents" in _text(office, lead_card))
+
+    await agent.click("Acknowledge", _now(office, lead_card))
+    await office.settle(lambda: "Status: acknowledged" in _text(office, lead_card))
+    await agent.click("Investigation", _now(office, lead_card))
+    await agent.click("Cancel", office.question(agent))
+    await office.settle(lambda: "Status: under investigation" in _text(office, lead_card))
+    await agent.click("Resolve", _now(office, lead_card))
+    await agent.click("Repair", office.question(agent))
+    await agent.send("The pump in the basement was replaced; water is back.")
+    await agent.click("Skip", office.question(agent))
+    await office.all_sent()
+    texts = [m.text or "" for m in second.messages]
+    assert sum("has been resolved" in t for t in texts) == 1, texts
+    assert sum("taken up" in t for t in texts) == 1, texts
+    assert "The pump in the basement was replaced" in second.last_text
+
+
+def _now(office: Office, message: SentMessage) -> SentMessage:
+    """The message as it is now (edited since it was first seen)."""
+    return next(m for m in office.emulator.messages(STAFF_CHAT)
+                if m.message_id == message.message_id)
+
+
+def _text(office: Office, message: SentMessage) -> str:
+    return _now(office, message).text or ""

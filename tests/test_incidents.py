@@ -12,13 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.emulator import SentMessage
 from bot.emulator.chat import ChatClient
 from storage.db import Database
-from storage.models import OutboxMessage, Resident, Staff, Survey, Ticket, Unit
+from storage.models import OutboxMessage, Resident, Staff, Survey, Ticket, Timer, Unit
 from storage.repositories import Units
 from tests.chats import register, report_to_files
 from tests.office import STAFF_CHAT, Office
 from tests.records import setup
+from tickets import incidents
 from tickets.scope import Scope, ScopeKind
-from tickets.service import Resolution, Submission, TicketService
+from tickets.service import Resolution, Submission, TicketError, TicketService
 
 RESIDENTS = 5  # in the chat; thirty at the service below (the group takes 20 posts a minute)
 
@@ -271,3 +272,55 @@ def _now(office: Office, message: SentMessage) -> SentMessage:
 
 def _text(office: Office, message: SentMessage) -> str:
     return _now(office, message).text or ""
+
+
+async def test_linking_by_hand_refuses_what_cannot_be_linked(db: Database) -> None:
+    """The lead itself, a linked or finished ticket, an incident closed meanwhile: refused,
+    nothing changed. Unlinked again, a report linked by hand has its own clocks back."""
+    resident_id, agent_id, manager_id = await setup(db)
+    async with db.transaction() as session:
+        service = TicketService(session, staff_chat_id=STAFF_CHAT)
+        agent = await session.get(Staff, agent_id)
+        manager = await session.get(Staff, manager_id)
+        assert agent is not None and manager is not None
+        resident = await _get(session, resident_id)
+        report, _ = await service.submit(resident, _water("before"))  # before the incident
+        done, _ = await service.submit(resident, _water("done"))
+        await service.reject(done, manager, "A duplicate.")
+        lead, _ = await service.submit(resident, Submission("lead", "electricity", "No power."))
+        incident = await service.declare_incident(lead, agent, Scope(ScopeKind.PROPERTY), "all")
+        other, _ = await service.submit(resident, Submission("other", "facility", "Lift."))
+        closing = await service.declare_incident(other, agent, Scope(ScopeKind.PROPERTY), "all")
+
+        async def refused(ticket: Ticket, incident_id: int) -> str:
+            before = (ticket.version, ticket.incident_id)
+            try:
+                await incidents.link_by_hand(service, ticket, incident_id, agent)
+            except TicketError as error:
+                assert (ticket.version, ticket.incident_id) == before
+                return error.code
+            raise AssertionError("linked")
+
+        assert await refused(lead, incident.id) == "is_lead"
+        assert await refused(other, incident.id) == "is_lead"  # (it leads one of its own)
+        assert await refused(done, incident.id) == "not_now"
+        assert await refused(report, 999999) == "incident_closed"
+        found = await incidents.open_to_link(service, report)
+        assert [o.incident.id for o in found] == [closing.id, incident.id]
+        assert await _timers(session, report.id) == 4  # its own, from its reporting
+        await incidents.link_by_hand(service, report, incident.id, agent)
+        assert await refused(report, closing.id) == "already_linked"
+        assert await _timers(session, report.id) == 0
+        await service.acknowledge(other, agent)
+        await service.start_investigation(other, agent)
+        await service.resolve(other, agent, Resolution("repair", "Fixed."))  # closes it
+        another, _ = await service.submit(resident, Submission("another", "facility", "Lift"))
+        assert await refused(another, closing.id) == "incident_closed"
+
+        await service.unlink_from_incident(report, agent)  # its clocks run again
+        assert await _timers(session, report.id) == 4
+
+
+async def _timers(session: AsyncSession, ticket_id: int) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Timer).where(
+        Timer.ticket_id == ticket_id, Timer.cancelled.is_(False))) or 0)

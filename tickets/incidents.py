@@ -202,8 +202,6 @@ async def link_by_hand(service: TicketService, report: Ticket, incident_id: int,
     lead = await service.tickets.get(incident.lead_ticket_id) if incident else None
     if incident is None or lead is None:
         raise TicketError("incident_closed")
-    if lead.id == report.id:
-        raise TicketError("is_lead")
     await service.session.refresh(lead)  # (its status as of the lock, not as first read)
     if incident.closed_at is not None or lead.status not in OPEN:
         raise TicketError("incident_closed")
@@ -264,7 +262,7 @@ async def dissolve(service: TicketService, lead: Ticket) -> None:
     """The lead is withdrawn by its resident: the incident ends, and each open report linked
     to it is a ticket of its own again (its card, and the deadlines it had from its own
     reporting)."""
-    incident = await Incidents(service.session).led_by(lead.id)
+    incident = await Incidents(service.session).led_by(lead.id, lock=True)  # (see for_reports)
     if incident is None or incident.closed_at is not None:
         return
     incident.closed_at = service.clock()

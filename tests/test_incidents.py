@@ -235,7 +235,7 @@ async def test_a_report_linked_by_hand_joins_the_incident(office: Office) -> Non
     [[choice]] = choices.inline_buttons
     assert "Water & plumbing · building 2" in choice.text  # another category: staff judge
     await agent.click(choice.text, choices)
-    assert "is linked to incident No." in agent.last_with_text("is linked to").text
+    assert "its resident has been told" in (agent.last_with_text("is linked to").text or "")
 
     await office.all_sent()
     assert sum("we already know about this problem" in (m.text or "")

@@ -53,6 +53,8 @@ class CardAction(StrEnum):
     AGREE = "agr"  # a dispute: the agreement reached
     INCIDENT = "inc"  # the ticket leads an incident (one outage, many reports)
     UNLINK = "unl"  # under a linked report's post: a ticket of its own again
+    LINK = "lnk"  # shows the open incidents to link the report to, by hand
+    LINK_TO = "lto"  # one incident of that list
 
 
 

@@ -38,6 +38,7 @@ from tickets.notices import (
     InformationRequested,
     Investigating,
     InvestigationRecorded,
+    JoinedIncident,
     Linked,
     MediationPost,
     NotFixed,
@@ -121,6 +122,7 @@ CARD_LABELS: dict[Action, str] = {
     Action.MEDIATE: N_("🤝 Other party"),
     Action.AGREE: N_("🤝 Agreement"),
     Action.DECLARE_INCIDENT: N_("🚨 Incident"),
+    Action.LINK_INCIDENT: N_("🔗 Link to incident"),
 }
 CARD_ACTION_CODES: dict[Action, CardAction] = {
     Action.ACKNOWLEDGE: CardAction.ACKNOWLEDGE, Action.TAKE: CardAction.TAKE,
@@ -130,6 +132,7 @@ CARD_ACTION_CODES: dict[Action, CardAction] = {
     Action.ESCALATE: CardAction.ESCALATE, Action.REJECT: CardAction.REJECT,
     Action.NOTE: CardAction.NOTE, Action.MEDIATE: CardAction.MEDIATE,
     Action.AGREE: CardAction.AGREE, Action.DECLARE_INCIDENT: CardAction.INCIDENT,
+    Action.LINK_INCIDENT: CardAction.LINK,
 }
 
 
@@ -256,6 +259,15 @@ def card(ticket: Ticket, lang: str, timezone: ZoneInfo, console_url: str = "",
     if console_url:  # a link, not a Mini App: those open from private chats only
         buttons += ((Button.link(_("🖥 Open in console"), f"{console_url}/tickets/{ticket.id}"),),)
     return Reply("\n".join(lines), buttons=buttons, edit_message_id=ticket.card_message_id)
+
+
+def linked_card(ticket: Ticket, lang: str, incident: IncidentFacts | None) -> Reply:
+    """The card of a report linked to an incident by hand, once it is: where it went."""
+    _ = gettext_for(lang)
+    return Reply("🔗 " + _("Ticket No. %(number)s is linked to incident No. %(lead)s: its posts "
+                          "and what is done to it are under that incident's card now.") % {
+        "number": ticket.number, "lead": incident.lead_number if incident else "—"},
+        edit_message_id=ticket.card_message_id)
 
 
 # --- posts in the card's thread --------------------------------------------------------------
@@ -525,6 +537,15 @@ def _resolving(notice: Resolving, ticket: Ticket, head: str, _: Gettext, timezon
 
 
 @resident_reply.register
+def _joined_incident(notice: JoinedIncident, ticket: Ticket, head: str, _: Gettext,
+                     timezone: ZoneInfo) -> Reply | None:
+    if ticket.status not in OPEN:  # (finished before this went out: that message says more)
+        return None
+    return Reply("📌 " + _("%(head)s: we already know about this problem and are working on "
+                          "it; you will be told here when it is fixed.") % {"head": head})
+
+
+@resident_reply.register
 def _investigating(notice: Investigating, ticket: Ticket, head: str, _: Gettext,
                    timezone: ZoneInfo) -> Reply:
     return Reply("🔎 " + _("%(head)s is now under investigation.") % {"head": head})
@@ -627,6 +648,7 @@ class IncidentFacts:
     reports: int = 0
     residents: int = 0
     lead_card: int | None = None  # a linked report's: the lead's card message
+    lead_number: str = ""  # a linked report's: the lead's
 
 
 def render(ticket: Ticket, notice: TicketNotice, *, resident_lang: str, staff_lang: str,
@@ -641,6 +663,13 @@ def render(ticket: Ticket, notice: TicketNotice, *, resident_lang: str, staff_la
         survey_id = notice.survey_id if isinstance(notice, SurveyQuestion) else None
         return Notice(reply, ticket.id, survey_id=survey_id or None,
                       kind=notice.KIND) if reply else None
+    if isinstance(notice, Card) and ticket.incident is not None:
+        # linked by hand after its card was posted: the card only points to the incident's
+        # now (its buttons would act on a report the incident works)
+        if ticket.card_message_id is None:
+            return None
+        return Notice(linked_card(ticket, staff_lang, incident), ticket.id, is_card=True,
+                      kind=notice.KIND)
     if isinstance(notice, Card):
         return Notice(card(ticket, staff_lang, timezone, console_url, options=options,
                            incident=incident), ticket.id, is_card=True, kind=notice.KIND)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import distinct, func, or_, select
 
-from storage.models import Incident, Ticket
+from storage.models import Incident, Ticket, Timer
 from storage.repositories import Repository
 
 
@@ -21,9 +21,39 @@ class Incidents(Repository):
                                    or_(Incident.ends_at.is_(None), Incident.ends_at > now))
             .order_by(Incident.id.desc()))).all()
 
-    async def led_by(self, ticket_id: int) -> Incident | None:
-        return await self.session.scalar(select(Incident).where(
-            Incident.lead_ticket_id == ticket_id))
+    async def led_by(self, ticket_id: int, *, lock: bool = False) -> Incident | None:
+        """The incident the ticket leads; with `lock`, its row held to the end of the
+        transaction and read afresh (a report linked by hand and a step of the lead taken at
+        the same moment wait for each other: PostgreSQL; SQLite writes one at a time)."""
+        query = select(Incident).where(Incident.lead_ticket_id == ticket_id)
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return await self.session.scalar(query)
+
+    async def locked(self, incident_id: int) -> Incident | None:
+        """The incident, its row held to the end of the transaction and read afresh."""
+        return await self.session.scalar(
+            select(Incident).where(Incident.id == incident_id).with_for_update()
+            .execution_options(populate_existing=True))
+
+    async def listed(self, closed_since: datetime, limit: int) -> Sequence[Incident]:
+        """The open incidents and those closed since `closed_since`, newest first."""
+        return (await self.session.scalars(
+            select(Incident).where(or_(Incident.closed_at.is_(None),
+                                       Incident.closed_at >= closed_since))
+            .order_by(Incident.closed_at.is_not(None), Incident.id.desc())
+            .limit(limit))).all()
+
+    async def still_open(self) -> Sequence[Incident]:
+        """Every open incident, newest first (a report is linked to one by hand)."""
+        return (await self.session.scalars(
+            select(Incident).where(Incident.closed_at.is_(None))
+            .order_by(Incident.id.desc()))).all()
+
+    async def had_clocks(self, ticket_id: int) -> bool:
+        """Whether the ticket ever had timers of its own (a report linked by hand had)."""
+        return await self.session.scalar(
+            select(Timer.id).where(Timer.ticket_id == ticket_id).limit(1)) is not None
 
     async def reports(self, incident_id: int) -> Sequence[Ticket]:
         """The reports linked to the incident (its lead not among them)."""

@@ -191,6 +191,9 @@ async def test_every_route_answers_each_role_as_it_should(
         ("GET", "/console/static/console.css", 200, 200, 200),
         ("GET", "/console/sign-in/not-a-token", 410, 410, 410),
         ("GET", "/console/new", 303, 200, 200),
+        ("GET", "/console/incidents", 303, 200, 200),
+        ("POST", f"/console/tickets/{t}/incident", 401, 400, 400),  # (no scope chosen)
+        ("POST", f"/console/tickets/{t}/unlink-incident", 401, 409, 409),  # (not linked)
         ("GET", "/console/dashboard", 303, 403, 200),
         ("GET", "/console/dashboard?period=dates&from=2026-12-01&to=2026-01-01", 303, 403, 400),
         ("GET", "/console/dashboard/export?format=csv", 303, 403, 200),

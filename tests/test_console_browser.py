@@ -260,7 +260,7 @@ async def test_the_pages_fit_a_phone_screen(site: Site, browser: Browser) -> Non
     page = await browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
     await open_as_mini_app(site, page)
     for path in ("/console/", f"/console/tickets/{ticket.id}", "/console/new",
-                 "/console/dashboard", "/console/admin",
+                 "/console/dashboard", "/console/admin", "/console/incidents",
                  f"/console/residents/{ticket.resident_id}/erase"):
         await page.goto(site.base + path)
         width = await page.evaluate("document.scrollingElement.scrollWidth")

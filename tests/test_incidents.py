@@ -9,14 +9,16 @@ from collections import Counter
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.emulator import SentMessage
 from bot.emulator.chat import ChatClient
 from storage.db import Database
-from storage.models import OutboxMessage, Resident, Staff, Survey, Ticket, Unit
+from storage.models import OutboxMessage, Resident, Staff, Survey, Ticket, Timer, Unit
 from storage.repositories import Units
 from tests.chats import register, report_to_files
 from tests.office import STAFF_CHAT, Office
 from tests.records import setup
-from tickets.inputs import Resolution, Submission
+from tickets import incidents
+from tickets.inputs import Resolution, Submission, TicketError
 from tickets.scope import Scope, ScopeKind
 from tickets.service import TicketService
 
@@ -199,3 +201,127 @@ async def test_a_withdrawn_lead_gives_each_report_its_card_back(db: Database) ->
         cards = [m.payload for m in (await session.scalars(select(OutboxMessage))).all()
                  if m.payload["kind"] == "card"]
         assert {c["ticket_id"] for c in cards} == {lead.id, report.id}
+
+
+async def test_a_report_linked_by_hand_joins_the_incident(office: Office) -> None:
+    """A report sent before its outage was marked an incident: linked by hand from its card,
+    its resident hears the office knows, its card gives way to a line in the lead's thread,
+    and the lead's resolution reaches them once."""
+    async with office.desk.db.transaction() as session:
+        await Units(session).import_rows([{"building": "2", "unit": f"0{n}01", "floor": str(n)}
+                                          for n in (1, 2)])
+    first = office.resident
+    await register(first, "Wang Fang", "0101")
+    await report_water(first, "No water in the whole building since seven this morning.")
+    await office.settle(lambda: len(cards(office)) == 1)
+    second = office.harness.chat(office.emulator.user(2002, "Zhou Min"))
+    await register(second, "Zhou Min", "0201", phone="+8613900000202")
+    await report_to_files(second, "Electricity", "The water pump of the building is silent.")
+    for button in ("Skip", "Normal", "Confirm"):
+        await second.click(button)
+    await office.settle(lambda: len(cards(office)) == 2)
+    lead_card = next(m for m in office.emulator.messages(STAFF_CHAT)
+                     if "2-0101" in (m.text or ""))
+    report_card = office.card()
+    assert "2-0201" in (report_card.text or "")
+
+    agent = office.agent
+    await agent.click("🔗 Link to incident", report_card)
+    assert "No incident is open now" in (office.emulator.callback_answers[-1].get("text") or "")
+    await agent.click("Incident", _now(office, lead_card))
+    await agent.click("This building", office.question(agent))
+    await office.settle(lambda: "Incident for building 2: 1 reports" in _text(office, lead_card))
+    await agent.click("🔗 Link to incident", report_card)
+    choices = agent.last_with_text("link it to which incident?")
+    [[choice]] = choices.inline_buttons
+    assert "Water & plumbing · building 2" in choice.text  # another category: staff judge
+    await agent.click(choice.text, choices)
+    assert "its resident has been told" in (agent.last_with_text("is linked to").text or "")
+
+    await office.all_sent()
+    assert sum("we already know about this problem" in (m.text or "")
+               for m in second.messages) == 1
+    thread = [m for m in office.emulator.messages(STAFF_CHAT)
+              if "reports the same" in (m.text or "")]
+    assert len(thread) == 1 and thread[0].reply_to_message_id == lead_card.message_id
+    assert "The water pump of the building is silent." in (thread[0].text or "")
+    assert "is linked to incident No." in _text(office, report_card)
+    assert len(cards(office)) == 1, "the report's card gave way"
+    await office.settle(lambda: "2 reports from 2 residents" in _text(office, lead_card))
+
+    await agent.click("Acknowledge", _now(office, lead_card))
+    await office.settle(lambda: "Status: acknowledged" in _text(office, lead_card))
+    await agent.click("Investigation", _now(office, lead_card))
+    await agent.click("Cancel", office.question(agent))
+    await office.settle(lambda: "Status: under investigation" in _text(office, lead_card))
+    await agent.click("Resolve", _now(office, lead_card))
+    await agent.click("Repair", office.question(agent))
+    await agent.send("The pump in the basement was replaced; water is back.")
+    await agent.click("Skip", office.question(agent))
+    await office.all_sent()
+    texts = [m.text or "" for m in second.messages]
+    assert sum("has been resolved" in t for t in texts) == 1, texts
+    assert sum("taken up" in t for t in texts) == 1, texts
+    assert "The pump in the basement was replaced" in second.last_text
+
+
+def _now(office: Office, message: SentMessage) -> SentMessage:
+    """The message as it is now (edited since it was first seen)."""
+    return next(m for m in office.emulator.messages(STAFF_CHAT)
+                if m.message_id == message.message_id)
+
+
+def _text(office: Office, message: SentMessage) -> str:
+    return _now(office, message).text or ""
+
+
+async def test_linking_by_hand_refuses_what_cannot_be_linked(db: Database) -> None:
+    """The lead itself, a linked or finished ticket, an incident closed meanwhile: refused,
+    nothing changed. Unlinked again, a report linked by hand has its own clocks back."""
+    resident_id, agent_id, manager_id = await setup(db)
+    async with db.transaction() as session:
+        service = TicketService(session, staff_chat_id=STAFF_CHAT)
+        agent = await session.get(Staff, agent_id)
+        manager = await session.get(Staff, manager_id)
+        assert agent is not None and manager is not None
+        resident = await _get(session, resident_id)
+        report, _ = await service.submit(resident, _water("before"))  # before the incident
+        done, _ = await service.submit(resident, _water("done"))
+        await service.reject(done, manager, "A duplicate.")
+        lead, _ = await service.submit(resident, Submission("lead", "electricity", "No power."))
+        incident = await service.declare_incident(lead, agent, Scope(ScopeKind.PROPERTY), "all")
+        other, _ = await service.submit(resident, Submission("other", "facility", "Lift."))
+        closing = await service.declare_incident(other, agent, Scope(ScopeKind.PROPERTY), "all")
+
+        async def refused(ticket: Ticket, incident_id: int) -> str:
+            before = (ticket.version, ticket.incident_id)
+            try:
+                await incidents.link_by_hand(service, ticket, incident_id, agent)
+            except TicketError as error:
+                assert (ticket.version, ticket.incident_id) == before
+                return error.code
+            raise AssertionError("linked")
+
+        assert await refused(lead, incident.id) == "is_lead"
+        assert await refused(other, incident.id) == "is_lead"  # (it leads one of its own)
+        assert await refused(done, incident.id) == "not_now"
+        assert await refused(report, 999999) == "incident_closed"
+        found = await incidents.open_to_link(service, report)
+        assert [o.incident.id for o in found] == [closing.id, incident.id]
+        assert await _timers(session, report.id) == 4  # its own, from its reporting
+        await incidents.link_by_hand(service, report, incident.id, agent)
+        assert await refused(report, closing.id) == "already_linked"
+        assert await _timers(session, report.id) == 0
+        await service.acknowledge(other, agent)
+        await service.start_investigation(other, agent)
+        await service.resolve(other, agent, Resolution("repair", "Fixed."))  # closes it
+        another, _ = await service.submit(resident, Submission("another", "facility", "Lift"))
+        assert await refused(another, closing.id) == "incident_closed"
+
+        await service.unlink_from_incident(report, agent)  # its clocks run again
+        assert await _timers(session, report.id) == 4
+
+
+async def _timers(session: AsyncSession, ticket_id: int) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Timer).where(
+        Timer.ticket_id == ticket_id, Timer.cancelled.is_(False))) or 0)

@@ -58,6 +58,7 @@ SPEC: dict[tuple[Action, str], str | None] = {
     # one outage, many reports: any open ticket but one waiting for its resident may lead
     **{(A.DECLARE_INCIDENT, s): None for s in OPEN if s != "waiting_for_resident"},
     **{(A.UNLINK_INCIDENT, s): None for s in OPEN},
+    **{(A.LINK_INCIDENT, s): None for s in OPEN},
 }
 WHO: dict[Action, tuple[Role, ...]] = {
     A.REJECT: (Role.MANAGER,),

@@ -38,5 +38,5 @@ def test_the_stored_and_sent_short_forms_do_not_change() -> None:
                                          "pty", "agr", "inc"}
     assert {b.value for b in CardAction} == {
         "ack", "take", "asg", "to", "inv", "fnd", "res", "msg", "req", "esc", "rej", "note",
-        "pty", "agr", "inc", "unl"}
+        "pty", "agr", "inc", "unl", "lnk", "lto"}
     assert set(DIALOGS) == set(Guided) and set(DIALOG_ACTIONS) == set(Guided) - {Guided.INTAKE}

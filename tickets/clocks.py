@@ -30,17 +30,24 @@ if TYPE_CHECKING:
     from tickets.service import TicketService
 
 
+def deadline_timers(service: TicketService, ticket: Ticket, start: datetime
+                    ) -> dict[str, datetime]:
+    """A ticket's deadline timers from `start`: a reminder before each deadline (the
+    policy's share of its span), an escalation at it."""
+    sla = service.timing.sla
+    deadlines = sla.for_ticket(ticket.category_code, ticket.priority)
+    return {TimerKind.ACK_REMINDER: sla.reminder(start, deadlines.acknowledge),
+            TimerKind.ACK_OVERDUE: ticket.ack_due_at,
+            TimerKind.RESOLVE_REMINDER: sla.reminder(start, deadlines.resolve),
+            TimerKind.RESOLVE_OVERDUE: ticket.resolve_due_at}
+
+
 async def start_clocks(service: TicketService, ticket: Ticket) -> None:
     """The deadline timers (a reminder before each, an escalation after), and the link to
     earlier complaints of the same unit and category."""
     sla = service.timing.sla
-    deadlines = sla.for_ticket(ticket.category_code, ticket.priority)
     start = ticket.created_at
-    service.timers.start(ticket.id, {
-        TimerKind.ACK_REMINDER: sla.reminder(start, deadlines.acknowledge),
-        TimerKind.ACK_OVERDUE: ticket.ack_due_at,
-        TimerKind.RESOLVE_REMINDER: sla.reminder(start, deadlines.resolve),
-        TimerKind.RESOLVE_OVERDUE: ticket.resolve_due_at})
+    service.timers.start(ticket.id, deadline_timers(service, ticket, start))
     if ticket.unit_text and sla.repeat_window:
         earlier = await service.tickets.earlier_of_unit(ticket, start - sla.repeat_window)
         if earlier:
@@ -163,18 +170,13 @@ async def fresh_deadlines(service: TicketService, ticket: Ticket, now: datetime,
     """A reopened ticket starts over: to be taken up again and resolved within the times
     the policy gives a new ticket."""
     sla = service.timing.sla
-    deadlines = sla.for_ticket(ticket.category_code, ticket.priority)
     ticket.ack_due_at, ticket.resolve_due_at = sla.due_times(now, ticket.category_code,
                                                              ticket.priority)
     ticket.resolved_at = None  # not resolved now; the next resolution sets it again
     service.record_event(ticket, "deadline", actor, details={
         "stage": "reopened", "ack_due": ticket.ack_due_at.isoformat(),
         "due": ticket.resolve_due_at.isoformat()})
-    await service.timers.restart(ticket.id, {
-        TimerKind.ACK_REMINDER: sla.reminder(now, deadlines.acknowledge),
-        TimerKind.ACK_OVERDUE: ticket.ack_due_at,
-        TimerKind.RESOLVE_REMINDER: sla.reminder(now, deadlines.resolve),
-        TimerKind.RESOLVE_OVERDUE: ticket.resolve_due_at})
+    await service.timers.restart(ticket.id, deadline_timers(service, ticket, now))
 
 
 def _deadline_open(ticket: Ticket, stage: Stage) -> bool:

@@ -8,21 +8,33 @@ the lead — take it up, investigate, resolve, reject — is done to every open 
 too, through the same service, and each resident hears it once (once per resident, however
 many of their reports are linked); a resolution gives each their own survey. The incident
 closes when its lead is resolved or rejected.
+
+Staff may also link a report by hand (`link_by_hand`: from its card or the console) to any
+open incident, of its category or not — a resident who files a power cut under "lift" reports
+the same outage, and a person has looked — and unlink one (`unlink`). A report linked by hand
+hears what one linked at once hears, its card becomes a line in the lead's thread, and from
+then on it is worked with the incident.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from locales import Gettext
 from storage.incidents import Incidents
 from storage.models import Incident, Staff, Ticket, Unit
+from storage.repositories import Units
 from tickets import clocks
 from tickets.inputs import SYSTEM, Actor, TicketError
 from tickets.lifecycle import OPEN, Action, LifecycleError, Role, Status, check
-from tickets.notices import IncidentDeclared, IncidentReport
-from tickets.scope import Scope, ScopeError
+from tickets.notices import Card, IncidentDeclared, IncidentReport, JoinedIncident
+from tickets.scope import Scope, ScopeError, ScopeKind, floors_from
+from tickets.timers import TimerKind
 
 if TYPE_CHECKING:
     from tickets.service import TicketService
@@ -54,6 +66,36 @@ async def declare(service: TicketService, ticket: Ticket, staff: Staff, scope: S
     return incident
 
 
+async def scope_for(session: AsyncSession, ticket: Ticket, kind: ScopeKind, floors: str,
+                    _: Gettext) -> tuple[Scope, str]:
+    """The scope staff chose for the incident `ticket` leads (its own building, some floors
+    of it as typed, or the whole property), and it in words."""
+    unit = await session.get(Unit, ticket.unit_id) if ticket.unit_id else None
+    if kind == ScopeKind.PROPERTY:
+        scope = Scope(kind)
+    elif unit is None or kind not in (ScopeKind.BUILDING, ScopeKind.FLOORS):
+        raise TicketError("not_on_list")  # (its building is not known)
+    else:
+        try:
+            scope = Scope(kind, unit.building_id,
+                          floors_from(floors) if kind == ScopeKind.FLOORS else ())
+        except ScopeError:
+            raise TicketError("bad_floors") from None
+    return scope, scope.describe(_, unit.building.name if unit else "")
+
+
+async def scope_words(session: AsyncSession, incident: Incident, _: Gettext) -> str:
+    """The incident's scope in words, in the reader's language."""
+    try:
+        scope = Scope.from_json(incident.scope)
+    except ScopeError:
+        return "—"  # (a scope a newer release wrote)
+    units = Units(session)
+    building = await units.building(scope.building_id) if scope.building_id else None
+    labels = [u.label for i in scope.unit_ids if (u := await units.get(i)) is not None]
+    return scope.describe(_, building.name if building else "", tuple(labels))
+
+
 async def matching(service: TicketService, category: str, unit_id: int | None,
                    now: datetime) -> Incident | None:
     """The open incident a new report of this category from this unit belongs to."""
@@ -67,18 +109,22 @@ async def matching(service: TicketService, category: str, unit_id: int | None,
     return None
 
 
-async def linked(service: TicketService, ticket: Ticket, incident: Incident) -> None:
-    """A report just linked: the line in the lead's thread, and the lead's stage reached."""
+async def linked(service: TicketService, ticket: Ticket, incident: Incident,
+                 by: Actor | None = None) -> None:
+    """A report just linked (at once, or `by` a staff member): the line in the lead's
+    thread, and the lead's stage reached (the steps the report has not taken yet)."""
     lead = await service.tickets.get(incident.lead_ticket_id)
     assert lead is not None
-    service.record_event(ticket, "incident", SYSTEM, note=lead.number,
-                         details={"incident_id": incident.id, "lead": lead.number})
+    details = {"incident_id": incident.id, "lead": lead.number}
+    service.record_event(ticket, "incident", by or SYSTEM, note=lead.number,
+                         details=details | ({"by_hand": True} if by else {}))
     service.posts.thread(IncidentReport(ticket.id, lead=lead.number or "", unit=ticket.unit_text,
                                         text=ticket.description[:REPORT_EXCERPT]))
     service.posts.refresh_card(lead)
     ticket.ack_due_at, ticket.resolve_due_at = lead.ack_due_at, lead.resolve_due_at
-    ticket.assignee_id = lead.assignee_id
-    for _status, action in STEPS[:REACHED.get(Status(lead.status), 0)]:
+    ticket.assignee_id = lead.assignee_id or ticket.assignee_id
+    taken = REACHED.get(Status(ticket.status), 0)
+    for _status, action in STEPS[taken:REACHED.get(Status(lead.status), 0)]:
         try:  # (as the office would, on its behalf)
             target = check(action, ticket.status, Role.AGENT)
         except LifecycleError:
@@ -91,7 +137,8 @@ async def for_reports(service: TicketService, lead: Ticket,
     """Do to each open report linked to the incident `lead` leads what was done to the lead;
     each resident hears of it once. Reports that cannot take the step now are left as they
     are (one the office waits on its resident for, say)."""
-    incident = await Incidents(service.session).led_by(lead.id)
+    # (held: a report being linked by hand meanwhile is either seen here, or refused there)
+    incident = await Incidents(service.session).led_by(lead.id, lock=True)
     if incident is None:
         return
     told = {lead.resident_id} if lead.resident_id is not None else set()
@@ -107,6 +154,64 @@ async def for_reports(service: TicketService, lead: Ticket,
             told.add(report.resident_id)
     if lead.status not in OPEN:
         incident.closed_at = service.clock()
+
+
+@dataclass(frozen=True)
+class OpenIncident:
+    """An incident a report may be linked to by hand, with its lead."""
+
+    incident: Incident
+    lead: Ticket
+
+
+async def open_to_link(service: TicketService, report: Ticket) -> list[OpenIncident]:
+    """The open incidents this report could join: those of its category first (the likelier
+    ones), then the newest. Not the one it leads."""
+    found = []
+    for incident in await Incidents(service.session).still_open():
+        lead = await service.tickets.get(incident.lead_ticket_id)
+        if lead is not None and lead.id != report.id and lead.status in OPEN:
+            found.append(OpenIncident(incident, lead))
+    found.sort(key=lambda o: o.incident.category_code != report.category_code)
+    return found
+
+
+async def link_by_hand(service: TicketService, report: Ticket, incident_id: int, staff: Staff,
+                       version: int | None = None) -> Incident:
+    """A staff member links a report to an open incident: the resident hears the office
+    already knows, its card gives way to a line in the lead's thread, and what is done to
+    the lead from now on is done to it. Refused (TicketError): a finished ticket ("not_now"),
+    one linked already ("already_linked"), one that leads an incident itself ("is_lead"), an
+    incident that is unknown or closed meanwhile ("incident_closed")."""
+    actor = Actor.of_staff(staff)
+    service.require(report, Action.LINK_INCIDENT, actor, version)
+    if report.incident_id is not None:
+        raise TicketError("already_linked")
+    repository = Incidents(service.session)
+    if await repository.led_by(report.id) is not None:
+        raise TicketError("is_lead")
+    incident = await repository.locked(incident_id)  # (see for_reports)
+    lead = await service.tickets.get(incident.lead_ticket_id) if incident else None
+    if incident is None or lead is None:
+        raise TicketError("incident_closed")
+    await service.session.refresh(lead)  # (its status as of the lock, not as first read)
+    if incident.closed_at is not None or lead.status not in OPEN:
+        raise TicketError("incident_closed")
+    had_card = report.card_message_id is not None
+    report.incident_id, report.incident = incident.id, incident
+    report.resolve_paused_at = None  # (no deadlines of its own while linked)
+    await service.timers.cancel(report.id, *DEADLINE_TIMERS)
+    await linked(service, report, incident, by=actor)
+    service.posts.tell_resident(report, JoinedIncident(report.id))
+    if had_card and service.staff_chat_id is not None:
+        # its own card, drawn once more: now only a pointer to the incident's card
+        service.outbox.enqueue(service.staff_chat_id, Card(report.id))
+    await service.session.flush()
+    return incident
+
+
+DEADLINE_TIMERS = (TimerKind.ACK_REMINDER, TimerKind.ACK_OVERDUE, TimerKind.RESOLVE_REMINDER,
+                   TimerKind.RESOLVE_OVERDUE)
 
 
 async def unlink(service: TicketService, report: Ticket, staff: Staff) -> None:
@@ -127,17 +232,23 @@ async def unlink(service: TicketService, report: Ticket, staff: Staff) -> None:
 async def _on_its_own(service: TicketService, report: Ticket) -> None:
     """No longer linked: its own card, and the deadlines it had from its own reporting."""
     report.incident_id, report.incident = None, None
-    report.ack_due_at, report.resolve_due_at = service.timing.sla.due_times(
+    sla = service.timing.sla
+    report.ack_due_at, report.resolve_due_at = sla.due_times(
         report.created_at, report.category_code, report.priority)
     service.posts.refresh_card(report)
-    await clocks.start_clocks(service, report)
+    if not await Incidents(service.session).had_clocks(report.id):
+        await clocks.start_clocks(service, report)
+        return
+    # linked by hand after it had its own: they run again, from its reporting
+    await service.timers.restart(report.id, clocks.deadline_timers(service, report,
+                                                                   report.created_at))
 
 
 async def dissolve(service: TicketService, lead: Ticket) -> None:
     """The lead is withdrawn by its resident: the incident ends, and each open report linked
     to it is a ticket of its own again (its card, and the deadlines it had from its own
     reporting)."""
-    incident = await Incidents(service.session).led_by(lead.id)
+    incident = await Incidents(service.session).led_by(lead.id, lock=True)  # (see for_reports)
     if incident is None or incident.closed_at is not None:
         return
     incident.closed_at = service.clock()

@@ -56,6 +56,7 @@ class Action(StrEnum):
     AGREE = "agree"  # a dispute settled: the agreement reached resolves it (mediation)
     DECLARE_INCIDENT = "declare_incident"  # one outage: new reports of its scope link to it
     UNLINK_INCIDENT = "unlink_incident"  # a report linked by mistake: a ticket of its own again
+    LINK_INCIDENT = "link_incident"  # by hand: a report of an outage joins its open incident
 
 
 S = Status
@@ -98,6 +99,7 @@ RULES: dict[Action, Rule] = {
     Action.NOTE: Rule(OPEN | {S.RESOLVED} | FINAL, None, STAFF),
     Action.DECLARE_INCIDENT: Rule(OPEN - {S.WAITING_FOR_RESIDENT}, None, STAFF),
     Action.UNLINK_INCIDENT: Rule(OPEN, None, STAFF),
+    Action.LINK_INCIDENT: Rule(OPEN, None, STAFF),
     # The target of ANSWER is where the ticket was before it waited (see `after_waiting`).
     # also once resolved: the resident may answer the office's message about the outcome
     Action.ANSWER: Rule(OPEN | {S.RESOLVED}, None, frozenset({Role.RESIDENT})),

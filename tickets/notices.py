@@ -311,6 +311,14 @@ class Resolving(ResidentNotice):
 
 
 @dataclass(frozen=True)
+class JoinedIncident(ResidentNotice):
+    """Staff linked the report by hand to the incident it is part of: the office already
+    knows and will say when it is fixed (what a report linked at once hears on sending)."""
+
+    KIND = "incident_joined"
+
+
+@dataclass(frozen=True)
 class StaffMessage(ResidentNotice):
     KIND = "staff_message"
     text: str = ""

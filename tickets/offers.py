@@ -11,7 +11,7 @@ from tickets.lifecycle import RULES, Action, Role, Status, allowed
 STAFF_ACTIONS: tuple[Action, ...] = (
     Action.ACKNOWLEDGE, Action.TAKE, Action.ASSIGN, Action.INVESTIGATE, Action.RECORD_FINDINGS,
     Action.RESOLVE, Action.MEDIATE, Action.AGREE, Action.MESSAGE, Action.REQUEST_INFO,
-    Action.ESCALATE, Action.DECLARE_INCIDENT, Action.REJECT, Action.NOTE,
+    Action.ESCALATE, Action.DECLARE_INCIDENT, Action.LINK_INCIDENT, Action.REJECT, Action.NOTE,
 )
 DISPUTE_ONLY = frozenset({Action.MEDIATE, Action.AGREE})
 
@@ -32,8 +32,8 @@ def offered(ticket: Ticket, role: Role | None = None) -> list[Action]:
             continue
         if action in DISPUTE_ONLY and not is_dispute(ticket):
             continue
-        if action == Action.DECLARE_INCIDENT and (ticket.incident_id is not None
-                                                  or leads_incident(ticket)):
+        if action in (Action.DECLARE_INCIDENT, Action.LINK_INCIDENT) and (
+                ticket.incident_id is not None or leads_incident(ticket)):
             continue
         if role is not None and not allowed(action, status, role):
             continue

@@ -144,7 +144,8 @@ async def incident_facts(session: AsyncSession, ticket: Ticket) -> IncidentFacts
     lead's card, which its posts go under); None for most tickets."""
     if ticket.incident is not None:
         lead = await session.get(Ticket, ticket.incident.lead_ticket_id)
-        return IncidentFacts(lead_card=lead.card_message_id if lead else None)
+        return IncidentFacts(lead_card=lead.card_message_id if lead else None,
+                             lead_number=lead.number or "" if lead else "")
     if not leads_incident(ticket):
         return None
     incidents = Incidents(session)

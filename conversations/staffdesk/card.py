@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from conversations.context import Context
 from conversations.keyboards import Callback, CardAction, Prefix, grid, staff_button, staff_target
-from conversations.notices import CARD_ACTION_CODES
+from conversations.notices import CARD_ACTION_CODES, category_name
 from conversations.staffdesk.dialog import Guided, GuidedAction
 from conversations.staffdesk.guided import answer, begin
+from locales import N_
 from storage.models import Staff, Ticket
+from tickets import incidents
 from tickets.inputs import Actor, TicketError
 from tickets.lifecycle import STAFF_STATUS_LABELS, Action, Role, Status, allowed
 from tickets.offers import DISPUTE_ONLY, is_dispute
@@ -20,7 +22,8 @@ from tickets.offers import DISPUTE_ONLY, is_dispute
 # the lifecycle action of each button (the card shows them: notices.CARD_ACTION_CODES)
 CARD_CODES: dict[CardAction, Action] = (
     {button: action for action, button in CARD_ACTION_CODES.items()}
-    | {CardAction.ASSIGN_TO: Action.ASSIGN, CardAction.UNLINK: Action.UNLINK_INCIDENT})
+    | {CardAction.ASSIGN_TO: Action.ASSIGN, CardAction.UNLINK: Action.UNLINK_INCIDENT,
+       CardAction.LINK_TO: Action.LINK_INCIDENT})
 # buttons that act whatever changed on the ticket since they were posted (a linked report's
 # steps follow its incident: its version moves on without anyone looking at it)
 ANY_VERSION = frozenset({CardAction.UNLINK})
@@ -129,6 +132,10 @@ async def act(ctx: Context, staff: Staff, ticket: Ticket, code: CardAction, extr
             return
         ctx.answer(_("No. %(number)s is a ticket of its own again; its card follows.") % {
             "number": ticket.number})
+    elif code == CardAction.LINK:
+        await _offer_incidents(ctx, ticket)
+    elif code == CardAction.LINK_TO:
+        await _link(ctx, staff, ticket, extra)
     elif code == CardAction.RESOLVE and ticket.status == Status.INVESTIGATING:
         await service.start_resolving(ticket, staff)
         await begin(ctx, staff, Guided.RESOLUTION, ticket)
@@ -144,3 +151,55 @@ async def _assign(ctx: Context, staff: Staff, ticket: Ticket, assignee: Staff) -
             "name": assignee.name})
         return
     ctx.answer(ctx._("Assigned to %(name)s.") % {"name": assignee.name})
+
+
+# what a refused link by hand says, by TicketError code
+LINK_REFUSED = {
+    "already_linked": N_("No. %(number)s is linked to an incident already."),
+    "is_lead": N_("No. %(number)s leads an incident itself; it cannot be linked to one."),
+    "incident_closed": N_("That incident has closed meanwhile. Nothing was changed."),
+}
+
+
+async def _offer_incidents(ctx: Context, ticket: Ticket) -> None:
+    """The open incidents to link the report to (its category's first), one button each."""
+    _ = ctx._
+    found = await incidents.open_to_link(ctx.tickets, ticket)
+    if not found:
+        ctx.answer(_("No incident is open now. Mark the ticket that leads one with "
+                     "“🚨 Incident” first."), alert=True)
+        ctx.out.result = "refused"
+        return
+    buttons = [staff_button(
+        " · ".join((_("No. %(number)s") % {"number": o.lead.number},
+                   category_name(_, o.incident.category_code),
+                   await incidents.scope_words(ctx.session, o.incident, _))),
+        CardAction.LINK_TO, ticket, o.incident.id) for o in found[:LINK_CHOICES]]
+    ctx.say(_("No. %(number)s — link it to which incident? Its resident will be told the "
+              "office already knows, and what is done to the incident reaches them.") % {
+        "number": ticket.number}, grid(buttons, 1), reply_to=ticket.card_message_id)
+    ctx.answer()
+
+
+LINK_CHOICES = 10  # incidents offered at once (the newest; rarely more than one or two)
+
+
+async def _link(ctx: Context, staff: Staff, ticket: Ticket, extra: str) -> None:
+    _ = ctx._
+    try:
+        if not extra.isdigit() or len(extra) > 12:
+            raise TicketError("incident_closed")
+        incident = await incidents.link_by_hand(ctx.tickets, ticket, int(extra), staff)
+    except TicketError as error:
+        refused = LINK_REFUSED.get(error.code)
+        if refused is None:
+            refuse(ctx, ticket, Action.LINK_INCIDENT, staff)
+            return
+        ctx.answer(_(refused) % {"number": ticket.number}, alert=True)
+        ctx.out.result = "refused"
+        return
+    lead = await ctx.tickets.tickets.get(incident.lead_ticket_id)
+    text = _("No. %(number)s is linked to incident No. %(lead)s; its resident has been told."
+             ) % {"number": ticket.number, "lead": lead.number if lead else "—"}
+    ctx.answer(text)
+    ctx.say(text, edit=True)

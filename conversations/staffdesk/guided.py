@@ -18,11 +18,12 @@ from conversations.staffdesk import templates
 from conversations.staffdesk.answers import text_value, value_of
 from conversations.staffdesk.dialog import Guided, GuidedAction
 from conversations.staffdesk.questions import CANCEL, DIALOG_ACTIONS, DIALOGS, SKIP, Ask
-from storage.models import ReplyTemplate, Staff, Ticket, Unit
+from storage.models import ReplyTemplate, Staff, Ticket
+from tickets import incidents
 from tickets.inputs import Intake, Investigation, Resolution, TicketError
 from tickets.lifecycle import STAFF_STATUS_LABELS, Role, Status, allowed
 from tickets.mediation import Contact
-from tickets.scope import Scope, ScopeError, ScopeKind, floors_from
+from tickets.scope import ScopeKind
 
 
 async def begin(ctx: Context, staff: Staff, kind: Guided, ticket: Ticket | None) -> None:
@@ -222,19 +223,8 @@ async def _incident(ctx: Context, staff: Staff, ticket: Ticket, answers: Mapping
                     ) -> str:
     """The ticket leads an incident for the scope chosen."""
     _ = ctx._
-    kind = ScopeKind(answers["scope"])
-    unit = await ctx.session.get(Unit, ticket.unit_id) if ticket.unit_id else None
-    if kind == ScopeKind.PROPERTY:
-        scope = Scope(kind)
-    elif unit is None:
-        raise TicketError("not_on_list")
-    else:
-        try:
-            floors = floors_from(answers["floors"]) if kind == ScopeKind.FLOORS else ()
-        except ScopeError:
-            raise TicketError("bad_floors") from None
-        scope = Scope(kind, unit.building_id, floors)
-    words = scope.describe(_, unit.building.name if unit else "")
+    scope, words = await incidents.scope_for(ctx.session, ticket, ScopeKind(answers["scope"]),
+                                             answers.get("floors") or "", _)
     await ctx.tickets.declare_incident(ticket, staff, scope, words)
     return _("Marked as an incident for %(scope)s: new reports of this category from there "
              "are linked to it.") % {"scope": words}

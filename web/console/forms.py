@@ -29,6 +29,7 @@ from tickets.policy import (
     STAFF_TEXT_MAX,
     UNIT_TEXT_MAX,
 )
+from tickets.scope import ScopeKind
 
 
 class Form(StrEnum):
@@ -47,6 +48,9 @@ class Form(StrEnum):
     NOTE = "note"
     PARTY = "other-party"  # a dispute: reach the other party
     AGREEMENT = "agreement"  # a dispute: the agreement reached
+    INCIDENT = "incident"  # the ticket leads an incident for a scope
+    LINK = "link-incident"  # by hand: a report joins an open incident
+    UNLINK = "unlink-incident"  # a linked report is a ticket of its own again
 
 
 FORM_OF: dict[Action, Form] = {
@@ -55,7 +59,8 @@ FORM_OF: dict[Action, Form] = {
     Action.RESOLVE: Form.RESOLVE, Action.MESSAGE: Form.MESSAGE,
     Action.REQUEST_INFO: Form.REQUEST_INFO, Action.ESCALATE: Form.ESCALATE,
     Action.REJECT: Form.REJECT, Action.NOTE: Form.NOTE, Action.MEDIATE: Form.PARTY,
-    Action.AGREE: Form.AGREEMENT,
+    Action.AGREE: Form.AGREEMENT, Action.DECLARE_INCIDENT: Form.INCIDENT,
+    Action.LINK_INCIDENT: Form.LINK, Action.UNLINK_INCIDENT: Form.UNLINK,
 }
 ACTION_OF: dict[Form, Action] = {form: action for action, form in FORM_OF.items()}
 
@@ -74,6 +79,11 @@ DONE: dict[Form, str] = {
     Form.NOTE: N_("The internal note is saved."),
     Form.PARTY: N_("The contact with the other party is recorded."),
     Form.AGREEMENT: N_("Resolved as a mediation. Both sides have been told."),
+    Form.INCIDENT: N_("Marked as an incident: new reports of this category from its scope are "
+                      "linked to it, and what is done to it reaches everyone who reported."),
+    Form.LINK: N_("Linked to the incident. The resident has been told the office already "
+                  "knows."),
+    Form.UNLINK: N_("A ticket of its own again, with its own deadlines."),
 }
 
 # the ones with fields (the others are a single button)
@@ -90,6 +100,9 @@ CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
     "type": tuple((v, RESOLUTION_LABELS[v]) for v in RESOLUTIONS),
     "method": (("bot", N_("Message through the bot")), ("visit", N_("A visit")),
                ("call", N_("A call"))),
+    # an incident's scope, as the staff group offers it (tickets.incidents.scope_for)
+    "scope": (("building", N_("This building")), ("floors", N_("Some floors of it")),
+              ("property", N_("The whole property"))),
 }
 
 REQUIRED = N_("Please fill this in.")
@@ -199,6 +212,23 @@ def agreement(posted: Posted) -> tuple[str, date] | None:
     text = posted.text("text")
     day = posted.day("agreed_on") or utcnow().date()
     return None if posted.errors or text is None else (text, day)
+
+
+def incident_scope(posted: Posted) -> tuple[ScopeKind, str] | None:
+    """The scope chosen for an incident, and the floors as typed (read by scope_for)."""
+    kind = posted.choice("scope")
+    floors = posted.text("floors", required=kind == ScopeKind.FLOORS, max_len=100) or ""
+    return None if posted.errors else (ScopeKind(kind), floors)
+
+
+def chosen_id(posted: Posted, name: str) -> int | None:
+    """The id a select posted (an incident to link to: whether it may still be chosen is
+    the domain's to say, as of now)."""
+    raw = posted.values.get(name, "")
+    if not raw.isdigit() or len(raw) > 12:
+        posted.error(name, NOT_A_CHOICE)
+        return None
+    return int(raw)
 
 
 def translated_errors(posted: Posted, gettext: Callable[[str], str]) -> dict[str, str]:

@@ -30,14 +30,16 @@ from sqlalchemy.orm import joinedload, raiseload
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.app import ResidentDesk
-from conversations.notices import CARD_LABELS
-from locales import N_, gettext_for
+from conversations.notices import CARD_LABELS, category_name
+from locales import N_, Gettext, gettext_for
 from locales.dates import format_duration
+from storage.incidents import Incidents
 from storage.models import Attachment, Resident, Staff, Ticket, utcnow
 from storage.queue import late_by
 from storage.repositories import Categories, PersonalDataViews, StaffMembers
+from tickets import incidents
 from tickets.inputs import Actor, TicketError
-from tickets.lifecycle import OPEN, Role, Status
+from tickets.lifecycle import OPEN, Action, Role, Status, allowed
 from tickets.offers import offered
 from tickets.policy import CAUSE_LABELS, RESOLUTION_LABELS, SEVERITY_LABELS
 from tickets.questions import answers_of
@@ -53,7 +55,9 @@ from web.console.forms import (
     Form,
     Posted,
     agreement,
+    chosen_id,
     contact,
+    incident_scope,
     investigation,
     read_posted,
     resolution,
@@ -75,7 +79,18 @@ ERRORS = {  # TicketError codes a form can meet, in words
     "already_assigned": N_("The ticket is already assigned to this person."),
     "no_resident": N_("This complaint has no resident in Telegram to write to."),
     "not_staff": N_("This person is no longer on the staff list."),
+    "already_incident": N_("This ticket leads an incident already."),
+    "not_on_list": N_("This ticket's flat is not on the office's unit list, so its building is "
+                      "not known: mark the incident for the whole property. Nothing was saved."),
+    "bad_floors": N_("Those floors could not be read (write them as 3-7, or 3, 5, 9). Nothing "
+                     "was saved."),
+    "already_linked": N_("This ticket is linked to an incident already."),
+    "is_lead": N_("This ticket leads an incident itself; it cannot be linked to one."),
+    "incident_closed": N_("That incident has closed meanwhile. Nothing was changed."),
+    "not_linked": N_("This ticket is not linked to an incident any more."),
 }
+# the card's buttons, and the one under a linked report's post in the staff group
+LABELS = CARD_LABELS | {Action.UNLINK_INCIDENT: N_("↩️ A ticket of its own")}
 CREATED = N_("The complaint is registered as No. %(number)s. Tell the complainant this "
              "number.")
 NOT_NOW = N_("Not possible in the ticket's status now.")
@@ -150,8 +165,7 @@ async def _render(request: web.Request, ticket_id: int, *, done: Form | None = N
         staff = {s.id: s for s in await StaffMembers(session).everyone()}
         category = await Categories(session).by_code(ticket.category_code)
         role = Role.MANAGER if me.is_manager else Role.AGENT
-        # (an incident is marked from the staff group's card for now: no form here yet)
-        actions = [a for a in offered(ticket, role) if a in FORM_OF]
+        actions = console_actions(ticket, role)
         earlier = await _earlier(session, ticket)
         late = late_by(ticket, utcnow())
         audit = (await PersonalDataViews(session).latest(AUDIT_SHOWN, ticket_id=ticket.id)
@@ -198,13 +212,68 @@ async def _render(request: web.Request, ticket_id: int, *, done: Form | None = N
             "earlier": earlier,
             "late": _("Overdue: %(time)s late") % {"time": format_duration(late, lang)}
             if late else None,
-            "action_labels": {FORM_OF[a]: without_icon(_(CARD_LABELS[a])) for a in FORM_OF},
+            "action_labels": {FORM_OF[a]: without_icon(_(LABELS[a])) for a in FORM_OF},
             "event_text": lambda event: event_text(event, _),
             "phone_shown": phone_shown,
             "audit": audit, "viewed_labels": VIEWED,
+            "incident": await incident_of(session, ticket, _),
+            "open_incidents": (await _open_incidents(desk, session, ticket, _)
+                               if Form.LINK in forms else []),
         }
         return aiohttp_jinja2.render_template("ticket.html", request, context,
                                               status=refused.status if refused else 200)
+
+
+def console_actions(ticket: Ticket, role: Role) -> list[Action]:
+    """The actions the ticket's page has forms for: the card's, and a linked report's unlink
+    (under its post in the staff group)."""
+    actions = [a for a in offered(ticket, role) if a in FORM_OF]
+    if ticket.incident_id is not None and allowed(Action.UNLINK_INCIDENT, ticket.status, role):
+        actions.append(Action.UNLINK_INCIDENT)
+    return actions
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """What the ticket's page says of its incident: the one it leads, or the one it is
+    linked to (by its lead)."""
+
+    id: int
+    leads: bool
+    lead_number: str
+    lead_id: int
+    scope: str
+    reports: int = 0
+    residents: int = 0
+    closed: bool = False
+
+
+async def incident_of(session: AsyncSession, ticket: Ticket, _: Gettext) -> IncidentView | None:
+    if ticket.incident is not None:
+        incident = ticket.incident
+        lead = await session.get(Ticket, incident.lead_ticket_id)
+        if lead is None:
+            return None
+    else:
+        led = await Incidents(session).led_by(ticket.id)
+        if led is None:
+            return None
+        incident, lead = led, ticket
+    reports, residents = await Incidents(session).counts(incident.id, lead)
+    return IncidentView(id=incident.id, leads=lead.id == ticket.id, lead_number=lead.number or "",
+                        lead_id=lead.id, scope=await incidents.scope_words(session, incident, _),
+                        reports=reports, residents=residents,
+                        closed=incident.closed_at is not None)
+
+
+async def _open_incidents(desk: ResidentDesk, session: AsyncSession, ticket: Ticket,
+                          _: Gettext) -> list[tuple[int, str]]:
+    """(id, label) of each incident the ticket may be linked to, its category's first."""
+    found = await incidents.open_to_link(service(desk, session), ticket)
+    return [(o.incident.id, " · ".join((
+        _("No. %(number)s") % {"number": o.lead.number},
+        category_name(_, o.incident.category_code),
+        await incidents.scope_words(session, o.incident, _)))) for o in found]
 
 
 @dataclass(frozen=True)
@@ -275,8 +344,8 @@ async def _carry_out(desk: ResidentDesk, session: AsyncSession, form: Form, tick
         return Refused(form, ERRORS["changed"], posted)
     action = ACTION_OF[form]
     role = Role(staff.role)
-    if action not in offered(ticket, role):
-        if action in offered(ticket, Role.MANAGER) and role != Role.MANAGER:
+    if action not in console_actions(ticket, role):
+        if action in console_actions(ticket, Role.MANAGER) and role != Role.MANAGER:
             return Refused(form, MANAGERS_ONLY, posted, status=403)
         return Refused(form, NOT_NOW, posted)
     tickets = service(desk, session)
@@ -319,6 +388,21 @@ async def _carry_out(desk: ResidentDesk, session: AsyncSession, form: Form, tick
             if agreed is None:
                 return Refused(form, CORRECT_THE_FORM, posted, status=400)
             await tickets.record_agreement(ticket, staff, *agreed, version)
+        elif form == Form.INCIDENT:
+            chosen = incident_scope(posted)
+            if chosen is None:
+                return Refused(form, CORRECT_THE_FORM, posted, status=400)
+            # in the staff group's language: the words go into its thread
+            scope, words = await incidents.scope_for(
+                session, ticket, *chosen, gettext_for(desk.settings.office.default_language))
+            await tickets.declare_incident(ticket, staff, scope, words, version)
+        elif form == Form.LINK:
+            incident_id = chosen_id(posted, "incident")
+            if incident_id is None:
+                return Refused(form, CORRECT_THE_FORM, posted, status=400)
+            await incidents.link_by_hand(tickets, ticket, incident_id, staff, version)
+        elif form == Form.UNLINK:
+            await tickets.unlink_from_incident(ticket, staff)
         elif form == Form.ESCALATE:
             reason = posted.text("text", required=False)
             if posted.errors:

@@ -34,6 +34,12 @@ CALL_BACK_LABELS = {  # by the outcome ("": asked)
     "recurred": N_("Call-back: the problem came back"),
     "unanswered": N_("Call-back: no answer"),
 }
+INCIDENT_LABELS = {  # an "incident" event: marked, linked (at once, by hand), unlinked
+    "declared": N_("Marked an incident; its scope"),
+    "linked": N_("Linked to an incident; its lead"),
+    "by_hand": N_("Linked by hand to an incident; its lead"),
+    "unlinked": N_("A ticket of its own again; the incident's lead"),
+}
 RESUMED_DEADLINE = N_("The resolve deadline moved on by the time the resident held the ticket")
 REOPENED_DEADLINES = N_("Fresh deadlines for the reopened ticket")
 
@@ -56,6 +62,11 @@ def event_text(event: TicketEvent, _: Gettext) -> str:
     elif event.kind == "call_back":
         text = _(CALL_BACK_LABELS.get((event.details or {}).get("outcome") or "",
                                       CALL_BACK_LABELS[""]))
+    elif event.kind == "incident":
+        details = event.details or {}
+        text = _(INCIDENT_LABELS["declared" if details.get("scope") else
+                                 "unlinked" if details.get("unlinked") else
+                                 "by_hand" if details.get("by_hand") else "linked"])
     elif event.kind == "deadline":
         text = _(REOPENED_DEADLINES if (event.details or {}).get("stage") == "reopened"
                  else RESUMED_DEADLINE)

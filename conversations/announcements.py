@@ -33,6 +33,7 @@ from tickets.announcements import (
     DeliveryReport,
     Problem,
     area_of,
+    cancel,
     create,
     queue,
     report,
@@ -144,7 +145,7 @@ async def press(ctx: Context, staff: Staff | None) -> None:
         return
     if callback.action == CANCEL:
         number = callback.int_arg()
-        done = number is not None and await Announcements(ctx.session).cancel(number, utcnow())
+        done = number is not None and await cancel(ctx.session, number, utcnow())
         ctx.answer(_("Cancelled.") if done else _("It is already on its way; too late to cancel."))
         if done:
             await listing(ctx, staff, edit=True)

@@ -7,6 +7,11 @@ transaction it claims the row (a conditional UPDATE: of two replicas one wins), 
 nobody gets it twice, whatever restarts. The notifier sends those rows like any other; the
 delivery report reads their states (`storage.announcements`), so it needs no bookkeeping of
 its own when the notifier settles a row.
+
+The console writes one too (`NewAnnouncement`): a text for everyone or one per language (a
+resident gets theirs, else the text for everyone, else the office's language's), a photo,
+and, for planned works, the incident it opens for its scope, category and window
+(tickets/incidents.py `plan`), so that reports of it are linked as they come.
 """
 
 from __future__ import annotations
@@ -20,14 +25,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from locales import SUPPORTED
 from storage.announcements import Announcements, Area
+from storage.incidents import Incidents
 from storage.models import Announcement, AnnouncementDelivery, OutboxMessage
 from storage.repositories import Units
+from tickets import incidents
 from tickets.notices import AnnouncementNotice
 from tickets.scope import Scope, ScopeError, ScopeKind, floors_from
 
 EVERYONE = "*"  # the key of `Announcement.texts` for a text in no particular language
 TEXT_MAX = 3500  # under Telegram's 4096 with the header (a caption is shorter: see below)
+CAPTION_TEXT_MAX = 900  # under a photo's caption limit of 1024, with the header
+LANGUAGES = (EVERYONE, *SUPPORTED)  # the keys `texts` may have
 _WHEN = re.compile(r"\s+at\s+(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})\s*$", re.IGNORECASE)
 
 
@@ -39,6 +49,10 @@ class Problem(StrEnum):
     UNIT = "unit"
     FLOORS = "floors"
     TIME = "time"
+    TEXT = "text"  # none at all, or one too long (for a caption, with a photo)
+    LANGUAGE = "language"
+    PAST = "past"
+    WINDOW = "window"  # planned works that end before they start
 
 
 class AnnouncementError(ValueError):
@@ -72,6 +86,44 @@ class AnnouncementDraft:
                        datetime.fromisoformat(at) if at else None, str(data.get("key", "")))
         except (KeyError, ValueError, TypeError, ScopeError):
             return None
+
+
+@dataclass(frozen=True)
+class PlannedWorks:
+    """Planned works an announcement tells of: reports of `category` from its scope between
+    `starts_at` and `ends_at` (aware) are linked to the incident it opens."""
+
+    category: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True)
+class NewAnnouncement:
+    """An announcement as the console writes it (the staff group's draft becomes one too)."""
+
+    scope: Scope
+    texts: dict[str, str]  # by language (LANGUAGES), EVERYONE for all
+    send_at: datetime | None  # aware; None: now
+    photo_path: str | None = None  # a kept upload, without its metadata
+    works: PlannedWorks | None = None
+    scope_text: str = ""  # the scope in words (for the planned works' card)
+
+    def problems(self, now: datetime) -> list[Problem]:
+        """What is wrong with it (nothing: it can be saved)."""
+        found = []
+        longest = CAPTION_TEXT_MAX if self.photo_path else TEXT_MAX
+        texts = [t for t in self.texts.values() if t.strip()]
+        if not texts or any(len(t) > longest for t in texts):
+            found.append(Problem.TEXT)
+        if any(key not in LANGUAGES for key in self.texts):
+            found.append(Problem.LANGUAGE)
+        if self.send_at is not None and self.send_at <= now:
+            found.append(Problem.PAST)
+        if self.works is not None and not (now < self.works.ends_at
+                                           and self.works.starts_at < self.works.ends_at):
+            found.append(Problem.WINDOW)
+        return found
 
 
 @dataclass(frozen=True)
@@ -148,14 +200,38 @@ async def report(session: AsyncSession, announcement_ids: list[int]
     return {i: DeliveryReport(**c) for i, c in counts.items()}
 
 
-async def create(session: AsyncSession, draft: AnnouncementDraft, staff_id: int | None,
-                 now: datetime) -> Announcement:
-    announcement = Announcement(created_by_id=staff_id, scope=draft.scope.to_json(),
-                                texts={EVERYONE: draft.text}, send_at=draft.send_at or now,
-                                created_at=now)
+async def create(session: AsyncSession, draft: AnnouncementDraft | NewAnnouncement,
+                 staff_id: int | None, now: datetime) -> Announcement:
+    """Store it (and open its planned works' incident); AnnouncementError if it cannot be
+    sent as it is (the console and the group check first, to say what is wrong)."""
+    new = (NewAnnouncement(draft.scope, {EVERYONE: draft.text}, draft.send_at)
+           if isinstance(draft, AnnouncementDraft) else draft)
+    if problems := new.problems(now):
+        raise AnnouncementError(problems[0])
+    texts = {key: text.strip() for key, text in new.texts.items() if text.strip()}
+    announcement = Announcement(created_by_id=staff_id, scope=new.scope.to_json(),
+                                texts=texts, send_at=new.send_at or now,
+                                photo_path=new.photo_path, created_at=now)
+    if new.works is not None:
+        incident = await incidents.plan(session, new.works.category, new.scope,
+                                        new.scope_text, new.works.starts_at,
+                                        new.works.ends_at, staff_id, now)
+        announcement.incident_id = incident.id
     session.add(announcement)
     await session.flush()
     return announcement
+
+
+async def cancel(session: AsyncSession, announcement_id: int, now: datetime) -> bool:
+    """Cancel a scheduled one (False: already on its way, or cancelled); its planned works
+    are off too, unless a report already leads them."""
+    store = Announcements(session)
+    if not await store.cancel(announcement_id, now):
+        return False
+    announcement = await store.get(announcement_id)
+    if announcement is not None and announcement.incident_id is not None:
+        await Incidents(session).close_if_unreported(announcement.incident_id, now)
+    return True
 
 
 async def queue_due(session: AsyncSession, now: datetime) -> int:

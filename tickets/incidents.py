@@ -8,6 +8,13 @@ the lead — take it up, investigate, resolve, reject — is done to every open 
 too, through the same service, and each resident hears it once (once per resident, however
 many of their reports are linked); a resolution gives each their own survey. The incident
 closes when its lead is resolved or rejected.
+
+Planned works (an announcement's, tickets/announcements.py) are an incident opened before
+anyone reports: its scope, category and window are known, its lead is not. The first report
+of its category from its scope within the window leads it (the resident is told the office
+knows, and staff get its card as an incident's); later ones are linked to it as to any
+incident. After the window nothing more is linked; planned works nobody reported are closed
+by the scheduler (`close_finished`), and ones with a lead stay with staff until they resolve it.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.incidents import Incidents
 from storage.models import Incident, Staff, Ticket, Unit
@@ -54,6 +63,25 @@ async def declare(service: TicketService, ticket: Ticket, staff: Staff, scope: S
     return incident
 
 
+async def plan(session: AsyncSession, category: str, scope: Scope, scope_text: str,
+               starts_at: datetime, ends_at: datetime, staff_id: int | None,
+               now: datetime) -> Incident:
+    """Planned works: an incident for `scope` and `category` from `starts_at` to `ends_at`,
+    led by its first report."""
+    incident = Incident(lead_ticket_id=None, category_code=category, scope=scope.to_json(),
+                        scope_text=scope_text[:200], opened_by_id=staff_id, opened_at=now,
+                        starts_at=starts_at, ends_at=ends_at)
+    session.add(incident)
+    await session.flush()
+    return incident
+
+
+async def close_finished(session: AsyncSession, now: datetime) -> int:
+    """Planned works whose window is over and that nobody reported are closed (the scheduler
+    calls this); ones a report leads are the staff's to resolve."""
+    return await Incidents(session).close_unreported(now)
+
+
 async def matching(service: TicketService, category: str, unit_id: int | None,
                    now: datetime) -> Incident | None:
     """The open incident a new report of this category from this unit belongs to."""
@@ -71,6 +99,9 @@ async def linked(service: TicketService, ticket: Ticket, incident: Incident) -> 
     """A report just linked: the line in the lead's thread, and the lead's stage reached."""
     from tickets.service import SYSTEM
 
+    if incident.lead_ticket_id is None and await _leads_planned(service, ticket, incident):
+        return
+    assert incident.lead_ticket_id is not None
     lead = await service.tickets.get(incident.lead_ticket_id)
     assert lead is not None
     service._event(ticket, "incident", SYSTEM, note=lead.number,
@@ -86,6 +117,35 @@ async def linked(service: TicketService, ticket: Ticket, incident: Incident) -> 
         except LifecycleError:
             break
         await service._move(ticket, target, SYSTEM, note=lead.number)
+
+
+async def _leads_planned(service: TicketService, ticket: Ticket, incident: Incident) -> bool:
+    """The first report of planned works leads them: the incident's card is its own, its
+    deadlines run as any ticket's. False if a report of another transaction led them first
+    (this one is then linked to that one)."""
+    from tickets.service import SYSTEM
+
+    taken = await Incidents(service.session).take_lead(incident.id, ticket.id)
+    await service.session.refresh(incident)
+    if not taken:
+        return False
+    ticket.incident_id, ticket.incident = None, None
+    planner = await service.staff.get(incident.opened_by_id) if incident.opened_by_id else None
+    scope_text = incident.scope_text or ""
+    service._event(ticket, "incident", SYSTEM, note=scope_text,
+                   details={"incident_id": incident.id, "scope": incident.scope,
+                            "planned": True})
+    service._thread(IncidentDeclared(ticket.id, scope=scope_text,
+                                     by=planner.name if planner else ""))
+    service.refresh_card(ticket)
+    await service._start_clocks(ticket)
+    return True
+
+
+async def leads_planned_works(session: AsyncSession, ticket: Ticket) -> bool:
+    """Whether this new report leads planned works (its resident hears the office knows)."""
+    incident = await Incidents(session).led_by(ticket.id)
+    return incident is not None and incident.starts_at is not None
 
 
 async def for_reports(service: TicketService, lead: Ticket,
@@ -122,7 +182,8 @@ async def unlink(service: TicketService, report: Ticket, staff: Staff) -> None:
     incident = report.incident
     if incident is None:
         raise TicketError("not_linked")
-    lead = await service.tickets.get(incident.lead_ticket_id)
+    lead = (await service.tickets.get(incident.lead_ticket_id)
+            if incident.lead_ticket_id is not None else None)
     service._event(report, "incident", actor, note=lead.number if lead else None,
                    details={"incident_id": incident.id, "unlinked": True})
     await _on_its_own(service, report)

@@ -162,7 +162,11 @@ async def press(ctx: Context, staff: Staff | None) -> None:
         ctx.say(_("Cancelled. Nothing was saved."), edit=True)
         return
     now = utcnow()
-    announcement = await create(ctx.session, draft, staff.id, now)
+    try:
+        announcement = await create(ctx.session, draft, staff.id, now)
+    except AnnouncementError:  # its time passed while it waited to be confirmed
+        ctx.say(_("That time has passed. Leave out “at” to send it now."), edit=True)
+        return
     if draft.send_at is None:  # now: queued in this transaction (a later one by the scheduler)
         await queue(ctx.session, announcement.id, now)
         ctx.out.notify = True

@@ -214,9 +214,9 @@ async def test_planned_works_link_the_reports_made_during_them(site: Site) -> No
     await site.all_sent()
 
     await file_report(first, "Loud drilling downstairs since the morning.")
-    assert "We already know about this problem" in first.last_with_text("registered").text
+    assert "We already know about this problem" in (first.last_with_text("registered").text or "")
     await file_report(second, "The drilling is unbearable, please stop it.")
-    assert "We already know about this problem" in second.last_with_text("registered").text
+    assert "We already know about this problem" in (second.last_with_text("registered").text or "")
     await site.all_sent()
     async with site.desk.db.transaction() as session:
         incident = await session.scalar(select(Incident))

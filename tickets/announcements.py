@@ -38,6 +38,8 @@ EVERYONE = "*"  # the key of `Announcement.texts` for a text in no particular la
 TEXT_MAX = 3500  # under Telegram's 4096 with the header (a caption is shorter: see below)
 CAPTION_TEXT_MAX = 900  # under a photo's caption limit of 1024, with the header
 LANGUAGES = (EVERYONE, *SUPPORTED)  # the keys `texts` may have
+_TAGS = {"en": "en", "zh": "zh_Hans", "ru": "ru"}  # the tags of a text per language
+_LANGUAGE_TAG = re.compile(r"^[ \t]*\[(en|zh|ru)\][ \t]*", re.IGNORECASE | re.MULTILINE)
 _WHEN = re.compile(r"\s+at\s+(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})\s*$", re.IGNORECASE)
 
 
@@ -68,13 +70,15 @@ class AnnouncementDraft:
     """What a manager asked for, before they confirm it (kept in the staff group's state)."""
 
     scope: Scope
-    text: str
+    texts: dict[str, str]  # by language (LANGUAGES), EVERYONE for all
     send_at: datetime | None  # aware; None: now
     key: str = ""  # random; the confirm button carries it
+    photo_file_id: str | None = None  # the photo the command was the caption of
 
     def to_json(self) -> dict[str, Any]:
-        return {"v": 1, "scope": self.scope.to_json(), "text": self.text, "key": self.key,
-                "send_at": self.send_at.isoformat() if self.send_at else None}
+        return {"v": 1, "scope": self.scope.to_json(), "texts": self.texts, "key": self.key,
+                "send_at": self.send_at.isoformat() if self.send_at else None,
+                "photo_file_id": self.photo_file_id}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> AnnouncementDraft | None:
@@ -82,10 +86,23 @@ class AnnouncementDraft:
             return None
         try:
             at = data.get("send_at")
-            return cls(Scope.from_json(data["scope"]), str(data["text"]),
-                       datetime.fromisoformat(at) if at else None, str(data.get("key", "")))
-        except (KeyError, ValueError, TypeError, ScopeError):
+            # (a draft saved before texts per language has one "text", for everyone)
+            texts = ({str(k): str(v) for k, v in data["texts"].items()} if "texts" in data
+                     else {EVERYONE: str(data["text"])})
+            return cls(Scope.from_json(data["scope"]), texts,
+                       datetime.fromisoformat(at) if at else None, str(data.get("key", "")),
+                       data.get("photo_file_id") or None)
+        except (KeyError, ValueError, TypeError, AttributeError, ScopeError):
             return None
+
+
+def texts_from(body: str) -> dict[str, str]:
+    """The text of /announce: for everyone, then optionally a text per language, each after
+    its tag at the start of a line ("[en]", "[zh]", "[ru]"). Empty ones are left out."""
+    parts = _LANGUAGE_TAG.split(body)
+    texts = {EVERYONE: parts[0]} | {_TAGS[tag.lower()]: text
+                                    for tag, text in zip(parts[1::2], parts[2::2], strict=True)}
+    return {key: text.strip() for key, text in texts.items() if text.strip()}
 
 
 @dataclass(frozen=True)
@@ -108,11 +125,12 @@ class NewAnnouncement:
     photo_path: str | None = None  # a kept upload, without its metadata
     works: PlannedWorks | None = None
     scope_text: str = ""  # the scope in words (for the planned works' card)
+    photo_file_id: str | None = None  # a photo sent in the staff group (Telegram's id)
 
     def problems(self, now: datetime) -> list[Problem]:
         """What is wrong with it (nothing: it can be saved)."""
         found = []
-        longest = CAPTION_TEXT_MAX if self.photo_path else TEXT_MAX
+        longest = CAPTION_TEXT_MAX if self.photo_path or self.photo_file_id else TEXT_MAX
         texts = [t for t in self.texts.values() if t.strip()]
         if not texts or any(len(t) > longest for t in texts):
             found.append(Problem.TEXT)
@@ -204,14 +222,16 @@ async def create(session: AsyncSession, draft: AnnouncementDraft | NewAnnounceme
                  staff_id: int | None, now: datetime) -> Announcement:
     """Store it (and open its planned works' incident); AnnouncementError if it cannot be
     sent as it is (the console and the group check first, to say what is wrong)."""
-    new = (NewAnnouncement(draft.scope, {EVERYONE: draft.text}, draft.send_at)
+    new = (NewAnnouncement(draft.scope, draft.texts, draft.send_at,
+                           photo_file_id=draft.photo_file_id)
            if isinstance(draft, AnnouncementDraft) else draft)
     if problems := new.problems(now):
         raise AnnouncementError(problems[0])
     texts = {key: text.strip() for key, text in new.texts.items() if text.strip()}
     announcement = Announcement(created_by_id=staff_id, scope=new.scope.to_json(),
                                 texts=texts, send_at=new.send_at or now,
-                                photo_path=new.photo_path, created_at=now)
+                                photo_path=new.photo_path, photo_file_id=new.photo_file_id,
+                                created_at=now)
     if new.works is not None:
         incident = await incidents.plan(session, new.works.category, new.scope,
                                         new.scope_text, new.works.starts_at,

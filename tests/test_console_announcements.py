@@ -19,7 +19,7 @@ from bot.emulator.chat import ChatClient
 from storage.models import Announcement, Incident, OutboxMessage, Resident, Ticket, utcnow
 from tests.chats import file_report, register
 from tests.console_site import AGENT, MANAGER, Browser, Site, browser_of
-from tests.test_evidence import located
+from tests.pictures import assert_no_metadata, located
 from tickets.incidents import close_finished
 
 HEADER = "From the property management office"
@@ -127,8 +127,8 @@ async def test_a_photo_goes_as_a_photo_without_its_location(site: Site) -> None:
     assert photo.kind == "photo" and photo.text is not None
     assert photo.text.endswith("The new bicycle shed.") and HEADER in photo.text
     assert photo.file_id is not None
-    sent = Image.open(io.BytesIO(site.emulator.file_bytes(photo.file_id)))
-    assert not dict(sent.getexif())  # no position, no camera
+    # no position, no camera, and turned upright
+    assert_no_metadata(site.emulator.file_bytes(photo.file_id))
 
 
 async def test_a_scheduled_one_can_be_cancelled_and_never_goes(site: Site) -> None:

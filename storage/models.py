@@ -218,6 +218,8 @@ class Announcement(Base):
     queued_at: Mapped[datetime | None] = mapped_column()  # its recipients' rows written
     cancelled_at: Mapped[datetime | None] = mapped_column()
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    # the console's form (random): the same form sent twice is one announcement
+    form_key: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)
 
 
 class AnnouncementDelivery(Base):

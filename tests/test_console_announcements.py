@@ -38,9 +38,11 @@ def _office_time(site: Site, moment: datetime) -> str:
 async def _post(browser: Browser, site: Site, fields: dict[str, str],
                 photo: tuple[str, bytes, str] | None = None) -> tuple[int, str, str]:
     """The announcement form posted as a browser posts it (multipart, with its CSRF token)."""
-    await browser.get("/console/announcements")
+    _status, page = await browser.get("/console/announcements")
+    key = re.search(r'name="key" value="([0-9a-f]+)"', page)  # (none: not for this person)
     form = aiohttp.FormData()
-    for name, value in {"csrf": browser.csrf, **fields}.items():
+    for name, value in {"csrf": browser.csrf, "key": key.group(1) if key else "",
+                        **fields}.items():
         form.add_field(name, value)
     if photo is not None:
         form.add_field("photo", photo[1], filename=photo[0], content_type=photo[2])
@@ -113,6 +115,20 @@ async def test_each_resident_gets_the_text_of_their_language(site: Site) -> None
     assert _announced(english)[-1].text.endswith("Water is off on Monday.")
     assert _announced(chinese)[-1].text.endswith("Water is off on Monday.")
     assert _announced(russian)[-1].text.endswith("В понедельник нет воды.")
+
+
+async def test_a_form_sent_twice_announces_once(site: Site) -> None:
+    resident = await _resident(site, 3041, "Ann Lee", "en")
+    async with browser_of(site, MANAGER) as manager:
+        fields = {"scope": "all", "text": "The gate code changes tonight.",
+                  "key": "0123456789abcdef0123456789abcdef"}
+        for _twice in range(2):  # (a double click, or Back and send again)
+            status, _body, location = await _post(manager, site, fields)
+            assert status == 303 and location.endswith("number=1")
+    await site.all_sent()
+    assert len(_announced(resident)) == 1
+    async with site.desk.db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Announcement)) == 1
 
 
 async def test_a_photo_goes_as_a_photo_without_its_location(site: Site) -> None:

@@ -126,6 +126,7 @@ class NewAnnouncement:
     works: PlannedWorks | None = None
     scope_text: str = ""  # the scope in words (for the planned works' card)
     photo_file_id: str | None = None  # a photo sent in the staff group (Telegram's id)
+    form_key: str | None = None  # the console's form: sent twice, it is one announcement
 
     def problems(self, now: datetime) -> list[Problem]:
         """What is wrong with it (nothing: it can be saved)."""
@@ -225,13 +226,15 @@ async def create(session: AsyncSession, draft: AnnouncementDraft | NewAnnounceme
     new = (NewAnnouncement(draft.scope, draft.texts, draft.send_at,
                            photo_file_id=draft.photo_file_id)
            if isinstance(draft, AnnouncementDraft) else draft)
+    if new.form_key and (sent := await Announcements(session).by_form_key(new.form_key)):
+        return sent  # (a form sent twice: a double click, a reload)
     if problems := new.problems(now):
         raise AnnouncementError(problems[0])
     texts = {key: text.strip() for key, text in new.texts.items() if text.strip()}
     announcement = Announcement(created_by_id=staff_id, scope=new.scope.to_json(),
                                 texts=texts, send_at=new.send_at or now,
                                 photo_path=new.photo_path, photo_file_id=new.photo_file_id,
-                                created_at=now)
+                                form_key=new.form_key or None, created_at=now)
     if new.works is not None:
         incident = await incidents.plan(session, new.works.category, new.scope,
                                         new.scope_text, new.works.starts_at,

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +24,7 @@ from zoneinfo import ZoneInfo
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.web_request import FileField
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import ResidentDesk
@@ -57,6 +60,7 @@ log = logging.getLogger("residesk.console")
 LISTED = 50
 PHOTO_MAX_BYTES = 10 * 1024 * 1024  # Telegram's limit for a photo sent by a bot
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
+_KEY = re.compile(r"[0-9a-f]{32}")  # the form's key, as the page wrote it
 TEXT_FIELDS = {EVERYONE: "text", **{lang: f"text_{lang}" for lang in SUPPORTED}}
 
 NO_TEXT = N_("Please write the text: for everyone, or in at least one language.")
@@ -95,7 +99,7 @@ class Row:
 @need(Need.MANAGER)
 async def announcements_page(request: web.Request) -> web.Response:
     """GET /console/announcements: the form, and the latest ones."""
-    return await _render(request, Posted({"scope": "all"}))
+    return await _render(request, Posted({"scope": "all", "key": uuid.uuid4().hex}))
 
 
 async def _render(request: web.Request, form: Posted, status: int = 200) -> web.Response:
@@ -197,12 +201,20 @@ async def announce(request: web.Request) -> web.Response:
             assert photo is not None
             form.error("photo", PHOTO_NOT_STORED, name=photo.filename[:80])
             return await _render(request, form, status=400)
-    new = NewAnnouncement(scope, texts, send_at, photo_path, works, scope_text)
+    key = form.values.get("key", "")
+    new = NewAnnouncement(scope, texts, send_at, photo_path, works, scope_text,
+                          form_key=key if _KEY.fullmatch(key) else None)
     try:
         async with desk.db.transaction() as session:
             announcement = await create(session, new, viewer(request).staff_id, now)
             if send_at is None:  # now: queued in this transaction (a later one by the scheduler)
                 await queue(session, announcement.id, now)
+    except IntegrityError:  # the same form sent twice at once: the other one saved it
+        async with desk.db.reading() as session:
+            found = await Announcements(session).by_form_key(key)
+        if found is None:
+            raise
+        _back(request, found, "created")
     except AnnouncementError as error:  # (checked above: a clock that moved on, say)
         log.warning("console: an announcement was refused: %s", error.problem)
         form.error("send_at" if error.problem == Problem.PAST else "text", NOT_A_CHOICE)

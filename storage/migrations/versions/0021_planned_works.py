@@ -1,5 +1,6 @@
 """planned works: an incident an announcement opens has no lead until its first report, and
-keeps its scope in words for the lead's card
+keeps its scope in words for the lead's card; the console's form key of an announcement (a
+form sent twice announces once)
 
 Revision ID: 0021
 Revises: 0020
@@ -21,9 +22,14 @@ def upgrade() -> None:
     with op.batch_alter_table('incidents') as batch:
         batch.alter_column('lead_ticket_id', existing_type=sa.Integer(), nullable=True)
         batch.add_column(sa.Column('scope_text', sa.String(length=200), nullable=True))
+    op.add_column('announcements', sa.Column('form_key', sa.String(length=32), nullable=True))
+    op.create_index('ix_announcements_form_key', 'announcements', ['form_key'], unique=True)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_announcements_form_key', table_name='announcements')
+    with op.batch_alter_table('announcements') as batch:
+        batch.drop_column('form_key')
     # planned works nobody reported are forgotten (no ticket can be linked to one: its first
     # report leads it)
     op.execute('UPDATE announcements SET incident_id = NULL WHERE incident_id IN '

@@ -37,6 +37,13 @@ class Incidents(Repository):
             .where(or_(Ticket.incident_id == incident_id, Ticket.id == lead.id)))).one()
         return int(reports), int(residents)
 
+    async def locked(self, incident_id: int) -> Incident | None:
+        """The incident as committed now, its row locked until this transaction ends
+        (PostgreSQL; SQLite has one writer at a time anyway)."""
+        return await self.session.scalar(
+            select(Incident).where(Incident.id == incident_id).with_for_update()
+            .execution_options(populate_existing=True))
+
     async def take_lead(self, incident_id: int, ticket_id: int) -> bool:
         """Planned works nobody reported yet: this ticket leads them, if no other report of
         a concurrent transaction got there first (a conditional UPDATE)."""

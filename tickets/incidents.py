@@ -88,10 +88,20 @@ async def matching(service: TicketService, category: str, unit_id: int | None,
     unit = await service.session.get(Unit, unit_id) if unit_id else None
     for incident in await Incidents(service.session).open_of_category(category, now):
         try:
-            if Scope.from_json(incident.scope).contains(unit):
-                return incident
+            if not Scope.from_json(incident.scope).contains(unit):
+                continue
         except ScopeError:
             continue  # (a scope a newer release wrote)
+        if incident.lead_ticket_id is None:
+            # planned works nobody reported yet: this report may lead them. Locked before
+            # the report is written: a report at the same moment waits here, then finds the
+            # lead (else both would hold the row a new ticket refers to, and each would wait
+            # for the other to take the lead: a deadlock on PostgreSQL)
+            found = await Incidents(service.session).locked(incident.id)
+            if found is None or found.closed_at is not None:
+                continue  # (called off meanwhile)
+            return found
+        return incident
     return None
 
 

@@ -5,15 +5,20 @@ group's /announce and /announcements (managers only).
 
     /announce building 2 at 2026-12-05 09:00
     Water will be off from 10:00 to 12:00.
+    [ru] С 10:00 до 12:00 не будет воды.
 
 The first line is the scope ("all", "building 2", "building 2 floors 3-5", "units 2-0301
 2-0302") and, optionally, "at" a time in office time (without it: now); the lines after it
-are the text, for everyone. The draft waits in the staff group's state row, by its author,
-until they press Send (one draft each; a new /announce replaces it).
+are the text, for everyone, and optionally a text per language after its tag ([en], [zh],
+[ru]). Sent as the caption of a photo, it announces the photo (by Telegram's file id:
+Telegram has already taken a photo's metadata out). The draft waits in the staff group's
+state row, by its author, until they press Send (one draft each; a new /announce replaces
+it).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -21,11 +26,12 @@ from conversations.context import Context
 from conversations.events import FileRef, Reply
 from conversations.keyboards import Callback, Prefix, button, grid
 from conversations.notices import Notice, when
-from locales import gettext_for
+from locales import LANGUAGE_NAMES, gettext_for
 from storage.announcements import Announcements
 from storage.models import Announcement, Staff, utcnow
 from storage.repositories import Units
 from tickets.announcements import (
+    CAPTION_TEXT_MAX,
     EVERYONE,
     TEXT_MAX,
     AnnouncementDraft,
@@ -33,11 +39,13 @@ from tickets.announcements import (
     DeliveryReport,
     Problem,
     area_of,
+    cancel,
     create,
     queue,
     report,
     scope_from,
     split_when,
+    texts_from,
 )
 from tickets.notices import AnnouncementNotice
 from tickets.scope import Scope, ScopeKind
@@ -45,6 +53,7 @@ from tickets.scope import Scope, ScopeKind
 DRAFTS = "announce"  # the staff group's state data: drafts by staff id
 SEND, DROP, CANCEL = "send", "drop", "cancel"  # the buttons' actions
 LISTED = 10  # /announcements shows the latest ones
+_ANNOUNCE = re.compile(r"^/announce(@\w+)?(?=\s|$)", re.IGNORECASE)
 
 
 # --- to the resident ----------------------------------------------------------------------
@@ -87,24 +96,36 @@ async def scope_words(ctx: Context, scope: Scope) -> str:
     return scope.describe(_, building.name if building else "", tuple(labels))
 
 
-async def announce(ctx: Context, staff: Staff) -> None:
-    """/announce: read the draft, show it with its recipient count, ask to confirm."""
+def caption_args(caption: str | None) -> str | None:
+    """What follows /announce in a photo's caption (None: the caption is no /announce)."""
+    found = _ANNOUNCE.match(caption or "")
+    return caption[found.end():].strip() if caption and found else None
+
+
+async def announce(ctx: Context, staff: Staff, *, args: str | None = None,
+                   photo_file_id: str | None = None) -> None:
+    """/announce (or a photo with it as the caption): read the draft, show it with its
+    recipient count, ask to confirm."""
     _ = ctx._
     if not staff.is_manager:
         _refuse(ctx, _("Only managers can send announcements."))
         return
-    first, _newline, text = ctx.event.command_args.partition("\n")
-    text = text.strip()
+    first, _newline, body = (ctx.event.command_args if args is None else args).partition("\n")
+    texts = texts_from(body)
     usage = _("Write the scope on the first line and the text below it, for example:\n"
               "/announce building 2 at 2026-12-05 09:00\n"
               "Water will be off from 10:00 to 12:00.\n\n"
               "Scope: all, building 2, building 2 floors 3-5, or units 2-0301 2-0302. "
-              "Without “at”, it goes now.")
-    if not first.strip() or not text:
+              "Without “at”, it goes now.") + "\n\n" + _(
+        "A text per language: start a line with [en], [zh] or [ru] and write that "
+        "language's text after it (the text before the first tag is for everyone else). "
+        "With a photo: send the photo with all of this as its caption.")
+    if not first.strip() or not texts:
         _refuse(ctx, usage)
         return
-    if len(text) > TEXT_MAX:
-        _refuse(ctx, _("The text is too long (at most %(max)d characters).") % {"max": TEXT_MAX})
+    longest = CAPTION_TEXT_MAX if photo_file_id else TEXT_MAX
+    if any(len(text) > longest for text in texts.values()):
+        _refuse(ctx, _("The text is too long (at most %(max)d characters).") % {"max": longest})
         return
     try:
         words, send_at = split_when(first, ctx.office.timezone)
@@ -121,18 +142,29 @@ async def announce(ctx: Context, staff: Staff) -> None:
     if send_at is not None and send_at <= now:
         _refuse(ctx, _("That time has passed. Leave out “at” to send it now."))
         return
-    draft = AnnouncementDraft(scope, text, send_at, uuid.uuid4().hex[:8])
+    draft = AnnouncementDraft(scope, texts, send_at, uuid.uuid4().hex[:8], photo_file_id)
     drafts = dict((ctx.state.data or {}).get(DRAFTS) or {})
     drafts[str(staff.id)] = draft.to_json()
     ctx.state.data = {**(ctx.state.data or {}), DRAFTS: drafts}  # (a new dict: saved)
     count = await Announcements(ctx.session).count(area_of(scope))
     at = when(send_at, ctx.office.timezone) if send_at else _("now")
+    shown = "\n\n".join(text if key == EVERYONE else f"[{LANGUAGE_NAMES.get(key, key)}] {text}"
+                         for key, text in texts.items())
+    if photo_file_id:
+        shown = "🖼 " + _("With this photo.") + "\n\n" + shown
     ctx.say(_("Announcement to %(scope)s, %(when)s: %(count)d resident(s).\n\n%(text)s\n\n"
               "Send it?") % {"scope": await scope_words(ctx, scope), "when": at,
-                             "count": count, "text": text},
+                             "count": count, "text": shown},
             grid([button(_("📢 Send"), Prefix.ANNOUNCE, SEND, draft.key),
                   button(_("Cancel"), Prefix.ANNOUNCE, DROP, draft.key)]),
             reply_to=ctx.event.message_id)
+
+
+def refuse_file(ctx: Context) -> None:
+    """/announce as the caption of a file that is no photo (a picture sent as a file keeps
+    its metadata, and residents should get a photo)."""
+    _refuse(ctx, ctx._("Send the picture as a photo (not as a file), with /announce as its "
+                       "caption."))
 
 
 async def press(ctx: Context, staff: Staff | None) -> None:
@@ -144,7 +176,7 @@ async def press(ctx: Context, staff: Staff | None) -> None:
         return
     if callback.action == CANCEL:
         number = callback.int_arg()
-        done = number is not None and await Announcements(ctx.session).cancel(number, utcnow())
+        done = number is not None and await cancel(ctx.session, number, utcnow())
         ctx.answer(_("Cancelled.") if done else _("It is already on its way; too late to cancel."))
         if done:
             await listing(ctx, staff, edit=True)
@@ -161,7 +193,11 @@ async def press(ctx: Context, staff: Staff | None) -> None:
         ctx.say(_("Cancelled. Nothing was saved."), edit=True)
         return
     now = utcnow()
-    announcement = await create(ctx.session, draft, staff.id, now)
+    try:
+        announcement = await create(ctx.session, draft, staff.id, now)
+    except AnnouncementError:  # its time passed while it waited to be confirmed
+        ctx.say(_("That time has passed. Leave out “at” to send it now."), edit=True)
+        return
     if draft.send_at is None:  # now: queued in this transaction (a later one by the scheduler)
         await queue(ctx.session, announcement.id, now)
         ctx.out.notify = True
@@ -205,7 +241,8 @@ async def listing(ctx: Context, staff: Staff, *, edit: bool = False) -> None:
                                   Prefix.ANNOUNCE, CANCEL, a.id))
         else:
             state = report_line(ctx, reports[a.id])
-        lines.append(f"{head}\n{state}\n{text[:80]}")
+        photo = "🖼 " if a.photo_path or a.photo_file_id else ""
+        lines.append(f"{head}\n{state}\n{photo}{text[:80]}")
     ctx.say("📢 " + _("Announcements") + "\n\n" + "\n\n".join(lines), grid(buttons, 1),
             edit=edit, reply_to=None if edit else ctx.event.message_id)
 

@@ -14,6 +14,7 @@ from conversations.flow import ANY_STEP, EXIT, Flow, Input, Press, Transition
 from conversations.keyboards import Prefix, button, grid, main_menu
 from locales.dates import format_when
 from tickets.evidence import MediaProblem
+from tickets.incidents import leads_planned_works
 from tickets.inputs import Submission, TicketError
 from tickets.policy import (
     DESCRIPTION_MAX,
@@ -592,7 +593,9 @@ async def _confirm(ctx: Context) -> None:
     sent = dict(list(ctx.data.get("sent", {}).items())[-4:])
     sent[submission.key[:8]] = ticket.number
     ctx.data["sent"] = sent
-    if ticket.incident is not None:  # one outage, many reports: the office already knows
+    # one outage, many reports (or planned works this report is the first of): the office
+    # already knows
+    if ticket.incident is not None or await leads_planned_works(ctx.session, ticket):
         ctx.say(_("Thank you! Your report is registered as No. %(number)s. We already know "
                   "about this problem and are working on it; you will be told here when it is "
                   "fixed.") % {"number": ticket.number}, edit=True)

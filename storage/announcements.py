@@ -56,6 +56,10 @@ class Announcements(Repository):
     async def get(self, announcement_id: int) -> Announcement | None:
         return await self.session.get(Announcement, announcement_id)
 
+    async def by_form_key(self, key: str) -> Announcement | None:
+        return await self.session.scalar(select(Announcement).where(
+            Announcement.form_key == key))
+
     async def recent(self, limit: int = 10) -> Sequence[Announcement]:
         return (await self.session.scalars(
             select(Announcement).order_by(Announcement.id.desc()).limit(limit))).all()

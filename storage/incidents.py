@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import distinct, func, or_, select
+from sqlalchemy import CursorResult, distinct, func, or_, select, update
 
 from storage.models import Incident, Ticket, Timer
 from storage.repositories import Repository
@@ -66,3 +66,31 @@ class Incidents(Repository):
             select(func.count(), func.count(distinct(Ticket.resident_id)))
             .where(or_(Ticket.incident_id == incident_id, Ticket.id == lead.id)))).one()
         return int(reports), int(residents)
+
+    async def take_lead(self, incident_id: int, ticket_id: int) -> bool:
+        """Planned works nobody reported yet: this ticket leads them, if no other report of
+        a concurrent transaction got there first (a conditional UPDATE)."""
+        result = await self.session.execute(
+            update(Incident).where(Incident.id == incident_id,
+                                   Incident.lead_ticket_id.is_(None))
+            .values(lead_ticket_id=ticket_id).execution_options(synchronize_session=False))
+        assert isinstance(result, CursorResult)
+        return result.rowcount == 1
+
+    async def close_unreported(self, now: datetime) -> int:
+        """Planned works whose window is over and that nobody reported: closed."""
+        result = await self.session.execute(
+            update(Incident).where(Incident.closed_at.is_(None),
+                                   Incident.lead_ticket_id.is_(None),
+                                   Incident.ends_at.is_not(None), Incident.ends_at <= now)
+            .values(closed_at=now).execution_options(synchronize_session=False))
+        assert isinstance(result, CursorResult)
+        return int(result.rowcount or 0)
+
+    async def close_if_unreported(self, incident_id: int, now: datetime) -> None:
+        """The planned works' announcement was cancelled: the works are off too, unless a
+        report already leads them (staff work it then)."""
+        await self.session.execute(
+            update(Incident).where(Incident.id == incident_id, Incident.closed_at.is_(None),
+                                   Incident.lead_ticket_id.is_(None))
+            .values(closed_at=now).execution_options(synchronize_session=False))

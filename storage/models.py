@@ -186,11 +186,12 @@ class Category(Base):
 
 class Incident(Base):
     """One outage, many reports (tickets/incidents.py): the ticket staff marked leads it, and
-    new reports of its category from its scope are linked to it while it is open."""
+    new reports of its category from its scope are linked to it while it is open. Planned
+    works (an announcement's) have no lead until the first report in their window."""
 
     __tablename__ = "incidents"
     id: Mapped[int] = mapped_column(primary_key=True)
-    lead_ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    lead_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), unique=True)
     category_code: Mapped[str] = mapped_column(String(32))
     scope: Mapped[dict[str, Any]] = mapped_column(JSON)  # tickets.scope.Scope
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
@@ -199,6 +200,7 @@ class Incident(Base):
     # planned works (an announcement's window): reports are linked from `starts_at`
     starts_at: Mapped[datetime | None] = mapped_column()
     ends_at: Mapped[datetime | None] = mapped_column()
+    scope_text: Mapped[str | None] = mapped_column(String(200))  # planned works': in words
 
 
 class Announcement(Base):
@@ -216,6 +218,8 @@ class Announcement(Base):
     queued_at: Mapped[datetime | None] = mapped_column()  # its recipients' rows written
     cancelled_at: Mapped[datetime | None] = mapped_column()
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    # the console's form (random): the same form sent twice is one announcement
+    form_key: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)
 
 
 class AnnouncementDelivery(Base):

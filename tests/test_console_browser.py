@@ -254,13 +254,40 @@ async def test_a_hotline_complaint_with_a_photo_on_the_form(
                for b in row)
 
 
+async def test_a_manager_announces_with_a_photo_from_the_form(
+        site: Site, browser: Browser, tmp_path: Path) -> None:
+    await register(site.resident, "Wang Fang", "2-301")
+    page = await browser.new_page()
+    await open_as_mini_app(site, page)
+    await page.get_by_role("link", name="Announcements").click()
+    form = page.locator("#new-announcement")
+    await form.get_by_label("Text for everyone").fill("")
+    await form.get_by_role("button", name="📢 Send").click()
+    await expect(page.locator('[data-field="text"]')).to_contain_text("Please write the text")
+    form = page.locator("#new-announcement")
+    await form.get_by_label("Text for everyone").fill("The bicycle shed opens on Monday.")
+    photo = tmp_path / "shed.png"
+    photo.write_bytes(tiny_png((40, 200, 40)))
+    await form.locator('input[type="file"]').set_input_files(str(photo))
+    await form.get_by_role("button", name="📢 Send").click()
+    await expect(page.get_by_role("status")).to_contain_text(
+        "Announcement No. 1 saved: it goes now.")
+    await site.all_sent()
+    await site.settle(lambda: any(m.kind == "photo" for m in site.resident.messages))
+    shed = [m for m in site.resident.messages if m.kind == "photo"][-1]
+    assert (shed.text or "").endswith("The bicycle shed opens on Monday.")
+
+
 async def test_the_pages_fit_a_phone_screen(site: Site, browser: Browser) -> None:
     ticket = await site.new_ticket()
     await site.more_tickets()
+    await site.manager.send("/announce all\nThe lifts are serviced on Friday from 9:00 to 12:00.")
+    await site.manager.click("📢 Send", site.manager.last_with_text("Send it?"))
     page = await browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
     await open_as_mini_app(site, page)
     for path in ("/console/", f"/console/tickets/{ticket.id}", "/console/new",
                  "/console/dashboard", "/console/admin", "/console/incidents",
+                 "/console/announcements",
                  f"/console/residents/{ticket.resident_id}/erase"):
         await page.goto(site.base + path)
         width = await page.evaluate("document.scrollingElement.scrollWidth")

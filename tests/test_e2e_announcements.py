@@ -8,16 +8,26 @@ import asyncio
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from bot.demo import tiny_png
+from bot.emulator import SentMessage
 from bot.emulator.chat import ChatClient
 from conversations.announcements import for_resident, text_for
 from storage.announcements import counted
-from storage.models import Announcement, AnnouncementDelivery, OutboxMessage, utcnow
+from storage.models import Announcement, AnnouncementDelivery, OutboxMessage, Resident, utcnow
 from storage.repositories import Units
 from tests.chats import AGREE
 from tests.office import Office
-from tickets.announcements import AnnouncementError, queue, queue_due, scope_from, split_when
+from tickets.announcements import (
+    CAPTION_TEXT_MAX,
+    AnnouncementError,
+    queue,
+    queue_due,
+    scope_from,
+    split_when,
+    texts_from,
+)
 from tickets.notices import AnnouncementNotice, read_payload
 from tickets.scope import ScopeKind
 
@@ -123,6 +133,39 @@ async def test_a_scheduled_announcement_waits_and_a_cancelled_one_never_goes(
     assert "sent 2 · unreachable 0 · muted 0 · on the way 0" in office.recent(office.manager, 1)
 
 
+async def test_a_photo_with_a_text_per_language_from_the_staff_group(office: Office) -> None:
+    people = await _estate(office)
+    async with office.desk.db.transaction() as session:  # (as /settings would set it)
+        await session.execute(update(Resident).where(Resident.telegram_user_id == 2003)
+                              .values(language="ru"))
+    caption = ("/announce building 2\nThe courtyard is closed on Friday.\n"
+               "[ru] Двор закрыт в пятницу.\n[zh] 周五庭院关闭。")
+    await office.manager.send_document(tiny_png((10, 10, 200)), "yard.png", "image/png",
+                                       caption=caption)
+    assert "Send the picture as a photo" in office.recent(office.manager, 1)
+    await office.manager.send_photo(tiny_png((10, 10, 200)), caption="/announce building 2\n"
+                                    + "x" * (CAPTION_TEXT_MAX + 1))
+    assert f"at most {CAPTION_TEXT_MAX} characters" in office.recent(office.manager, 1)
+    await office.manager.send_photo(tiny_png((10, 10, 200)), caption=caption)
+    confirm = office.manager.last_with_text("Send it?")
+    assert "With this photo." in (confirm.text or "")
+    assert "[Русский] Двор закрыт в пятницу." in (confirm.text or "")
+    await office.manager.click("📢 Send", confirm)
+    await office.all_sent()
+    await office.settle(lambda: all(_photos(people[k]) for k in ("b2a", "b2b")))
+    [english], [russian] = _photos(people["b2a"]), _photos(people["b2b"])
+    assert english.text == f"📢 {HEADER}\n\nThe courtyard is closed on Friday."
+    assert russian.text == "📢 От управляющей компании\n\nДвор закрыт в пятницу."
+    assert english.file_id and office.emulator.file_bytes(english.file_id)
+    assert not _photos(people["b1"])
+    await office.manager.send("/announcements")
+    assert "🖼 The courtyard" in office.recent(office.manager, 1)
+
+
+def _photos(chat: ChatClient) -> list[SentMessage]:
+    return [m for m in chat.messages if m.kind == "photo" and "📢" in (m.text or "")]
+
+
 async def test_units_a_blocked_resident_and_one_claim(office: Office) -> None:
     """Units typed; a resident who blocked the bot counts as unreachable; queuing a second
     time (another replica, a retry) writes nothing."""
@@ -163,6 +206,9 @@ async def test_what_a_manager_types(office: Office) -> None:
         assert answer in office.recent(office.manager, 1)
     await office.manager.send("/announcements")
     assert "No announcements yet" in office.recent(office.manager, 1)
+    assert texts_from("For all.\n[RU] Для всех.\n [zh] 大家。") == {
+        "*": "For all.", "ru": "Для всех.", "zh_Hans": "大家。"}
+    assert texts_from("[en] Only English.\n[ru]") == {"en": "Only English."}
 
 
 async def test_two_schedulers_at_once_queue_it_once(office: Office) -> None:

@@ -9,7 +9,7 @@ import io
 import logging
 import zipfile
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import openpyxl
 import pytest
@@ -23,6 +23,7 @@ from storage.models import OutboxMessage, Resident
 from tests.chats import register, report_to_files
 from tests.office import M4A, MP4, OGG, PDF, Office
 from tests.office import evidence_posts as thread_files
+from tests.pictures import RED, assert_no_metadata, located
 from tests.records import rows, setup
 from tickets.evidence import MediaProblem, check_content, check_declared, upload_kind
 from tickets.inputs import Submission
@@ -122,41 +123,6 @@ async def test_one_reports_files_go_in_groups_telegram_accepts(db: Database) -> 
 
 # --- pictures without their location --------------------------------------------------------
 
-RED, BLUE = (220, 20, 20), (20, 20, 220)
-
-
-def located(picture_format: str = "JPEG", *, orientation: int = 6, **save: Any) -> bytes:
-    """A 40×20 picture, red left and blue right, as a phone writes it: its GPS position, the
-    camera, and an orientation tag (6: shown turned a quarter clockwise, so 20×40, red on
-    top)."""
-    image = Image.new("RGB", (40, 20), BLUE)
-    image.paste(RED, (0, 0, 20, 20))
-    exif = Image.Exif()
-    exif[ExifTags.Base.Orientation] = orientation
-    exif[ExifTags.Base.Make], exif[ExifTags.Base.Model] = "Phone maker", "Phone 15"
-    exif[ExifTags.Base.BodySerialNumber] = "SN-0042"
-    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-    gps[ExifTags.GPS.GPSLatitudeRef], gps[ExifTags.GPS.GPSLatitude] = "N", (39.0, 54.0, 27.0)
-    gps[ExifTags.GPS.GPSLongitudeRef], gps[ExifTags.GPS.GPSLongitude] = "E", (116.0, 23.0, 5.0)
-    out = io.BytesIO()
-    image.save(out, picture_format, exif=exif, **save)
-    return out.getvalue()
-
-
-def assert_no_metadata(data: bytes, picture_format: str = "JPEG") -> Image.Image:
-    """The picture has no EXIF (no position, no camera) and stands upright: 20×40, red on top."""
-    picture = Image.open(io.BytesIO(data))
-    assert picture.format == picture_format
-    exif = picture.getexif()
-    assert not dict(exif) and not exif.get_ifd(ExifTags.IFD.GPSInfo), dict(exif)
-    assert not {"exif", "xmp", "comment"} & set(picture.info), picture.info
-    assert b"SN-0042" not in data and b"Phone maker" not in data
-    assert picture.size == (20, 40)
-    rgb = picture.convert("RGB")
-    top, bottom = rgb.getpixel((10, 5)), rgb.getpixel((10, 35))
-    assert isinstance(top, tuple) and isinstance(bottom, tuple)
-    assert top[0] > 150 > top[2] and bottom[2] > 150 > bottom[0], (top, bottom)
-    return picture
 
 
 def test_a_jpeg_loses_its_location_and_camera_and_stands_upright() -> None:

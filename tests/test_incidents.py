@@ -4,7 +4,9 @@ resident once, with their own survey. The real bot, both frameworks, both databa
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
+from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.emulator import SentMessage
 from bot.emulator.chat import ChatClient
 from storage.db import Database
-from storage.models import OutboxMessage, Resident, Staff, Survey, Ticket, Timer, Unit
+from storage.models import (
+    Incident,
+    OutboxMessage,
+    Resident,
+    Staff,
+    Survey,
+    Ticket,
+    Timer,
+    Unit,
+    utcnow,
+)
 from storage.repositories import Units
 from tests.chats import register, report_to_files
 from tests.office import STAFF_CHAT, Office
@@ -325,3 +337,37 @@ async def test_linking_by_hand_refuses_what_cannot_be_linked(db: Database) -> No
 async def _timers(session: AsyncSession, ticket_id: int) -> int:
     return int(await session.scalar(select(func.count()).select_from(Timer).where(
         Timer.ticket_id == ticket_id, Timer.cancelled.is_(False))) or 0)
+
+
+async def test_two_first_reports_of_planned_works_at_once_one_leads(db: Database) -> None:
+    """Planned works nobody reported yet, and two reports in the same moment (PostgreSQL:
+    truly concurrent transactions): one leads them, the other is linked to it."""
+    resident_id, _agent_id, manager_id = await setup(db)
+    now = utcnow()
+    async with db.transaction() as session:
+        session.add(Resident(telegram_user_id=78, chat_id=78, name="Li", phone="+8613900000078",
+                             unit_text="2-303", language="en"))
+        works = await incidents.plan(session, "water", Scope(ScopeKind.PROPERTY),
+                                     "the whole property", now - timedelta(minutes=1),
+                                     now + timedelta(hours=2), manager_id, now)
+    async with db.transaction() as session:
+        neighbour_id = (await session.scalars(select(Resident.id).where(
+            Resident.telegram_user_id == 78))).one()
+
+    async def report(who: int, key: str) -> int:
+        async with db.transaction() as session:
+            service = TicketService(session, staff_chat_id=STAFF_CHAT)
+            ticket, _ = await service.submit(await _get(session, who), _water(key))
+            return ticket.id
+
+    first, second = await asyncio.gather(report(resident_id, "a"), report(neighbour_id, "b"))
+    async with db.transaction() as session:
+        incident = await session.get(Incident, works.id)
+        assert incident is not None and incident.lead_ticket_id in (first, second)
+        other = second if incident.lead_ticket_id == first else first
+        lead, linked = (await session.get(Ticket, incident.lead_ticket_id),
+                        await session.get(Ticket, other))
+        assert lead is not None and lead.incident_id is None
+        assert linked is not None and linked.incident_id == incident.id
+        assert not await incidents.leads_planned_works(session, linked)
+        assert await incidents.leads_planned_works(session, lead)

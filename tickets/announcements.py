@@ -7,6 +7,11 @@ transaction it claims the row (a conditional UPDATE: of two replicas one wins), 
 nobody gets it twice, whatever restarts. The notifier sends those rows like any other; the
 delivery report reads their states (`storage.announcements`), so it needs no bookkeeping of
 its own when the notifier settles a row.
+
+The console writes one too (`NewAnnouncement`): a text for everyone or one per language (a
+resident gets theirs, else the text for everyone, else the office's language's), a photo,
+and, for planned works, the incident it opens for its scope, category and window
+(tickets/incidents.py `plan`), so that reports of it are linked as they come.
 """
 
 from __future__ import annotations
@@ -20,14 +25,21 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from locales import SUPPORTED
 from storage.announcements import Announcements, Area
+from storage.incidents import Incidents
 from storage.models import Announcement, AnnouncementDelivery, OutboxMessage
 from storage.repositories import Units
+from tickets import incidents
 from tickets.notices import AnnouncementNotice
 from tickets.scope import Scope, ScopeError, ScopeKind, floors_from
 
 EVERYONE = "*"  # the key of `Announcement.texts` for a text in no particular language
 TEXT_MAX = 3500  # under Telegram's 4096 with the header (a caption is shorter: see below)
+CAPTION_TEXT_MAX = 900  # under a photo's caption limit of 1024, with the header
+LANGUAGES = (EVERYONE, *SUPPORTED)  # the keys `texts` may have
+_TAGS = {"en": "en", "zh": "zh_Hans", "ru": "ru"}  # the tags of a text per language
+_LANGUAGE_TAG = re.compile(r"^[ \t]*\[(en|zh|ru)\][ \t]*", re.IGNORECASE | re.MULTILINE)
 _WHEN = re.compile(r"\s+at\s+(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})\s*$", re.IGNORECASE)
 
 
@@ -39,6 +51,10 @@ class Problem(StrEnum):
     UNIT = "unit"
     FLOORS = "floors"
     TIME = "time"
+    TEXT = "text"  # none at all, or one too long (for a caption, with a photo)
+    LANGUAGE = "language"
+    PAST = "past"
+    WINDOW = "window"  # planned works that end before they start
 
 
 class AnnouncementError(ValueError):
@@ -54,13 +70,15 @@ class AnnouncementDraft:
     """What a manager asked for, before they confirm it (kept in the staff group's state)."""
 
     scope: Scope
-    text: str
+    texts: dict[str, str]  # by language (LANGUAGES), EVERYONE for all
     send_at: datetime | None  # aware; None: now
     key: str = ""  # random; the confirm button carries it
+    photo_file_id: str | None = None  # the photo the command was the caption of
 
     def to_json(self) -> dict[str, Any]:
-        return {"v": 1, "scope": self.scope.to_json(), "text": self.text, "key": self.key,
-                "send_at": self.send_at.isoformat() if self.send_at else None}
+        return {"v": 1, "scope": self.scope.to_json(), "texts": self.texts, "key": self.key,
+                "send_at": self.send_at.isoformat() if self.send_at else None,
+                "photo_file_id": self.photo_file_id}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> AnnouncementDraft | None:
@@ -68,10 +86,63 @@ class AnnouncementDraft:
             return None
         try:
             at = data.get("send_at")
-            return cls(Scope.from_json(data["scope"]), str(data["text"]),
-                       datetime.fromisoformat(at) if at else None, str(data.get("key", "")))
-        except (KeyError, ValueError, TypeError, ScopeError):
+            # (a draft saved before texts per language has one "text", for everyone)
+            texts = ({str(k): str(v) for k, v in data["texts"].items()} if "texts" in data
+                     else {EVERYONE: str(data["text"])})
+            return cls(Scope.from_json(data["scope"]), texts,
+                       datetime.fromisoformat(at) if at else None, str(data.get("key", "")),
+                       data.get("photo_file_id") or None)
+        except (KeyError, ValueError, TypeError, AttributeError, ScopeError):
             return None
+
+
+def texts_from(body: str) -> dict[str, str]:
+    """The text of /announce: for everyone, then optionally a text per language, each after
+    its tag at the start of a line ("[en]", "[zh]", "[ru]"). Empty ones are left out."""
+    parts = _LANGUAGE_TAG.split(body)
+    texts = {EVERYONE: parts[0]} | {_TAGS[tag.lower()]: text
+                                    for tag, text in zip(parts[1::2], parts[2::2], strict=True)}
+    return {key: text.strip() for key, text in texts.items() if text.strip()}
+
+
+@dataclass(frozen=True)
+class PlannedWorks:
+    """Planned works an announcement tells of: reports of `category` from its scope between
+    `starts_at` and `ends_at` (aware) are linked to the incident it opens."""
+
+    category: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True)
+class NewAnnouncement:
+    """An announcement as the console writes it (the staff group's draft becomes one too)."""
+
+    scope: Scope
+    texts: dict[str, str]  # by language (LANGUAGES), EVERYONE for all
+    send_at: datetime | None  # aware; None: now
+    photo_path: str | None = None  # a kept upload, without its metadata
+    works: PlannedWorks | None = None
+    scope_text: str = ""  # the scope in words (for the planned works' card)
+    photo_file_id: str | None = None  # a photo sent in the staff group (Telegram's id)
+    form_key: str | None = None  # the console's form: sent twice, it is one announcement
+
+    def problems(self, now: datetime) -> list[Problem]:
+        """What is wrong with it (nothing: it can be saved)."""
+        found = []
+        longest = CAPTION_TEXT_MAX if self.photo_path or self.photo_file_id else TEXT_MAX
+        texts = [t for t in self.texts.values() if t.strip()]
+        if not texts or any(len(t) > longest for t in texts):
+            found.append(Problem.TEXT)
+        if any(key not in LANGUAGES for key in self.texts):
+            found.append(Problem.LANGUAGE)
+        if self.send_at is not None and self.send_at <= now:
+            found.append(Problem.PAST)
+        if self.works is not None and not (now < self.works.ends_at
+                                           and self.works.starts_at < self.works.ends_at):
+            found.append(Problem.WINDOW)
+        return found
 
 
 @dataclass(frozen=True)
@@ -148,14 +219,42 @@ async def report(session: AsyncSession, announcement_ids: list[int]
     return {i: DeliveryReport(**c) for i, c in counts.items()}
 
 
-async def create(session: AsyncSession, draft: AnnouncementDraft, staff_id: int | None,
-                 now: datetime) -> Announcement:
-    announcement = Announcement(created_by_id=staff_id, scope=draft.scope.to_json(),
-                                texts={EVERYONE: draft.text}, send_at=draft.send_at or now,
-                                created_at=now)
+async def create(session: AsyncSession, draft: AnnouncementDraft | NewAnnouncement,
+                 staff_id: int | None, now: datetime) -> Announcement:
+    """Store it (and open its planned works' incident); AnnouncementError if it cannot be
+    sent as it is (the console and the group check first, to say what is wrong)."""
+    new = (NewAnnouncement(draft.scope, draft.texts, draft.send_at,
+                           photo_file_id=draft.photo_file_id)
+           if isinstance(draft, AnnouncementDraft) else draft)
+    if new.form_key and (sent := await Announcements(session).by_form_key(new.form_key)):
+        return sent  # (a form sent twice: a double click, a reload)
+    if problems := new.problems(now):
+        raise AnnouncementError(problems[0])
+    texts = {key: text.strip() for key, text in new.texts.items() if text.strip()}
+    announcement = Announcement(created_by_id=staff_id, scope=new.scope.to_json(),
+                                texts=texts, send_at=new.send_at or now,
+                                photo_path=new.photo_path, photo_file_id=new.photo_file_id,
+                                form_key=new.form_key or None, created_at=now)
+    if new.works is not None:
+        incident = await incidents.plan(session, new.works.category, new.scope,
+                                        new.scope_text, new.works.starts_at,
+                                        new.works.ends_at, staff_id, now)
+        announcement.incident_id = incident.id
     session.add(announcement)
     await session.flush()
     return announcement
+
+
+async def cancel(session: AsyncSession, announcement_id: int, now: datetime) -> bool:
+    """Cancel a scheduled one (False: already on its way, or cancelled); its planned works
+    are off too, unless a report already leads them."""
+    store = Announcements(session)
+    if not await store.cancel(announcement_id, now):
+        return False
+    announcement = await store.get(announcement_id)
+    if announcement is not None and announcement.incident_id is not None:
+        await Incidents(session).close_if_unreported(announcement.incident_id, now)
+    return True
 
 
 async def queue_due(session: AsyncSession, now: datetime) -> int:

@@ -14,6 +14,13 @@ open incident, of its category or not — a resident who files a power cut under
 the same outage, and a person has looked — and unlink one (`unlink`). A report linked by hand
 hears what one linked at once hears, its card becomes a line in the lead's thread, and from
 then on it is worked with the incident.
+
+Planned works (an announcement's, tickets/announcements.py) are an incident opened before
+anyone reports: its scope, category and window are known, its lead is not. The first report
+of its category from its scope within the window leads it (the resident is told the office
+knows, and staff get its card as an incident's); later ones are linked to it as to any
+incident. After the window nothing more is linked; planned works nobody reported are closed
+by the scheduler (`close_finished`), and ones with a lead stay with staff until they resolve it.
 """
 
 from __future__ import annotations
@@ -96,16 +103,45 @@ async def scope_words(session: AsyncSession, incident: Incident, _: Gettext) -> 
     return scope.describe(_, building.name if building else "", tuple(labels))
 
 
+async def plan(session: AsyncSession, category: str, scope: Scope, scope_text: str,
+               starts_at: datetime, ends_at: datetime, staff_id: int | None,
+               now: datetime) -> Incident:
+    """Planned works: an incident for `scope` and `category` from `starts_at` to `ends_at`,
+    led by its first report."""
+    incident = Incident(lead_ticket_id=None, category_code=category, scope=scope.to_json(),
+                        scope_text=scope_text[:200], opened_by_id=staff_id, opened_at=now,
+                        starts_at=starts_at, ends_at=ends_at)
+    session.add(incident)
+    await session.flush()
+    return incident
+
+
+async def close_finished(session: AsyncSession, now: datetime) -> int:
+    """Planned works whose window is over and that nobody reported are closed (the scheduler
+    calls this); ones a report leads are the staff's to resolve."""
+    return await Incidents(session).close_unreported(now)
+
+
 async def matching(service: TicketService, category: str, unit_id: int | None,
                    now: datetime) -> Incident | None:
     """The open incident a new report of this category from this unit belongs to."""
     unit = await service.session.get(Unit, unit_id) if unit_id else None
     for incident in await Incidents(service.session).open_of_category(category, now):
         try:
-            if Scope.from_json(incident.scope).contains(unit):
-                return incident
+            if not Scope.from_json(incident.scope).contains(unit):
+                continue
         except ScopeError:
             continue  # (a scope a newer release wrote)
+        if incident.lead_ticket_id is None:
+            # planned works nobody reported yet: this report may lead them. Locked before
+            # the report is written: a report at the same moment waits here, then finds the
+            # lead (else both would hold the row a new ticket refers to, and each would wait
+            # for the other to take the lead: a deadlock on PostgreSQL)
+            found = await Incidents(service.session).locked(incident.id)
+            if found is None or found.closed_at is not None:
+                continue  # (called off meanwhile)
+            return found
+        return incident
     return None
 
 
@@ -113,6 +149,9 @@ async def linked(service: TicketService, ticket: Ticket, incident: Incident,
                  by: Actor | None = None) -> None:
     """A report just linked (at once, or `by` a staff member): the line in the lead's
     thread, and the lead's stage reached (the steps the report has not taken yet)."""
+    if incident.lead_ticket_id is None and await _leads_planned(service, ticket, incident):
+        return
+    assert incident.lead_ticket_id is not None
     lead = await service.tickets.get(incident.lead_ticket_id)
     assert lead is not None
     details = {"incident_id": incident.id, "lead": lead.number}
@@ -130,6 +169,33 @@ async def linked(service: TicketService, ticket: Ticket, incident: Incident,
         except LifecycleError:
             break
         await service.move(ticket, target, SYSTEM, note=lead.number)
+
+
+async def _leads_planned(service: TicketService, ticket: Ticket, incident: Incident) -> bool:
+    """The first report of planned works leads them: the incident's card is its own, its
+    deadlines run as any ticket's. False if a report of another transaction led them first
+    (this one is then linked to that one)."""
+    taken = await Incidents(service.session).take_lead(incident.id, ticket.id)
+    await service.session.refresh(incident)
+    if not taken:
+        return False
+    ticket.incident_id, ticket.incident = None, None
+    planner = await service.staff.get(incident.opened_by_id) if incident.opened_by_id else None
+    scope_text = incident.scope_text or ""
+    service.record_event(ticket, "incident", SYSTEM, note=scope_text,
+                         details={"incident_id": incident.id, "scope": incident.scope,
+                                  "planned": True})
+    service.posts.thread(IncidentDeclared(ticket.id, scope=scope_text,
+                                          by=planner.name if planner else ""))
+    service.posts.refresh_card(ticket)
+    await clocks.start_clocks(service, ticket)
+    return True
+
+
+async def leads_planned_works(session: AsyncSession, ticket: Ticket) -> bool:
+    """Whether this new report leads planned works (its resident hears the office knows)."""
+    incident = await Incidents(session).led_by(ticket.id)
+    return incident is not None and incident.starts_at is not None
 
 
 async def for_reports(service: TicketService, lead: Ticket,
@@ -166,9 +232,12 @@ class OpenIncident:
 
 async def open_to_link(service: TicketService, report: Ticket) -> list[OpenIncident]:
     """The open incidents this report could join: those of its category first (the likelier
-    ones), then the newest. Not the one it leads."""
+    ones), then the newest. Not the one it leads, nor planned works nobody reported yet (the
+    first report of their kind leads them)."""
     found = []
     for incident in await Incidents(service.session).still_open():
+        if incident.lead_ticket_id is None:
+            continue
         lead = await service.tickets.get(incident.lead_ticket_id)
         if lead is not None and lead.id != report.id and lead.status in OPEN:
             found.append(OpenIncident(incident, lead))
@@ -191,7 +260,8 @@ async def link_by_hand(service: TicketService, report: Ticket, incident_id: int,
     if await repository.led_by(report.id) is not None:
         raise TicketError("is_lead")
     incident = await repository.locked(incident_id)  # (see for_reports)
-    lead = await service.tickets.get(incident.lead_ticket_id) if incident else None
+    lead = (await service.tickets.get(incident.lead_ticket_id)
+            if incident is not None and incident.lead_ticket_id is not None else None)
     if incident is None or lead is None:
         raise TicketError("incident_closed")
     await service.session.refresh(lead)  # (its status as of the lock, not as first read)
@@ -221,7 +291,8 @@ async def unlink(service: TicketService, report: Ticket, staff: Staff) -> None:
     incident = report.incident
     if incident is None:
         raise TicketError("not_linked")
-    lead = await service.tickets.get(incident.lead_ticket_id)
+    lead = (await service.tickets.get(incident.lead_ticket_id)
+            if incident.lead_ticket_id is not None else None)
     service.record_event(report, "incident", actor, note=lead.number if lead else None,
                          details={"incident_id": incident.id, "unlinked": True})
     await _on_its_own(service, report)

@@ -40,7 +40,8 @@ class Posts:
         """Post the card, or bring the posted one up to date (the notifier renders it then,
         as it is by then: one card row a transaction). A report linked to an incident has no
         card of its own: its lead's shows it."""
-        card = ticket.incident.lead_ticket_id if ticket.incident is not None else ticket.id
+        lead = ticket.incident.lead_ticket_id if ticket.incident is not None else None
+        card = lead if lead is not None else ticket.id  # (planned works' first report leads)
         queued: set[int] = self.session.info.setdefault("cards_queued", set())
         if self.staff_chat_id is not None and card not in queued:
             queued.add(card)

@@ -137,10 +137,11 @@ class ChatClient:
                                                                  chat_id=self._group))
 
     async def send_document(self, data: bytes, name: str, mime: str,
-                            declared_size: int | None = None) -> list[SentMessage]:
+                            declared_size: int | None = None, caption: str | None = None
+                            ) -> list[SentMessage]:
         return await self._do(lambda: self.emulator.send_document(
             self.user, data, file_name=name, mime_type=mime, declared_size=declared_size,
-            chat_id=self._group))
+            chat_id=self._group, caption=caption))
 
     async def send_voice(self, data: bytes) -> list[SentMessage]:
         return await self._do(lambda: self.emulator.send_voice(self.user, data,

@@ -112,11 +112,14 @@ class EmulatorHarness(EmulatorState):
         declared_size: int | None = None,
         chat_id: int | None = None,
         reply_to: int | None = None,
+        caption: str | None = None,
     ) -> int:
         doc = self._store_file("document", data, declared_size, file_name=file_name,
                                mime_type=mime_type)
-        return self._user_message(user, {"document": doc.describe()}, chat_id=chat_id,
-                                  reply_to=reply_to)
+        content: JSON = {"document": doc.describe()}
+        if caption is not None:
+            content["caption"] = caption
+        return self._user_message(user, content, chat_id=chat_id, reply_to=reply_to)
 
     def send_video(
         self,

@@ -142,7 +142,7 @@ class Due:
 async def incident_facts(session: AsyncSession, ticket: Ticket) -> IncidentFacts | None:
     """The incident a ticket leads (its scope and counts, for its card) or is linked to (the
     lead's card, which its posts go under); None for most tickets."""
-    if ticket.incident is not None:
+    if ticket.incident is not None and ticket.incident.lead_ticket_id is not None:
         lead = await session.get(Ticket, ticket.incident.lead_ticket_id)
         return IncidentFacts(lead_card=lead.card_message_id if lead else None,
                              lead_number=lead.number or "" if lead else "")

@@ -26,6 +26,7 @@ from storage.personal_data import PersonalData
 from storage.repositories import Outbox, WeeklyReports
 from tickets.announcements import queue_due
 from tickets.erasure import RetentionDue, RetentionReport, apply_retention, retention_due
+from tickets.incidents import close_finished
 from tickets.notices import StatisticsReport
 from tickets.service import TicketService
 
@@ -50,6 +51,7 @@ class Scheduler:
                                         timing=self.office.timing).fire_due_timers(now)
             fired += await self._weekly_report(session, now)
             fired += await queue_due(session, now)  # announcements whose time has come
+            await close_finished(session, now)  # planned works nobody reported, once over
         if fired:
             self.on_fired()
         return fired

@@ -15,14 +15,14 @@ What is where:
 - `answers`: reading one answer (texts, files, buttons, dates, phone numbers);
 - `relay`: a reply in a card's thread goes to the resident;
 - `commands`: /intake, /cancel, /help, /stats, /announce, /announcements (whose drafts and
-  buttons are conversations/announcements.py's).
+  buttons are conversations/announcements.py's; a photo with /announce as its caption too).
 """
 
 from __future__ import annotations
 
 from conversations import announcements
 from conversations.context import Context
-from conversations.events import EventKind
+from conversations.events import MEDIA_KINDS, EventKind
 from conversations.keyboards import Callback, Prefix
 from conversations.staffdesk.card import press
 from conversations.staffdesk.commands import STAFF_ONLY, command
@@ -52,6 +52,13 @@ async def handle(ctx: Context, staff: Staff | None) -> None:
             ctx.out.result = "ignored"  # people talk in the group; not everything is for us
     elif event.kind == EventKind.COMMAND:
         await command(ctx, staff)
+    elif event.kind in MEDIA_KINDS and (args := announcements.caption_args(event.text)
+                                        ) is not None:
+        if event.kind == EventKind.PHOTO and event.media is not None:
+            await announcements.announce(ctx, staff, args=args,
+                                         photo_file_id=event.media.file_id)
+        else:
+            announcements.refuse_file(ctx)
     elif (dialog := GuidedAction.from_json(staff.dialog)) is not None:
         if await replies_to_another_ticket(ctx, dialog):
             # never let an answer meant for one ticket's thread go to another ticket's resident

@@ -198,7 +198,8 @@ async def _link(ctx: Context, staff: Staff, ticket: Ticket, extra: str) -> None:
         ctx.answer(_(refused) % {"number": ticket.number}, alert=True)
         ctx.out.result = "refused"
         return
-    lead = await ctx.tickets.tickets.get(incident.lead_ticket_id)
+    lead = (await ctx.tickets.tickets.get(incident.lead_ticket_id)
+            if incident.lead_ticket_id is not None else None)
     text = _("No. %(number)s is linked to incident No. %(lead)s; its resident has been told."
              ) % {"number": ticket.number, "lead": lead.number if lead else "—"}
     ctx.answer(text)

@@ -60,6 +60,9 @@ def console_app(desk: ResidentDesk, settings: ConsoleSettings) -> web.Applicatio
     routes.add_get("/admin", admin.admin_page, name="admin")
     routes.add_get("/announcements", announcements.announcements_page, name="announcements")
     routes.add_get("/incidents", incidents.incidents_page, name="incidents")
+    routes.add_post("/announcements", announcements.announce)
+    routes.add_post("/announcements/{number}/cancel", announcements.cancel_announcement,
+                    name="announcement_cancel")
     routes.add_post("/admin/staff", admin.staff_add, name="staff_add")
     routes.add_post("/admin/staff/{staff_id}", admin.staff_change, name="staff_change")
     routes.add_post("/admin/units", admin.units_import, name="units_import")

@@ -26,7 +26,7 @@ LISTED = 100
 @dataclass(frozen=True)
 class Row:
     id: int
-    lead: Ticket
+    lead: Ticket | None  # (planned works nobody reported yet have none)
     category: str
     scope: str
     opened_at: datetime
@@ -35,6 +35,8 @@ class Row:
     reports: int  # the lead and its linked reports
     residents: int
     linked: list[Ticket]
+    starts_at: datetime | None = None  # planned works' window
+    ends_at: datetime | None = None
 
 
 @need(Need.STAFF)
@@ -46,15 +48,16 @@ async def incidents_page(request: web.Request) -> web.Response:
     async with desk.db.reading() as session:
         repository = Incidents(session)
         for incident in await repository.listed(utcnow() - RECENT, LISTED):
-            lead = await session.get(Ticket, incident.lead_ticket_id)
-            if lead is None:
-                continue
+            lead = (await session.get(Ticket, incident.lead_ticket_id)
+                    if incident.lead_ticket_id is not None else None)
             opener = (await session.get(Staff, incident.opened_by_id)
                       if incident.opened_by_id else None)
-            reports, residents = await repository.counts(incident.id, lead)
+            reports, residents = (await repository.counts(incident.id, lead)
+                                  if lead is not None else (0, 0))
             rows.append(Row(incident.id, lead, category_name(_, incident.category_code),
                             await incidents.scope_words(session, incident, _),
                             incident.opened_at, opener.name if opener else "—",
                             incident.closed_at, reports, residents,
-                            list(await repository.reports(incident.id))))
+                            list(await repository.reports(incident.id)),
+                            incident.starts_at, incident.ends_at))
     return aiohttp_jinja2.render_template("incidents.html", request, {"rows": rows})

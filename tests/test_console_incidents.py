@@ -128,3 +128,33 @@ async def test_an_incident_marked_linked_and_unlinked_in_the_console(site: Site)
     async with site.desk.db.transaction() as session:
         stored = await session.get(Ticket, report.id)
         assert stored is not None and stored.incident_id is None and stored.status == "new"
+
+
+async def test_an_incident_for_some_flats_links_only_their_reports(site: Site) -> None:
+    """Some flats, typed by number in the lead's building or as on the unit list: a report
+    from one of them is linked at once, one from a neighbouring flat is a ticket of its own."""
+    async with site.desk.db.transaction() as session:
+        await Units(session).import_rows([{"building": "2", "unit": f"0{n}01", "floor": str(n)}
+                                          for n in (1, 2, 3)])
+    await register(site.resident, "Wang Fang", "0101")
+    lead = await _report_water(site, site.resident, "Water drips from the ceiling.")
+    async with browser_of(site, MANAGER) as manager:
+        status, page = await _post(manager, lead.id, "incident", scope="units", units="")
+        assert status == 400 and "Please fill this in." in page
+        status, page = await _post(manager, lead.id, "incident", scope="units",
+                                   units="0201, 9-9999")
+        assert status == 409 and "Those flats are not all on the office" in page
+        status, page = await _post(manager, lead.id, "incident", scope="units",
+                                   units="0101，2-0201")
+        assert status == 200 and "Leads the incident for units 2-0101, 2-0201" in page, page
+
+    upstairs, next_door = (
+        ChatClient(site.emulator, site.emulator.user(user, name, language_code="en"),
+                   site.handled.wait) for user, name in ((1102, "Zhou Min"), (1103, "Li Lei")))
+    await register(upstairs, "Zhou Min", "0201", phone="+8613900000202")
+    linked = await _report_water(site, upstairs, "Our bathroom floor is wet too.")
+    await register(next_door, "Li Lei", "0301", phone="+8613900000303")
+    own = await _report_water(site, next_door, "My tap is dry.")
+    assert linked.incident_id is not None and own.incident_id is None
+    assert "We already know about this problem" in (upstairs.messages[-2].text or "")
+    assert "We already know" not in (next_door.messages[-2].text or "")

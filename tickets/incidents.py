@@ -25,6 +25,7 @@ by the scheduler (`close_finished`), and ones with a lead stay with staff until 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,22 +74,38 @@ async def declare(service: TicketService, ticket: Ticket, staff: Staff, scope: S
     return incident
 
 
-async def scope_for(session: AsyncSession, ticket: Ticket, kind: ScopeKind, floors: str,
+async def scope_for(session: AsyncSession, ticket: Ticket, kind: ScopeKind, typed: str,
                     _: Gettext) -> tuple[Scope, str]:
     """The scope staff chose for the incident `ticket` leads (its own building, some floors
-    of it as typed, or the whole property), and it in words."""
-    unit = await session.get(Unit, ticket.unit_id) if ticket.unit_id else None
+    of it or some flats as `typed`, or the whole property), and it in words. A flat may be
+    typed as on the unit list ("2-0301") or, in the ticket's building, by its number alone."""
+    units = Units(session)
+    unit = await units.get(ticket.unit_id) if ticket.unit_id else None
+    labels: tuple[str, ...] = ()
     if kind == ScopeKind.PROPERTY:
         scope = Scope(kind)
+    elif kind == ScopeKind.UNITS:
+        found: dict[int, str] = {}
+        for word in re.split(r"[,，;；\s]+", typed):
+            if not word:
+                continue
+            flat = await units.by_label(word) or (
+                await units.find(unit.building_id, word) if unit is not None else None)
+            if flat is None:
+                raise TicketError("bad_units")
+            found[flat.id] = flat.label
+        if not found:
+            raise TicketError("bad_units")
+        scope, labels = Scope(kind, unit_ids=tuple(found)), tuple(found.values())
     elif unit is None or kind not in (ScopeKind.BUILDING, ScopeKind.FLOORS):
         raise TicketError("not_on_list")  # (its building is not known)
     else:
         try:
             scope = Scope(kind, unit.building_id,
-                          floors_from(floors) if kind == ScopeKind.FLOORS else ())
+                          floors_from(typed) if kind == ScopeKind.FLOORS else ())
         except ScopeError:
             raise TicketError("bad_floors") from None
-    return scope, scope.describe(_, unit.building.name if unit else "")
+    return scope, scope.describe(_, unit.building.name if unit else "", labels)
 
 
 async def scope_words(session: AsyncSession, incident: Incident, _: Gettext) -> str:

@@ -164,6 +164,10 @@ async def finish(ctx: Context, staff: Staff, action: GuidedAction,
             done = _("Those floors could not be read (write them as 3-7, or 3, 5, 9). "
                      "Nothing was saved.")
             ctx.out.result = "refused"
+        elif error.code == "bad_units":
+            done = _("Those flats are not all on the office's unit list (write them as 0301, "
+                     "0302, or 2-0301). Nothing was saved.")
+            ctx.out.result = "refused"
         elif error.code == "same_party":
             done = _("That is the complainant's own flat. Nothing was saved.")
             ctx.out.result = "refused"
@@ -224,7 +228,8 @@ async def _incident(ctx: Context, staff: Staff, ticket: Ticket, answers: Mapping
     """The ticket leads an incident for the scope chosen."""
     _ = ctx._
     scope, words = await incidents.scope_for(ctx.session, ticket, ScopeKind(answers["scope"]),
-                                             answers.get("floors") or "", _)
+                                             answers.get("floors") or answers.get("units")
+                                             or "", _)
     await ctx.tickets.declare_incident(ticket, staff, scope, words)
     return _("Marked as an incident for %(scope)s: new reports of this category from there "
              "are linked to it.") % {"scope": words}

@@ -119,9 +119,12 @@ DIALOGS: dict[Guided, tuple[Ask, ...]] = {
                         "category from there will be linked to this ticket, and what you do "
                         "here reaches all who reported."), kind="choice",
             choices=(("building", N_("This building")), ("floors", N_("Some floors of it")),
-                     ("property", N_("The whole property")))),
+                     ("units", N_("Some flats")), ("property", N_("The whole property")))),
         Ask("floors", N_("Which floors? For example 3-7, or 3, 5, 9."), max_len=100,
             only_if=lambda a: a.get("scope") == "floors"),
+        Ask("units", N_("Which flats? For example 0301, 0302 in this building, or 2-0301, "
+                        "3-0102 as on the unit list."), max_len=300,
+            only_if=lambda a: a.get("scope") == "units"),
     ),
     Guided.INTAKE: (
         Ask("name", N_("New complaint taken by phone, e-mail or at the desk. The "

@@ -102,7 +102,7 @@ CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
                ("call", N_("A call"))),
     # an incident's scope, as the staff group offers it (tickets.incidents.scope_for)
     "scope": (("building", N_("This building")), ("floors", N_("Some floors of it")),
-              ("property", N_("The whole property"))),
+              ("units", N_("Some flats")), ("property", N_("The whole property"))),
 }
 
 REQUIRED = N_("Please fill this in.")
@@ -215,10 +215,13 @@ def agreement(posted: Posted) -> tuple[str, date] | None:
 
 
 def incident_scope(posted: Posted) -> tuple[ScopeKind, str] | None:
-    """The scope chosen for an incident, and the floors as typed (read by scope_for)."""
+    """The scope chosen for an incident, and its floors or flats as typed (read by
+    scope_for)."""
     kind = posted.choice("scope")
     floors = posted.text("floors", required=kind == ScopeKind.FLOORS, max_len=100) or ""
-    return None if posted.errors else (ScopeKind(kind), floors)
+    flats = posted.text("units", required=kind == ScopeKind.UNITS, max_len=300) or ""
+    return None if posted.errors else (ScopeKind(kind), flats if kind == ScopeKind.UNITS
+                                       else floors)
 
 
 def chosen_id(posted: Posted, name: str) -> int | None:

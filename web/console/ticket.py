@@ -84,6 +84,8 @@ ERRORS = {  # TicketError codes a form can meet, in words
                       "not known: mark the incident for the whole property. Nothing was saved."),
     "bad_floors": N_("Those floors could not be read (write them as 3-7, or 3, 5, 9). Nothing "
                      "was saved."),
+    "bad_units": N_("Those flats are not all on the office's unit list (write them as 0301, "
+                    "0302, or 2-0301). Nothing was saved."),
     "already_linked": N_("This ticket is linked to an incident already."),
     "is_lead": N_("This ticket leads an incident itself; it cannot be linked to one."),
     "incident_closed": N_("That incident has closed meanwhile. Nothing was changed."),

@@ -118,8 +118,9 @@ async def test_a_manager_works_a_ticket_to_resolved_in_the_browser(
     await page.get_by_role("link", name="Dashboard").click()
     charts = page.locator("img[data-chart]")
     await expect(charts).to_have_count(4)
-    for index in range(4):  # each SVG chart loaded and drawn
-        assert await charts.nth(index).evaluate("img => img.complete && img.naturalWidth > 0")
+    for index in range(4):  # each SVG chart loaded and drawn (decode() waits for it to arrive)
+        assert await charts.nth(index).evaluate(
+            "img => img.decode().then(() => img.naturalWidth > 0)")
     await page.screenshot(path=screenshots(tmp_path) / "console-dashboard.png", full_page=True)
 
     await page.get_by_label("Language").select_option("zh_Hans")  # remembered with them
@@ -246,7 +247,8 @@ async def test_a_hotline_complaint_with_a_photo_on_the_form(
     number = re.search(r"No\. ([\d-]+)", await notice.inner_text())
     assert number
     await expect(page.locator("#evidence img")).to_have_count(1)
-    assert await page.locator("#evidence img").evaluate("img => img.naturalWidth") == 8
+    # (loaded: read once it has arrived, not when the tag has)
+    await expect(page.locator("#evidence img")).to_have_js_property("naturalWidth", 8)
 
     await register(site.resident, "Wang Fang", "2-301")
     await site.resident.send("/mytickets")

@@ -1,0 +1,51 @@
+"""statistics count an incident once: the indexes the period's figures read from also hold
+`incident_id` (a report linked to an incident is left out of the office's workload without a
+visit to the table), and a partial index of the linked reports alone for their residents'
+ratings and for the incidents line
+
+Revision ID: 0022
+Revises: 0020
+Create Date: 2026-12-04 19:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0022'
+down_revision = '0020'
+branch_labels = None
+depends_on = None
+
+PERIOD = ['created_at', 'status', 'category_code', 'channel', 'unit_id', 'acknowledged_at',
+          'ack_due_at', 'resolved_at', 'resolve_due_at', 'rating', 'reopen_count',
+          'cause_category', 'acknowledge_seconds', 'resolve_seconds']
+GROUPS = ['status', 'category_code', 'channel', 'created_at', 'acknowledged_at', 'ack_due_at',
+          'resolved_at', 'resolve_due_at', 'rating', 'reopen_count', 'acknowledge_seconds',
+          'resolve_seconds']
+# name -> its columns before this migration; each gains incident_id as its last column, so
+# every query that used one still reads it the same way
+EXTENDED = {
+    'ix_tickets_period': PERIOD,
+    'ix_tickets_period_groups': GROUPS,
+    'ix_tickets_period_units': ['unit_id', 'created_at'],
+    'ix_tickets_period_causes': ['cause_category', 'created_at'],
+    'ix_tickets_open_due': ['status', 'resolve_due_at', 'acknowledged_at', 'ack_due_at'],
+}
+LINKED = ['created_at', 'rating', 'resolved_at', 'reopen_count']
+
+
+def upgrade() -> None:
+    # (indexes only: never a batch on tickets, whose search triggers it would drop)
+    for name, columns in EXTENDED.items():
+        op.drop_index(name, table_name='tickets')
+        op.create_index(name, 'tickets', [*columns, 'incident_id'])
+    linked = sa.text('incident_id IS NOT NULL')
+    op.create_index('ix_tickets_linked_period', 'tickets', LINKED, sqlite_where=linked,
+                    postgresql_where=linked)
+
+
+def downgrade() -> None:
+    op.drop_index('ix_tickets_linked_period', table_name='tickets')
+    for name, columns in EXTENDED.items():
+        op.drop_index(name, table_name='tickets')
+        op.create_index(name, 'tickets', columns)

@@ -1,5 +1,6 @@
 """Statistics and export at scale: N tickets (default 1,000,000) with their events, spread over
-a year, on SQLite (and PostgreSQL with --postgres URL); then the whole statistics computation
+a year, 1 in 100 of them reports linked to incidents of 10 to 50 reports each, on SQLite (and
+PostgreSQL with --postgres URL); then the whole statistics computation
 (`tickets.statistics.compute`, what `residesk stats` and /stats run) for the last 30 days and
 for the whole year, and a full-year CSV export by `residesk export` in a child process, whose peak
 memory (max RSS) is measured.
@@ -181,7 +182,8 @@ async def time_stats(db: Database, days: int, repeats: int = 3) -> float:
         stats = await compute(db, NOW - timedelta(days=days), NOW, NOW)
         best = min(best, time.perf_counter() - started)
     print(f"  stats, last {days} days: {best * 1000:7.1f} ms (best of {repeats}; "
-          f"{stats.total:,} tickets, overdue {stats.overdue:,})")
+          f"{stats.total:,} tickets, overdue {stats.overdue:,}; {stats.incidents.incidents:,} "
+          f"incidents, {stats.incidents.reports:,} reports linked)")
     return best * 1000
 
 

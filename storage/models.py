@@ -243,6 +243,9 @@ class ReplyTemplate(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+LINKED = text("incident_id IS NOT NULL")  # a report linked to an incident
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -294,8 +297,7 @@ class Ticket(Base):
     # a report linked to an incident (tickets/incidents.py): worked as part of it
     # (use_alter: incidents point to their lead ticket as well, a cycle the DDL breaks)
     incident_id: Mapped[int | None] = mapped_column(
-        ForeignKey("incidents.id", use_alter=True, name="fk_tickets_incident_id_incidents"),
-        index=True)
+        ForeignKey("incidents.id", use_alter=True, name="fk_tickets_incident_id_incidents"))
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)  # in the staff group
     # Bumped by every change of the row: a button on an older card, or a second staff member
     # acting at the same moment, is refused instead of overwriting (SQLAlchemy checks it).
@@ -338,10 +340,13 @@ class Ticket(Base):
               "reopen_count", "acknowledge_seconds", "resolve_seconds", "incident_id"),
         Index("ix_tickets_period_units", "unit_id", "created_at", "incident_id"),
         Index("ix_tickets_period_causes", "cause_category", "created_at", "incident_id"),
-        # the linked reports alone (a few in a hundred): their residents' ratings in a period
+        # The linked reports alone (a few in a hundred): an incident's reports; their
+        # residents' ratings in a period. Partial, so that `incident_id IS NULL` (most
+        # tickets) is never looked up in them: SQLite's planner took that for a few rows.
+        Index("ix_tickets_incident_id", "incident_id", sqlite_where=LINKED,
+              postgresql_where=LINKED),
         Index("ix_tickets_linked_period", "created_at", "rating", "resolved_at", "reopen_count",
-              sqlite_where=text("incident_id IS NOT NULL"),
-              postgresql_where=text("incident_id IS NOT NULL")),
+              "incident_id", sqlite_where=LINKED, postgresql_where=LINKED),
         # the console's queue filtered by assignee ("mine") or urgency, counted per status
         Index("ix_tickets_assignee", "assignee_id", "status", "created_at"),
         Index("ix_tickets_priority", "priority", "status", "created_at"),

@@ -12,7 +12,7 @@ before 0006: a range of ix_tickets_period and a sort). Percentiles are the one s
 same pass hands the values over as JSON arrays, Python sorts them. PostgreSQL aggregates by
 hashing and has percentile_cont; it reads the period from ix_tickets_period.
 
-Reports linked to an incident are left out of the counts of the office's work (`_workload`:
+Reports linked to an incident are left out of the counts of the office's work (`workload`:
 `incident_id IS NULL`, the last column of each of those indexes, so no table is visited);
 their ratings and the incidents themselves are counted apart (`linked_ratings`, `incidents`),
 from the few linked reports only (the partial index ix_tickets_linked_period, and
@@ -91,9 +91,8 @@ async def period(session: AsyncSession, start: datetime, end: datetime, now: dat
                  rated_from: int, points: Sequence[float]) -> Period:
     """Tickets created in [start, end), reports linked to an incident left out, counted per
     status, category and channel (the status is a group, so which statuses count where is
-    left to the caller), and the percentiles
-    (0..1, interpolated like PostgreSQL's percentile_cont) of the hours to acknowledge and to
-    resolve of those that have them."""
+    left to the caller), and the percentiles (0..1, interpolated like PostgreSQL's
+    percentile_cont) of the hours to acknowledge and to resolve of those that have them."""
     t = Ticket
     seconds = (t.acknowledge_seconds, t.resolve_seconds)
     postgres = _postgres(session)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, cast, distinct, func, literal, or_, select, union_all
+from sqlalchemy import and_, distinct, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -255,26 +255,33 @@ class IncidentCounts:
     residents: int = 0  # distinct: a resident, or a phone number taken by the office
 
 
-def _complainant(ticket: type[Ticket]) -> ColumnElement[str]:
-    """Who complained: the resident, or else the phone number a complaint was taken on (no
-    one registered with it yet); the prefixes keep an id from meeting a number."""
-    return func.coalesce(literal("r") + cast(ticket.resident_id, String),
-                         literal("p") + ticket.contact_phone)
-
-
 async def incidents(session: AsyncSession, start: datetime, end: datetime) -> IncidentCounts:
     """The incidents led by tickets created in [start, end): the incidents are few, their
-    leads are found by id and their reports through ix_tickets_incident_id."""
+    leads are found by id and their reports through ix_tickets_incident_id. The people: each
+    resident once, and each phone number of a complaint from someone not registered once."""
     lead = aliased(Ticket)
-    led = (select(Incident.id).join(lead, lead.id == Incident.lead_ticket_id)
-           .where(_created_in(start, end, lead)))
+
+    def of_period(*columns: Any) -> Any:
+        return (select(*columns).select_from(Incident)
+                .join(lead, lead.id == Incident.lead_ticket_id)
+                .where(_created_in(start, end, lead)))
+
     people = union_all(
-        select(Incident.id.label("incident"), literal(0).label("report"),
-               _complainant(lead).label("who"))
-        .join(lead, lead.id == Incident.lead_ticket_id).where(_created_in(start, end, lead)),
-        select(Ticket.incident_id, literal(1), _complainant(Ticket))
-        .where(Ticket.incident_id.in_(led))).subquery()
+        of_period(Incident.id.label("incident"), literal(0).label("report"),
+                  lead.resident_id.label("resident"), lead.contact_phone.label("phone")),
+        select(Ticket.incident_id, literal(1), Ticket.resident_id, Ticket.contact_phone)
+        .where(Ticket.incident_id.in_(of_period(Incident.id)))).subquery()
     row = (await session.execute(select(
         func.count(distinct(people.c.incident)), func.coalesce(func.sum(people.c.report), 0),
-        func.count(distinct(people.c.who))))).one()
-    return IncidentCounts(*(int(n) for n in row))
+        func.count(distinct(people.c.resident)),
+        func.count(distinct(people.c.phone)).filter(people.c.resident.is_(None))))).one()
+    incidents, reports, residents, callers = (int(n) for n in row)
+    return IncidentCounts(incidents, reports, residents + callers)
+
+
+async def linked(session: AsyncSession, start: datetime, end: datetime, rated_from: int
+                 ) -> tuple[Ratings, IncidentCounts]:
+    """`linked_ratings` and `incidents`, one after the other in one session: both read a few
+    rows, so they share a connection rather than take one each."""
+    return (await linked_ratings(session, start, end, rated_from),
+            await incidents(session, start, end))

@@ -20,6 +20,8 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from storage import statistics as sql
 from storage.db import Database
 from storage.models import Ticket
@@ -100,24 +102,26 @@ class Statistics:
         return share(*self.reopened)
 
 
+async def _short(session: AsyncSession, start: datetime, end: datetime
+                 ) -> tuple[dict[str | None, int], tuple[sql.Ratings, sql.IncidentCounts]]:
+    return (await sql.call_backs(session, start, end),
+            await sql.linked(session, start, end, SATISFIED_FROM))
+
+
 async def compute(db: Database, start: datetime, end: datetime, now: datetime) -> Statistics:
     """Tickets created in [start, end) (an incident once: see above); the overdue list as of
-    `now`. The seven queries are independent and run side by side, each in a read-only
-    session of its own."""
+    `now`. The queries are independent and run side by side in five read-only sessions."""
     read = db.read
     stats = Statistics(start, end)
-    ((period, stats.by_building, stats.top_causes, stats.call_backs,
-      (stats.overdue, stats.overdue_first)), (linked, stats.incidents)) = await asyncio.gather(
-        asyncio.gather(
-            read(lambda s: sql.period(s, start, end, now, SATISFIED_FROM, PERCENTILES)),
-            read(lambda s: sql.counts_by_building(s, start, end)),
-            read(lambda s: sql.top_causes(s, start, end, TOP_CAUSES)),
-            read(lambda s: sql.call_backs(s, start, end)),
-            # a ticket waiting for the resident is late for nothing: its clock stands still
-            read(lambda s: sql.overdue(s, CLOCK_RUNNING, now, OVERDUE_SHOWN))),
-        asyncio.gather(  # (two gathers: one of seven would lose the types)
-            read(lambda s: sql.linked_ratings(s, start, end, SATISFIED_FROM)),
-            read(lambda s: sql.incidents(s, start, end))))
+    (period, stats.by_building, stats.top_causes, (stats.overdue, stats.overdue_first),
+     (stats.call_backs, (linked, stats.incidents))) = await asyncio.gather(
+        read(lambda s: sql.period(s, start, end, now, SATISFIED_FROM, PERCENTILES)),
+        read(lambda s: sql.counts_by_building(s, start, end)),
+        read(lambda s: sql.top_causes(s, start, end, TOP_CAUSES)),
+        # a ticket waiting for the resident is late for nothing: its clock stands still
+        read(lambda s: sql.overdue(s, CLOCK_RUNNING, now, OVERDUE_SHOWN)),
+        # three short ones (a few rows each) share a session
+        read(lambda s: _short(s, start, end)))
     groups = period.groups
     stats.hours_to_acknowledge = period.hours_to_acknowledge
     stats.hours_to_resolve = period.hours_to_resolve

@@ -323,30 +323,35 @@ class Ticket(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it
     __table_args__ = (
         # Statistics read a period's tickets from this index alone (no table lookups), and
-        # the export walks it in creation order. Each statistics index ends with incident_id:
-        # a report linked to an incident is not counted as a complaint of its own, and that is
-        # read from the index too (migration 0022).
+        # the export walks it in creation order. It and ix_tickets_period_groups end with
+        # incident_id: a report linked to an incident is not counted as a complaint of its
+        # own, and that is read from the index too (migration 0022).
         Index("ix_tickets_period", "created_at", "status", "category_code", "channel", "unit_id",
               "acknowledged_at", "ack_due_at", "resolved_at", "resolve_due_at", "rating",
               "reopen_count", "cause_category", "acknowledge_seconds", "resolve_seconds",
               "incident_id"),
         Index("ix_tickets_repeat", "unit_text", "category_code", "created_at"),
         Index("ix_tickets_open_due", "status", "resolve_due_at", "acknowledged_at",
-              "ack_due_at", "incident_id"),  # the overdue list
+              "ack_due_at"),  # the overdue list
         # A period counted per status/category/channel, unit, cause: led by those few-valued
         # columns, SQLite skips through them (skip-scan) instead of sorting the period's tickets.
         Index("ix_tickets_period_groups", "status", "category_code", "channel", "created_at",
               "acknowledged_at", "ack_due_at", "resolved_at", "resolve_due_at", "rating",
               "reopen_count", "acknowledge_seconds", "resolve_seconds", "incident_id"),
-        Index("ix_tickets_period_units", "unit_id", "created_at", "incident_id"),
-        Index("ix_tickets_period_causes", "cause_category", "created_at", "incident_id"),
-        # The linked reports alone (a few in a hundred): an incident's reports; their
-        # residents' ratings in a period. Partial, so that `incident_id IS NULL` (most
-        # tickets) is never looked up in them: SQLite's planner took that for a few rows.
+        Index("ix_tickets_period_units", "unit_id", "created_at"),
+        Index("ix_tickets_period_causes", "cause_category", "created_at"),
+        # The linked reports alone (a few in a hundred): an incident's reports; a period's
+        # linked reports, counted apart (their ratings; taken off the counts per unit and
+        # cause); the late ones, taken off the overdue count. Partial, so that
+        # `incident_id IS NULL` (most tickets) is never looked up in them: SQLite's planner
+        # took that for a few rows.
         Index("ix_tickets_incident_id", "incident_id", sqlite_where=LINKED,
               postgresql_where=LINKED),
         Index("ix_tickets_linked_period", "created_at", "rating", "resolved_at", "reopen_count",
-              "incident_id", sqlite_where=LINKED, postgresql_where=LINKED),
+              "unit_id", "cause_category", "incident_id", sqlite_where=LINKED,
+              postgresql_where=LINKED),
+        Index("ix_tickets_linked_open_due", "status", "resolve_due_at", "acknowledged_at",
+              "ack_due_at", "incident_id", sqlite_where=LINKED, postgresql_where=LINKED),
         # the console's queue filtered by assignee ("mine") or urgency, counted per status
         Index("ix_tickets_assignee", "assignee_id", "status", "created_at"),
         Index("ix_tickets_priority", "priority", "status", "created_at"),

@@ -70,5 +70,9 @@ async def seed_incident(db: Database, at: datetime | None = None) -> SeededIncid
         for ticket, rating in ((lead, RATINGS["lead"]), (reports[0], RATINGS["r1"]),
                                (reports[1], RATINGS["r2"])):
             ticket.rating = rating
+        # the investigation's cause, given to the reports as well (one cause, counted once)
+        for ticket in (lead, reports[0], reports[1]):
+            ticket.cause_category = "equipment"
+        own.cause_category = "staff"
         assert lead.number and own.number
         return SeededIncident(lead.number, [r.number or "" for r in reports], own.number)

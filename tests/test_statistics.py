@@ -181,6 +181,7 @@ async def test_an_incident_counts_once_with_its_reports_and_residents(db: Databa
     assert stats.by_building == {"7": 2} and stats.by_channel == {"telegram": 2}
     assert stats.acknowledged_on_time == (0, 2) and stats.resolved_on_time == (0, 2)
     assert stats.overdue == 2  # the lead is late for its reports, once
+    assert stats.top_causes == [("equipment", 1), ("staff", 1)]
     assert [t.number for t in stats.overdue_first] == [seeded.lead, seeded.own]
     assert stats.incidents == IncidentCounts(incidents=1, reports=REPORTS, residents=AFFECTED)
     assert (stats.rated, stats.satisfied) == (len(RATINGS), 2)  # each resident's survey

@@ -1,5 +1,6 @@
 """Statistics and export at scale: N tickets (default 1,000,000) with their events, spread over
-a year, on SQLite (and PostgreSQL with --postgres URL); then the whole statistics computation
+a year, 1 in 100 of them reports linked to incidents of 10 to 50 reports each, on SQLite (and
+PostgreSQL with --postgres URL); then the whole statistics computation
 (`tickets.statistics.compute`, what `residesk stats` and /stats run) for the last 30 days and
 for the whole year, and a full-year CSV export by `residesk export` in a child process, whose peak
 memory (max RSS) is measured.
@@ -31,11 +32,13 @@ if str(ROOT) not in sys.path:  # run as a plain script from anywhere
     sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import bindparam, insert, select, text, update  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
+from bench.notifications import seed_residents  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.models import Building, Resident, Ticket, TicketEvent, Unit  # noqa: E402
+from storage.models import Building, Incident, Resident, Ticket, TicketEvent, Unit  # noqa: E402
+from tickets.scope import Scope, ScopeKind  # noqa: E402
 from tickets.statistics import compute  # noqa: E402
 
 STATS_TARGET_MS = 300.0
@@ -46,6 +49,12 @@ CATEGORIES = ["noise", "facility", "water", "electricity", "lift", "cleaning", "
               "security", "neighbours", "other"]
 STATUSES = ["closed"] * 6 + ["resolved", "investigating", "acknowledged", "new", "withdrawn"]
 CAUSES = ["equipment", "workmanship", "staff", "neighbour", "external", None]
+# Incidents: about 1 ticket in 100 is a report linked to one, 10 to 50 reports each, from a
+# pool of residents of their own, within a day of the incident's lead ticket
+LINKED_SHARE = 0.01
+REPORTS_PER_INCIDENT = (10, 50)
+REPORTERS = 1000
+FIRST_REPORTER = 10_000_000  # their Telegram ids
 
 
 def ticket_row(i: int, rng: random.Random, units: list[int], resident: int) -> dict[str, Any]:
@@ -75,6 +84,26 @@ def ticket_row(i: int, rng: random.Random, units: list[int], resident: int) -> d
     }
 
 
+def report_row(i: int, lead: dict[str, Any], rng: random.Random, units: list[int],
+               resident: int) -> dict[str, Any]:
+    """A report linked to the incident `lead` leads: the same category, within a day of it,
+    brought to the lead's stage at once and resolved with it (tickets/incidents.py)."""
+    created = min(lead["created_at"] + timedelta(minutes=rng.randrange(1, 24 * 60)),
+                  NOW - timedelta(minutes=1))
+    acknowledged = created if lead["acknowledged_at"] else None
+    resolved = (max(lead["resolved_at"], created + timedelta(minutes=1))
+                if lead["resolved_at"] else None)
+    return {
+        **lead, "number": f"B{i:08d}", "submission_key": f"bench-{i}", "resident_id": resident,
+        "unit_id": rng.choice(units), "created_at": created, "acknowledged_at": acknowledged,
+        "resolved_at": resolved, "closed_at": resolved if lead["status"] == "closed" else None,
+        "rating": rng.choice([1, 3, 4, 5, 5]) if lead["status"] == "closed" else None,
+        "reopen_count": 0,
+        "acknowledge_seconds": 0 if acknowledged else None,
+        "resolve_seconds": round((resolved - created).total_seconds()) if resolved else None,
+    }
+
+
 async def seed_units(session: AsyncSession) -> list[Unit]:
     """20 buildings of 30 floors, 4 flats a floor."""
     buildings = [Building(name=str(b)) for b in range(1, 21)]
@@ -95,14 +124,42 @@ async def seed(db: Database, count: int) -> None:
                             unit_text="1-0101", language="en")
         session.add(resident)
         await session.flush()
+        await seed_residents(session, REPORTERS, FIRST_REPORTER)
+        reporters = list((await session.scalars(
+            select(Resident.id).where(Resident.id != resident.id))).all())
         unit_ids, resident_id = [u.id for u in units], resident.id
+    # a new incident after a plain ticket with this chance gives LINKED_SHARE linked reports
+    mean_reports = sum(REPORTS_PER_INCIDENT) / 2
+    incident_chance = LINKED_SHARE / (mean_reports * (1 - LINKED_SHARE))
+    scope = Scope(ScopeKind.PROPERTY).to_json()
+    lead: dict[str, Any] = {}
+    reports_left = incidents = 0
     first_id = 1
     for start in range(0, count, BATCH):
-        rows = [ticket_row(i, rng, unit_ids, resident_id)
-                for i in range(start, min(count, start + BATCH))]
+        rows, leads, links = [], [], []
+        for i in range(start, min(count, start + BATCH)):
+            if reports_left:
+                rows.append(report_row(i, lead, rng, unit_ids, rng.choice(reporters)))
+                links.append({"ticket": first_id + i - start, "incident": incidents})
+                reports_left -= 1
+                continue
+            rows.append(ticket_row(i, rng, unit_ids, resident_id))
+            if rng.random() < incident_chance:  # this one leads an incident
+                lead, incidents = rows[-1], incidents + 1
+                reports_left = rng.randint(*REPORTS_PER_INCIDENT)
+                leads.append({"id": incidents, "lead_ticket_id": first_id + i - start,
+                              "category_code": lead["category_code"], "scope": scope,
+                              "opened_at": lead["created_at"], "closed_at": lead["resolved_at"]})
         async with db.transaction() as session:
             # Core executemany: the ORM's bulk path costs several times more per row
             await session.execute(insert(Ticket.metadata.tables["tickets"]), rows)
+            if leads:  # (the tickets first: an incident names its lead, a report its incident)
+                await session.execute(insert(Incident.metadata.tables["incidents"]), leads)
+            if links:
+                tickets = Ticket.metadata.tables["tickets"]
+                await session.execute(
+                    update(tickets).where(tickets.c.id == bindparam("ticket"))
+                    .values(incident_id=bindparam("incident")), links)
             events = []
             for offset, row in enumerate(rows):
                 ticket_id = first_id + offset
@@ -115,7 +172,7 @@ async def seed(db: Database, count: int) -> None:
             await session.execute(insert(TicketEvent.metadata.tables["ticket_events"]), events)
         first_id += len(rows)
         print(f"\r  seeded {first_id - 1:,} tickets", end="", flush=True)
-    print()
+    print(f" ({incidents:,} incidents)")
 
 
 async def time_stats(db: Database, days: int, repeats: int = 3) -> float:
@@ -125,7 +182,8 @@ async def time_stats(db: Database, days: int, repeats: int = 3) -> float:
         stats = await compute(db, NOW - timedelta(days=days), NOW, NOW)
         best = min(best, time.perf_counter() - started)
     print(f"  stats, last {days} days: {best * 1000:7.1f} ms (best of {repeats}; "
-          f"{stats.total:,} tickets, overdue {stats.overdue:,})")
+          f"{stats.total:,} tickets, overdue {stats.overdue:,}; {stats.incidents.incidents:,} "
+          f"incidents, {stats.incidents.reports:,} reports linked)")
     return best * 1000
 
 

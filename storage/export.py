@@ -6,17 +6,27 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import SQLCoreOperations
 
-from storage.models import Building, Resident, Staff, Ticket, TicketDetail, Unit
+from storage.models import Building, Incident, Resident, Staff, Ticket, TicketDetail, Unit
 
 BATCH = 1000
+
+# the incident a ticket is a linked report of, and that incident's lead; the incident a ticket
+# leads itself
+LINKED_TO = aliased(Incident, name="linked_to")
+LEAD = aliased(Ticket, name="lead")
+LEADS = aliased(Incident, name="leads")
 
 # header -> column; the order is the file's
 COLUMNS: dict[str, SQLCoreOperations[Any]] = {
     "number": Ticket.number,
+    # the incident's lead ticket's number, on the lead and on each report linked to it: an
+    # analyst groups an outage's rows by it (the statistics count it once)
+    "incident": func.coalesce(LEAD.number, case((LEADS.id.is_not(None), Ticket.number))),
     "created_at": Ticket.created_at,
     "channel": Ticket.channel,
     "status": Ticket.status,
@@ -64,6 +74,9 @@ async def ticket_rows(session: AsyncSession, start: datetime, end: datetime
         .outerjoin(Unit, Unit.id == Ticket.unit_id)
         .outerjoin(Building, Building.id == Unit.building_id)
         .outerjoin(Staff, Staff.id == Ticket.assignee_id)
+        .outerjoin(LINKED_TO, LINKED_TO.id == Ticket.incident_id)
+        .outerjoin(LEAD, LEAD.id == LINKED_TO.lead_ticket_id)
+        .outerjoin(LEADS, LEADS.lead_ticket_id == Ticket.id)
         .where(Ticket.created_at >= start, Ticket.created_at < end)
         .order_by(Ticket.created_at, Ticket.id)
         .execution_options(yield_per=BATCH)

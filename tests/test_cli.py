@@ -193,10 +193,10 @@ def test_export_writes_a_file_and_explains_bad_requests(workdir: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "exported 0 ticket(s) to tickets-2026-11-01-2026-11-30.csv" in result.stderr
     header = (workdir / "tickets-2026-11-01-2026-11-30.csv").read_text(encoding="utf-8-sig")
-    assert header.startswith("number,created_at,channel,status")
+    assert header.startswith("number,incident,created_at,channel,status")
     result = residesk("export", "--from", "2026-11-01", "--to", "2026-11-30", "--output", "-",
                       cwd=workdir)
-    assert result.returncode == 0 and result.stdout.startswith("number,created_at")
+    assert result.returncode == 0 and result.stdout.startswith("number,incident,created_at")
     result = residesk("export", "--from", "2026-12-01", "--to", "2026-11-30", cwd=workdir)
     assert result.returncode == 1 and "--from is after --to" in result.stderr
     result = residesk("export", "--from", "2026-11-01", "--to", "2026-11-30", "--format",

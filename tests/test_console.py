@@ -728,6 +728,28 @@ async def test_the_dashboard_shows_the_figures_and_charts_with_their_text_as_tex
     assert rows[1][0] == ticket.number
 
 
+async def test_the_dashboard_counts_an_incident_once(site: Site, manager: Browser) -> None:
+    """The lead and its seven linked reports are one ticket on the dashboard; the incidents
+    tile and line say how many reports and people, in the manager's language."""
+    from tests.incident_records import AFFECTED, REPORTS, seed_incident
+
+    await seed_incident(site.desk.db)
+    status, page = await manager.get("/console/dashboard?period=week")
+    assert status == 200
+    assert "<b>2</b><span>Tickets</span>" in page  # the lead and the complaint of its own
+    assert (f'data-tile="incidents"><b>1</b><span>Incidents</span><small>reports linked: '
+            f"{REPORTS} · residents: {AFFECTED}</small>") in page
+    assert (f"incidents: 1, each counted once; reports linked to them: {REPORTS}; residents "
+            f"affected: {AFFECTED}") in page
+    await manager.post("/console/language", {"lang": "zh_Hans", "next": "/console/dashboard"})
+    status, page = await manager.get("/console/dashboard?period=week")
+    _ = gettext_for("zh_Hans")
+    assert f"<b>1</b><span>{_('Incidents')}</span>" in page
+    assert _("incidents: %(incidents)d, each counted once; reports linked to them: "
+             "%(reports)d; residents affected: %(residents)d") % {
+        "incidents": 1, "reports": REPORTS, "residents": AFFECTED} in page
+
+
 # --- admin -------------------------------------------------------------------------------
 
 async def test_a_manager_adds_promotes_and_removes_staff(site: Site, manager: Browser) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.cli import remove_staff
@@ -448,6 +449,28 @@ async def test_stats_for_managers_with_charts(office: Office) -> None:
     assert "by status: received 1" in text and "by category: Noise 1" in text
     assert "Overdue now: 0" in text
     assert all(chart.startswith(b"\x89PNG\r\n\x1a\n") for chart in charts)
+
+
+@pytest.mark.parametrize("office", [{"default_language": "ru"}], indirect=True)
+async def test_stats_count_an_incident_once_in_the_office_language(office: Office) -> None:
+    """An outage's lead and its seven linked reports are one complaint in /stats; the
+    incidents line names the reports and the people affected, in the office's language."""
+    from locales import gettext_for
+    from tests.incident_records import AFFECTED, REPORTS, seed_incident
+
+    await seed_incident(office.desk.db)
+    await office.manager.send("/stats week")
+    await office.settle(lambda: len(posted_report(office)[1]) == 4, within=30)
+    [text], _charts = posted_report(office)
+    _ = gettext_for("ru")
+    lines = text.splitlines()
+    assert lines[0].endswith(": 2"), text  # the lead and the complaint of its own
+    incidents = ("incidents: %(incidents)d, each counted once; reports linked to them: "
+                 "%(reports)d; residents affected: %(residents)d")
+    assert _(incidents) != incidents
+    assert lines[1] == "  " + _(incidents) % {"incidents": 1, "reports": REPORTS,
+                                              "residents": AFFECTED}, text
+    assert "  " + _("by building: %(counts)s") % {"counts": "7 2"} in lines
 
 
 async def test_the_weekly_report_is_posted_once(office: Office) -> None:

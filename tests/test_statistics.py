@@ -161,3 +161,57 @@ def test_percentiles_interpolate_like_percentile_cont() -> None:
     assert _interpolated([], (0.5, 0.9)) == [None, None]
     assert _interpolated([7], (0.5, 0.9)) == [7, 7]
     assert _interpolated([1, 2, 3, 4], (0.0, 0.5, 0.9, 1.0)) == pytest.approx([1, 2.5, 3.7, 4])
+
+
+async def test_an_incident_counts_once_with_its_reports_and_residents(db: Database) -> None:
+    """One outage (a lead and seven linked reports from six people) and one complaint of its
+    own: two complaints received, wherever the office's work is counted; the incidents line
+    names the reports and the people; each resident's rating still counts."""
+    from sqlalchemy import select
+
+    from storage.export import HEADERS, ticket_rows
+    from storage.models import Staff, Ticket
+    from storage.statistics import IncidentCounts
+    from tests.incident_records import AFFECTED, RATINGS, REPORTS, seed_incident
+    from tickets.trends import compute_trends
+
+    seeded = await seed_incident(db, datetime(2026, 11, 10, 8, tzinfo=UTC))
+    stats = await compute(db, START, END, NOW)
+    assert stats.total == 2 and stats.by_status == {"new": 2}
+    assert stats.by_category == {"water": 1, "noise": 1}
+    assert stats.by_building == {"7": 2} and stats.by_channel == {"telegram": 2}
+    assert stats.acknowledged_on_time == (0, 2) and stats.resolved_on_time == (0, 2)
+    assert stats.overdue == 2  # the lead is late for its reports, once
+    assert stats.top_causes == [("equipment", 1), ("staff", 1)]
+    assert [t.number for t in stats.overdue_first] == [seeded.lead, seeded.own]
+    assert stats.incidents == IncidentCounts(incidents=1, reports=REPORTS, residents=AFFECTED)
+    assert (stats.rated, stats.satisfied) == (len(RATINGS), 2)  # each resident's survey
+    assert stats.average_rating == pytest.approx(sum(RATINGS.values()) / len(RATINGS))
+
+    trends = await compute_trends(db, START, END, UTC)
+    assert trends.total == 2 and {c: sum(v) for c, v in trends.volume.items()} == {
+        "water": 1, "noise": 1}
+    assert sum(spot.tickets for spot in trends.hotspots) == 2
+    assert sum(trends.rated) == len(RATINGS)
+
+    # every ticket is still a row of the export, grouped by the incident's lead
+    async with db.reading() as session:
+        rows = [dict(zip(HEADERS, row, strict=True))
+                async for row in ticket_rows(session, START, END)]
+    assert len(rows) == 2 + REPORTS
+    assert {row["number"]: row["incident"] for row in rows} == {
+        seeded.lead: seeded.lead, seeded.own: None,
+        **dict.fromkeys(seeded.reports, seeded.lead)}
+
+    # the incident belongs to the period its lead was received in
+    assert (await compute(db, START - 30 * 24 * H, START, NOW)).incidents == IncidentCounts()
+    # a report unlinked by hand (another problem) is a complaint of its own again
+    async with db.transaction() as session:
+        service = TicketService(session)
+        report = await session.scalar(select(Ticket).where(Ticket.number == seeded.reports[3]))
+        agent = await session.scalar(select(Staff))
+        assert report is not None and agent is not None
+        await service.unlink_from_incident(report, agent)
+    stats = await compute(db, START, END, NOW)
+    assert stats.total == 3 and stats.by_building == {"7": 3}
+    assert stats.incidents == IncidentCounts(1, REPORTS - 1, AFFECTED - 1)  # their only one

@@ -1,12 +1,26 @@
 """The office's figures for a period (complaint-process step 6): volumes, times, deadlines kept,
 satisfaction, reopenings, causes, and what is overdue now. Definitions live here; the SQL in
-`storage/statistics.py`."""
+`storage/statistics.py`.
+
+An incident (tickets/incidents.py: one outage, many reports) counts once. The office's work
+— tickets received, by status, category, building and channel, the hotspots, the times to
+acknowledge and to resolve, deadlines kept, causes, overdue now, and the charts of
+`tickets/trends.py` — counts the incident as its lead ticket, and a report linked to it is not
+another complaint. What residents say stays per resident: each linked report got its own
+survey and call-back, so its rating, its reopening ("not fixed") and its call-back count like
+any ticket's, by the day it was received. The incidents line names the incidents whose lead was
+received in the period, with all their linked reports and the people affected (the lead's
+resident too; distinct across the period), as they stand now. A report unlinked by hand, or
+left on its own when its lead was withdrawn, is a complaint of its own again.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import statistics as sql
 from storage.db import Database
@@ -48,6 +62,7 @@ class Statistics:
     call_backs: dict[str | None, int] = field(default_factory=dict)
     overdue: int = 0  # (not those waiting for the resident: their resolve clock is paused)
     overdue_first: list[Ticket] = field(default_factory=list)
+    incidents: sql.IncidentCounts = field(default_factory=sql.IncidentCounts)
 
     @property
     def satisfied_share(self) -> float | None:
@@ -87,20 +102,26 @@ class Statistics:
         return share(*self.reopened)
 
 
+async def _short(session: AsyncSession, start: datetime, end: datetime
+                 ) -> tuple[dict[str | None, int], tuple[sql.Ratings, sql.IncidentCounts]]:
+    return (await sql.call_backs(session, start, end),
+            await sql.linked(session, start, end, SATISFIED_FROM))
+
+
 async def compute(db: Database, start: datetime, end: datetime, now: datetime) -> Statistics:
-    """Tickets created in [start, end); the overdue list as of `now`. The five queries are
-    independent and run side by side, each in a read-only session of its own."""
+    """Tickets created in [start, end) (an incident once: see above); the overdue list as of
+    `now`. The queries are independent and run side by side in five read-only sessions."""
     read = db.read
     stats = Statistics(start, end)
-    (period, stats.by_building, stats.top_causes, stats.call_backs,
-     (stats.overdue, stats.overdue_first)) = (
-        await asyncio.gather(
-            read(lambda s: sql.period(s, start, end, now, SATISFIED_FROM, PERCENTILES)),
-            read(lambda s: sql.counts_by_building(s, start, end)),
-            read(lambda s: sql.top_causes(s, start, end, TOP_CAUSES)),
-            read(lambda s: sql.call_backs(s, start, end)),
-            # a ticket waiting for the resident is late for nothing: its clock stands still
-            read(lambda s: sql.overdue(s, CLOCK_RUNNING, now, OVERDUE_SHOWN))))
+    (period, stats.by_building, stats.top_causes, (stats.overdue, stats.overdue_first),
+     (stats.call_backs, (linked, stats.incidents))) = await asyncio.gather(
+        read(lambda s: sql.period(s, start, end, now, SATISFIED_FROM, PERCENTILES)),
+        read(lambda s: sql.counts_by_building(s, start, end)),
+        read(lambda s: sql.top_causes(s, start, end, TOP_CAUSES)),
+        # a ticket waiting for the resident is late for nothing: its clock stands still
+        read(lambda s: sql.overdue(s, CLOCK_RUNNING, now, OVERDUE_SHOWN)),
+        # three short ones (a few rows each) share a session
+        read(lambda s: _short(s, start, end)))
     groups = period.groups
     stats.hours_to_acknowledge = period.hours_to_acknowledge
     stats.hours_to_resolve = period.hours_to_resolve
@@ -118,10 +139,12 @@ async def compute(db: Database, start: datetime, end: datetime, now: datetime) -
         sum(group.resolved_on_time for group in measured),
         sum(group.resolved + (group.unresolved_late if group.status != Status.WAITING_FOR_RESIDENT
                               else 0) for group in measured))
-    stats.rated = sum(group.rated for group in groups)
-    stats.average_rating = (sum(group.rating_sum for group in groups) / stats.rated
-                            if stats.rated else None)
-    stats.satisfied = sum(group.rated_from for group in groups)
-    stats.reopened = (sum(group.reopened_resolved for group in groups),
-                      sum(group.resolved for group in groups))
+    # the residents' verdicts: the linked reports' as well (each resident was asked)
+    stats.rated = sum(group.rated for group in groups) + linked.rated
+    stats.average_rating = (
+        (sum(group.rating_sum for group in groups) + linked.rating_sum) / stats.rated
+        if stats.rated else None)
+    stats.satisfied = sum(group.rated_from for group in groups) + linked.rated_from
+    stats.reopened = (sum(group.reopened_resolved for group in groups) + linked.reopened_resolved,
+                      sum(group.resolved for group in groups) + linked.resolved)
     return stats

@@ -1,9 +1,11 @@
 """How the office's figures move over a period, for the /stats charts: volume per category
 over time, how long resolving takes, satisfaction over time, and where complaints come from.
 
-Definitions live here (bucket length, resolve-time ranges, what counts as satisfied: the same
-as `tickets/statistics.py`); the SQL in `storage/trends.py`. Everything in `Trends` is plain Python
-data, so rendering (`bot/statistics/charts.py`) needs no database and can run in a worker thread.
+Definitions live here (bucket length, resolve-time ranges, what counts as satisfied, and an
+incident counted once — its linked reports out of the volume, the resolve times and the
+hotspots, in the ratings: the same as `tickets/statistics.py`); the SQL in `storage/trends.py`.
+Everything in `Trends` is plain Python data, so rendering (`bot/statistics/charts.py`) needs no
+database and can run in a worker thread.
 """
 
 from __future__ import annotations

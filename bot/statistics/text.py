@@ -41,6 +41,11 @@ def statistics_text(stats: Statistics, first: date, last: date, timezone: ZoneIn
         _("Tickets created %(first)s – %(last)s (%(zone)s): %(total)d") % {
             "first": format_day(first, lang), "last": format_day(last, lang),
             "zone": timezone.key, "total": stats.total},
+        # (an incident is one ticket above, its lead; its linked reports are not in the total)
+        "  " + _("incidents: %(incidents)d, each counted once; reports linked to them: "
+                 "%(reports)d; residents affected: %(residents)d") % {
+            "incidents": stats.incidents.incidents, "reports": stats.incidents.reports,
+            "residents": stats.incidents.residents},
         "  " + _("by status: %(counts)s") % {"counts": counts(stats.by_status, statuses)},
         "  " + _("by category: %(counts)s") % {"counts": counts(stats.by_category, {
             code: category_name(_, code) for code in stats.by_category})},

@@ -234,6 +234,10 @@ def card(ticket: Ticket, lang: str, timezone: ZoneInfo, console_url: str = "",
                               "residents") % {"scope": incident.scope,
                                                "reports": incident.reports,
                                                "residents": incident.residents})
+        if incident.works is not None:
+            lines.append("🛠 " + _("Planned works: %(start)s – %(end)s") % {
+                "start": format_numeric_when(incident.works[0], timezone),
+                "end": format_numeric_when(incident.works[1], timezone)})
     if ticket.resident is not None and ticket.resident.erased_at is not None:
         lines.append("🔒 " + _("The resident cannot be told any more: they had their personal "
                               "data erased."))
@@ -649,6 +653,7 @@ class IncidentFacts:
     residents: int = 0
     lead_card: int | None = None  # a linked report's: the lead's card message
     lead_number: str = ""  # a linked report's: the lead's
+    works: tuple[datetime, datetime] | None = None  # planned works: when they run
 
 
 def render(ticket: Ticket, notice: TicketNotice, *, resident_lang: str, staff_lang: str,

@@ -244,6 +244,7 @@ async def test_planned_works_link_the_reports_made_during_them(site: Site) -> No
         await session.execute(update(Incident).values(ends_at=utcnow() - timedelta(minutes=1)))
     card = site.card(tickets[0].number)
     assert "Incident for the whole property: 2 reports from 2 residents" in (card.text or "")
+    assert "🛠 Planned works: " in (card.text or "")  # when they run, for staff
 
     await file_report(first, "Still drilling after the works were meant to end.")
     reply = first.last_with_text("registered").text or ""

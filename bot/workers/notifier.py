@@ -154,7 +154,9 @@ async def incident_facts(session: AsyncSession, ticket: Ticket) -> IncidentFacts
         return None
     reports, residents = await incidents.counts(incident.id, ticket)
     scope = next((e.note or "" for e in ticket.events if e.kind == "incident"), "")
-    return IncidentFacts(scope=scope, reports=reports, residents=residents)
+    works = ((incident.starts_at, incident.ends_at)
+             if incident.starts_at is not None and incident.ends_at is not None else None)
+    return IncidentFacts(scope=scope, reports=reports, residents=residents, works=works)
 
 
 class Notifier:

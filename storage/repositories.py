@@ -391,6 +391,18 @@ class Outbox(Repository):
                 update(OutboxMessage).where(OutboxMessage.id.in_(list(row_ids)))
                 .values(claimed_by=None, lease_until=None))
 
+    async def release_every_claim(self) -> int:
+        """Free every claimed row: for the only process there can be (SQLite), at start-up,
+        when any claim is a dead process's (killed mid-send) and would otherwise hold its
+        rows until the lease ran out. Rows it sent and had not marked go out again (at
+        least once)."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.state == "pending", OutboxMessage.claimed_by.is_not(None))
+            .values(claimed_by=None, lease_until=None))
+        # an UPDATE gives a CursorResult (rowcount); SQLAlchemy types execute() as Result
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     async def due(self, now: datetime, limit: int = 100, *, lock: bool = False
                   ) -> Sequence[OutboxMessage]:
         """Pending rows whose time has come and that no notifier holds, each the oldest

@@ -72,7 +72,12 @@ class RateLimits:
     A send is stamped when its answer arrives, which is after Telegram counted it: a window
     measured from those stamps always holds at least as many sends as Telegram's own, so the
     budget can be Telegram's exact limits and still never be exceeded, whatever the network's
-    jitter. Sends in flight count too."""
+    jitter. Sends in flight count too.
+
+    Sends are also spread evenly over the second (one each 1/30 s), not let go thirty at once
+    when the window frees: the same pace, but only the one or two sends of the last few
+    milliseconds are ever in flight — sent and not yet marked — which is what a crash (a kill
+    -9) may send twice."""
 
     GLOBAL_PER_SECOND = 30
     PRIVATE_INTERVAL = 1.0  # seconds between two messages to one private chat
@@ -82,6 +87,7 @@ class RateLimits:
         self._done: collections.deque[float] = collections.deque()
         self._in_flight = 0
         self._chats: dict[int, collections.deque[float]] = {}
+        self._next_slot = 0.0  # monotonic: when the next send may start (the even pace)
 
     def ready_at(self, chat_id: int, now: float) -> float:
         """The monotonic time at which a message to this chat may go (`now` if free)."""
@@ -96,9 +102,12 @@ class RateLimits:
         return window[-self.GROUP_PER_MINUTE] + 60.0
 
     async def take(self) -> None:
-        """Wait for a slot in the overall budget."""
+        """Wait for a slot in the overall budget, at the even pace."""
         while True:
             now = time.monotonic()
+            if now < self._next_slot:
+                await asyncio.sleep(self._next_slot - now)
+                continue
             while self._done and self._done[0] <= now - 1.0:
                 self._done.popleft()
             if len(self._done) + self._in_flight < self.GLOBAL_PER_SECOND:
@@ -106,6 +115,9 @@ class RateLimits:
             wake = self._done[0] + 1.0 - now if self._done else 0.005
             await asyncio.sleep(max(wake, 0.001))
         self._in_flight += 1
+        # from the slot, not from now: a late wake-up does not slow the pace down
+        self._next_slot = max(self._next_slot + 1.0 / self.GLOBAL_PER_SECOND,
+                              now - 1.0 / self.GLOBAL_PER_SECOND)
 
     def assume_spent(self) -> None:
         """Another sender may have used the whole budget a moment ago (a leader that just

@@ -9,8 +9,8 @@ floor, zero 429s, each resident exactly once.
 With `--kill-at F` the notifier is not in this process: the bot runs as `residesk run` (the
 project's CLI, a process of its own polling the emulator), is sent SIGKILL once a fraction F
 of the copies is out, and a new `residesk run` takes over. Reported then as well: the
-restart's gap, the copies the dead process had in flight (claimed, not yet marked sent) and
-how many residents got two. Delivery is at least once: a copy Telegram took just before the
+restart's gap, the rows the dead process held (claimed, not yet marked sent) and how many
+residents got two. Delivery is at least once: a copy Telegram took just before the
 kill, whose marking never committed, goes out again; none is lost.
 
     .venv/bin/python bench/announcement.py [--count 3000] [--transport aiogram|ptb]
@@ -43,7 +43,7 @@ if str(ROOT) not in sys.path:  # run as a plain script from anywhere
 from bench.notifications import drained, no_updates, seed_residents  # noqa: E402
 from bot.emulator import BotAPIEmulator  # noqa: E402
 from bot.telegram.transport import TRANSPORTS, make_transport  # noqa: E402
-from bot.workers.notifier import Notifier, RateLimits  # noqa: E402
+from bot.workers.notifier import IN_FLIGHT, Notifier  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import (  # noqa: E402
     Announcement,
@@ -127,7 +127,7 @@ class KillRun:
     elapsed: float  # from queued until no row is pending, the restart included
     gap: float  # from the kill until the new process's first copy
     out_at_kill: int  # copies Telegram had when the bot was killed
-    in_flight: int  # rows the dead process held claimed and had not marked sent
+    claimed: int  # rows the dead process held claimed and had not marked sent
     copies: Counter[int]  # per resident's chat
     rate_limited: int  # 429s
     queued: list[int]  # what each of the bench's two schedulers queued
@@ -220,7 +220,7 @@ async def run_with_kill(emulator: BotAPIEmulator, db: Database, database_url: st
         await bot.wait()
         out_at_kill = copies_out(emulator, chats)
         async with db.transaction() as s:  # claimed by the dead one, not marked sent
-            in_flight = int(await s.scalar(
+            claimed = int(await s.scalar(
                 select(func.count()).select_from(OutboxMessage)
                 .where(OutboxMessage.state == "pending",
                        OutboxMessage.claimed_by.is_not(None))) or 0)
@@ -244,7 +244,7 @@ async def run_with_kill(emulator: BotAPIEmulator, db: Database, database_url: st
     async with db.transaction() as s:
         deliveries = int(await s.scalar(
             select(func.count()).select_from(AnnouncementDelivery)) or 0)
-    return KillRun(count, elapsed, gap, out_at_kill, in_flight, copies,
+    return KillRun(count, elapsed, gap, out_at_kill, claimed, copies,
                    emulator.rate_limited, queued, deliveries)
 
 
@@ -270,14 +270,14 @@ async def measure_with_kill(count: int, transport_name: str, kill_at: float) -> 
     print(f"  restart   {run.gap:8.1f} s from the kill to the new process's first copy; "
           f"without it {sending:.1f} s, ratio {sending / floor:.3f}×")
     print(f"  429s      {run.rate_limited}")
-    print(f"  at kill   {run.out_at_kill} copies out; {run.in_flight} rows claimed by the "
+    print(f"  at kill   {run.out_at_kill} copies out; {run.claimed} rows claimed by the "
           f"dead process, not marked sent")
     print(f"  delivered {run.delivered}   lost {run.lost}   doubled {run.doubled} "
           f"({run.extra_copies} extra copies)")
-    bound = min(run.in_flight, RateLimits.GLOBAL_PER_SECOND)
+    bound = min(run.claimed, IN_FLIGHT)
     print(f"  exactly once cannot be promised across a kill between Telegram's answer and "
-          f"our commit: doubles ≤ the copies in flight ({bound}: at most "
-          f"{RateLimits.GLOBAL_PER_SECOND} sends a second, and only rows claimed then)")
+          f"our commit: doubles ≤ the copies in flight ({bound}: the notifier has at most "
+          f"{IN_FLIGHT} sends between request and marking, of the rows it had claimed)")
     met = (sending / floor <= 1.05 and run.rate_limited == 0 and run.lost == 0
            and run.doubled <= bound and sum(run.queued) in (0, count)
            and run.deliveries == count)

@@ -692,11 +692,11 @@ def incident_reports(reports: Sequence[LinkedReport], lead_id: int, *, staff_lan
     for report in reports[:JOINED_MAX]:
         ticket, notice = report.ticket, report.notice
         line = "• " + _("No. %(number)s, %(unit)s: %(text)s") % {
-            "number": ticket.number, "unit": notice.unit or "—", "text": notice.text}
+            "number": ticket.number or "", "unit": notice.unit or "—", "text": notice.text}
         if lines and len(_joined_text([*lines, line], notice.lead, staff_lang)) > MESSAGE_MAX:
             break
         lines.append(line)
-        buttons.append(staff_button(_("↩️ %(number)s on its own") % {"number": ticket.number},
+        buttons.append(staff_button(_("↩️ %(number)s on its own") % {"number": ticket.number or ""},
                                     CardAction.UNLINK, ticket))
     text = _joined_text(lines, reports[0].notice.lead, staff_lang)
     if len(text) > MESSAGE_MAX:  # one report alone too long: it is cut, not left out

@@ -6,7 +6,12 @@ chat, 20 a minute per group. A 429 is waited out (retry_after); a 403 means the 
 the bot: no more tries, the resident is marked unreachable and the card shows it; 5xx, timeouts
 and dropped connections are retried with backoff; after the last attempt the row is kept as
 failed and the staff group is told. Delivery is at least once: a crash between sending and
-marking may send a message twice, never zero times.
+marking may send a message twice, never zero times — at most IN_FLIGHT messages, the sends
+between their request and their marking at the moment of the crash.
+
+Linked reports of one incident that wait together in the staff group go out as one post
+(`_join_reports`): thirty residents reporting one outage would otherwise take the group's
+20 messages a minute for a minute and a half.
 """
 
 from __future__ import annotations
@@ -75,6 +80,11 @@ MAX_BACKOFF = 300.0
 # Far longer than any send (an album of charts takes seconds).
 LEASE = timedelta(seconds=30)
 BATCH = 100
+# Sends at once, each from its request until its row is marked: a crash (kill -9) may send
+# again only those, so at most this many messages twice. Telegram answers in milliseconds:
+# a few at once keep its 30 a second going, also on a busy machine (a window's thirty go
+# eight at a time, never as one burst).
+IN_FLIGHT = 8
 
 
 class RateLimits:
@@ -83,12 +93,7 @@ class RateLimits:
     A send is stamped when its answer arrives, which is after Telegram counted it: a window
     measured from those stamps always holds at least as many sends as Telegram's own, so the
     budget can be Telegram's exact limits and still never be exceeded, whatever the network's
-    jitter. Sends in flight count too.
-
-    Sends are also spread evenly over the second (one each 1/30 s), not let go thirty at once
-    when the window frees: the same pace, but only the one or two sends of the last few
-    milliseconds are ever in flight — sent and not yet marked — which is what a crash (a kill
-    -9) may send twice."""
+    jitter. Sends in flight count too."""
 
     GLOBAL_PER_SECOND = 30
     PRIVATE_INTERVAL = 1.0  # seconds between two messages to one private chat
@@ -98,7 +103,6 @@ class RateLimits:
         self._done: collections.deque[float] = collections.deque()
         self._in_flight = 0
         self._chats: dict[int, collections.deque[float]] = {}
-        self._next_slot = 0.0  # monotonic: when the next send may start (the even pace)
         self._held: dict[int, float] = {}  # chat -> no message before then (Telegram's 429)
 
     def ready_at(self, chat_id: int, now: float) -> float:
@@ -120,12 +124,9 @@ class RateLimits:
         return window[-self.GROUP_PER_MINUTE] + 60.0
 
     async def take(self) -> None:
-        """Wait for a slot in the overall budget, at the even pace."""
+        """Wait for a slot in the overall budget."""
         while True:
             now = time.monotonic()
-            if now < self._next_slot:
-                await asyncio.sleep(self._next_slot - now)
-                continue
             while self._done and self._done[0] <= now - 1.0:
                 self._done.popleft()
             if len(self._done) + self._in_flight < self.GLOBAL_PER_SECOND:
@@ -133,9 +134,6 @@ class RateLimits:
             wake = self._done[0] + 1.0 - now if self._done else 0.005
             await asyncio.sleep(max(wake, 0.001))
         self._in_flight += 1
-        # from the slot, not from now: a late wake-up does not slow the pace down
-        self._next_slot = max(self._next_slot + 1.0 / self.GLOBAL_PER_SECOND,
-                              now - 1.0 / self.GLOBAL_PER_SECOND)
 
     def assume_spent(self) -> None:
         """Another sender may have used the whole budget a moment ago (a leader that just
@@ -206,6 +204,7 @@ class Notifier:
         self.interval = interval
         self.wake = asyncio.Event()
         self.limits = RateLimits()
+        self.sending = asyncio.Semaphore(IN_FLIGHT)
         self.metrics = metrics or Metrics()
         self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{id(self) % 100_000}"
         self._stopping = False
@@ -250,11 +249,22 @@ class Notifier:
             return 1
         tasks = []
         for due in ready:
-            if due.notice is not None or due.report is not None:
-                await self.limits.take()
-            tasks.append(asyncio.create_task(self._deliver(due)))
+            await self.sending.acquire()
+            try:
+                if due.notice is not None or due.report is not None:
+                    await self.limits.take()
+            except BaseException:
+                self.sending.release()
+                raise
+            tasks.append(asyncio.create_task(self._deliver_and_free(due)))
         await asyncio.gather(*tasks)
         return len(ready)
+
+    async def _deliver_and_free(self, due: Due) -> None:
+        try:
+            await self._deliver(due)
+        finally:
+            self.sending.release()  # marked (or retried): the next may go
 
     async def _due(self) -> list[Due]:
         async with self.db.transaction() as session:

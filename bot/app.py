@@ -324,6 +324,14 @@ class ResidentDesk:
         self.leadership.claim()
         await self.db.upgrade()
         await self.db.refresh_statistics()
+        if isinstance(self.leadership, OnlyProcess):
+            # the only process there can be: a claim in the outbox is a dead one's (a kill -9
+            # mid-send); its rows go out now, not when its lease runs out
+            async with self.db.transaction() as session:
+                freed = await Outbox(session).release_every_claim()
+            if freed:
+                log.warning("%d notifications claimed by a process that died go out again "
+                            "(one sent just before it died may arrive twice)", freed)
 
     async def run(self, *, handle_signals: bool = True, polling_timeout: int = 25,
                   webhook: Webhook | None = None,

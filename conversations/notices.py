@@ -6,15 +6,21 @@ the reader's language; the notifier in `bot/` only delivers.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from conversations.events import Button, FileRef, Mention, Reply, inline
-from conversations.keyboards import CallBackButton, CardAction, SurveyButton, staff_button
-from locales import N_, gettext_for
+from conversations.keyboards import (
+    CallBackButton,
+    CardAction,
+    SurveyButton,
+    grid,
+    staff_button,
+)
+from locales import N_, gettext_for, ngettext_for
 from locales.dates import format_day, format_numeric_when
 from storage.models import Attachment, Ticket, utcnow
 from tickets.evidence import ALBUM_MAX, album_class
@@ -684,6 +690,63 @@ def render(ticket: Ticket, notice: TicketNotice, *, resident_lang: str, staff_la
     if reply is not None and not in_thread:
         reply = replace(reply, reply_to=None)
     return Notice(reply, ticket.id, kind=notice.KIND) if reply else None
+
+
+MESSAGE_MAX = 4096  # Telegram's limit on a message's text
+# Linked reports in one joined post: their buttons, two a row, stay a keyboard staff can read.
+JOINED_MAX = 20
+
+
+@dataclass(frozen=True)
+class LinkedReport:
+    """A report linked to an incident, and its line waiting to go under the lead's card."""
+
+    ticket: Ticket
+    notice: IncidentReport
+
+
+@dataclass(frozen=True)
+class JoinedReports:
+    """One post for several linked reports of an incident (`joined` of those offered, the
+    first ones: what fits in one message)."""
+
+    notice: Notice
+    joined: int
+
+
+def incident_reports(reports: Sequence[LinkedReport], lead_id: int, *, staff_lang: str,
+                     incident: IncidentFacts | None) -> JoinedReports:
+    """Linked reports that came in together, in one post under the lead's card instead of
+    one post each (the staff group takes 20 messages a minute): a line per report, in the
+    order they came, each with its button to make it a ticket of its own — as many as fit in
+    one message, at least one."""
+    _ = gettext_for(staff_lang)
+    lines: list[str] = []
+    buttons: list[Button] = []
+    for report in reports[:JOINED_MAX]:
+        ticket, notice = report.ticket, report.notice
+        line = "• " + _("No. %(number)s, %(unit)s: %(text)s") % {
+            "number": ticket.number or "", "unit": notice.unit or "—", "text": notice.text}
+        if lines and len(_joined_text([*lines, line], notice.lead, staff_lang)) > MESSAGE_MAX:
+            break
+        lines.append(line)
+        buttons.append(staff_button(_("↩️ %(number)s on its own") % {"number": ticket.number or ""},
+                                    CardAction.UNLINK, ticket))
+    text = _joined_text(lines, reports[0].notice.lead, staff_lang)
+    if len(text) > MESSAGE_MAX:  # one report alone too long: it is cut, not left out
+        text = text[:MESSAGE_MAX - 1] + "…"
+    reply_to = incident.lead_card if incident is not None else None
+    return JoinedReports(Notice(Reply(text, buttons=grid(buttons), reply_to=reply_to),
+                                lead_id, kind=IncidentReport.KIND), len(lines))
+
+
+def _joined_text(lines: list[str], lead: str, lang: str) -> str:
+    ngettext = ngettext_for(lang)
+    head = ngettext(
+        "➕ %(count)d more report of the same (incident No. %(lead)s):",
+        "➕ %(count)d more reports of the same (incident No. %(lead)s):",
+        len(lines)) % {"count": len(lines), "lead": lead}
+    return "\n".join([head, *lines])
 
 
 def reply_lost(notice: ReplyLost) -> Notice:

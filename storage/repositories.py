@@ -377,6 +377,31 @@ class Outbox(Repository):
             row.claimed_by, row.lease_until = owner, now + lease
         return rows
 
+    async def following(self, row: OutboxMessage, now: datetime, limit: int
+                        ) -> Sequence[OutboxMessage]:
+        """The chat's pending rows right after `row` (claimed: none else sends this chat),
+        in order, up to the first that is not due or is held: what may go out with it.
+        Locked on PostgreSQL until this transaction claims them."""
+        rows = (await self.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.chat_id == row.chat_id, OutboxMessage.state == "pending",
+                   OutboxMessage.id > row.id)
+            .order_by(OutboxMessage.id).limit(limit)
+            .with_for_update(of=OutboxMessage))).all()
+        ready: list[OutboxMessage] = []
+        for follower in rows:
+            if follower.next_attempt_at > now or (follower.lease_until is not None
+                                                  and follower.lease_until >= now):
+                break
+            ready.append(follower)
+        return ready
+
+    def claim_rows(self, rows: Sequence[OutboxMessage], owner: str, lease_until: datetime
+                   ) -> None:
+        """Rows that go out with one claimed already (`following`): held as it is."""
+        for row in rows:
+            row.claimed_by, row.lease_until = owner, lease_until
+
     async def settling(self, row_id: int) -> OutboxMessage | None:
         """The row, to record how its send went: no longer anyone's claim."""
         row = await self.get(row_id)
@@ -390,6 +415,18 @@ class Outbox(Repository):
             await self.session.execute(
                 update(OutboxMessage).where(OutboxMessage.id.in_(list(row_ids)))
                 .values(claimed_by=None, lease_until=None))
+
+    async def release_every_claim(self) -> int:
+        """Free every claimed row: for the only process there can be (SQLite), at start-up,
+        when any claim is a dead process's (killed mid-send) and would otherwise hold its
+        rows until the lease ran out. Rows it sent and had not marked go out again (at
+        least once)."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.state == "pending", OutboxMessage.claimed_by.is_not(None))
+            .values(claimed_by=None, lease_until=None))
+        # an UPDATE gives a CursorResult (rowcount); SQLAlchemy types execute() as Result
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def due(self, now: datetime, limit: int = 100, *, lock: bool = False
                   ) -> Sequence[OutboxMessage]:

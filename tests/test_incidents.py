@@ -5,13 +5,16 @@ resident once, with their own survey. The real bot, both frameworks, both databa
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.emulator import SentMessage
+from bot.app import ResidentDesk
+from bot.emulator import BotAPIEmulator, SentMessage
 from bot.emulator.chat import ChatClient
 from storage.db import Database
 from storage.models import (
@@ -27,6 +30,7 @@ from storage.models import (
 )
 from storage.repositories import Units
 from tests.chats import register, report_to_files
+from tests.conftest import Harness
 from tests.office import STAFF_CHAT, Office
 from tests.records import setup
 from tickets import incidents
@@ -74,7 +78,8 @@ async def test_reports_of_one_outage_are_one_incident(office: Office) -> None:
     await office.all_sent()
     assert len(cards(office)) == 1, "one card for the incident, none for the reports"
     thread = [m.text or "" for m in office.emulator.messages(STAFF_CHAT)]
-    assert sum("reports the same" in t for t in thread) == RESIDENTS
+    for n in range(2, RESIDENTS + 2):  # each report once, on its own or joined with others
+        assert sum(t.count(f"The tap in flat 2-{n:02d}01 is dry.") for t in thread) == 1
     await office.settle(lambda: f"{RESIDENTS + 1} reports from {RESIDENTS + 1} residents"
                         in office.card_text())
 
@@ -86,10 +91,11 @@ async def test_reports_of_one_outage_are_one_incident(office: Office) -> None:
                     if m.message_id == lead_card.message_id)
 
     mistaken = others.pop()
-    post = next(m for m in office.emulator.messages(STAFF_CHAT)
-                if "reports the same" in (m.text or "") and f"2-{RESIDENTS + 1:02d}01" in
-                (m.text or ""))
-    await agent.click("↩️ A ticket of its own", post)
+    dry = f"The tap in flat 2-{RESIDENTS + 1:02d}01 is dry."
+    post = next(m for m in office.emulator.messages(STAFF_CHAT) if dry in (m.text or ""))
+    joined = re.search(r"No\. (\S+), [^\n]*" + re.escape(dry), post.text or "")
+    await agent.click("↩️ A ticket of its own" if "reports the same" in (post.text or "")
+                      else f"↩️ {joined[1] if joined else '?'} on its own", post)
     await office.settle(lambda: len(cards(office)) == 2)
     await office.settle(lambda: f"{RESIDENTS} reports from {RESIDENTS} residents"
                         in lead_text())
@@ -371,3 +377,111 @@ async def test_two_first_reports_of_planned_works_at_once_one_leads(db: Database
         assert linked is not None and linked.incident_id == incident.id
         assert not await incidents.leads_planned_works(session, linked)
         assert await incidents.leads_planned_works(session, lead)
+
+
+async def test_thirty_linked_reports_reach_the_group_as_a_few_posts(
+        emulator: BotAPIEmulator, database_url: str, tmp_path: Path, transport: str) -> None:
+    """Thirty residents report one outage in a minute: the staff group gets their lines joined
+    under the lead's card in a few posts (it takes 20 messages a minute), each report once, in
+    the order they came; a 429 in the middle loses and doubles nothing; the residents' chats
+    and another ticket's card are as they would be."""
+    emulator.add_group(STAFF_CHAT, "Office staff")
+    harness = Harness(emulator, database_url, tmp_path / "media", transport=transport,
+                      staff_chat_id=STAFF_CHAT)
+    desk = await harness.start()
+    try:
+        await _thirty_reports(desk, emulator)
+    finally:
+        await harness.stop()
+
+
+async def _thirty_reports(desk: ResidentDesk, emulator: BotAPIEmulator) -> None:
+    db = desk.db
+    _resident_id, agent_id, _manager_id = await setup(db)
+    async with db.transaction() as session:
+        await Units(session).import_rows([{"building": "7", "unit": f"{n:02d}01",
+                                           "floor": str(n)} for n in range(1, 32)])
+        units = {u.label: u for u in (await session.scalars(select(Unit))).all()}
+        people = [Resident(telegram_user_id=9000 + n, chat_id=9000 + n, name=f"R{n}",
+                           phone=f"+861390000{n:04d}", unit_id=units[f"7-{n:02d}01"].id,
+                           language="en") for n in range(1, 32)]
+        session.add_all(people)
+    for person in people:
+        emulator.user(person.telegram_user_id or 0, person.name)
+    async with db.transaction() as session:
+        service = TicketService(session, staff_chat_id=STAFF_CHAT)
+        agent = await session.get(Staff, agent_id)
+        assert agent is not None
+        lead, _ = await service.submit(await _get(session, people[0].id), _water("lead"))
+        await service.declare_incident(lead, agent, Scope(ScopeKind.BUILDING,
+                                                          units["7-0101"].building_id), "7")
+        await service.acknowledge(lead, agent)
+    await _all_sent(db)  # the lead's card is posted
+    await desk.stop_workers()  # what follows waits, as it would behind a busy group
+    for n, person in enumerate(people[1:], start=1):  # thirty residents, one after another
+        async with db.transaction() as session:
+            service = TicketService(session, staff_chat_id=STAFF_CHAT)
+            await service.submit(await _get(session, person.id), Submission(
+                f"r{n}", "water", f"Flat 7-{n + 1:02d}01 has no water."))
+    async with db.transaction() as session:  # each resident hears of the investigation
+        service = TicketService(session, staff_chat_id=STAFF_CHAT)
+        agent = await session.get(Staff, agent_id)
+        lead_ticket = await service.tickets.get(lead.id)
+        assert agent is not None and lead_ticket is not None
+        await service.start_investigation(lead_ticket, agent)
+    async with db.transaction() as session:  # then another problem, a card of its own
+        service = TicketService(session, staff_chat_id=STAFF_CHAT)
+        other, _ = await service.submit(await _get(session, people[3].id), Submission(
+            "noise", "noise", "Drilling upstairs at night."))
+        reports = (await session.scalars(select(Ticket).where(
+            Ticket.incident_id.is_not(None)).order_by(Ticket.id))).all()
+        numbers = [t.number or "" for t in reports]
+    assert len(numbers) == 30
+    before = len(emulator.messages(STAFF_CHAT))
+    notifier = desk.notifier
+    worker = asyncio.create_task(notifier.run())
+    try:
+        await emulator.wait_for(lambda: any("more reports of the same" in (m.text or "")
+                                            for m in emulator.messages(STAFF_CHAT)[before:]))
+        emulator.inject_error("sendMessage", 429, retry_after=1)  # the next post is refused
+        await _all_sent(db, seconds=30)
+    finally:
+        notifier.stop()
+        await worker
+    posts = [m for m in emulator.messages(STAFF_CHAT)[before:] if m.reply_to_message_id]
+    joined = [m.text or "" for m in posts if "more reports of the same" in (m.text or "")]
+    assert len(joined) == 2, joined  # 20 lines, then 10 (and no line of its own)
+    assert not any("reports the same" in (m.text or "") for m in posts)
+    seen = [number for text in joined for line in text.splitlines()[1:]
+            for number in numbers if f"No. {number}," in line]
+    assert seen == numbers  # each once, in the order they came
+    lead_card = next(m for m in emulator.messages(STAFF_CHAT) if f"Ticket No. {lead.number}"
+                     in (m.text or "") and m.inline_buttons)
+    assert all(m.reply_to_message_id == lead_card.message_id for m in posts
+               if "more reports" in (m.text or ""))
+    assert "31 reports from 31 residents" in (lead_card.text or "")
+    assert sum(f"Ticket No. {other.number}" in (m.text or "")
+               for m in emulator.messages(STAFF_CHAT)) == 1  # the other ticket's own card
+    for person in people:  # each resident's own chat: theirs, once
+        texts = [m.text or "" for m in emulator.messages(person.chat_id or 0)]
+        assert sum("under investigation" in t for t in texts) == 1, texts
+    async with db.transaction() as session:
+        refused = (await session.scalars(select(OutboxMessage).where(
+            OutboxMessage.chat_id == STAFF_CHAT,
+            OutboxMessage.last_error.contains("Flood control exceeded")))).all()
+    assert len(refused) > 1 and {m.state for m in refused} == {"sent"}  # the second post's
+    first = next(m for m in posts if "more reports" in (m.text or ""))
+    assert first.button(f"↩️ {numbers[0]} on its own").callback_data
+
+
+async def _all_sent(db: Database, seconds: float = 10) -> None:
+    """Until the outbox holds nothing pending."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        async with db.transaction() as session:
+            pending = await session.scalar(select(func.count()).select_from(OutboxMessage)
+                                           .where(OutboxMessage.state == "pending"))
+        if not pending:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"{pending} still pending"
+        await asyncio.sleep(0.05)

@@ -5,13 +5,22 @@ read is no exception, and every kind has words in every language."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from conversations.notices import CardOptions, card, render
+from conversations.notices import (
+    MESSAGE_MAX,
+    CardOptions,
+    IncidentFacts,
+    LinkedReport,
+    card,
+    incident_reports,
+    render,
+)
 from locales import SUPPORTED
 from storage.models import Attachment, Category, Ticket
 from tickets.notices import (
@@ -19,6 +28,7 @@ from tickets.notices import (
     Apology,
     Card,
     DeadlineNear,
+    IncidentReport,
     NoticeFile,
     ReplyLost,
     ResidentAdded,
@@ -145,3 +155,22 @@ def test_a_dispute_card_may_hide_the_complainant() -> None:
     ticket.category = Category(code="water", titles={}, dispute=False)
     assert "Wang Fang" in card(ticket, "en", TZ,
                                options=CardOptions(hide_dispute_complainant=True)).text
+
+
+@pytest.mark.parametrize("lang", SUPPORTED)
+def test_joined_incident_reports_fit_one_message_in_order(lang: str) -> None:
+    """Long reports: as many as fit in Telegram's 4096 characters, the first ones, in order,
+    each with its own button; the rest wait for the next post."""
+    reports = [LinkedReport(Ticket(id=100 + n, number=f"2612-{n:04d}", version=1),
+                            IncidentReport(100 + n, lead="2612-0001", unit=f"7-{n:02d}01",
+                                           text=f"report {n}: " + "water " * 82))
+               for n in range(2, 22)]
+    post = incident_reports(reports, 1, staff_lang=lang, incident=IncidentFacts(lead_card=77))
+    reply = post.notice.reply
+    assert 2 <= post.joined < len(reports) and len(reply.text) <= MESSAGE_MAX
+    assert re.findall(r"report (\d+):", reply.text) == [
+        str(n) for n in range(2, 2 + post.joined)]  # the first ones, in order
+    assert reply.reply_to == 77 and post.notice.ticket_id == 1
+    assert sum(len(row) for row in reply.buttons) == post.joined
+    short = incident_reports(reports[:3], 1, staff_lang=lang, incident=None)
+    assert short.joined == 3 and "3" in short.notice.reply.text.splitlines()[0]

@@ -377,6 +377,16 @@ class Outbox(Repository):
             row.claimed_by, row.lease_until = owner, now + lease
         return rows
 
+    async def followed_by(self, row: OutboxMessage, kind: str, ticket_id: int) -> bool:
+        """Whether a later pending row of this chat is a `kind` notice of the same ticket (a
+        card drawn again: this row's edit would be shown for a moment only)."""
+        return await self.session.scalar(
+            select(OutboxMessage.id).where(
+                OutboxMessage.chat_id == row.chat_id, OutboxMessage.state == "pending",
+                OutboxMessage.id > row.id, OutboxMessage.payload["kind"].as_string() == kind,
+                OutboxMessage.payload["ticket_id"].as_integer() == ticket_id).limit(1)
+        ) is not None
+
     async def following(self, row: OutboxMessage, now: datetime, limit: int
                         ) -> Sequence[OutboxMessage]:
         """The chat's pending rows right after `row` (claimed: none else sends this chat),

@@ -46,10 +46,10 @@ class Office:
         assert cards, "no card in the staff group"
         return cards[-1]
 
-    async def all_sent(self) -> None:
+    async def all_sent(self, within: float = 10.0) -> None:
         """Wait until the notifier has marked everything sent (and linked what it sent to its
         ticket: a reply to a message is matched through that link)."""
-        for _ in range(500):
+        for _ in range(int(within / 0.02)):
             async with self.desk.db.transaction() as session:
                 if not await session.scalar(select(OutboxMessage.id).where(
                         OutboxMessage.state == "pending")):

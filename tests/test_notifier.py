@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.app import ResidentDesk
 from bot.emulator import BotAPIEmulator
@@ -18,6 +18,7 @@ from bot.workers.notifier import MAX_ATTEMPTS, RateLimits
 from storage.models import OutboxMessage, Resident, Ticket, utcnow
 from tests.chats import file_report, register
 from tests.conftest import Harness
+from tickets.notices import Card
 
 STAFF_CHAT = -100321
 
@@ -148,3 +149,53 @@ async def test_transient_failures_are_retried_and_delivered_once(
             break
         await asyncio.sleep(0.02)
     assert state == "sent"
+
+
+async def test_card_updates_waiting_together_are_drawn_once(
+    emulator: BotAPIEmulator, database_url: str, tmp_path: Path, transport: str
+) -> None:
+    """Three updates of a posted card waiting at once (a burst of changes) are one edit,
+    showing the card as it is then: the group's 20 a minute go to what staff read."""
+    emulator.add_group(STAFF_CHAT, "Office staff")
+    harness = Harness(emulator, database_url, tmp_path / "media", transport=transport,
+                      staff_chat_id=STAFF_CHAT)
+    desk = await harness.start()
+    try:
+        resident = harness.chat(emulator.user(1001, "Li Wei"))
+        await register(resident)
+        await file_report(resident)
+        await drained(desk)
+        await desk.stop_workers()
+        [card] = [m for m in emulator.messages(STAFF_CHAT) if "Ticket No." in (m.text or "")]
+        edits = card.edits
+        async with desk.db.transaction() as session:
+            ticket = await session.scalar(select(Ticket))
+            assert ticket is not None and ticket.card_message_id == card.message_id
+            ticket.priority = "urgent"  # (what the card shows must change to be edited)
+            for _ in range(3):
+                session.add(OutboxMessage(chat_id=STAFF_CHAT, payload=Card(ticket.id)
+                                          .to_payload()))
+        desk.notifier.limits = RateLimits()
+        before = len(emulator.requests)
+        while await pending(desk):  # (a pass sends a chat's rows one at a time)
+            await desk.notifier.drain()
+        now = next(m for m in emulator.messages(STAFF_CHAT) if m.message_id == card.message_id)
+        assert now.edits == edits + 1 and "Urgent" in (now.text or ""), now.text
+        asked = [name for name, _ in emulator.requests[before:] if name.startswith("edit")]
+        assert len(asked) == 1, asked  # one edit asked of Telegram, not three
+    finally:
+        await harness.stop()
+
+
+async def pending(desk: ResidentDesk) -> int:
+    async with desk.db.transaction() as session:
+        return int(await session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.state == "pending")) or 0)
+
+
+async def drained(desk: ResidentDesk) -> None:
+    for _ in range(500):
+        if not await pending(desk):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the outbox did not drain")

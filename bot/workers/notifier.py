@@ -295,6 +295,11 @@ class Notifier:
                 ticket = await outbox.ticket(notice.ticket_id)
                 if ticket is None:
                     return Due(row.id, row.chat_id, None)  # nothing to say any more
+                if (isinstance(notice, Card) and ticket.card_message_id is not None
+                        and await outbox.followed_by(row, Card.KIND, ticket.id)):
+                    # an edit a later one supersedes (a burst of linked reports): the group's
+                    # 20 a minute are kept for what staff read
+                    return Due(row.id, row.chat_id, None)
                 if (isinstance(notice, IncidentReport) and ticket.incident is not None
                         and row.chat_id == self.staff_chat_id):
                     joined = await self._join_reports(outbox, row, ticket, notice)

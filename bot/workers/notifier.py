@@ -11,7 +11,8 @@ between their request and their marking at the moment of the crash.
 
 Linked reports of one incident that wait together in the staff group go out as one post
 (`_join_reports`): thirty residents reporting one outage would otherwise take the group's
-20 messages a minute for a minute and a half.
+20 messages a minute for a minute and a half; and a card update that a later one waiting in
+the same chat supersedes is not sent (the later one shows the card as it is then).
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ are the text, for everyone, and optionally a text per language after its tag ([e
 [ru]). Sent as the caption of a photo, it announces the photo (by Telegram's file id:
 Telegram has already taken a photo's metadata out). The draft waits in the staff group's
 state row, by its author, until they press Send (one draft each; a new /announce replaces
-it).
+it). A line "works water 2026-12-05 09:00-12:00" makes it planned works: an incident for
+the scope, that category and that time (tickets/incidents.py), as the console's form does.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from pathlib import Path
 from conversations.context import Context
 from conversations.events import FileRef, Reply
 from conversations.keyboards import Callback, Prefix, button, grid
-from conversations.notices import Notice, when
+from conversations.notices import Notice, category_name, when
 from locales import LANGUAGE_NAMES, gettext_for
 from storage.announcements import Announcements
 from storage.models import Announcement, Staff, utcnow
-from storage.repositories import Units
+from storage.repositories import Categories, Units
 from tickets.announcements import (
     CAPTION_TEXT_MAX,
     EVERYONE,
@@ -46,6 +47,7 @@ from tickets.announcements import (
     scope_from,
     split_when,
     texts_from,
+    works_from,
 )
 from tickets.notices import AnnouncementNotice
 from tickets.scope import Scope, ScopeKind
@@ -111,6 +113,13 @@ async def announce(ctx: Context, staff: Staff, *, args: str | None = None,
         _refuse(ctx, _("Only managers can send announcements."))
         return
     first, _newline, body = (ctx.event.command_args if args is None else args).partition("\n")
+    try:
+        body, works = works_from(body, ctx.office.timezone)
+    except AnnouncementError:
+        works, body = None, ""  # (said below, with how to write it)
+        unreadable_works = True
+    else:
+        unreadable_works = False
     texts = texts_from(body)
     usage = _("Write the scope on the first line and the text below it, for example:\n"
               "/announce building 2 at 2026-12-05 09:00\n"
@@ -119,7 +128,15 @@ async def announce(ctx: Context, staff: Staff, *, args: str | None = None,
               "Without “at”, it goes now.") + "\n\n" + _(
         "A text per language: start a line with [en], [zh] or [ru] and write that "
         "language's text after it (the text before the first tag is for everyone else). "
-        "With a photo: send the photo with all of this as its caption.")
+        "With a photo: send the photo with all of this as its caption.") + "\n\n" + _(
+        "Planned works: a line “works water 2026-12-05 09:00-12:00” (the category's code, "
+        "the day, from and to in office time) opens an incident for them: the residents of "
+        "the scope who report it in that time are told the office knows, and staff get one "
+        "card.")
+    if unreadable_works:
+        _refuse(ctx, _("The works line is written like “works water 2026-12-05 09:00-12:00”.")
+                + "\n\n" + usage)
+        return
     if not first.strip() or not texts:
         _refuse(ctx, usage)
         return
@@ -142,7 +159,19 @@ async def announce(ctx: Context, staff: Staff, *, args: str | None = None,
     if send_at is not None and send_at <= now:
         _refuse(ctx, _("That time has passed. Leave out “at” to send it now."))
         return
-    draft = AnnouncementDraft(scope, texts, send_at, uuid.uuid4().hex[:8], photo_file_id)
+    if works is not None:
+        category = await Categories(ctx.session).by_code(works.category)
+        if category is None or not category.active:
+            codes = ", ".join(c.code for c in await Categories(ctx.session).active())
+            _refuse(ctx, _("There is no category “%(code)s”. The categories: %(codes)s.") % {
+                "code": works.category, "codes": codes})
+            return
+        if not (now < works.ends_at and works.starts_at < works.ends_at):
+            _refuse(ctx, _("The works must end after they start, and not in the past."))
+            return
+    words_of_scope = await scope_words(ctx, scope)
+    draft = AnnouncementDraft(scope, texts, send_at, uuid.uuid4().hex[:8], photo_file_id,
+                              works, words_of_scope)
     drafts = dict((ctx.state.data or {}).get(DRAFTS) or {})
     drafts[str(staff.id)] = draft.to_json()
     ctx.state.data = {**(ctx.state.data or {}), DRAFTS: drafts}  # (a new dict: saved)
@@ -152,8 +181,14 @@ async def announce(ctx: Context, staff: Staff, *, args: str | None = None,
                          for key, text in texts.items())
     if photo_file_id:
         shown = "🖼 " + _("With this photo.") + "\n\n" + shown
+    if works is not None:
+        shown = "🛠 " + _("Planned works (%(category)s), %(start)s – %(end)s: reports of it "
+                         "from there in that time are linked to one incident.") % {
+            "category": category_name(_, works.category),
+            "start": when(works.starts_at, ctx.office.timezone),
+            "end": when(works.ends_at, ctx.office.timezone)} + "\n\n" + shown
     ctx.say(_("Announcement to %(scope)s, %(when)s: %(count)d resident(s).\n\n%(text)s\n\n"
-              "Send it?") % {"scope": await scope_words(ctx, scope), "when": at,
+              "Send it?") % {"scope": words_of_scope, "when": at,
                              "count": count, "text": shown},
             grid([button(_("📢 Send"), Prefix.ANNOUNCE, SEND, draft.key),
                   button(_("Cancel"), Prefix.ANNOUNCE, DROP, draft.key)]),

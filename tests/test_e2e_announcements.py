@@ -15,9 +15,17 @@ from bot.emulator import SentMessage
 from bot.emulator.chat import ChatClient
 from conversations.announcements import for_resident, text_for
 from storage.announcements import counted
-from storage.models import Announcement, AnnouncementDelivery, OutboxMessage, Resident, utcnow
+from storage.models import (
+    Announcement,
+    AnnouncementDelivery,
+    Incident,
+    OutboxMessage,
+    Resident,
+    Ticket,
+    utcnow,
+)
 from storage.repositories import Units
-from tests.chats import AGREE
+from tests.chats import AGREE, file_report
 from tests.office import Office
 from tickets.announcements import (
     CAPTION_TEXT_MAX,
@@ -250,3 +258,42 @@ def test_how_the_report_counts_a_copy() -> None:
                                                     None)] == [
         "pending", "sent", "unreachable", "unreachable", "unreachable"]
     assert counted("muted", None) == "muted" and counted("unreachable", None) == "unreachable"
+
+
+async def test_planned_works_announced_in_the_staff_group(office: Office) -> None:
+    """A "works" line makes the announcement planned works: the noise reports of building 2
+    during them are told the office knows and become one incident; a line that cannot be
+    read, an unknown category or works already over are refused in words."""
+    people = await _estate(office)
+    zone = office.desk.engine.office.timezone
+    now = utcnow().astimezone(zone)
+    start, end = now - timedelta(minutes=10), now + timedelta(hours=3)
+    for typed, answer in (
+            ("works noise tomorrow", "The works line is written like"),
+            (f"works rockets {start:%Y-%m-%d %H:%M}-{end:%H:%M}", "There is no category"),
+            (f"works noise {start - timedelta(days=2):%Y-%m-%d %H:%M}-"
+             f"{start - timedelta(days=2, hours=-1):%H:%M}", "must end after they start")):
+        await office.manager.send(f"/announce building 2\n{typed}\nDrilling.")
+        assert answer in office.recent(office.manager, 1), typed
+    window = (f"{start:%Y-%m-%d %H:%M} - {end:%Y-%m-%d %H:%M}")
+    await office.manager.send(f"/announce building 2\nworks noise {window}\n"
+                              "Drilling in the stairwell until the afternoon.")
+    confirm = office.manager.last_with_text("Send it?")
+    assert "🛠 Planned works (Noise)" in (confirm.text or "")
+    await office.manager.click("📢 Send", confirm)
+    await office.all_sent()
+    assert _got(people["b2a"]) == [f"📢 {HEADER}\n\nDrilling in the stairwell until the "
+                                   "afternoon."]  # the works line is not part of the text
+
+    await file_report(people["b2a"], "The drilling has not stopped since eight.")
+    assert "We already know" in (people["b2a"].last_with_text("registered").text or "")
+    await file_report(people["b2b"], "Loud drilling on the stairs.")
+    assert "We already know" in (people["b2b"].last_with_text("registered").text or "")
+    await file_report(people["b1"], "Music from upstairs.")  # another building: its own
+    assert "We already know" not in (people["b1"].last_with_text("registered").text or "")
+    async with office.desk.db.transaction() as session:
+        incident = await session.scalar(select(Incident))
+        assert incident is not None and incident.category_code == "noise"
+        tickets = (await session.scalars(select(Ticket).order_by(Ticket.id))).unique().all()
+    assert incident.lead_ticket_id == tickets[0].id
+    assert [t.incident_id for t in tickets] == [None, incident.id, None]

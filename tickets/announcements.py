@@ -41,6 +41,12 @@ LANGUAGES = (EVERYONE, *SUPPORTED)  # the keys `texts` may have
 _TAGS = {"en": "en", "zh": "zh_Hans", "ru": "ru"}  # the tags of a text per language
 _LANGUAGE_TAG = re.compile(r"^[ \t]*\[(en|zh|ru)\][ \t]*", re.IGNORECASE | re.MULTILINE)
 _WHEN = re.compile(r"\s+at\s+(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})\s*$", re.IGNORECASE)
+# planned works in the staff group: "works water 2026-12-05 09:00-12:00" (or "... 09:00 -
+# 2026-12-06 12:00"), a line of its own after the scope
+_WORKS = re.compile(r"^[ \t]*works[ \t]+(\S+)[ \t]+(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2})[ \t]*"
+                    r"[-–—~][ \t]*(?:(\d{4}-\d{2}-\d{2})[ T])?(\d{1,2}:\d{2})[ \t]*$",
+                    re.IGNORECASE | re.MULTILINE)
+_WORKS_LINE = re.compile(r"^[ \t]*works\b.*$", re.IGNORECASE | re.MULTILINE)
 
 
 class Problem(StrEnum):
@@ -55,6 +61,8 @@ class Problem(StrEnum):
     LANGUAGE = "language"
     PAST = "past"
     WINDOW = "window"  # planned works that end before they start
+    WORKS = "works"  # a "works" line that cannot be read
+    CATEGORY = "category"  # planned works of a category the office does not offer
 
 
 class AnnouncementError(ValueError):
@@ -66,6 +74,16 @@ class AnnouncementError(ValueError):
 
 
 @dataclass(frozen=True)
+class PlannedWorks:
+    """Planned works an announcement tells of: reports of `category` from its scope between
+    `starts_at` and `ends_at` (aware) are linked to the incident it opens."""
+
+    category: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True)
 class AnnouncementDraft:
     """What a manager asked for, before they confirm it (kept in the staff group's state)."""
 
@@ -74,11 +92,16 @@ class AnnouncementDraft:
     send_at: datetime | None  # aware; None: now
     key: str = ""  # random; the confirm button carries it
     photo_file_id: str | None = None  # the photo the command was the caption of
+    works: PlannedWorks | None = None  # and the incident it opens
+    scope_text: str = ""  # the scope in words (for the planned works' card)
 
     def to_json(self) -> dict[str, Any]:
+        works = self.works
         return {"v": 1, "scope": self.scope.to_json(), "texts": self.texts, "key": self.key,
                 "send_at": self.send_at.isoformat() if self.send_at else None,
-                "photo_file_id": self.photo_file_id}
+                "photo_file_id": self.photo_file_id, "scope_text": self.scope_text,
+                "works": {"category": works.category, "from": works.starts_at.isoformat(),
+                          "to": works.ends_at.isoformat()} if works else None}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> AnnouncementDraft | None:
@@ -89,11 +112,35 @@ class AnnouncementDraft:
             # (a draft saved before texts per language has one "text", for everyone)
             texts = ({str(k): str(v) for k, v in data["texts"].items()} if "texts" in data
                      else {EVERYONE: str(data["text"])})
+            works = data.get("works")  # (a draft saved before planned works has none)
             return cls(Scope.from_json(data["scope"]), texts,
                        datetime.fromisoformat(at) if at else None, str(data.get("key", "")),
-                       data.get("photo_file_id") or None)
+                       data.get("photo_file_id") or None,
+                       PlannedWorks(str(works["category"]), datetime.fromisoformat(works["from"]),
+                                    datetime.fromisoformat(works["to"])) if works else None,
+                       str(data.get("scope_text") or ""))
         except (KeyError, ValueError, TypeError, AttributeError, ScopeError):
             return None
+
+
+def works_from(body: str, timezone: ZoneInfo) -> tuple[str, PlannedWorks | None]:
+    """The body without its "works" line, and the planned works that line names (the
+    category as its code; times in office time; the end's day, if not given, the start's)."""
+    line = _WORKS_LINE.search(body)
+    if line is None:
+        return body, None
+    found = _WORKS.fullmatch(line[0])
+    if found is None:
+        raise AnnouncementError(Problem.WORKS)
+    category, day, start, end_day, end = found.groups()
+    try:
+        starts = datetime.fromisoformat(f"{day} {int(start[:-3]):02d}:{start[-2:]}")
+        ends = datetime.fromisoformat(f"{end_day or day} {int(end[:-3]):02d}:{end[-2:]}")
+    except ValueError:
+        raise AnnouncementError(Problem.WORKS) from None
+    rest = body[:line.start()] + body[line.end():].lstrip("\n")
+    return rest, PlannedWorks(category.lower(), starts.replace(tzinfo=timezone),
+                              ends.replace(tzinfo=timezone))
 
 
 def texts_from(body: str) -> dict[str, str]:
@@ -103,16 +150,6 @@ def texts_from(body: str) -> dict[str, str]:
     texts = {EVERYONE: parts[0]} | {_TAGS[tag.lower()]: text
                                     for tag, text in zip(parts[1::2], parts[2::2], strict=True)}
     return {key: text.strip() for key, text in texts.items() if text.strip()}
-
-
-@dataclass(frozen=True)
-class PlannedWorks:
-    """Planned works an announcement tells of: reports of `category` from its scope between
-    `starts_at` and `ends_at` (aware) are linked to the incident it opens."""
-
-    category: str
-    starts_at: datetime
-    ends_at: datetime
 
 
 @dataclass(frozen=True)
@@ -224,7 +261,8 @@ async def create(session: AsyncSession, draft: AnnouncementDraft | NewAnnounceme
     """Store it (and open its planned works' incident); AnnouncementError if it cannot be
     sent as it is (the console and the group check first, to say what is wrong)."""
     new = (NewAnnouncement(draft.scope, draft.texts, draft.send_at,
-                           photo_file_id=draft.photo_file_id)
+                           photo_file_id=draft.photo_file_id, works=draft.works,
+                           scope_text=draft.scope_text)
            if isinstance(draft, AnnouncementDraft) else draft)
     if new.form_key and (sent := await Announcements(session).by_form_key(new.form_key)):
         return sent  # (a form sent twice: a double click, a reload)

@@ -322,7 +322,7 @@ class ResidentDesk:
         """Bring the database up to date (a new or older file alike). On SQLite, refuse to
         be a second process on the same file (SecondProcess)."""
         self.leadership.claim()
-        await self.db.upgrade()
+        await self.db.upgrade(separate_process=True)  # alembic never in the bot's memory
         await self.db.refresh_statistics()
 
     async def run(self, *, handle_signals: bool = True, polling_timeout: int = 25,

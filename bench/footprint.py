@@ -1,18 +1,20 @@
 """The footprint of `residesk run` (issue 18, P5): idle memory and start time, on each
 framework, against a bare echo bot of that framework.
 
-For each framework and repetition, two processes are started one after the other
-(`bench/idle_bots.py`), both polling this process's Bot API emulator over loopback HTTP:
+For each framework and repetition, three processes are started one after the other
+(`bench/idle_bots.py`), each polling this process's Bot API emulator over loopback HTTP:
 
 * the framework's bare echo bot (one handler answering the text);
-* `residesk run --transport <framework>` on a fresh SQLite file (it creates the schema).
+* `residesk run --transport <framework>` on a fresh SQLite file (it creates the schema);
+* the same again on that file, now up to date ("residesk again": a restart).
 
 For each: the time from starting the process to its imports done (the process prints it), and
 from there to its first getUpdates (the start proper: for residesk the migrations, the
-commands, the workers); then, after SETTLE seconds of idling, its resident memory (VmRSS of
-/proc/PID/status) and its peak (VmHWM). Then one private message is sent and answered (the
-echo; residesk's welcome) and VmRSS read again: what the first update costs. A second start
-of residesk on the same file (nothing to migrate) is measured too.
+commands, the workers), and the CPU time it had used by its first getUpdates (wall times
+stretch on a busy machine, CPU time much less); then, after SETTLE seconds of idling, its
+resident memory (VmRSS of /proc/PID/status) and its peak (VmHWM). Then one private message
+is sent and answered (the echo; residesk's welcome) and VmRSS read again: what the first
+update costs.
 
 Verdict lines, per framework, on the medians: residesk's idle RSS ≤ the echo bot's + 40 MB;
 residesk's start to first poll after the imports ≤ 2 s.
@@ -60,6 +62,7 @@ class Start:
     script: float = 0.0  # when its script began (after the interpreter's own start)
     imported: float = 0.0  # when its imports were done
     polled: float = 0.0  # its first getUpdates
+    cpu_s: float = 0.0  # CPU time it (and the children it waited for) had used by then
     rss_mb: float = 0.0  # idle, SETTLE s after the first poll
     peak_mb: float = 0.0
     after_update_mb: float = 0.0  # after one message answered
@@ -78,6 +81,14 @@ class Start:
     @property
     def total_s(self) -> float:
         return self.polled - self.launched
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and of its children it has waited for (residesk's
+    migrations run in one): a start's cost that a busy machine does not stretch."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def memory_mb(pid: int) -> tuple[float, float]:
@@ -128,6 +139,7 @@ async def measure(emu: BotAPIEmulator, polls: FirstPolls, kind: str, transport: 
         start.script, start.imported = float(line[1]), float(line[2])
         await emu.wait_for(lambda: polls.after(start.launched) is not None, timeout=WAIT)
         start.polled = polls.after(start.launched) or 0.0
+        start.cpu_s = cpu_seconds(process.pid)
         await asyncio.sleep(settle)
         start.rss_mb, start.peak_mb = memory_mb(process.pid)
         user = emu.user(user_id, "Ann")
@@ -157,12 +169,12 @@ def median(values: Sequence[float]) -> float:
 
 def report(runs: list[Start], transports: Sequence[str]) -> None:
     print()
-    print(f"{'process':<28}{'imports s':>10}{'→ poll s':>10}{'total s':>9}"
+    print(f"{'process':<28}{'imports s':>10}{'→ poll s':>10}{'total s':>9}{'CPU s':>7}"
           f"{'idle MB':>9}{'peak MB':>9}{'1 upd MB':>10}")
     for run in runs:
         name = f"{run.kind} ({run.transport})" + ("" if run.answered else " [no answer!]")
         print(f"{name:<28}{run.imports_s:>10.2f}{run.to_poll_s:>10.2f}{run.total_s:>9.2f}"
-              f"{run.rss_mb:>9.1f}{run.peak_mb:>9.1f}{run.after_update_mb:>10.1f}")
+              f"{run.cpu_s:>7.2f}{run.rss_mb:>9.1f}{run.peak_mb:>9.1f}{run.after_update_mb:>10.1f}")
     print()
     for transport in transports:
         def of(kind: str, transport: str = transport) -> list[Start]:

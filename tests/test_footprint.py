@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
-from storage.db import alembic_head, head_revision
+from storage.db import Database, MigrationFailed, alembic_head, head_revision
 
 ROOT = Path(__file__).resolve().parent.parent
 # Imported only when used: each costs megabytes (matplotlib with numpy ~60 MB)
@@ -67,3 +68,15 @@ def test_a_new_database_is_migrated_in_a_child_process(tmp_path: Path) -> None:
 
 def test_the_newest_migration_is_read_as_alembic_reads_it() -> None:
     assert head_revision() == alembic_head()
+
+
+async def test_a_failed_migration_in_the_child_says_why(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'odd.db'}")
+    try:
+        async with db.transaction() as session:  # a revision this code does not know
+            await session.execute(text("CREATE TABLE alembic_version (version_num TEXT)"))
+            await session.execute(text("INSERT INTO alembic_version VALUES ('9999')"))
+        with pytest.raises(MigrationFailed, match="9999"):
+            await db.upgrade(separate_process=True)
+    finally:
+        await db.dispose()

@@ -20,12 +20,14 @@ charts, the CLI, a bot no one asked for /stats yet) never pays for matplotlib.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from locales.dates import format_month_day
@@ -80,7 +82,7 @@ class Charts:
         return iter(self.images)
 
 
-# --- what the charts show (drawn here with matplotlib, and as SVG by web/console/svg_charts) --
+# --- what the charts show (drawn with matplotlib by `drawing`, as SVG by web/console/svg_charts)
 
 
 @dataclass(frozen=True)
@@ -125,10 +127,20 @@ def hotspot_names(trends: Trends, labels: ChartLabels) -> list[tuple[str, int]]:
             for spot in trends.located_hotspots[:MAX_HOTSPOTS]]
 
 
+@cache  # once a process, after `drawing` is first imported
+def _freeze_drawing() -> None:
+    """What importing matplotlib made lives as long as the process: kept out of the garbage
+    collector's sight, as start-up's is (bot.app.freeze_start_up); else each full collection
+    walks all of it (~0.05 s)."""
+    gc.collect()
+    gc.freeze()
+
+
 def cjk_font(font_path: str | Path | None = None) -> tuple[str, str] | None:
     """The (family, file) Chinese labels are drawn with, or None when there is none."""
     from bot.statistics import drawing  # matplotlib: imported when first needed (~60 MB)
 
+    _freeze_drawing()
     return drawing.cjk_font(font_path)
 
 
@@ -139,6 +151,7 @@ def render_charts(trends: Trends, labels: ChartLabels, *, width: int = WIDTH,
     call it from a worker thread. `font_path`: a font file with Chinese glyphs to use."""
     from bot.statistics import drawing  # matplotlib: imported when first drawn (~60 MB, ~1 s)
 
+    _freeze_drawing()
     return drawing.render(trends, labels, width=width, height=height, dpi=dpi,
                           font_path=font_path)
 

@@ -127,10 +127,11 @@ async def measure(emu: BotAPIEmulator, polls: FirstPolls, kind: str, transport: 
            "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'residesk.db'}",
            "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
     start = Start(kind, transport)
-    start.launched = time.monotonic()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(CHILD), child, cwd=workdir, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=(workdir / f"{child}.log").open("ab"))
+    with (workdir / f"{child}.log").open("ab") as log:  # the child's own log, if it fails
+        start.launched = time.monotonic()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, str(CHILD), child, cwd=workdir, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=log)
     try:
         assert process.stdout is not None
         line = (await asyncio.wait_for(process.stdout.readline(), WAIT)).decode().split()

@@ -322,7 +322,7 @@ class ResidentDesk:
         """Bring the database up to date (a new or older file alike). On SQLite, refuse to
         be a second process on the same file (SecondProcess)."""
         self.leadership.claim()
-        await self.db.upgrade()
+        await self.db.upgrade(separate_process=True)  # alembic never in the bot's memory
         await self.db.refresh_statistics()
         if isinstance(self.leadership, OnlyProcess):
             # the only process there can be: a claim in the outbox is a dead one's (a kill -9

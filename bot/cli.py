@@ -35,7 +35,7 @@ from bot.workers.leadership import SecondProcess
 from bot.workers.scheduler import run_retention
 from conversations.events import clean_text
 from locales import SUPPORTED
-from storage.db import Database
+from storage.db import Database, MigrationFailed
 from storage.models import Resident, Staff, Ticket, UnitInvite, utcnow
 from storage.personal_data import CopyFacts, PersonalData
 from storage.repositories import Categories, ReplyTemplates, Residents, StaffMembers, Units
@@ -514,6 +514,10 @@ def main(argv: list[str] | None = None) -> int:
     except SecondProcess as error:
         print(f"residesk: {error}", file=sys.stderr)
         return 2
+    except MigrationFailed as error:
+        print(f"residesk: the database could not be brought up to date: {error}",
+              file=sys.stderr)
+        return 1
     except Unauthorized:
         print("residesk: Telegram refused the bot token (BOT_TOKEN): check it with @BotFather",
               file=sys.stderr)

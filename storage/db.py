@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import functools
+import os
+import re
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -25,8 +26,14 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from storage import search
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+CODE_ROOT = Path(__file__).resolve().parent.parent  # where `storage` is, for a child process
 T = TypeVar("T")
+# `revision = '0022'`, `down_revision: str | None = None`: what each migration file declares
+_DECLARED = re.compile(r"^(revision|down_revision)\b[^=\n]*=\s*(.+?)\s*$", re.MULTILINE)
 
 
 def normalize_url(url: str) -> str:
@@ -134,8 +141,30 @@ class Database:
         async with self.reading() as session:
             return await query(session)
 
-    async def upgrade(self) -> None:
-        await asyncio.to_thread(upgrade, self.url)
+    async def upgrade(self, *, separate_process: bool = False) -> None:
+        """Bring the schema up to date. Nothing to do (the usual restart) is found with one
+        query, without alembic. `separate_process`: migrate in a child interpreter (what
+        `residesk run` does), so that alembic and the migrations (~17 MB) never stay in a
+        long-running bot's memory; else here, in a worker thread."""
+        if await self.schema_is_current():
+            return
+        if separate_process:
+            await migrate_in_child(self.url)
+        else:
+            await asyncio.to_thread(upgrade, self.url)
+
+    async def schema_is_current(self) -> bool:
+        """Whether the database's migration is the newest one (False for a new database)."""
+        head = head_revision()
+
+        def current(connection: Connection) -> str | None:
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            return connection.execute(text("SELECT version_num FROM alembic_version")
+                                      ).scalar()
+
+        async with self.engine.connect() as connection:
+            return await connection.run_sync(current) == head
 
     async def not_ready(self) -> str | None:
         """Why the database cannot serve now (unreachable, or its schema is not the code's),
@@ -166,6 +195,8 @@ class Database:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # alembic only where a migration runs (~11 MB)
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
@@ -174,12 +205,51 @@ def alembic_config(url: str) -> Config:
 
 @functools.cache
 def head_revision() -> str:
-    """The newest migration (read once from the migration files)."""
+    """The newest migration, read once from the migration files' declarations (the one no
+    other follows); alembic's own reading when they say something else than expected."""
+    revisions: dict[str, str | None] = {}
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        declared = dict(_DECLARED.findall(path.read_text(encoding="utf-8")))
+        try:
+            revision = ast.literal_eval(declared["revision"])
+            previous = ast.literal_eval(declared.get("down_revision", "None"))
+        except (KeyError, ValueError, SyntaxError):
+            return alembic_head()
+        if not isinstance(revision, str) or not isinstance(previous, str | None):
+            return alembic_head()  # e.g. a merge of two branches: a tuple
+        revisions[revision] = previous
+    heads = set(revisions) - set(revisions.values())
+    return heads.pop() if len(heads) == 1 else alembic_head()
+
+
+def alembic_head() -> str:
+    from alembic.script import ScriptDirectory  # only where the files are unusual
+
     return str(ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head())
 
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database schema up to date (blocking; run it in a thread from async code)."""
+    from alembic import command  # alembic only where a migration runs (~11 MB)
+
     command.upgrade(alembic_config(url), revision)
+
+
+class MigrationFailed(Exception):
+    """The migrations in a child process failed; the message is its last line of error."""
+
+
+async def migrate_in_child(url: str) -> None:
+    """`upgrade(url)` in a child interpreter (`python -m storage.migrate`); the URL goes
+    through its standard input, never its command line (a password would show in `ps`)."""
+    # the same working directory (a relative SQLite path) and this code, installed or not
+    path = os.pathsep.join(p for p in (str(CODE_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "storage.migrate", env={**os.environ, "PYTHONPATH": path},
+        stdin=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, errors = await child.communicate(url.encode())
+    if child.returncode != 0:
+        lines = errors.decode(errors="replace").strip().splitlines()
+        raise MigrationFailed(lines[-1] if lines else f"exit status {child.returncode}")
 
 

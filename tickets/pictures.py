@@ -17,10 +17,12 @@ import io
 import struct
 from dataclasses import dataclass
 from enum import StrEnum
-
-from PIL import Image, ImageOps, JpegImagePlugin
+from typing import TYPE_CHECKING
 
 from tickets.evidence import sniff
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 # Beyond this many pixels a picture is kept as received: decoding, turning and encoding it
 # would hold two copies in memory (a 48-megapixel phone picture is within).
@@ -83,6 +85,8 @@ def without_metadata(data: bytes) -> Scrubbed:
     target = REWRITTEN.get(mime)
     if target is None:
         return Scrubbed(data, Outcome.NOT_REWRITTEN, mime)
+    from PIL import Image  # Pillow (~3 MB) only once a picture comes: not at start-up
+
     try:
         return Scrubbed(*_rewrite(data, target), mime)
     except Image.DecompressionBombError:
@@ -94,6 +98,8 @@ def without_metadata(data: bytes) -> Scrubbed:
 
 
 def _rewrite(data: bytes, target: str) -> tuple[bytes, Outcome]:
+    from PIL import Image, ImageOps  # (see without_metadata)
+
     with Image.open(io.BytesIO(data)) as opened:
         if opened.format not in DECODED_AS[target]:
             return data, Outcome.UNREADABLE  # the bytes said one format, Pillow read another
@@ -138,6 +144,8 @@ def _metadata(image: Image.Image) -> set[str]:
 def _jpeg_sampling(image: Image.Image) -> int:
     """The chroma subsampling the JPEG was made with (-1: unknown), so that the copy's
     colours are as sharp as the original's."""
+    from PIL import JpegImagePlugin  # (see without_metadata)
+
     return JpegImagePlugin.get_sampling(image) if isinstance(
         image, JpegImagePlugin.JpegImageFile) else -1
 

@@ -135,26 +135,12 @@ async def test_thirty_residents_hear_each_step_once_and_get_their_own_survey(
     """At the service, without Telegram's pace: thirty reports of one building linked to an
     incident, one of them from a resident who reported twice; each step reaches each resident
     once; the resolution resolves them all, one survey per report."""
-    _resident_id, agent_id, _manager_id = await setup(db)
+    agent_id, people, lead = await _building_seven_incident(db, 30)
     async with db.transaction() as session:
-        await Units(session).import_rows([{"building": "7", "unit": f"{n:02d}01",
-                                           "floor": str(n)} for n in range(1, 32)]
-                                         + [{"building": "8", "unit": "0101", "floor": "1"}])
         units = {u.label: u for u in (await session.scalars(select(Unit))).all()}
-        people = [Resident(telegram_user_id=9000 + n, chat_id=9000 + n, name=f"R{n}",
-                           phone=f"+861390000{n:04d}", unit_id=units[f"7-{n:02d}01"].id,
-                           language="en") for n in range(1, 31)]
         outsider = Resident(telegram_user_id=9999, chat_id=9999, name="Elsewhere",
                             phone="+8613900009999", unit_id=units["8-0101"].id, language="en")
-        session.add_all([*people, outsider])
-    async with db.transaction() as session:
-        service = TicketService(session, staff_chat_id=STAFF_CHAT)
-        agent = await session.get(Staff, agent_id)
-        assert agent is not None
-        lead, _ = await service.submit(await _get(session, people[0].id), _water("lead"))
-        await service.declare_incident(lead, agent, Scope(ScopeKind.BUILDING,
-                                                          units["7-0101"].building_id), "7")
-        await service.acknowledge(lead, agent)
+        session.add(outsider)
     async with db.transaction() as session:
         service = TicketService(session, staff_chat_id=STAFF_CHAT)
         for n, person in enumerate(people[1:], start=1):
@@ -404,25 +390,9 @@ async def test_thirty_linked_reports_reach_the_group_as_a_few_posts(
 
 async def _thirty_reports(desk: ResidentDesk, emulator: BotAPIEmulator) -> None:
     db = desk.db
-    _resident_id, agent_id, _manager_id = await setup(db)
-    async with db.transaction() as session:
-        await Units(session).import_rows([{"building": "7", "unit": f"{n:02d}01",
-                                           "floor": str(n)} for n in range(1, 32)])
-        units = {u.label: u for u in (await session.scalars(select(Unit))).all()}
-        people = [Resident(telegram_user_id=9000 + n, chat_id=9000 + n, name=f"R{n}",
-                           phone=f"+861390000{n:04d}", unit_id=units[f"7-{n:02d}01"].id,
-                           language="en") for n in range(1, 32)]
-        session.add_all(people)
+    agent_id, people, lead = await _building_seven_incident(db, 31)
     for person in people:
         emulator.user(person.telegram_user_id or 0, person.name)
-    async with db.transaction() as session:
-        service = TicketService(session, staff_chat_id=STAFF_CHAT)
-        agent = await session.get(Staff, agent_id)
-        assert agent is not None
-        lead, _ = await service.submit(await _get(session, people[0].id), _water("lead"))
-        await service.declare_incident(lead, agent, Scope(ScopeKind.BUILDING,
-                                                          units["7-0101"].building_id), "7")
-        await service.acknowledge(lead, agent)
     await _all_sent(db)  # the lead's card is posted
     await desk.stop_workers()  # what follows waits, as it would behind a busy group
     for n, person in enumerate(people[1:], start=1):  # thirty residents, one after another
@@ -492,3 +462,29 @@ async def _all_sent(db: Database, seconds: float = 10) -> None:
             return
         assert asyncio.get_running_loop().time() < deadline, f"{pending} still pending"
         await asyncio.sleep(0.05)
+
+
+async def _building_seven_incident(db: Database, residents: int
+                                   ) -> tuple[int, list[Resident], Ticket]:
+    """Building 7 with a resident in each of its flats (and building 8's one flat), the first
+    one's water report an acknowledged incident for the building: (agent id, the residents,
+    the lead)."""
+    _resident_id, agent_id, _manager_id = await setup(db)
+    async with db.transaction() as session:
+        await Units(session).import_rows([{"building": "7", "unit": f"{n:02d}01",
+                                           "floor": str(n)} for n in range(1, 32)]
+                                         + [{"building": "8", "unit": "0101", "floor": "1"}])
+        units = {u.label: u for u in (await session.scalars(select(Unit))).all()}
+        people = [Resident(telegram_user_id=9000 + n, chat_id=9000 + n, name=f"R{n}",
+                           phone=f"+861390000{n:04d}", unit_id=units[f"7-{n:02d}01"].id,
+                           language="en") for n in range(1, residents + 1)]
+        session.add_all(people)
+    async with db.transaction() as session:
+        service = TicketService(session, staff_chat_id=STAFF_CHAT)
+        agent = await session.get(Staff, agent_id)
+        assert agent is not None
+        lead, _ = await service.submit(await _get(session, people[0].id), _water("lead"))
+        await service.declare_incident(lead, agent, Scope(ScopeKind.BUILDING,
+                                                          units["7-0101"].building_id), "7")
+        await service.acknowledge(lead, agent)
+    return agent_id, people, lead

@@ -252,8 +252,9 @@ def report(run: Run) -> list[str]:
     idle, opened, more = run.at("idle"), run.at("open"), run.at("more")
     if idle and opened:
         grown = opened.rss_mb - idle.rss_mb
-        lines.append(f"{run.residents:,} open reports: RSS +{grown:.1f} MB from idle; target "
-                     f"≤ {OPEN_TARGET_MB:.0f} MB: {'met' if grown <= OPEN_TARGET_MB else 'NOT met'}")
+        verdict = "met" if grown <= OPEN_TARGET_MB else "NOT met"
+        lines.append(f"{run.residents:,} open reports: RSS {grown:+.1f} MB from idle; target "
+                     f"≤ {OPEN_TARGET_MB:.0f} MB: {verdict}")
     if opened and more:
         grown = more.rss_mb - opened.rss_mb
         lines.append(f"{more.updates:,} more updates from those chats: RSS {grown:+.1f} MB; "

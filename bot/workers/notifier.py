@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -78,10 +79,15 @@ class RateLimits:
     PRIVATE_INTERVAL = 1.0  # seconds between two messages to one private chat
     GROUP_PER_MINUTE = 20
 
-    def __init__(self) -> None:
+    FORGET_AFTER = 60.0  # seconds: a chat's stamps older than this no longer limit it
+    SWEEP_FROM = 1_000  # chats kept before the first sweep for forgotten ones
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
         self._done: collections.deque[float] = collections.deque()
         self._in_flight = 0
         self._chats: dict[int, collections.deque[float]] = {}
+        self._sweep_at = self.SWEEP_FROM
 
     def ready_at(self, chat_id: int, now: float) -> float:
         """The monotonic time at which a message to this chat may go (`now` if free)."""
@@ -117,17 +123,36 @@ class RateLimits:
     def finish(self, chat_id: int) -> None:
         """The send is answered: stamp it, for the overall budget and the chat's."""
         self._in_flight -= 1
-        now = time.monotonic()
+        now = self.clock()
         self._done.append(now)
         self._chats.setdefault(
             chat_id, collections.deque(maxlen=self.GROUP_PER_MINUTE)).append(now)
+        self._forget(now)
 
     def hold(self, chat_id: int, seconds: float) -> None:
         """Telegram said wait: no message to this chat before then."""
         sent = self._chats.setdefault(chat_id, collections.deque(maxlen=self.GROUP_PER_MINUTE))
-        until = time.monotonic() + seconds
+        now = self.clock()
+        until = now + seconds
         for _ in range(sent.maxlen or 1):
             sent.append(until)
+        self._forget(now)
+
+    def _forget(self, now: float) -> None:
+        """Keep memory flat (issue 18, P4): a chat whose every stamp is a minute old limits
+        nothing any more, the same as a chat never sent to. Swept when the chats kept have
+        doubled since the last sweep, so a sweep's cost is shared by as many sends."""
+        if len(self._chats) < self._sweep_at:
+            return
+        horizon = now - self.FORGET_AFTER
+        for chat_id in [c for c, sent in self._chats.items() if max(sent) <= horizon]:
+            del self._chats[chat_id]
+        self._sweep_at = max(self.SWEEP_FROM, 2 * len(self._chats))
+
+    @property
+    def chats_kept(self) -> int:
+        """The chats whose recent sends are kept."""
+        return len(self._chats)
 
 
 @dataclass

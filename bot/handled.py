@@ -31,5 +31,20 @@ class HandledUpdates:
             while len(self.results.get(update_id, ())) < times:
                 waiter = asyncio.get_running_loop().create_future()
                 self._waiters.setdefault(update_id, []).append(waiter)
-                await waiter
+                try:
+                    await waiter
+                finally:  # timed out or cancelled: nothing kept for an update never handled
+                    self._forget(update_id, waiter)
             return self.results[update_id][-1]
+
+    def _forget(self, update_id: int, waiter: asyncio.Future[None]) -> None:
+        waiters = self._waiters.get(update_id)
+        if waiters is not None and waiter in waiters:
+            waiters.remove(waiter)
+            if not waiters:
+                del self._waiters[update_id]
+
+    @property
+    def waiting(self) -> int:
+        """Updates someone waits for now."""
+        return len(self._waiters)

@@ -99,7 +99,9 @@ class AiogramTransport:
         api = TelegramAPIServer.from_base(api_url)
         self.bot = Bot(token, session=AiohttpSession(api=api),
                        default=DefaultBotProperties(link_preview_is_disabled=True))
-        self.dispatcher = Dispatcher()
+        # no FSM: the state is residesk's own, in the database; aiogram's default memory
+        # storage would keep a record for every chat it ever saw (issue 18, P4)
+        self.dispatcher = Dispatcher(disable_fsm=True)
         self.dispatcher.include_router(self._router())
 
     def _router(self) -> Router:

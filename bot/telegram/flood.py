@@ -27,7 +27,7 @@ class Verdict(Enum):
     DROP = "drop"  # over the limit and told already: not read, not answered
 
 
-@dataclass
+@dataclass(slots=True)  # up to MAX_CHATS of them: no __dict__ each
 class _Bucket:
     tokens: float
     at: float

@@ -90,6 +90,20 @@ def translated() -> Iterator[None]:
         raise Unavailable(type(error).__name__) from None
 
 
+class Unpersisted(Application[Any, Any, Any, Any, Any, Any]):
+    """PTB's Application without persistence, keeping nothing per chat: PTB marks the chat
+    and the user of every update for the persistence's next save, and without a persistence
+    nothing ever takes those marks off — a set that grows with every chat and user ever seen
+    (issue 18, P4)."""
+
+    __slots__ = ()
+
+    def _mark_for_persistence_update(self, *, update: object | None = None,
+                                     job: object | None = None) -> None:
+        if self.persistence is not None:  # never here; PTB's own path if it ever is
+            super()._mark_for_persistence_update(update=update, job=job)  # type: ignore[arg-type]
+
+
 class PTBTransport:
     name = "ptb"
 
@@ -101,7 +115,7 @@ class PTBTransport:
                             # PTB's own pool sizes: 256 for calls, 1 for the long poll
                             .request(CheckedRequest(connection_pool_size=256))
                             .get_updates_request(CheckedRequest())
-                            .updater(None).build())
+                            .updater(None).application_class(Unpersisted).build())
         self.bot = self.application.bot
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE,
                                                     self._on_message))

@@ -24,6 +24,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -100,11 +101,16 @@ class RateLimits:
     PRIVATE_INTERVAL = 1.0  # seconds between two messages to one private chat
     GROUP_PER_MINUTE = 20
 
-    def __init__(self) -> None:
+    FORGET_AFTER = 60.0  # seconds: a chat's stamps older than this no longer limit it
+    SWEEP_FROM = 1_000  # chats kept before the first sweep for forgotten ones
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
         self._done: collections.deque[float] = collections.deque()
         self._in_flight = 0
         self._chats: dict[int, collections.deque[float]] = {}
         self._held: dict[int, float] = {}  # chat -> no message before then (Telegram's 429)
+        self._sweep_at = self.SWEEP_FROM
 
     def ready_at(self, chat_id: int, now: float) -> float:
         """The monotonic time at which a message to this chat may go (`now` if free)."""
@@ -146,17 +152,38 @@ class RateLimits:
     def finish(self, chat_id: int) -> None:
         """The send is answered: stamp it, for the overall budget and the chat's."""
         self._in_flight -= 1
-        now = time.monotonic()
+        now = self.clock()
         self._done.append(now)
         self._chats.setdefault(
             chat_id, collections.deque(maxlen=self.GROUP_PER_MINUTE)).append(now)
+        self._forget(now)
 
     def hold(self, chat_id: int, seconds: float) -> None:
         """Telegram said wait: no message to this chat before then (and from then on the
         chat's own pace, counted from the sends it had: a group is not held a further minute,
         as it was when the hold filled its window)."""
-        until = time.monotonic() + seconds
+        now = self.clock()
+        until = now + seconds
         self._held[chat_id] = max(self._held.get(chat_id, until), until)
+        self._forget(now)
+
+    def _forget(self, now: float) -> None:
+        """Keep memory flat (issue 18, P4): a chat whose every stamp is a minute old limits
+        nothing any more, the same as a chat never sent to. Swept when the chats kept have
+        doubled since the last sweep, so a sweep's cost is shared by as many sends."""
+        if len(self._chats) < self._sweep_at:
+            return
+        horizon = now - self.FORGET_AFTER
+        for chat_id in [c for c, sent in self._chats.items() if max(sent) <= horizon]:
+            del self._chats[chat_id]
+        for chat_id in [c for c, until in self._held.items() if until <= now]:
+            del self._held[chat_id]
+        self._sweep_at = max(self.SWEEP_FROM, 2 * len(self._chats))
+
+    @property
+    def chats_kept(self) -> int:
+        """The chats whose recent sends are kept."""
+        return len(self._chats)
 
 
 @dataclass

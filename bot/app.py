@@ -11,6 +11,7 @@ import signal
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from conversations.events import CallbackAnswer, Event, Outcome, Reply
 from conversations.notices import CardOptions
 from locales import SUPPORTED, TELEGRAM_CODES, gettext_for, negotiate
 from storage.db import Database
+from storage.models import utcnow
 from storage.repositories import Outbox, Residents
 from tickets.notices import ReplyLost
 from tickets.service import TicketService
@@ -44,6 +46,9 @@ DB_ATTEMPTS = 3
 HANDLED_KEPT = 10_000
 WORKERS_GRACE = 5.0  # seconds the notifier and the timers get to finish at shutdown
 POLL_BACKOFF = (1.0, 30.0)  # seconds: first and longest wait after a failed getUpdates
+# a send marked this recently, when this process begins to lead: Telegram's window may still
+# hold it (Telegram counts a second overall and per private chat)
+SENT_LATELY = timedelta(seconds=2)
 
 
 @dataclass(frozen=True)
@@ -365,12 +370,19 @@ class ResidentDesk:
             await self.db.dispose()
             log.info("stopped")
 
+    async def _sent_lately(self) -> bool:
+        async with self.db.reading() as session:
+            last = await Outbox(session).last_sent_at()
+        return last is not None and last > utcnow() - SENT_LATELY
+
     async def _lead(self, webhook: Webhook | None, polling_timeout: int, *,
                     taking_over: bool) -> None:
         """Lead until stopped or until the lead is lost (then a follower again)."""
         log.info("leading the deployment: %s, the notifier and the timers",
                  "webhook" if webhook else "polling")
-        if taking_over:  # Telegram's limits are the deployment's, not this process's
+        # Telegram's limits are the deployment's, not this process's: another leader, or
+        # this bot before a kill -9 and a quick restart, may have just spent them
+        if taking_over or await self._sent_lately():
             self.notifier.limits.assume_spent()
         await self._take_the_lead(webhook)
         lost = asyncio.Event()

@@ -426,6 +426,10 @@ class Outbox(Repository):
                 update(OutboxMessage).where(OutboxMessage.id.in_(list(row_ids)))
                 .values(claimed_by=None, lease_until=None))
 
+    async def last_sent_at(self) -> datetime | None:
+        """When the last row was marked sent, by any process."""
+        return await self.session.scalar(select(func.max(OutboxMessage.sent_at)))
+
     async def release_every_claim(self) -> int:
         """Free every claimed row: for the only process there can be (SQLite), at start-up,
         when any claim is a dead process's (killed mid-send) and would otherwise hold its
